@@ -1,0 +1,1 @@
+//! Benchmarks live in `benches/` and `bench/*.sh`; see docs/performance.md.

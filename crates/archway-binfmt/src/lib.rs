@@ -1,0 +1,1 @@
+//! SKELETON: filled in by the owner of this crate. See ARCHITECTURE.md.

@@ -1,0 +1,5 @@
+//! The archway library façade: configuration, planning (method choice), builds, cache.
+//!
+//! SKELETON: modules arrive with their issues (config.rs, plan.rs, build.rs, cache.rs).
+
+pub use archway_platform as platform;
