@@ -2,4 +2,6 @@
 //!
 //! SKELETON: modules arrive with their issues (config.rs, plan.rs, build.rs, cache.rs).
 
+pub mod cache;
+
 pub use archway_platform as platform;
