@@ -10,7 +10,11 @@ pub fn cache_dir() -> Option<PathBuf> {
 
 /// [`cache_dir`] with the environment injected (for tests).
 pub fn cache_dir_from(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<PathBuf> {
-    let non_empty = |name: &str| env(name).filter(|value| !value.is_empty()).map(PathBuf::from);
+    let non_empty = |name: &str| {
+        env(name)
+            .filter(|value| !value.is_empty())
+            .map(PathBuf::from)
+    };
     if let Some(dir) = non_empty("ARCHWAY_CACHE_DIR") {
         return Some(dir);
     }
@@ -27,21 +31,43 @@ mod tests {
     use std::ffi::OsString;
 
     fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<OsString> + 'a {
-        move |name| pairs.iter().find(|(key, _)| *key == name).map(|(_, value)| OsString::from(value))
+        move |name| {
+            pairs
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| OsString::from(value))
+        }
     }
 
     #[test]
     fn cache_dir_prefers_archway_then_xdg_then_home() {
-        let all = [("ARCHWAY_CACHE_DIR", "/a"), ("XDG_CACHE_HOME", "/x"), ("HOME", "/h")];
+        let all = [
+            ("ARCHWAY_CACHE_DIR", "/a"),
+            ("XDG_CACHE_HOME", "/x"),
+            ("HOME", "/h"),
+        ];
         assert_eq!(cache_dir_from(env(&all)), Some(PathBuf::from("/a")));
-        assert_eq!(cache_dir_from(env(&all[1..])), Some(PathBuf::from("/x/archway")));
-        assert_eq!(cache_dir_from(env(&all[2..])), Some(PathBuf::from("/h/.cache/archway")));
+        assert_eq!(
+            cache_dir_from(env(&all[1..])),
+            Some(PathBuf::from("/x/archway"))
+        );
+        assert_eq!(
+            cache_dir_from(env(&all[2..])),
+            Some(PathBuf::from("/h/.cache/archway"))
+        );
         assert_eq!(cache_dir_from(env(&[])), None);
     }
 
     #[test]
     fn cache_dir_ignores_relative_xdg_and_empty_values() {
-        let pairs = [("ARCHWAY_CACHE_DIR", ""), ("XDG_CACHE_HOME", "rel"), ("HOME", "/h")];
-        assert_eq!(cache_dir_from(env(&pairs)), Some(PathBuf::from("/h/.cache/archway")));
+        let pairs = [
+            ("ARCHWAY_CACHE_DIR", ""),
+            ("XDG_CACHE_HOME", "rel"),
+            ("HOME", "/h"),
+        ];
+        assert_eq!(
+            cache_dir_from(env(&pairs)),
+            Some(PathBuf::from("/h/.cache/archway"))
+        );
     }
 }
