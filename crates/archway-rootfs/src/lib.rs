@@ -1,1 +1,38 @@
-//! SKELETON: filled in by the owner of this crate. See ARCHITECTURE.md.
+//! Emulated root filesystems and the sandboxed runner.
+//!
+//! A [`RootfsKey`] names a Debian system of one architecture: ([`Architecture`], [`Suite`],
+//! extra packages). The [`Store`] keeps them under the cache directory, creating each with
+//! mmdebstrap in a partial directory that is renamed into place only when complete
+//! ([`Store::ensure`]). A [`Sandbox`] runs commands inside one with bubblewrap: the tree
+//! read-only, the project read-write at its own path, no network unless asked.
+//!
+//! Foreign binaries inside run through the kernel's binfmt_misc and QEMU; registering those
+//! entries is the binfmt crate's job, deciding whether to is the façade's.
+//!
+//! ```no_run
+//! use archway_rootfs::{Architecture, CreateOptions, RootfsKey, Sandbox, Store, Suite};
+//!
+//! let store = Store::new("/home/me/.cache/archway".as_ref());
+//! let key = RootfsKey::new(Architecture::Arm64, Suite::Bookworm, [])?;
+//! let (rootfs, _created) = store.ensure(&key, &CreateOptions::default(), &archway_platform::NoProgress)?;
+//! let status = Sandbox::new(rootfs.tree())
+//!     .bind("/home/me/project")
+//!     .command("make", ["check"])?
+//!     .status();
+//! # Ok::<(), archway_rootfs::Error>(())
+//! ```
+
+mod architecture;
+mod bootstrap;
+mod error;
+mod key;
+mod sandbox;
+mod store;
+pub mod tree;
+
+pub use architecture::{Architecture, Suite};
+pub use bootstrap::{find_program, mmdebstrap_arguments, CreateOptions, DeriveStrategy};
+pub use error::Error;
+pub use key::{PackageName, RootfsKey};
+pub use sandbox::Sandbox;
+pub use store::{KeyLock, Metadata, Rootfs, RootfsInfo, Store};

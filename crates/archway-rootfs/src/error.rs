@@ -1,0 +1,125 @@
+//! The rootfs crate's error.
+
+use std::path::PathBuf;
+
+use crate::{Architecture, Suite};
+
+/// Everything that can go wrong creating, finding or using a root filesystem.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("unknown Debian suite `{input}`")]
+    UnknownSuite { input: String },
+
+    #[error("unknown Debian architecture `{input}`")]
+    UnknownArchitecture { input: String },
+
+    #[error("Debian has no architecture for `{platform}`, so there is no root filesystem for it")]
+    UnsupportedPlatform { platform: String },
+
+    #[error("Debian `{suite}` has no `{architecture}` architecture")]
+    SuiteLacksArchitecture {
+        architecture: Architecture,
+        suite: Suite,
+    },
+
+    #[error("`{input}` is not a Debian package name")]
+    InvalidPackageName { input: String },
+
+    #[error("`{tool}` is not installed")]
+    ToolMissing {
+        tool: &'static str,
+        /// The Debian package that provides it.
+        package: &'static str,
+    },
+
+    #[error("cannot {action} `{}`", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("the metadata of the root filesystem at `{}` is unreadable", path.display())]
+    Metadata {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+
+    #[error("creating the `{key}` root filesystem failed ({status})\n{log_tail}")]
+    Bootstrap {
+        key: String,
+        status: String,
+        /// The last lines of the tool's output, where the reason usually is.
+        log_tail: String,
+    },
+
+    #[error("installing `{packages}` into the `{key}` root filesystem failed ({status})\n{log_tail}")]
+    Install {
+        key: String,
+        packages: String,
+        status: String,
+        log_tail: String,
+    },
+
+    #[error("no `{key}` root filesystem in the cache")]
+    NotFound {
+        key: String,
+        /// The arguments of `archway rootfs create` that make it.
+        create_args: String,
+    },
+
+    #[error("`{}` cannot be bound into the sandbox: {reason}", path.display())]
+    UnsupportedBindPath { path: PathBuf, reason: &'static str },
+}
+
+impl Error {
+    /// The `hint:` line for the user, with the command that fixes it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::UnknownSuite { .. } => Some("use `bookworm` or `trixie`".to_string()),
+            Error::UnknownArchitecture { .. } => Some(format!(
+                "use one of {}",
+                Architecture::ALL
+                    .iter()
+                    .map(|architecture| format!("`{architecture}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            Error::UnsupportedPlatform { .. } => Some(
+                "use `--method cross` for this target (`archway toolchain list` shows toolchains)"
+                    .to_string(),
+            ),
+            Error::SuiteLacksArchitecture { architecture, .. } => Some(format!(
+                "use `--suite {}`",
+                architecture.default_suite()
+            )),
+            Error::InvalidPackageName { .. } => Some(
+                "package names are lowercase letters, digits, `+`, `-` and `.` (`apt-cache search` finds them)"
+                    .to_string(),
+            ),
+            Error::ToolMissing { package, .. } => {
+                Some(format!("run `apt-get install {package}` as root"))
+            }
+            Error::Bootstrap { .. } | Error::Install { .. } => Some(
+                "check the output above; `archway rootfs create` again retries from scratch"
+                    .to_string(),
+            ),
+            Error::NotFound { create_args, .. } => {
+                Some(format!("run `archway rootfs create {create_args}`"))
+            }
+            Error::Io { .. } | Error::Metadata { .. } | Error::UnsupportedBindPath { .. } => None,
+        }
+    }
+
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io {
+            action,
+            path,
+            source,
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! What identifies a root filesystem: architecture, suite and the extra packages in it.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{Architecture, Error, Suite};
+
+/// A Debian package name, validated by Debian Policy §5.6.1: lowercase letters, digits, `+`,
+/// `-` and `.`; at least two characters; starting with a letter or digit.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PackageName(String);
+
+impl PackageName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for PackageName {
+    type Err = Error;
+    fn from_str(input: &str) -> Result<PackageName, Error> {
+        let valid_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c);
+        let starts_alphanumeric = input
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        if input.len() >= 2 && starts_alphanumeric && input.chars().all(valid_char) {
+            Ok(PackageName(input.to_string()))
+        } else {
+            Err(Error::InvalidPackageName {
+                input: input.to_string(),
+            })
+        }
+    }
+}
+
+impl TryFrom<String> for PackageName {
+    type Error = Error;
+    fn try_from(value: String) -> Result<PackageName, Error> {
+        value.parse()
+    }
+}
+
+impl From<PackageName> for String {
+    fn from(value: PackageName) -> String {
+        value.0
+    }
+}
+
+impl fmt::Display for PackageName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Identifies one cached root filesystem. The base of an (architecture, suite) has no extra
+/// packages; any extra package makes a derived root filesystem with its own directory, so the
+/// base is never changed by a build that needs more.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RootfsKey {
+    pub architecture: Architecture,
+    pub suite: Suite,
+    /// Packages on top of the build-ready base (`build-essential` and its dependencies).
+    pub packages: BTreeSet<PackageName>,
+}
+
+impl RootfsKey {
+    /// A key, checking that the suite carries the architecture.
+    pub fn new(
+        architecture: Architecture,
+        suite: Suite,
+        packages: impl IntoIterator<Item = PackageName>,
+    ) -> Result<RootfsKey, Error> {
+        architecture.check_suite(suite)?;
+        Ok(RootfsKey {
+            architecture,
+            suite,
+            packages: packages.into_iter().collect(),
+        })
+    }
+
+    /// The base key for this key's architecture and suite (no extra packages).
+    pub fn base(&self) -> RootfsKey {
+        RootfsKey {
+            architecture: self.architecture,
+            suite: self.suite,
+            packages: BTreeSet::new(),
+        }
+    }
+
+    pub fn is_base(&self) -> bool {
+        self.packages.is_empty()
+    }
+
+    /// The directory name in the cache: `arm64-bookworm` for a base, and
+    /// `arm64-bookworm-<12 hex digits of the package set's SHA-256>` for a derived one (a hash,
+    /// because package lists can be long; the full list is in the metadata).
+    pub fn directory_name(&self) -> String {
+        let base = format!("{}-{}", self.architecture, self.suite);
+        if self.is_base() {
+            return base;
+        }
+        let mut hasher = Sha256::new();
+        for package in &self.packages {
+            hasher.update(package.as_str().as_bytes());
+            hasher.update(b"\n");
+        }
+        let digest = hasher.finalize();
+        let hex: String = digest.iter().take(6).map(|byte| format!("{byte:02x}")).collect();
+        format!("{base}-{hex}")
+    }
+}
+
+impl fmt::Display for RootfsKey {
+    /// `arm64/bookworm`, or `arm64/bookworm+gcc-11,libz-dev`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.architecture, self.suite)?;
+        for (index, package) in self.packages.iter().enumerate() {
+            f.write_str(if index == 0 { "+" } else { "," })?;
+            f.write_str(package.as_str())?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packages(names: &[&str]) -> Vec<PackageName> {
+        names.iter().map(|name| name.parse().expect("valid test name")).collect()
+    }
+
+    #[test]
+    fn package_names_follow_debian_policy() {
+        for good in ["gcc-11", "libz-dev", "g++", "libstdc++6", "0ad", "python3.11"] {
+            assert!(good.parse::<PackageName>().is_ok(), "{good}");
+        }
+        for bad in ["", "a", "-gcc", "+x", "GCC", "gcc 11", "gcc;rm", "gcc/x", "gcc_11", "../x"] {
+            assert!(bad.parse::<PackageName>().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn directory_names_identify_the_package_set_regardless_of_order() {
+        let base = RootfsKey::new(Architecture::Arm64, Suite::Bookworm, []).expect("valid");
+        assert_eq!(base.directory_name(), "arm64-bookworm");
+        let one = RootfsKey::new(Architecture::Arm64, Suite::Bookworm, packages(&["gcc-11", "libz-dev"]));
+        let other = RootfsKey::new(Architecture::Arm64, Suite::Bookworm, packages(&["libz-dev", "gcc-11"]));
+        let (one, other) = (one.expect("valid"), other.expect("valid"));
+        assert_eq!(one.directory_name(), other.directory_name());
+        assert!(one.directory_name().starts_with("arm64-bookworm-"));
+        assert_eq!(one.directory_name().len(), "arm64-bookworm-".len() + 12);
+        let third = RootfsKey::new(Architecture::Arm64, Suite::Bookworm, packages(&["gcc-11"]));
+        assert_ne!(third.expect("valid").directory_name(), one.directory_name());
+        assert_eq!(one.base(), base);
+        assert_eq!(one.to_string(), "arm64/bookworm+gcc-11,libz-dev");
+    }
+
+    #[test]
+    fn keys_refuse_a_suite_without_the_architecture() {
+        assert!(RootfsKey::new(Architecture::Riscv64, Suite::Bookworm, []).is_err());
+        assert!(RootfsKey::new(Architecture::Riscv64, Suite::Trixie, []).is_ok());
+    }
+}

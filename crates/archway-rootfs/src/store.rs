@@ -1,0 +1,416 @@
+//! The cache of root filesystems under the cache directory.
+//!
+//! Layout of `<cache>/rootfs/`:
+//! ```text
+//! arm64-bookworm/                 a complete root filesystem (only ever appears by rename)
+//!     root/                       the tree
+//!     rootfs.json                 its Metadata: key, creation time and duration, how it was made
+//! arm64-bookworm.lock             flock(2) held by whoever creates or removes that key
+//! .partial-arm64-bookworm-1234/   a creation in progress (pid 1234); stale once the lock is free
+//! ```
+//! A directory without the `.partial-` prefix is complete by construction: creation writes the
+//! tree and the metadata into the partial directory and renames it as the very last step.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{tree, Error, RootfsKey};
+
+const METADATA_FILE: &str = "rootfs.json";
+const PARTIAL_PREFIX: &str = ".partial-";
+
+/// What is recorded next to each root filesystem.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metadata {
+    pub key: RootfsKey,
+    /// Seconds since the Unix epoch when creation finished.
+    pub created_unix: u64,
+    /// How long creation took.
+    pub creation_seconds: f64,
+    /// How it was made (`mmdebstrap 1.3.5`, `copy of arm64-bookworm + apt-get install`).
+    pub made_by: String,
+}
+
+/// A complete root filesystem in the cache.
+#[derive(Debug, Clone)]
+pub struct Rootfs {
+    pub metadata: Metadata,
+    /// `<cache>/rootfs/<name>`.
+    pub directory: PathBuf,
+}
+
+impl Rootfs {
+    pub fn key(&self) -> &RootfsKey {
+        &self.metadata.key
+    }
+    /// The root of the tree (what becomes `/` in the sandbox).
+    pub fn tree(&self) -> PathBuf {
+        self.directory.join("root")
+    }
+}
+
+/// One line of `archway rootfs list`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RootfsInfo {
+    pub key: RootfsKey,
+    pub name: String,
+    pub path: PathBuf,
+    pub size_bytes: u64,
+    pub created_unix: u64,
+    pub age_seconds: u64,
+    pub made_by: String,
+}
+
+/// The root filesystem cache, rooted at `<cache dir>/rootfs` (the cache directory is injected).
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+}
+
+/// An exclusive lock on one key; released on drop (closing the file releases the flock).
+#[derive(Debug)]
+pub struct KeyLock {
+    _file: File,
+}
+
+impl Store {
+    /// The store inside `cache_dir` (e.g. `archway::cache::cache_dir()`).
+    pub fn new(cache_dir: &Path) -> Store {
+        Store {
+            root: cache_dir.join("rootfs"),
+        }
+    }
+
+    /// `<cache dir>/rootfs`.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where the root filesystem for `key` lives once complete.
+    pub fn directory_of(&self, key: &RootfsKey) -> PathBuf {
+        self.root.join(key.directory_name())
+    }
+
+    /// The complete root filesystem for `key`, if cached.
+    pub fn get(&self, key: &RootfsKey) -> Result<Option<Rootfs>, Error> {
+        let directory = self.directory_of(key);
+        let metadata_path = directory.join(METADATA_FILE);
+        let text = match fs::read_to_string(&metadata_path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(Error::io("read", metadata_path)(error)),
+        };
+        let metadata: Metadata = serde_json::from_str(&text).map_err(|source| Error::Metadata {
+            path: metadata_path,
+            source,
+        })?;
+        Ok(Some(Rootfs {
+            metadata,
+            directory,
+        }))
+    }
+
+    /// [`Store::get`], or [`Error::NotFound`] with the command that creates it.
+    pub fn require(&self, key: &RootfsKey) -> Result<Rootfs, Error> {
+        self.get(key)?.ok_or_else(|| not_found(key))
+    }
+
+    /// Every complete root filesystem, sorted by key. Stale partial creations are removed on
+    /// the way (their creator is gone).
+    pub fn list(&self) -> Result<Vec<RootfsInfo>, Error> {
+        self.clean_stale()?;
+        let entries = match fs::read_dir(&self.root) {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(error) => return Err(Error::io("read", &self.root)(error)),
+        };
+        let now = unix_now();
+        let mut infos = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            if name.starts_with('.') || !path.is_dir() {
+                continue;
+            }
+            let metadata_path = path.join(METADATA_FILE);
+            let Ok(text) = fs::read_to_string(&metadata_path) else {
+                continue;
+            };
+            let metadata: Metadata = serde_json::from_str(&text).map_err(|source| Error::Metadata {
+                path: metadata_path,
+                source,
+            })?;
+            infos.push(RootfsInfo {
+                size_bytes: tree::disk_usage(&path),
+                age_seconds: now.saturating_sub(metadata.created_unix),
+                created_unix: metadata.created_unix,
+                made_by: metadata.made_by,
+                key: metadata.key,
+                name,
+                path,
+            });
+        }
+        infos.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(infos)
+    }
+
+    /// Removes the root filesystem for `key`; `false` when there was none.
+    pub fn remove(&self, key: &RootfsKey) -> Result<bool, Error> {
+        let _lock = self.lock(key)?;
+        let directory = self.directory_of(key);
+        if !directory.exists() {
+            return Ok(false);
+        }
+        // Rename first so that a reader never sees a half-deleted tree under the real name.
+        let doomed = self.root.join(format!(
+            "{PARTIAL_PREFIX}{}-removing-{}",
+            key.directory_name(),
+            std::process::id()
+        ));
+        fs::rename(&directory, &doomed).map_err(Error::io("rename", &directory))?;
+        tree::remove_tree(&doomed)?;
+        Ok(true)
+    }
+
+    /// Takes the exclusive lock for `key`, waiting for another creator or remover.
+    pub fn lock(&self, key: &RootfsKey) -> Result<KeyLock, Error> {
+        let file = self.open_lock(&key.directory_name())?;
+        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive).map_err(|errno| {
+            Error::Io {
+                action: "lock",
+                path: self.lock_path(&key.directory_name()),
+                source: errno.into(),
+            }
+        })?;
+        Ok(KeyLock { _file: file })
+    }
+
+    fn lock_path(&self, name: &str) -> PathBuf {
+        self.root.join(format!("{name}.lock"))
+    }
+
+    fn open_lock(&self, name: &str) -> Result<File, Error> {
+        fs::create_dir_all(&self.root).map_err(Error::io("create", &self.root))?;
+        let path = self.lock_path(name);
+        File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(Error::io("open", path))
+    }
+
+    /// A fresh partial directory for `key` (the caller holds the key's lock).
+    pub(crate) fn partial_directory(&self, key: &RootfsKey) -> Result<PathBuf, Error> {
+        let name = key.directory_name();
+        self.remove_partials_of(&name)?;
+        let path = self
+            .root
+            .join(format!("{PARTIAL_PREFIX}{name}-{}", std::process::id()));
+        fs::create_dir_all(&path).map_err(Error::io("create", &path))?;
+        Ok(path)
+    }
+
+    /// Moves a finished partial directory into place, writing its metadata first.
+    pub(crate) fn commit(&self, partial: &Path, metadata: Metadata) -> Result<Rootfs, Error> {
+        let metadata_path = partial.join(METADATA_FILE);
+        let text = serde_json::to_string_pretty(&metadata).map_err(|source| Error::Metadata {
+            path: metadata_path.clone(),
+            source,
+        })?;
+        fs::write(&metadata_path, text).map_err(Error::io("write", &metadata_path))?;
+        let directory = self.directory_of(&metadata.key);
+        fs::rename(partial, &directory).map_err(Error::io("rename", partial))?;
+        Ok(Rootfs {
+            metadata,
+            directory,
+        })
+    }
+
+    /// Removes the partial directories of one key (the caller holds its lock, so whoever made
+    /// them is gone).
+    fn remove_partials_of(&self, name: &str) -> Result<(), Error> {
+        for (partial_name, path) in self.partials()? {
+            if partial_owner(&partial_name) == Some(name) {
+                tracing::info!(path = %path.display(), "removing an interrupted root filesystem creation");
+                tree::remove_tree(&path)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes every partial directory whose key is not locked by a live creator.
+    pub fn clean_stale(&self) -> Result<Vec<PathBuf>, Error> {
+        let mut removed = Vec::new();
+        for (partial_name, path) in self.partials()? {
+            let Some(name) = partial_owner(&partial_name) else {
+                continue;
+            };
+            let file = self.open_lock(name)?;
+            let free = rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_ok();
+            if free {
+                tracing::info!(path = %path.display(), "removing a stale partial root filesystem");
+                tree::remove_tree(&path)?;
+                removed.push(path);
+            }
+        }
+        Ok(removed)
+    }
+
+    fn partials(&self) -> Result<Vec<(String, PathBuf)>, Error> {
+        let entries = match fs::read_dir(&self.root) {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(error) => return Err(Error::io("read", &self.root)(error)),
+        };
+        Ok(entries
+            .flatten()
+            .filter_map(|entry| {
+                let name = entry.file_name().to_str()?.to_string();
+                name.starts_with(PARTIAL_PREFIX).then(|| (name, entry.path()))
+            })
+            .collect())
+    }
+}
+
+/// `.partial-arm64-bookworm-1234` → `arm64-bookworm`;
+/// `.partial-arm64-bookworm-removing-1234` → `arm64-bookworm`.
+fn partial_owner(partial_name: &str) -> Option<&str> {
+    let rest = partial_name.strip_prefix(PARTIAL_PREFIX)?;
+    let (name, pid) = rest.rsplit_once('-')?;
+    if pid.is_empty() || !pid.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    Some(name.strip_suffix("-removing").unwrap_or(name))
+}
+
+pub(crate) fn not_found(key: &RootfsKey) -> Error {
+    let mut create_args = format!("--target {} --suite {}", key.architecture, key.suite);
+    if !key.is_base() {
+        let packages: Vec<&str> = key.packages.iter().map(|package| package.as_str()).collect();
+        create_args.push_str(&format!(" --packages {}", packages.join(",")));
+    }
+    Error::NotFound {
+        key: key.to_string(),
+        create_args,
+    }
+}
+
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_secs()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Architecture, Suite};
+
+    fn key(packages: &[&str]) -> RootfsKey {
+        RootfsKey::new(
+            Architecture::Arm64,
+            Suite::Bookworm,
+            packages.iter().map(|name| name.parse().expect("valid")),
+        )
+        .expect("valid key")
+    }
+
+    fn fake_partial(store: &Store, key: &RootfsKey) -> PathBuf {
+        let partial = store.partial_directory(key).expect("partial");
+        fs::create_dir_all(partial.join("root/usr/bin")).expect("mkdir");
+        fs::write(partial.join("root/usr/bin/gcc"), "not really").expect("write");
+        partial
+    }
+
+    fn metadata(key: &RootfsKey) -> Metadata {
+        Metadata {
+            key: key.clone(),
+            created_unix: unix_now(),
+            creation_seconds: 1.5,
+            made_by: "test".to_string(),
+        }
+    }
+
+    #[test]
+    fn partial_names_map_to_their_key() {
+        assert_eq!(partial_owner(".partial-arm64-bookworm-1234"), Some("arm64-bookworm"));
+        assert_eq!(partial_owner(".partial-arm64-bookworm-removing-77"), Some("arm64-bookworm"));
+        assert_eq!(partial_owner(".partial-arm64-bookworm-abc123def456-9"), Some("arm64-bookworm-abc123def456"));
+        assert_eq!(partial_owner(".partial-x-"), None);
+        assert_eq!(partial_owner("arm64-bookworm"), None);
+    }
+
+    #[test]
+    fn a_partial_creation_is_invisible_until_committed() {
+        let cache = tempfile::tempdir().expect("temp dir");
+        let store = Store::new(cache.path());
+        let key = key(&[]);
+        let lock = store.lock(&key).expect("lock");
+        let partial = fake_partial(&store, &key);
+        assert!(store.get(&key).expect("get").is_none());
+        assert!(store.list().expect("list").is_empty());
+        assert!(partial.exists(), "a locked partial is not stale");
+        let rootfs = store.commit(&partial, metadata(&key)).expect("commit");
+        drop(lock);
+        assert!(rootfs.tree().join("usr/bin/gcc").exists());
+        let listed = store.list().expect("list");
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].key, key);
+        assert_eq!(listed[0].name, "arm64-bookworm");
+        assert!(listed[0].size_bytes > 0);
+        assert_eq!(store.get(&key).expect("get").map(|r| r.metadata), Some(metadata(&key)).map(|m| Metadata { created_unix: listed[0].created_unix, ..m }));
+    }
+
+    #[test]
+    fn stale_partials_are_removed_and_never_listed() {
+        let cache = tempfile::tempdir().expect("temp dir");
+        let store = Store::new(cache.path());
+        let key = key(&["gcc-11"]);
+        let partial = {
+            let _lock = store.lock(&key).expect("lock");
+            fake_partial(&store, &key)
+        };
+        // The creator is gone (its lock released) without committing.
+        assert!(partial.exists());
+        assert_eq!(store.clean_stale().expect("clean"), vec![partial.clone()]);
+        assert!(!partial.exists());
+        assert!(store.get(&key).expect("get").is_none());
+    }
+
+    #[test]
+    fn remove_deletes_only_the_named_key() {
+        let cache = tempfile::tempdir().expect("temp dir");
+        let store = Store::new(cache.path());
+        let (base, derived) = (key(&[]), key(&["libz-dev"]));
+        for key in [&base, &derived] {
+            let _lock = store.lock(key).expect("lock");
+            let partial = fake_partial(&store, key);
+            store.commit(&partial, metadata(key)).expect("commit");
+        }
+        assert!(store.remove(&derived).expect("remove"));
+        assert!(!store.remove(&derived).expect("second remove"));
+        assert!(store.get(&base).expect("get").is_some());
+        assert!(store.get(&derived).expect("get").is_none());
+        let error = store.require(&derived).expect_err("gone");
+        assert_eq!(
+            error.hint().as_deref(),
+            Some("run `archway rootfs create --target arm64 --suite bookworm --packages libz-dev`")
+        );
+    }
+
+    #[test]
+    fn unreadable_metadata_is_an_error_naming_the_file() {
+        let cache = tempfile::tempdir().expect("temp dir");
+        let store = Store::new(cache.path());
+        let key = key(&[]);
+        fs::create_dir_all(store.directory_of(&key)).expect("mkdir");
+        fs::write(store.directory_of(&key).join(METADATA_FILE), "{not json").expect("write");
+        let error = store.get(&key).expect_err("bad metadata");
+        assert!(error.to_string().contains("rootfs.json"), "{error}");
+    }
+}
