@@ -170,7 +170,10 @@ mod tests {
     #[test]
     fn names_round_trip() {
         for architecture in Architecture::ALL {
-            assert_eq!(architecture.name().parse::<Architecture>().ok(), Some(architecture));
+            assert_eq!(
+                architecture.name().parse::<Architecture>().ok(),
+                Some(architecture)
+            );
         }
         for suite in Suite::ALL {
             assert_eq!(suite.to_string().parse::<Suite>().ok(), Some(suite));
@@ -197,12 +200,18 @@ mod tests {
             (Architecture::S390x, Suite::Trixie, true),
         ];
         for (architecture, suite, available) in table {
-            assert_eq!(architecture.check_suite(suite).is_ok(), available, "{architecture} {suite}");
+            assert_eq!(
+                architecture.check_suite(suite).is_ok(),
+                available,
+                "{architecture} {suite}"
+            );
         }
         assert_eq!(Architecture::Riscv64.default_suite(), Suite::Trixie);
         assert_eq!(Architecture::Arm64.default_suite(), Suite::Bookworm);
         for architecture in Architecture::ALL {
-            assert!(architecture.check_suite(architecture.default_suite()).is_ok());
+            assert!(architecture
+                .check_suite(architecture.default_suite())
+                .is_ok());
         }
     }
 }

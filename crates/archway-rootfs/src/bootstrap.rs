@@ -60,7 +60,8 @@ impl Store {
             return Ok((rootfs, false));
         }
         let as_root = rustix::process::geteuid().is_root();
-        let copy_from_base = !key.is_base() && options.derive == DeriveStrategy::CopyAndInstall && as_root;
+        let copy_from_base =
+            !key.is_base() && options.derive == DeriveStrategy::CopyAndInstall && as_root;
         let base = if copy_from_base {
             Some(self.ensure(&key.base(), options, reporter)?.0)
         } else {
@@ -99,7 +100,12 @@ impl Store {
 }
 
 /// The mmdebstrap command line for `key` writing to `output` (a directory, or a tarball).
-pub fn mmdebstrap_arguments(key: &RootfsKey, output: &Path, mirror: Option<&str>, tarball: bool) -> Vec<OsString> {
+pub fn mmdebstrap_arguments(
+    key: &RootfsKey,
+    output: &Path,
+    mirror: Option<&str>,
+    tarball: bool,
+) -> Vec<OsString> {
     let mut arguments: Vec<OsString> = vec![
         "--mode=unshare".into(),
         // buildd: Essential + apt + build-essential — a build-ready system (mmdebstrap(1), VARIANTS).
@@ -107,7 +113,11 @@ pub fn mmdebstrap_arguments(key: &RootfsKey, output: &Path, mirror: Option<&str>
         format!("--arch={}", key.architecture).into(),
     ];
     if !key.is_base() {
-        let packages: Vec<&str> = key.packages.iter().map(|package| package.as_str()).collect();
+        let packages: Vec<&str> = key
+            .packages
+            .iter()
+            .map(|package| package.as_str())
+            .collect();
         arguments.push(format!("--include={}", packages.join(",")).into());
     }
     if tarball {
@@ -143,7 +153,12 @@ fn bootstrap(
     let tarball = partial.join("root.tar");
     let output = if as_root { &tree } else { &tarball };
     let mut command = Command::new(&program);
-    command.args(mmdebstrap_arguments(key, output, options.mirror.as_deref(), !as_root));
+    command.args(mmdebstrap_arguments(
+        key,
+        output,
+        options.mirror.as_deref(),
+        !as_root,
+    ));
     reporter.start(&format!("creating the {key} root filesystem"), None);
     let result = run_logged(command, reporter);
     reporter.finish();
@@ -178,13 +193,22 @@ fn bootstrap(
     Ok(format!("mmdebstrap ({})", mmdebstrap_version(&program)))
 }
 
-fn install_into_copy(base: &Rootfs, key: &RootfsKey, partial: &Path, reporter: &dyn Reporter) -> Result<String, Error> {
+fn install_into_copy(
+    base: &Rootfs,
+    key: &RootfsKey,
+    partial: &Path,
+    reporter: &dyn Reporter,
+) -> Result<String, Error> {
     let tree = partial.join("root");
     reporter.start(&format!("copying {}", base.key()), None);
     let copied = tree::copy_tree(&base.tree(), &tree);
     reporter.finish();
     copied?;
-    let packages: Vec<&str> = key.packages.iter().map(|package| package.as_str()).collect();
+    let packages: Vec<&str> = key
+        .packages
+        .iter()
+        .map(|package| package.as_str())
+        .collect();
     // Package names are validated (Debian Policy characters only), so the script is safe to
     // compose. The lists are removed again to keep the tree small, as mmdebstrap does.
     let script = format!(
@@ -197,7 +221,10 @@ fn install_into_copy(base: &Rootfs, key: &RootfsKey, partial: &Path, reporter: &
         .env("DEBIAN_FRONTEND", "noninteractive")
         .current_dir("/")
         .command("/bin/sh", ["-c", script.as_str()])?;
-    reporter.start(&format!("installing {} into {}", packages.join(", "), key.base()), None);
+    reporter.start(
+        &format!("installing {} into {}", packages.join(", "), key.base()),
+        None,
+    );
     let result = run_logged(command, reporter);
     reporter.finish();
     let (status, log_tail) = result?;
@@ -209,7 +236,10 @@ fn install_into_copy(base: &Rootfs, key: &RootfsKey, partial: &Path, reporter: &
             log_tail,
         });
     }
-    Ok(format!("copy of {} + apt-get install", key.base().directory_name()))
+    Ok(format!(
+        "copy of {} + apt-get install",
+        key.base().directory_name()
+    ))
 }
 
 /// Prepares a finished tree for the read-only sandbox: `/etc/resolv.conf` must exist as a
@@ -225,7 +255,10 @@ fn finish_tree(tree: &Path) -> Result<(), Error> {
 /// Runs `command`, passing each output line to the reporter, and returns its status and the
 /// last lines of its output (both streams: mmdebstrap writes its progress, `I: ...`, to
 /// stderr, apt writes to stdout).
-fn run_logged(mut command: Command, reporter: &dyn Reporter) -> Result<(std::process::ExitStatus, String), Error> {
+fn run_logged(
+    mut command: Command,
+    reporter: &dyn Reporter,
+) -> Result<(std::process::ExitStatus, String), Error> {
     let program = PathBuf::from(command.get_program());
     tracing::debug!(command = ?command, "running");
     let mut child = command
@@ -292,7 +325,8 @@ pub fn find_program(name: &str) -> Option<PathBuf> {
 
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|metadata| metadata.is_file() && metadata.permissions().mode() & 0o111 != 0)
+    std::fs::metadata(path)
+        .is_ok_and(|metadata| metadata.is_file() && metadata.permissions().mode() & 0o111 != 0)
 }
 
 #[cfg(test)]
@@ -305,13 +339,17 @@ mod tests {
         let key = RootfsKey::new(
             Architecture::Riscv64,
             Suite::Trixie,
-            ["libz-dev".parse().expect("valid"), "gcc-11".parse().expect("valid")],
+            [
+                "libz-dev".parse().expect("valid"),
+                "gcc-11".parse().expect("valid"),
+            ],
         )
         .expect("valid key");
-        let arguments: Vec<String> = mmdebstrap_arguments(&key, Path::new("/cache/x/root"), None, false)
-            .into_iter()
-            .map(|argument| argument.to_string_lossy().into_owned())
-            .collect();
+        let arguments: Vec<String> =
+            mmdebstrap_arguments(&key, Path::new("/cache/x/root"), None, false)
+                .into_iter()
+                .map(|argument| argument.to_string_lossy().into_owned())
+                .collect();
         assert_eq!(
             arguments,
             [
@@ -325,10 +363,15 @@ mod tests {
             ]
         );
         let base = key.base();
-        let tar: Vec<String> = mmdebstrap_arguments(&base, Path::new("/o.tar"), Some("http://mirror/debian"), true)
-            .into_iter()
-            .map(|argument| argument.to_string_lossy().into_owned())
-            .collect();
+        let tar: Vec<String> = mmdebstrap_arguments(
+            &base,
+            Path::new("/o.tar"),
+            Some("http://mirror/debian"),
+            true,
+        )
+        .into_iter()
+        .map(|argument| argument.to_string_lossy().into_owned())
+        .collect();
         assert!(!tar.iter().any(|argument| argument.starts_with("--include")));
         assert!(tar.contains(&"--format=tar".to_string()));
         assert_eq!(tar.last().map(String::as_str), Some("http://mirror/debian"));

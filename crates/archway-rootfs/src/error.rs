@@ -56,7 +56,9 @@ pub enum Error {
         log_tail: String,
     },
 
-    #[error("installing `{packages}` into the `{key}` root filesystem failed ({status})\n{log_tail}")]
+    #[error(
+        "installing `{packages}` into the `{key}` root filesystem failed ({status})\n{log_tail}"
+    )]
     Install {
         key: String,
         packages: String,
@@ -114,7 +116,10 @@ impl Error {
         }
     }
 
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();
         move |source| Error::Io {
             action,

@@ -24,7 +24,8 @@ impl PackageName {
 impl FromStr for PackageName {
     type Err = Error;
     fn from_str(input: &str) -> Result<PackageName, Error> {
-        let valid_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c);
+        let valid_char =
+            |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c);
         let starts_alphanumeric = input
             .chars()
             .next()
@@ -111,7 +112,11 @@ impl RootfsKey {
             hasher.update(b"\n");
         }
         let digest = hasher.finalize();
-        let hex: String = digest.iter().take(6).map(|byte| format!("{byte:02x}")).collect();
+        let hex: String = digest
+            .iter()
+            .take(6)
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
         format!("{base}-{hex}")
     }
 }
@@ -133,15 +138,27 @@ mod tests {
     use super::*;
 
     fn packages(names: &[&str]) -> Vec<PackageName> {
-        names.iter().map(|name| name.parse().expect("valid test name")).collect()
+        names
+            .iter()
+            .map(|name| name.parse().expect("valid test name"))
+            .collect()
     }
 
     #[test]
     fn package_names_follow_debian_policy() {
-        for good in ["gcc-11", "libz-dev", "g++", "libstdc++6", "0ad", "python3.11"] {
+        for good in [
+            "gcc-11",
+            "libz-dev",
+            "g++",
+            "libstdc++6",
+            "0ad",
+            "python3.11",
+        ] {
             assert!(good.parse::<PackageName>().is_ok(), "{good}");
         }
-        for bad in ["", "a", "-gcc", "+x", "GCC", "gcc 11", "gcc;rm", "gcc/x", "gcc_11", "../x"] {
+        for bad in [
+            "", "a", "-gcc", "+x", "GCC", "gcc 11", "gcc;rm", "gcc/x", "gcc_11", "../x",
+        ] {
             assert!(bad.parse::<PackageName>().is_err(), "{bad:?}");
         }
     }
@@ -150,8 +167,16 @@ mod tests {
     fn directory_names_identify_the_package_set_regardless_of_order() {
         let base = RootfsKey::new(Architecture::Arm64, Suite::Bookworm, []).expect("valid");
         assert_eq!(base.directory_name(), "arm64-bookworm");
-        let one = RootfsKey::new(Architecture::Arm64, Suite::Bookworm, packages(&["gcc-11", "libz-dev"]));
-        let other = RootfsKey::new(Architecture::Arm64, Suite::Bookworm, packages(&["libz-dev", "gcc-11"]));
+        let one = RootfsKey::new(
+            Architecture::Arm64,
+            Suite::Bookworm,
+            packages(&["gcc-11", "libz-dev"]),
+        );
+        let other = RootfsKey::new(
+            Architecture::Arm64,
+            Suite::Bookworm,
+            packages(&["libz-dev", "gcc-11"]),
+        );
         let (one, other) = (one.expect("valid"), other.expect("valid"));
         assert_eq!(one.directory_name(), other.directory_name());
         assert!(one.directory_name().starts_with("arm64-bookworm-"));

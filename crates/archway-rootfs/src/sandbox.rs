@@ -117,10 +117,17 @@ impl Sandbox {
         if self.writable_root {
             arguments.push(["--bind"]).path(&self.tree).push(["/"]);
         } else {
-            let binds: Vec<&Path> = self.writable.iter().chain(&self.read_only).map(PathBuf::as_path).collect();
+            let binds: Vec<&Path> = self
+                .writable
+                .iter()
+                .chain(&self.read_only)
+                .map(PathBuf::as_path)
+                .collect();
             carve(&mut arguments, &self.tree, Path::new("/"), &binds)?;
         }
-        arguments.push(["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/run"]);
+        arguments.push([
+            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/run",
+        ]);
         if !self.writable_root && self.tree.join("var/tmp").is_dir() {
             arguments.push(["--tmpfs", "/var/tmp"]);
         }
@@ -141,7 +148,12 @@ impl Sandbox {
         } else {
             arguments.push(["--unshare-net"]);
         }
-        arguments.push(["--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try"]);
+        arguments.push([
+            "--unshare-ipc",
+            "--unshare-pid",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+        ]);
         arguments.push(["--hostname", "archway", "--die-with-parent"]);
         if !self.interactive {
             arguments.push(["--new-session"]);
@@ -178,7 +190,11 @@ impl Sandbox {
         S: AsRef<OsStr>,
     {
         let mut command = Command::new(&self.bwrap);
-        command.args(self.arguments()?).arg("--").arg(program).args(args);
+        command
+            .args(self.arguments()?)
+            .arg("--")
+            .arg(program)
+            .args(args);
         Ok(command)
     }
 }
@@ -210,14 +226,26 @@ fn check_bind_path(path: &Path) -> Result<(), Error> {
     if !path.is_absolute() {
         return Err(unsupported("it is not an absolute path"));
     }
-    if path.components().any(|component| matches!(component, Component::ParentDir | Component::CurDir)) {
+    if path
+        .components()
+        .any(|component| matches!(component, Component::ParentDir | Component::CurDir))
+    {
         return Err(unsupported("it contains `.` or `..`"));
     }
-    let top = path.components().nth(1).map(|component| component.as_os_str());
+    let top = path
+        .components()
+        .nth(1)
+        .map(|component| component.as_os_str());
     match top {
         None => Err(unsupported("the whole filesystem cannot be bound")),
-        Some(top) if ["proc", "dev", "sys"].iter().any(|provided| top == OsStr::new(provided)) => {
-            Err(unsupported("the sandbox provides its own `/proc`, `/dev` and `/sys`"))
+        Some(top)
+            if ["proc", "dev", "sys"]
+                .iter()
+                .any(|provided| top == OsStr::new(provided)) =>
+        {
+            Err(unsupported(
+                "the sandbox provides its own `/proc`, `/dev` and `/sys`",
+            ))
         }
         Some(_) => Ok(()),
     }
@@ -225,7 +253,12 @@ fn check_bind_path(path: &Path) -> Result<(), Error> {
 
 /// Binds the entries of `host_directory` (a directory of the tree) at `inside`, recursing into
 /// directories that contain a bind destination instead of binding them whole.
-fn carve(arguments: &mut Arguments, host_directory: &Path, inside: &Path, binds: &[&Path]) -> Result<(), Error> {
+fn carve(
+    arguments: &mut Arguments,
+    host_directory: &Path,
+    inside: &Path,
+    binds: &[&Path],
+) -> Result<(), Error> {
     let mut entries: Vec<_> = fs::read_dir(host_directory)
         .map_err(Error::io("read", host_directory))?
         .flatten()
@@ -252,12 +285,18 @@ fn carve(arguments: &mut Arguments, host_directory: &Path, inside: &Path, binds:
                 });
             }
             let target = fs::read_link(&source).map_err(Error::io("read", &source))?;
-            arguments.push(["--symlink"]).path(&target).path(&destination);
+            arguments
+                .push(["--symlink"])
+                .path(&target)
+                .path(&destination);
         } else if contains_bind && metadata.is_dir() {
             arguments.push(["--dir"]).path(&destination);
             carve(arguments, &source, &destination, binds)?;
         } else {
-            arguments.push(["--ro-bind"]).path(&source).path(&destination);
+            arguments
+                .push(["--ro-bind"])
+                .path(&source)
+                .path(&destination);
         }
     }
     Ok(())
@@ -269,7 +308,9 @@ mod tests {
 
     fn fake_tree() -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("temp dir");
-        for directory in ["usr/bin", "etc", "home", "var/lib", "var/tmp", "proc", "tmp", "dev", "root"] {
+        for directory in [
+            "usr/bin", "etc", "home", "var/lib", "var/tmp", "proc", "tmp", "dev", "root",
+        ] {
             fs::create_dir_all(dir.path().join(directory)).expect("mkdir");
         }
         std::os::unix::fs::symlink("usr/bin", dir.path().join("bin")).expect("symlink");
@@ -278,11 +319,16 @@ mod tests {
     }
 
     fn strings(arguments: &[OsString]) -> Vec<String> {
-        arguments.iter().map(|argument| argument.to_string_lossy().into_owned()).collect()
+        arguments
+            .iter()
+            .map(|argument| argument.to_string_lossy().into_owned())
+            .collect()
     }
 
     fn contains_sequence(haystack: &[String], needle: &[&str]) -> bool {
-        haystack.windows(needle.len()).any(|window| window.iter().zip(needle).all(|(a, b)| a == b))
+        haystack
+            .windows(needle.len())
+            .any(|window| window.iter().zip(needle).all(|(a, b)| a == b))
     }
 
     #[test]
@@ -291,36 +337,71 @@ mod tests {
         let root = tree.path().to_string_lossy().into_owned();
         let sandbox = Sandbox::new(tree.path()).bind("/home/user/project");
         let arguments = strings(&sandbox.arguments().expect("arguments"));
-        assert!(contains_sequence(&arguments, &["--ro-bind", &format!("{root}/usr"), "/usr"]));
-        assert!(contains_sequence(&arguments, &["--symlink", "usr/bin", "/bin"]));
+        assert!(contains_sequence(
+            &arguments,
+            &["--ro-bind", &format!("{root}/usr"), "/usr"]
+        ));
+        assert!(contains_sequence(
+            &arguments,
+            &["--symlink", "usr/bin", "/bin"]
+        ));
         // /home is carved: recreated on the tmpfs, the project bound inside it.
         assert!(contains_sequence(&arguments, &["--dir", "/home"]));
-        assert!(!arguments.iter().any(|argument| argument == &format!("{root}/home")));
-        assert!(contains_sequence(&arguments, &["--bind", "/home/user/project", "/home/user/project"]));
+        assert!(!arguments
+            .iter()
+            .any(|argument| argument == &format!("{root}/home")));
+        assert!(contains_sequence(
+            &arguments,
+            &["--bind", "/home/user/project", "/home/user/project"]
+        ));
         assert!(contains_sequence(&arguments, &["--remount-ro", "/"]));
         assert!(contains_sequence(&arguments, &["--unshare-net"]));
-        assert!(contains_sequence(&arguments, &["--chdir", "/home/user/project"]));
-        assert!(!arguments.iter().any(|argument| argument == &format!("{root}/proc")));
-        assert!(contains_sequence(&arguments, &["--proc", "/proc", "--dev", "/dev"]));
+        assert!(contains_sequence(
+            &arguments,
+            &["--chdir", "/home/user/project"]
+        ));
+        assert!(!arguments
+            .iter()
+            .any(|argument| argument == &format!("{root}/proc")));
+        assert!(contains_sequence(
+            &arguments,
+            &["--proc", "/proc", "--dev", "/dev"]
+        ));
     }
 
     #[test]
     fn carving_keeps_the_siblings_of_a_bind() {
         let tree = fake_tree();
         let root = tree.path().to_string_lossy().into_owned();
-        let arguments = strings(&Sandbox::new(tree.path()).bind("/var/tmp/project").arguments().expect("arguments"));
+        let arguments = strings(
+            &Sandbox::new(tree.path())
+                .bind("/var/tmp/project")
+                .arguments()
+                .expect("arguments"),
+        );
         assert!(contains_sequence(&arguments, &["--dir", "/var"]));
-        assert!(contains_sequence(&arguments, &["--ro-bind", &format!("{root}/var/lib"), "/var/lib"]));
+        assert!(contains_sequence(
+            &arguments,
+            &["--ro-bind", &format!("{root}/var/lib"), "/var/lib"]
+        ));
         assert!(contains_sequence(&arguments, &["--dir", "/var/tmp"]));
     }
 
     #[test]
     fn network_shares_resolv_conf_instead_of_unsharing() {
         let tree = fake_tree();
-        let arguments = strings(&Sandbox::new(tree.path()).network(true).arguments().expect("arguments"));
+        let arguments = strings(
+            &Sandbox::new(tree.path())
+                .network(true)
+                .arguments()
+                .expect("arguments"),
+        );
         assert!(!arguments.contains(&"--unshare-net".to_string()));
         if Path::new("/etc/resolv.conf").exists() {
-            assert!(contains_sequence(&arguments, &["--ro-bind", "/etc/resolv.conf", "/etc/resolv.conf"]));
+            assert!(contains_sequence(
+                &arguments,
+                &["--ro-bind", "/etc/resolv.conf", "/etc/resolv.conf"]
+            ));
         }
     }
 
@@ -328,7 +409,12 @@ mod tests {
     fn writable_root_binds_the_tree_itself() {
         let tree = fake_tree();
         let root = tree.path().to_string_lossy().into_owned();
-        let arguments = strings(&Sandbox::new(tree.path()).writable_root(true).arguments().expect("arguments"));
+        let arguments = strings(
+            &Sandbox::new(tree.path())
+                .writable_root(true)
+                .arguments()
+                .expect("arguments"),
+        );
         assert!(contains_sequence(&arguments, &["--bind", &root, "/"]));
         assert!(!arguments.contains(&"--remount-ro".to_string()));
         assert!(!arguments.contains(&"--cap-drop".to_string()));
@@ -337,21 +423,48 @@ mod tests {
     #[test]
     fn bind_paths_are_checked() {
         let tree = fake_tree();
-        for bad in ["relative/path", "/proc/self", "/dev/shm/x", "/", "/home/../etc", "/bin/project"] {
+        for bad in [
+            "relative/path",
+            "/proc/self",
+            "/dev/shm/x",
+            "/",
+            "/home/../etc",
+            "/bin/project",
+        ] {
             let result = Sandbox::new(tree.path()).bind(bad).arguments();
             assert!(result.is_err(), "{bad}");
         }
-        assert!(Sandbox::new(tree.path()).bind("/tmp/project").arguments().is_ok());
-        assert!(Sandbox::new(tree.path()).bind("/srv/new/place").arguments().is_ok());
+        assert!(Sandbox::new(tree.path())
+            .bind("/tmp/project")
+            .arguments()
+            .is_ok());
+        assert!(Sandbox::new(tree.path())
+            .bind("/srv/new/place")
+            .arguments()
+            .is_ok());
     }
 
     #[test]
     fn environment_is_cleared_then_set() {
         let tree = fake_tree();
-        let arguments = strings(&Sandbox::new(tree.path()).env("CFLAGS", "-O2").arguments().expect("arguments"));
-        let clear = arguments.iter().position(|argument| argument == "--clearenv").expect("clearenv");
-        let set = arguments.iter().position(|argument| argument == "CFLAGS").expect("CFLAGS");
+        let arguments = strings(
+            &Sandbox::new(tree.path())
+                .env("CFLAGS", "-O2")
+                .arguments()
+                .expect("arguments"),
+        );
+        let clear = arguments
+            .iter()
+            .position(|argument| argument == "--clearenv")
+            .expect("clearenv");
+        let set = arguments
+            .iter()
+            .position(|argument| argument == "CFLAGS")
+            .expect("CFLAGS");
         assert!(clear < set);
-        assert!(contains_sequence(&arguments, &["--setenv", "CFLAGS", "-O2"]));
+        assert!(contains_sequence(
+            &arguments,
+            &["--setenv", "CFLAGS", "-O2"]
+        ));
     }
 }

@@ -139,10 +139,11 @@ impl Store {
             let Ok(text) = fs::read_to_string(&metadata_path) else {
                 continue;
             };
-            let metadata: Metadata = serde_json::from_str(&text).map_err(|source| Error::Metadata {
-                path: metadata_path,
-                source,
-            })?;
+            let metadata: Metadata =
+                serde_json::from_str(&text).map_err(|source| Error::Metadata {
+                    path: metadata_path,
+                    source,
+                })?;
             infos.push(RootfsInfo {
                 size_bytes: tree::disk_usage(&path),
                 age_seconds: now.saturating_sub(metadata.created_unix),
@@ -250,7 +251,9 @@ impl Store {
                 continue;
             };
             let file = self.open_lock(name)?;
-            let free = rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_ok();
+            let free =
+                rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
+                    .is_ok();
             if free {
                 tracing::info!(path = %path.display(), "removing a stale partial root filesystem");
                 tree::remove_tree(&path)?;
@@ -270,7 +273,8 @@ impl Store {
             .flatten()
             .filter_map(|entry| {
                 let name = entry.file_name().to_str()?.to_string();
-                name.starts_with(PARTIAL_PREFIX).then(|| (name, entry.path()))
+                name.starts_with(PARTIAL_PREFIX)
+                    .then(|| (name, entry.path()))
             })
             .collect())
     }
@@ -290,7 +294,11 @@ fn partial_owner(partial_name: &str) -> Option<&str> {
 pub(crate) fn not_found(key: &RootfsKey) -> Error {
     let mut create_args = format!("--target {} --suite {}", key.architecture, key.suite);
     if !key.is_base() {
-        let packages: Vec<&str> = key.packages.iter().map(|package| package.as_str()).collect();
+        let packages: Vec<&str> = key
+            .packages
+            .iter()
+            .map(|package| package.as_str())
+            .collect();
         create_args.push_str(&format!(" --packages {}", packages.join(",")));
     }
     Error::NotFound {
@@ -338,9 +346,18 @@ mod tests {
 
     #[test]
     fn partial_names_map_to_their_key() {
-        assert_eq!(partial_owner(".partial-arm64-bookworm-1234"), Some("arm64-bookworm"));
-        assert_eq!(partial_owner(".partial-arm64-bookworm-removing-77"), Some("arm64-bookworm"));
-        assert_eq!(partial_owner(".partial-arm64-bookworm-abc123def456-9"), Some("arm64-bookworm-abc123def456"));
+        assert_eq!(
+            partial_owner(".partial-arm64-bookworm-1234"),
+            Some("arm64-bookworm")
+        );
+        assert_eq!(
+            partial_owner(".partial-arm64-bookworm-removing-77"),
+            Some("arm64-bookworm")
+        );
+        assert_eq!(
+            partial_owner(".partial-arm64-bookworm-abc123def456-9"),
+            Some("arm64-bookworm-abc123def456")
+        );
         assert_eq!(partial_owner(".partial-x-"), None);
         assert_eq!(partial_owner("arm64-bookworm"), None);
     }
@@ -363,7 +380,13 @@ mod tests {
         assert_eq!(listed[0].key, key);
         assert_eq!(listed[0].name, "arm64-bookworm");
         assert!(listed[0].size_bytes > 0);
-        assert_eq!(store.get(&key).expect("get").map(|r| r.metadata), Some(metadata(&key)).map(|m| Metadata { created_unix: listed[0].created_unix, ..m }));
+        assert_eq!(
+            store.get(&key).expect("get").map(|r| r.metadata),
+            Some(metadata(&key)).map(|m| Metadata {
+                created_unix: listed[0].created_unix,
+                ..m
+            })
+        );
     }
 
     #[test]

@@ -116,7 +116,10 @@ fn remove_on_device(path: &Path, device: u64) -> Result<(), Error> {
         // one writable before deleting its entries, as `rm -rf` does for the owner.
         use std::os::unix::fs::PermissionsExt;
         if metadata.permissions().mode() & 0o700 != 0o700 {
-            let _ = fs::set_permissions(path, fs::Permissions::from_mode(metadata.permissions().mode() | 0o700));
+            let _ = fs::set_permissions(
+                path,
+                fs::Permissions::from_mode(metadata.permissions().mode() | 0o700),
+            );
         }
         for entry in fs::read_dir(path).map_err(Error::io("read", path))? {
             let entry = entry.map_err(Error::io("read", path))?;
@@ -145,7 +148,9 @@ pub fn copy_tree(source: &Path, destination: &Path) -> Result<(), Error> {
         Err(Error::Io {
             action: "copy",
             path: source.to_path_buf(),
-            source: std::io::Error::other(String::from_utf8_lossy(&output.stderr).trim().to_string()),
+            source: std::io::Error::other(
+                String::from_utf8_lossy(&output.stderr).trim().to_string(),
+            ),
         })
     }
 }
@@ -173,7 +178,10 @@ mod tests {
         fs::set_permissions(tree.join("proc"), fs::Permissions::from_mode(0o555)).expect("chmod");
         remove_tree(&tree).expect("removed");
         assert!(!tree.exists());
-        assert!(Path::new("/etc/passwd").exists(), "symlink target untouched");
+        assert!(
+            Path::new("/etc/passwd").exists(),
+            "symlink target untouched"
+        );
         remove_tree(&tree).expect("missing tree is fine");
     }
 
