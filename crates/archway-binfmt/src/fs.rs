@@ -155,12 +155,35 @@ pub enum Status {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BinfmtFs {
     root: PathBuf,
+    /// Plain files in a directory standing in for the kernel (see [`BinfmtFs::simulated`]).
+    simulated: bool,
 }
 
 impl BinfmtFs {
-    /// The filesystem at `root` (a temporary directory in tests).
+    /// The filesystem at `root`: the kernel's, mounted there (or not yet).
     pub fn new(root: impl Into<PathBuf>) -> BinfmtFs {
-        BinfmtFs { root: root.into() }
+        BinfmtFs {
+            root: root.into(),
+            simulated: false,
+        }
+    }
+
+    /// A stand-in for tests: an ordinary directory where writes have the kernel's effects
+    /// (registering creates the entry file or fails with `EEXIST`/`EINVAL`, or `ENOENT` for a
+    /// missing `F` interpreter; `-1`/`0`/`1` remove, disable, enable). Creates `register` and an
+    /// enabled `status` if missing. Directory order is the host filesystem's, not newest first.
+    pub fn simulated(root: impl Into<PathBuf>) -> Result<BinfmtFs, Error> {
+        let root = root.into();
+        for (name, text) in [("register", ""), ("status", "enabled\n")] {
+            let path = root.join(name);
+            if !path.exists() {
+                std::fs::write(&path, text).map_err(|e| Error::io("write", &path, e))?;
+            }
+        }
+        Ok(BinfmtFs {
+            root,
+            simulated: true,
+        })
     }
 
     /// The kernel's filesystem at `/proc/sys/fs/binfmt_misc`.
@@ -293,6 +316,9 @@ impl BinfmtFs {
         self.require_mounted()?;
         let path = self.root.join("register");
         let line = registration.render();
+        if self.simulated {
+            return self.simulate_register(registration, line);
+        }
         let mut file = OpenOptions::new()
             .append(true)
             .open(&path)
@@ -336,6 +362,9 @@ impl BinfmtFs {
     }
 
     fn write_file(&self, path: &Path, value: &[u8], operation: &'static str) -> Result<(), Error> {
+        if self.simulated {
+            return self.simulate_write(path, value);
+        }
         let mut file = OpenOptions::new()
             .write(true)
             .truncate(false)
@@ -344,6 +373,63 @@ impl BinfmtFs {
         file.write(value)
             .map(|_| ())
             .map_err(|e| Error::io(operation, path, e))
+    }
+}
+
+impl BinfmtFs {
+    fn simulate_register(&self, registration: &Registration, line: String) -> Result<(), Error> {
+        let errno = |errno: rustix::io::Errno| Error::Rejected {
+            line: line.clone(),
+            source: std::io::Error::from(errno),
+        };
+        // The kernel re-parses what it is given.
+        Registration::parse(&line).map_err(|_| errno(rustix::io::Errno::INVAL))?;
+        let path = self.root.join(registration.name().as_str());
+        if path.exists() {
+            return Err(errno(rustix::io::Errno::EXIST));
+        }
+        if registration.flags().fix_binary
+            && std::fs::File::open(registration.interpreter()).is_err()
+        {
+            return Err(errno(rustix::io::Errno::NOENT));
+        }
+        let entry = Entry {
+            enabled: true,
+            registration: registration.clone(),
+        };
+        std::fs::write(&path, entry.render()).map_err(|e| Error::io("write", &path, e))
+    }
+
+    fn simulate_write(&self, path: &Path, value: &[u8]) -> Result<(), Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+        let is_status = path.file_name() == Some(std::ffi::OsStr::new("status"));
+        let enabled = match value {
+            b"1" => "enabled",
+            b"0" => "disabled",
+            b"-1" if is_status => {
+                for entry in self.entries()? {
+                    let entry_path = self.root.join(entry.name().as_str());
+                    std::fs::remove_file(&entry_path)
+                        .map_err(|e| Error::io("remove", &entry_path, e))?;
+                }
+                return Ok(());
+            }
+            b"-1" => return std::fs::remove_file(path).map_err(|e| Error::io("remove", path, e)),
+            _ => {
+                return Err(Error::io(
+                    "write",
+                    path,
+                    std::io::Error::from(rustix::io::Errno::INVAL),
+                ))
+            }
+        };
+        let rest = text.split_once('\n').map(|(_, rest)| rest).unwrap_or("");
+        let new_text = if is_status {
+            format!("{enabled}\n")
+        } else {
+            format!("{enabled}\n{rest}")
+        };
+        std::fs::write(path, new_text).map_err(|e| Error::io("write", path, e))
     }
 }
 
