@@ -1,0 +1,141 @@
+//! The toolchain crate's error.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong finding a toolchain, filling a sysroot or writing build files.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No installed toolchain serves the target (with the requested family/version).
+    #[error("no cross toolchain for `{target}`{wanted} found on this machine")]
+    NotFound {
+        /// The target's name as a GNU config (`aarch64-unknown-linux-gnu`).
+        target: String,
+        /// ` (gcc 11)` when a family or version was asked for, else empty.
+        wanted: String,
+        /// The compiler names that were looked for, best first.
+        looked_for: Vec<String>,
+        /// The `archway toolchain install ...` command that fixes it.
+        install: String,
+    },
+    /// A target for which no toolchain exists on Linux hosts (darwin, ios, msvc).
+    #[error("no cross toolchain for `{target}` exists for Linux hosts: {reason}")]
+    Unsupported { target: String, reason: String },
+    /// A target Debian has no cross packages for.
+    #[error("Debian has no cross toolchain packages for `{target}`")]
+    NoPackages { target: String },
+    /// apt does not know these packages (another version, or lists not updated).
+    #[error("the package `{packages}` is not available from this machine's apt sources")]
+    Unavailable { packages: String },
+    /// An explicitly given tool (from `archway.toml` or a flag) does not exist.
+    #[error("the {role} `{path}` does not exist or is not executable")]
+    ToolMissing { role: &'static str, path: PathBuf },
+    /// The compiler family or linker name is not one archway knows.
+    #[error("unknown {what} `{input}` (expected one of: {expected})")]
+    UnknownName {
+        what: &'static str,
+        input: String,
+        expected: &'static str,
+    },
+    /// The target has no Debian architecture, so there are no packages to fill a sysroot with.
+    #[error("`{target}` has no Debian architecture, so archway cannot fill a sysroot for it")]
+    NoDebianArchitecture { target: String },
+    /// The Debian archive has no suite for this architecture.
+    #[error("no Debian suite serves `{architecture}` from {mirror}")]
+    NoSuite {
+        architecture: String,
+        mirror: String,
+    },
+    /// `sysroot remove` or a build asked for a sysroot that was never created.
+    #[error("there is no sysroot for `{target}` (looked in `{path}`)")]
+    NoSysroot { target: String, path: PathBuf },
+    /// No QEMU user-mode emulator for the target on this machine.
+    #[error("no QEMU user-mode emulator for `{target}` found (looked for {looked_for})")]
+    NoEmulator { target: String, looked_for: String },
+    /// QEMU has no user-mode emulator for this target at all.
+    #[error("QEMU has no user-mode emulator for `{target}`")]
+    NotEmulable { target: String },
+    /// The Rust standard library for the target is not installed.
+    #[error("the Rust standard library for `{triple}` is not installed (looked in `{path}`)")]
+    RustStdMissing { triple: String, path: PathBuf },
+    /// The target has no Rust triple.
+    #[error("Rust has no target for `{target}`")]
+    NoRustTarget { target: String },
+    /// Installing needs root.
+    #[error("installing the toolchain for `{target}` needs root")]
+    NotRoot { target: String, command: String },
+    /// A program could not be started.
+    #[error("could not run `{command}`")]
+    Spawn {
+        command: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A program ran and failed.
+    #[error("`{command}` failed ({status})")]
+    CommandFailed {
+        command: String,
+        status: String,
+        /// The last lines of its stderr, for the `caused by:` line.
+        #[source]
+        output: CommandOutput,
+        hint: Option<String>,
+    },
+    /// A file or directory could not be read or written.
+    #[error("cannot {action} `{path}`")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A package list or manifest did not have the expected form.
+    #[error("cannot understand `{path}`: {reason}")]
+    Malformed { path: PathBuf, reason: String },
+}
+
+/// The tail of a failed program's output, shown as the `caused by:` of [`Error::CommandFailed`].
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CommandOutput(pub String);
+
+impl Error {
+    /// The `hint:` line for the user, with the command that fixes it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::NotFound { install, .. } => Some(format!("run `{install}`")),
+            Error::Unsupported { .. } => Some(
+                "build it on a machine of that kind, or pick a Linux or MinGW target (`archway platform list`)"
+                    .to_string(),
+            ),
+            Error::Unavailable { .. } => Some(
+                "run `apt-get update` as root; `apt-cache search --names-only '^gcc-'` lists the cross compilers your release has".to_string(),
+            ),
+            Error::NoPackages { .. } => Some(
+                "give a compiler explicitly: `cc = \"/path/to/gcc\"` under `[target.<name>]` in archway.toml".to_string(),
+            ),
+            Error::ToolMissing { .. } => {
+                Some("fix the path in archway.toml or on the command line".to_string())
+            }
+            Error::UnknownName { .. } => None,
+            Error::NoDebianArchitecture { .. } => Some(
+                "give a sysroot you made yourself: `sysroot = \"/path\"` under `[target.<name>]` in archway.toml"
+                    .to_string(),
+            ),
+            Error::NoSuite { .. } => None,
+            Error::NoSysroot { target, .. } => Some(format!(
+                "`archway sysroot list` shows the sysroots; `archway sysroot add --target {target} PACKAGE...` creates one"
+            )),
+            Error::NoEmulator { .. } => {
+                Some("run `apt-get install qemu-user-static` as root".to_string())
+            }
+            Error::NotEmulable { .. } => None,
+            Error::RustStdMissing { triple, .. } => Some(format!("run `rustup target add {triple}`")),
+            Error::NoRustTarget { .. } => None,
+            Error::NotRoot { command, .. } => Some(format!("run `sudo {command}`")),
+            Error::Spawn { .. } => None,
+            Error::CommandFailed { hint, .. } => hint.clone(),
+            Error::Io { .. } | Error::Malformed { .. } => None,
+        }
+    }
+}
