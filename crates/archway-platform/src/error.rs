@@ -5,24 +5,143 @@
 #[non_exhaustive]
 pub enum Error {
     /// A target name that no rule accepts.
-    #[error("unknown platform `{input}`: {reason}")]
+    #[error("unknown platform `{input}`: {reason}{}", did_you_mean(suggestions))]
     Unknown {
         input: String,
+        /// Which part is wrong and why (`unknown cpu `risc64``).
         reason: String,
-        /// Closest valid names, best first.
+        /// Closest valid names for the wrong part, best first.
         suggestions: Vec<String>,
+        /// The whole input with the wrong part replaced by the best suggestion.
+        corrected: Option<String>,
     },
+    /// Bytes that are not a binary archway can identify (empty, truncated, unknown format).
+    #[error("{reason}")]
+    Binary { reason: String },
+    /// The running machine could not be probed.
+    #[error("cannot detect the host platform: {reason}")]
+    Host { reason: String },
+}
+
+fn did_you_mean(suggestions: &[String]) -> String {
+    match suggestions {
+        [] => String::new(),
+        [one] => format!("; did you mean `{one}`?"),
+        [first, rest @ ..] => {
+            let rest: Vec<String> = rest.iter().map(|s| format!("`{s}`")).collect();
+            format!("; did you mean `{first}` (or {})?", rest.join(", "))
+        }
+    }
 }
 
 impl Error {
     /// The `hint:` line for the user, with the command that fixes it.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::Unknown { suggestions, .. } if !suggestions.is_empty() => Some(format!(
-                "did you mean `{}`? (`archway platform list` shows every name)",
-                suggestions[0]
+            Error::Unknown {
+                corrected: Some(corrected),
+                ..
+            } => Some(format!(
+                "use `{corrected}`; `archway platform list` shows every name"
             )),
-            Error::Unknown { .. } => Some("`archway platform list` shows every name".to_string()),
+            Error::Unknown { .. } => Some(
+                "`archway platform list` shows every name; `archway platform show <name>` checks one"
+                    .to_string(),
+            ),
+            Error::Binary { .. } => Some(
+                "`archway inspect` reads ELF, PE/COFF, Mach-O and WebAssembly executables and libraries"
+                    .to_string(),
+            ),
+            Error::Host { .. } => Some(
+                "name the platform explicitly, e.g. `--target x86_64-linux`".to_string(),
+            ),
         }
+    }
+
+    pub(crate) fn unknown(input: &str, reason: String, suggestions: Vec<String>) -> Error {
+        let corrected = suggestions.first().cloned();
+        Error::Unknown {
+            input: input.to_string(),
+            reason,
+            suggestions,
+            corrected,
+        }
+    }
+
+    #[allow(dead_code)] // used by binary identification
+    pub(crate) fn binary(reason: impl Into<String>) -> Error {
+        Error::Binary {
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Names from `candidates` close to `wrong`, best first (at most three).
+pub(crate) fn closest<'a>(
+    wrong: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Vec<&'a str> {
+    let wrong_lower = wrong.to_ascii_lowercase();
+    let mut scored: Vec<(f64, &str)> = candidates
+        .into_iter()
+        .map(|candidate| {
+            let score = strsim::normalized_damerau_levenshtein(
+                &wrong_lower,
+                &candidate.to_ascii_lowercase(),
+            );
+            (score, candidate)
+        })
+        .filter(|(score, _)| *score >= 0.6)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+    let mut names: Vec<&str> = Vec::new();
+    for (_, name) in scored {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+        if names.len() == 3 {
+            break;
+        }
+    }
+    names
+}
+
+/// "unknown cpu `risc64`; did you mean `riscv64`?" for one part of `input`.
+pub(crate) fn unknown_part<'a>(
+    input: &str,
+    what: &str,
+    wrong: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Error {
+    let suggestions: Vec<String> = closest(wrong, candidates)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let corrected = suggestions.first().map(|best| {
+        if input == wrong {
+            best.clone()
+        } else {
+            // Replace the wrong part where it stands (parts are separated by `-` or `/`).
+            input
+                .split_inclusive(['-', '/'])
+                .map(|piece| {
+                    let (body, separator) = match piece.strip_suffix(['-', '/']) {
+                        Some(body) => (body, &piece[body.len()..]),
+                        None => (piece, ""),
+                    };
+                    if body == wrong {
+                        format!("{best}{separator}")
+                    } else {
+                        piece.to_string()
+                    }
+                })
+                .collect()
+        }
+    });
+    Error::Unknown {
+        input: input.to_string(),
+        reason: format!("unknown {what} `{wrong}`"),
+        suggestions,
+        corrected,
     }
 }

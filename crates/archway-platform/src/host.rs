@@ -1,6 +1,30 @@
 //! The running machine: its platform, and whether its kernel runs 32-bit compat binaries.
 //! (The one place in this crate that does I/O.)
+//!
+//! The CPU comes from `uname -m` (the kernel's view, so a 32-bit archway on a 64-bit kernel
+//! still sees the 64-bit machine); the ABI and C library from how archway itself was built
+//! (a glibc archway runs on a glibc userland).
+//!
+//! 32-bit compat rule (documented in ARCHITECTURE.md): a 64-bit kernel runs its 32-bit
+//! sibling's binaries when it was built with the compat option and it is not switched off at
+//! boot:
+//! - x86_64: `CONFIG_IA32_EMULATION=y` (arch/x86/Kconfig), unless the command line says
+//!   `ia32_emulation=0`, or the kernel has `CONFIG_IA32_EMULATION_DEFAULT_DISABLED=y` and the
+//!   command line does not say `ia32_emulation=1` (Documentation/admin-guide/kernel-parameters.txt).
+//! - aarch64, ppc64, s390x, mips64, sparc64, riscv64: `CONFIG_COMPAT=y`. (On aarch64 the CPU
+//!   must also implement AArch32 at EL0, which some recent cores do not; the kernel does not
+//!   say so in a file we can read portably, so this is the one case we may over-report.)
+//!
+//! The kernel configuration is read from `/proc/config.gz` (`CONFIG_IKCONFIG_PROC`) or
+//! `/boot/config-<release>` (Debian, Ubuntu, Fedora). When neither exists, we fall back to
+//! the distributions' default: compat on for x86_64 (every major distribution enables
+//! `IA32_EMULATION`), off elsewhere.
 
+use std::io::Read;
+use std::path::Path;
+
+use crate::cpu::Cpu;
+use crate::triple::{Abi, Kernel, Vendor};
 use crate::{Error, Platform};
 
 /// What the host is and can run.
@@ -14,11 +38,158 @@ pub struct Host {
 impl Host {
     /// Probes the running machine.
     pub fn detect() -> Result<Host, Error> {
-        unimplemented!("skeleton")
+        let uname = rustix::system::uname();
+        let machine = uname.machine().to_string_lossy().into_owned();
+        let release = uname.release().to_string_lossy().into_owned();
+        let platform = platform_for_machine(&machine)?;
+        let config = read_kernel_config(Path::new("/"), &release);
+        let command_line = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
+        let compat32 = compat32_supported(platform.cpu(), config.as_deref(), &command_line);
+        Ok(Host { platform, compat32 })
     }
+
     /// Can this host run `target` binaries natively (platform rules plus compat support)?
     pub fn runs_natively(&self, target: &Platform) -> bool {
-        let _ = target;
-        unimplemented!("skeleton")
+        if !self.platform.can_execute(target) {
+            return false;
+        }
+        let host_bits = self.platform.pointer_bits();
+        let target_bits = target.pointer_bits();
+        if host_bits == 64 && target_bits == 32 {
+            // x32 and ILP32 are separate kernel ABIs (CONFIG_X86_X32_ABI, ARM64_ILP32),
+            // not the 32-bit compat personality.
+            if matches!(target.abi(), Abi::Gnux32 | Abi::GnuIlp32) {
+                return self.platform.abi() == target.abi();
+            }
+            return self.compat32;
+        }
+        true
+    }
+}
+
+/// The host platform for a `uname -m` machine name, with the ABI archway was built for.
+pub fn platform_for_machine(machine: &str) -> Result<Platform, Error> {
+    let little = cfg!(target_endian = "little");
+    let cpu = match machine {
+        "x86_64" | "amd64" => Cpu::X86_64,
+        "i386" => Cpu::I386,
+        "i486" => Cpu::I486,
+        "i586" => Cpu::I586,
+        "i686" => Cpu::I686,
+        "aarch64" | "arm64" => Cpu::Aarch64,
+        "aarch64_be" => Cpu::Aarch64Be,
+        "armv5tel" | "armv5tejl" => Cpu::Armv5tel,
+        "armv6l" => Cpu::Armv6l,
+        "armv7l" => Cpu::Armv7l,
+        // A 32-bit kernel on an ARMv8 CPU.
+        "armv8l" => Cpu::Armv8a,
+        "ppc64le" => Cpu::Powerpc64le,
+        "ppc64" => Cpu::Powerpc64,
+        "ppc" => Cpu::Powerpc,
+        "ppcle" => Cpu::Powerpcle,
+        "s390x" => Cpu::S390x,
+        "s390" => Cpu::S390,
+        "riscv64" => Cpu::Riscv64,
+        "riscv32" => Cpu::Riscv32,
+        "loongarch64" => Cpu::Loongarch64,
+        // The kernel's `uname -m` does not carry MIPS byte order; our own build does.
+        "mips64" if little => Cpu::Mips64el,
+        "mips64" => Cpu::Mips64,
+        "mips" if little => Cpu::Mipsel,
+        "mips" => Cpu::Mips,
+        "sparc64" => Cpu::Sparc64,
+        "sparc" => Cpu::Sparc,
+        "m68k" => Cpu::M68k,
+        "alpha" => Cpu::Alpha,
+        "parisc" | "parisc64" => Cpu::Hppa,
+        "ia64" => Cpu::Ia64,
+        "sh4" => Cpu::Sh4,
+        "or1k" => Cpu::Or1k,
+        other => {
+            return Err(Error::Host {
+                reason: format!("unknown machine `{other}` from `uname -m`"),
+            })
+        }
+    };
+    let musl = cfg!(target_env = "musl");
+    let abi = if cpu.is_aarch32() {
+        match (musl, cfg!(target_abi = "eabihf")) {
+            (false, true) => Abi::Gnueabihf,
+            (false, false) => Abi::Gnueabi,
+            (true, true) => Abi::Musleabihf,
+            (true, false) => Abi::Musleabi,
+        }
+    } else if cpu.is_mips64() {
+        if musl {
+            Abi::Muslabi64
+        } else {
+            Abi::Gnuabi64
+        }
+    } else if musl {
+        Abi::Musl
+    } else {
+        Abi::Gnu
+    };
+    Ok(Platform::new(cpu, Vendor::Unknown, Kernel::Linux, abi))
+}
+
+/// The kernel's build configuration under `root` (`/proc/config.gz`, else
+/// `/boot/config-<release>`), if readable.
+pub fn read_kernel_config(root: &Path, release: &str) -> Option<String> {
+    let gz = root.join("proc/config.gz");
+    if let Ok(file) = std::fs::File::open(&gz) {
+        let mut text = String::new();
+        // Bounded: a kernel config is ~300 KB; refuse to inflate anything huge.
+        if flate2::read::GzDecoder::new(file)
+            .take(16 << 20)
+            .read_to_string(&mut text)
+            .is_ok()
+        {
+            return Some(text);
+        }
+    }
+    std::fs::read_to_string(root.join("boot").join(format!("config-{release}"))).ok()
+}
+
+/// Does a kernel of this CPU, configuration and command line run 32-bit compat binaries?
+/// (See the module documentation for the rule and its sources.)
+pub fn compat32_supported(cpu: Cpu, config: Option<&str>, command_line: &str) -> bool {
+    let enabled = |option: &str| {
+        config.map(|text| {
+            text.lines()
+                .any(|line| line.trim() == format!("{option}=y"))
+        })
+    };
+    let boot_parameter = |name: &str| {
+        command_line
+            .split_whitespace()
+            .take_while(|word| *word != "--")
+            .find_map(|word| word.strip_prefix(name)?.strip_prefix('='))
+            .map(str::to_string)
+    };
+    match cpu {
+        Cpu::X86_64 => {
+            let Some(built_in) = enabled("CONFIG_IA32_EMULATION") else {
+                return true;
+            };
+            if !built_in {
+                return false;
+            }
+            let default_off = enabled("CONFIG_IA32_EMULATION_DEFAULT_DISABLED") == Some(true);
+            match boot_parameter("ia32_emulation").as_deref() {
+                Some("0" | "false" | "n" | "no" | "off") => false,
+                Some("1" | "true" | "y" | "yes" | "on") => true,
+                _ => !default_off,
+            }
+        }
+        Cpu::Aarch64
+        | Cpu::Powerpc64
+        | Cpu::Powerpc64le
+        | Cpu::S390x
+        | Cpu::Mips64
+        | Cpu::Mips64el
+        | Cpu::Sparc64
+        | Cpu::Riscv64 => enabled("CONFIG_COMPAT") == Some(true),
+        _ => false,
     }
 }

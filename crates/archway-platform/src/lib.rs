@@ -9,19 +9,34 @@
 //! - The accessors on [`Platform`] give the names neighbouring tools use (`debian_arch`,
 //!   `multiarch`, `qemu_user`, `rust_target`, ...); `None` where that tool has no name for it.
 //! - [`Platform::can_execute`] is nixpkgs' `canExecute`.
+//! - [`identify`] tells which platform a binary (ELF, PE, Mach-O, WebAssembly) is for.
 //!
 //! ```
 //! let p = archway_platform::Platform::parse("linux/arm64").unwrap();
 //! assert_eq!(p.config(), "aarch64-unknown-linux-gnu");
 //! assert_eq!(p.debian_arch(), Some("arm64"));
 //! assert_eq!(p.qemu_user(), Some("aarch64"));
+//!
+//! let pi = archway_platform::Platform::parse("raspberryPi").unwrap();
+//! assert_eq!(pi.config(), "armv6l-unknown-linux-gnueabihf");
+//! assert_eq!(pi.system(), "armv6l-linux");
+//! assert_eq!(pi.rust_target().as_deref(), Some("arm-unknown-linux-gnueabihf"));
 //! ```
 
+mod catalog;
+mod cpu;
+mod debian;
 mod error;
 pub mod host;
+mod oci;
 mod platform;
 pub mod progress;
+mod triple;
 
+pub use catalog::{CatalogEntry, CATALOG};
+pub use cpu::{Cpu, Endian};
+pub use debian::{DebianArch, DEBIAN_ARCHES};
 pub use error::Error;
-pub use platform::{Abi, Cpu, Endian, Kernel, Libc, Platform, Vendor};
+pub use platform::{ElfExpectation, NameForm, Platform};
 pub use progress::{NoProgress, Reporter};
+pub use triple::{Abi, Kernel, Libc, Vendor};

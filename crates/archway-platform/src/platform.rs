@@ -1,96 +1,25 @@
-//! The elaborated [`Platform`] and its parts.
+//! The elaborated [`Platform`]: one target, and its name in every neighbouring tool.
 //!
-//! SKELETON: the types and signatures below are the contract the other crates code against.
-//! The platform crate's owner fills in variants and bodies (and may add accessors).
+//! The attributes nixpkgs defines (`config`, `system`, `libc`, `qemuArch`, `linuxArch`,
+//! `uname.processor`, `rust.rustcTarget`, `isStatic`, `canExecute`) are transcribed from
+//! nixpkgs `lib/systems/default.nix` (`elaborate`) and `parse.nix`; each method says which.
 
-use serde::Serialize;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::str::FromStr;
 
+use crate::catalog::{self, CatalogEntry};
+use crate::cpu::{Cpu, Endian};
+use crate::debian::{self, DebianArch};
+use crate::triple::{self, Abi, Kernel, Libc, Vendor};
 use crate::Error;
 
-/// Byte order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Endian {
-    Little,
-    Big,
-}
-
-/// The CPU of a platform (nixpkgs' `parsed.cpu`), e.g. `aarch64`, `armv7l`, `riscv64`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[non_exhaustive]
-pub enum Cpu {
-    X86_64,
-    I686,
-    Aarch64,
-    Aarch64Be,
-    Armv7l,
-    Riscv64,
-    S390x,
-    Powerpc64le,
-}
-
-impl Cpu {
-    /// The name nixpkgs and GNU configs use (`aarch64`, `armv7l`, `powerpc64le`).
-    pub fn name(self) -> &'static str {
-        unimplemented!("skeleton")
-    }
-    /// The family (`arm`, `x86`, `riscv`, `power`, `mips`, ...).
-    pub fn family(self) -> &'static str {
-        unimplemented!("skeleton")
-    }
-    /// 8, 16, 32 or 64.
-    pub fn bits(self) -> u32 {
-        unimplemented!("skeleton")
-    }
-    pub fn endian(self) -> Endian {
-        unimplemented!("skeleton")
-    }
-}
-
-/// The vendor part of a triple.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[non_exhaustive]
-pub enum Vendor {
-    Unknown,
-    Pc,
-    Apple,
-    W64,
-}
-
-/// The kernel / operating system.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[non_exhaustive]
-pub enum Kernel {
-    Linux,
-    Windows,
-    Darwin,
-    /// Bare metal (`-none-elf`, `avr`).
-    None,
-}
-
-/// The ABI part (`gnu`, `gnueabihf`, `musl`, `gnuabi64`, `eabi`, ...).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[non_exhaustive]
-pub enum Abi {
-    Gnu,
-    Gnueabihf,
-    Musl,
-    Unknown,
-}
-
-/// The C library.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[non_exhaustive]
-pub enum Libc {
-    Glibc,
-    Musl,
-    Msvcrt,
-    Ucrt,
-    None,
-}
-
 /// One elaborated platform: what `lib.systems.elaborate` gives in nixpkgs.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+///
+/// Equality and hashing compare the platform itself (cpu, vendor, kernel, abi, libc, static),
+/// not the name it was parsed from: `arm64`, `aarch64-linux` and `aarch64-multiplatform` are
+/// equal.
+#[derive(Debug, Clone)]
 pub struct Platform {
     cpu: Cpu,
     vendor: Vendor,
@@ -98,15 +27,177 @@ pub struct Platform {
     abi: Abi,
     libc: Libc,
     is_static: bool,
+    /// The catalog entry it was parsed from, if any (kept for display).
+    entry: Option<&'static CatalogEntry>,
+    /// The GNU config as the user gave it (nixpkgs keeps a given `config` verbatim).
+    given_config: Option<Box<str>>,
+}
+
+impl PartialEq for Platform {
+    fn eq(&self, other: &Platform) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for Platform {}
+
+impl Hash for Platform {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.key().hash(state);
+    }
+}
+
+/// How the user named the platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum NameForm {
+    /// A pkgsCross catalog name (`aarch64-multiplatform`).
+    Catalog,
+    /// A Debian architecture or Docker short name (`arm64`, `armhf`, `386`).
+    Alias,
+    /// An OCI platform (`linux/arm/v7`).
+    Oci,
+    /// A GNU config, Nix double or Rust triple.
+    Triple,
 }
 
 impl Platform {
     /// Parses any form a user writes (catalog name, alias, Nix double, GNU triple, Rust triple,
     /// OCI platform). Errors name the wrong part and suggest the closest names.
     pub fn parse(input: &str) -> Result<Platform, Error> {
-        let _ = input;
-        unimplemented!("skeleton")
+        Platform::parse_with_form(input).map(|(platform, _)| platform)
     }
+
+    /// Like [`Platform::parse`], also telling which form the input was.
+    pub fn parse_with_form(input: &str) -> Result<(Platform, NameForm), Error> {
+        if input.is_empty() {
+            return Err(Error::unknown(
+                input,
+                "the name is empty".to_string(),
+                Vec::new(),
+            ));
+        }
+        if input.len() > 256 || !input.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Error::unknown(
+                input,
+                "a platform name is short printable ASCII without spaces".to_string(),
+                Vec::new(),
+            ));
+        }
+        if let Some(entry) = catalog::find(input) {
+            return Ok((Platform::from_entry(entry), NameForm::Catalog));
+        }
+        if let Some(platform) = alias(input) {
+            return Ok((platform, NameForm::Alias));
+        }
+        if input.contains('/') {
+            return crate::oci::parse(input).map(|platform| (platform, NameForm::Oci));
+        }
+        match triple::parse_triple(input) {
+            Ok(parts) => {
+                let mut platform = Platform::new(parts.cpu, parts.vendor, parts.kernel, parts.abi);
+                if parts.is_gnu_config {
+                    platform.given_config = Some(input.into());
+                }
+                Ok((platform, NameForm::Triple))
+            }
+            Err(error) => Err(improve_whole_name_error(input, error)),
+        }
+    }
+
+    /// The platform with these parts, elaborated as nixpkgs does (libc, static).
+    pub fn new(cpu: Cpu, vendor: Vendor, kernel: Kernel, abi: Abi) -> Platform {
+        let mut platform = Platform {
+            cpu,
+            vendor,
+            kernel,
+            abi,
+            libc: Libc::None,
+            is_static: false,
+            entry: None,
+            given_config: None,
+        };
+        platform.libc = platform.default_libc();
+        // nixpkgs: `isStatic = final.isWasm || final.isRedox`.
+        platform.is_static = cpu.family() == "wasm" || kernel == Kernel::Redox;
+        platform
+    }
+
+    /// The catalog entry's platform (its config, and its `libc` / `rustc.config` overrides).
+    pub fn from_entry(entry: &'static CatalogEntry) -> Platform {
+        let parts = triple::parse_triple(entry.config)
+            .expect("every catalog config parses (pinned by the catalog table test)");
+        let mut platform = Platform::new(parts.cpu, parts.vendor, parts.kernel, parts.abi);
+        if let Some(libc) = entry.libc {
+            platform.libc = libc;
+        }
+        platform.entry = Some(entry);
+        platform.given_config = Some(entry.config.into());
+        platform
+    }
+
+    /// The same platform, linked statically (nixpkgs' `pkgsStatic`) or not.
+    pub fn with_static(mut self, is_static: bool) -> Platform {
+        self.is_static = is_static;
+        self
+    }
+
+    fn key(&self) -> (Cpu, Vendor, Kernel, Abi, Libc, bool) {
+        (
+            self.cpu,
+            self.vendor,
+            self.kernel,
+            self.abi,
+            self.libc,
+            self.is_static,
+        )
+    }
+
+    /// nixpkgs' `libc` rule (`lib/systems/default.nix`), in its order.
+    fn default_libc(&self) -> Libc {
+        let kernel = self.kernel;
+        let abi = self.abi;
+        if kernel.is_darwin() {
+            Libc::LibSystem
+        } else if kernel == Kernel::Windows && abi == Abi::Cygnus {
+            Libc::Cygwin
+        } else if self.is_mingw() {
+            Libc::Msvcrt
+        } else if kernel == Kernel::Windows {
+            // MSVC targets link the Universal CRT.
+            Libc::Ucrt
+        } else if kernel == Kernel::Wasi {
+            Libc::Wasilibc
+        } else if self.cpu.family() == "wasm" {
+            Libc::None
+        } else if kernel == Kernel::Redox {
+            Libc::Relibc
+        } else if abi.is_musl() {
+            Libc::Musl
+        } else if abi.is_uclibc() {
+            Libc::Uclibc
+        } else if abi.is_android() {
+            Libc::Bionic
+        } else if kernel == Kernel::Linux {
+            Libc::Glibc
+        } else if kernel == Kernel::Freebsd {
+            Libc::Fblibc
+        } else if kernel == Kernel::Netbsd {
+            Libc::Nblibc
+        } else if kernel == Kernel::Openbsd {
+            Libc::Oblibc
+        } else if self.cpu == Cpu::Avr {
+            Libc::Avrlibc
+        } else if kernel == Kernel::Ghcjs {
+            Libc::None
+        } else if kernel == Kernel::None {
+            Libc::Newlib
+        } else {
+            Libc::NativeImpure
+        }
+    }
+
     pub fn cpu(&self) -> Cpu {
         self.cpu
     }
@@ -126,55 +217,624 @@ impl Platform {
     pub fn is_static(&self) -> bool {
         self.is_static
     }
-    /// The canonical GNU config (`aarch64-unknown-linux-gnu`); nixpkgs `config`.
+    /// The pkgsCross name it was parsed from (`aarch64-multiplatform`), if any.
+    pub fn catalog_name(&self) -> Option<&'static str> {
+        self.entry.map(|entry| entry.name)
+    }
+    /// The name to show a user: the catalog name if it came from one, else the config.
+    pub fn display_name(&self) -> String {
+        match self.entry {
+            Some(entry) => entry.name.to_string(),
+            None => self.config(),
+        }
+    }
+
+    /// nixpkgs `config`: the GNU config as given (catalog entry or GNU input, kept verbatim
+    /// like nixpkgs keeps `crossSystem.config`), else the canonical one.
     pub fn config(&self) -> String {
-        unimplemented!("skeleton")
+        match &self.given_config {
+            Some(config) => config.to_string(),
+            None => self.canonical_config(),
+        }
     }
-    /// The Nix double (`aarch64-linux`); nixpkgs `system`.
+
+    /// The canonical 4-part GNU config, nixpkgs' `parse.tripleFromSystem`
+    /// (`aarch64-unknown-linux-gnu`, `aarch64-unknown-none-elf`, `x86_64-w64-windows-gnu`).
+    pub fn canonical_config(&self) -> String {
+        if self.abi == Abi::Cygnus {
+            // GNU and nixpkgs' own example spell Cygwin `x86_64-pc-cygwin`.
+            return format!("{}-{}-cygwin", self.cpu, self.vendor);
+        }
+        let mut config = format!("{}-{}-{}", self.cpu, self.vendor, self.kernel);
+        if self.abi != Abi::Unknown {
+            config.push('-');
+            config.push_str(self.abi.name());
+        }
+        config
+    }
+
+    /// The Nix double (`aarch64-linux`); nixpkgs `system` (`parse.doubleFromSystem`).
     pub fn system(&self) -> String {
-        unimplemented!("skeleton")
+        if self.abi == Abi::Cygnus {
+            format!("{}-cygwin", self.cpu)
+        } else if self.kernel.is_darwin() {
+            format!("{}-darwin", self.cpu)
+        } else {
+            format!("{}-{}", self.cpu, self.kernel)
+        }
     }
+
     /// nixpkgs `rust.rustcTarget` (`riscv64gc-unknown-linux-gnu`).
+    ///
+    /// nixpkgs renames a few CPUs (`armv7l` → `armv7`, `riscv64` → `riscv64gc`), the `w64`
+    /// vendor to `pc`, and uses `wasm32-wasip1` for WASI; a catalog entry's `rustc.config`
+    /// wins. nixpkgs always gives a name, even where rustc has no such target.
     pub fn rust_target(&self) -> Option<String> {
-        unimplemented!("skeleton")
+        if let Some(target) = self.entry.and_then(|entry| entry.rust_target) {
+            return Some(target.to_string());
+        }
+        let cpu = match self.cpu {
+            Cpu::Armv7a | Cpu::Armv7l => "armv7",
+            Cpu::Armv6l => "arm",
+            Cpu::Armv5tel => "armv5te",
+            Cpu::Riscv32 => "riscv32gc",
+            Cpu::Riscv64 => "riscv64gc",
+            other => other.name(),
+        };
+        if self.kernel == Kernel::Wasi {
+            return Some(format!("{cpu}-wasip1"));
+        }
+        let vendor = match self.vendor {
+            Vendor::W64 => "pc",
+            other => other.name(),
+        };
+        let mut target = format!("{cpu}-{vendor}-{}", self.kernel);
+        if self.abi != Abi::Unknown {
+            target.push('-');
+            target.push_str(self.abi.name());
+        }
+        Some(target)
     }
-    /// The LLVM/clang `--target` triple.
+
+    /// The LLVM/clang `--target` triple: the canonical config, with clang's spelling of
+    /// MinGW (`x86_64-w64-windows-gnu`) and Cygwin (`x86_64-pc-windows-cygnus`).
     pub fn llvm_triple(&self) -> String {
-        unimplemented!("skeleton")
+        if self.abi == Abi::Cygnus {
+            return format!("{}-pc-windows-cygnus", self.cpu);
+        }
+        if self.kernel == Kernel::Windows && self.vendor == Vendor::W64 {
+            return format!("{}-w64-windows-{}", self.cpu, self.abi);
+        }
+        self.canonical_config()
     }
+
     /// The OCI platform (`linux/arm/v7`), where one exists.
     pub fn oci_platform(&self) -> Option<String> {
-        unimplemented!("skeleton")
+        crate::oci::render(self)
+    }
+
+    /// The Debian architecture record (name, GNU type, multiarch) for Linux platforms.
+    pub fn debian(&self) -> Option<&'static DebianArch> {
+        if self.kernel != Kernel::Linux {
+            return None;
+        }
+        debian::for_parts(self.cpu, self.abi)
     }
     /// Debian architecture (`arm64`, `armhf`, `ppc64el`), where Debian has one.
     pub fn debian_arch(&self) -> Option<&'static str> {
-        unimplemented!("skeleton")
+        self.debian().map(|arch| arch.name)
     }
-    /// Debian multiarch triple (`aarch64-linux-gnu`), also the prefix of Debian's cross tools.
+    /// Debian multiarch triple (`aarch64-linux-gnu`, `i386-linux-gnu`): `DEB_HOST_MULTIARCH`,
+    /// the directory under `/usr/lib` and `/usr/include`. For the prefix of Debian's cross
+    /// tools use [`Platform::debian_gnu_type`] (they differ on i386: `i686-linux-gnu-gcc`).
     pub fn multiarch(&self) -> Option<&'static str> {
-        unimplemented!("skeleton")
+        self.debian().map(|arch| arch.multiarch)
     }
-    /// QEMU linux-user name (`aarch64`, `arm`, `ppc64le`, `mipsn32el`): `qemu-<name>`.
+    /// Debian's GNU type (`i686-linux-gnu`, `arm-linux-gnueabihf`): `DEB_HOST_GNU_TYPE`,
+    /// the prefix of Debian's cross tools (`<gnu type>-gcc`).
+    pub fn debian_gnu_type(&self) -> Option<&'static str> {
+        self.debian().map(|arch| arch.gnu_type)
+    }
+
+    /// nixpkgs `qemuArch`, verbatim (`None` only for 31-bit s390). nixpkgs answers even for
+    /// CPUs QEMU cannot emulate in user mode (`avr`, `wasm32`); [`Platform::qemu_user`] does not.
+    pub fn nix_qemu_arch(&self) -> Option<&'static str> {
+        let cpu = self.cpu;
+        if cpu.is_aarch32() {
+            Some("arm")
+        } else if cpu == Cpu::S390 {
+            None
+        } else if cpu == Cpu::X86_64 {
+            Some("x86_64")
+        } else if cpu.family() == "x86" {
+            Some("i386")
+        } else if cpu.is_mips64() && self.abi.is_n32() {
+            Some(little_suffix(cpu, "mipsn32", "mipsn32el"))
+        } else if cpu.is_mips64() {
+            Some(little_suffix(cpu, "mips64", "mips64el"))
+        } else {
+            self.uname_machine()
+        }
+    }
+
+    /// QEMU linux-user name (`aarch64`, `arm`, `ppc64le`, `mipsn32el`): `qemu-<name>`, for
+    /// Linux platforms whose binaries QEMU user mode runs. nixpkgs' `qemuArch` where that is
+    /// a real QEMU target; the list of targets is QEMU's `linux-user/` directories
+    /// (and `scripts/qemu-binfmt-conf.sh`).
     pub fn qemu_user(&self) -> Option<&'static str> {
-        unimplemented!("skeleton")
+        if self.kernel != Kernel::Linux {
+            return None;
+        }
+        // ABIs QEMU user mode does not implement: x32 and arm64 ILP32 syscalls.
+        if matches!(self.abi, Abi::Gnux32 | Abi::GnuIlp32) {
+            return None;
+        }
+        let name = match self.cpu {
+            Cpu::Armeb => "armeb",
+            // qemu-binfmt-conf.sh gives SuperH (EM_SH) to qemu-sh4 / qemu-sh4eb.
+            Cpu::Sh3 => "sh4",
+            Cpu::Sh3eb => "sh4eb",
+            Cpu::Mipsisa32r6 => "mips",
+            Cpu::Mipsisa32r6el => "mipsel",
+            _ => self.nix_qemu_arch()?,
+        };
+        const QEMU_LINUX_USER: &[&str] = &[
+            "aarch64",
+            "aarch64_be",
+            "alpha",
+            "arm",
+            "armeb",
+            "hppa",
+            "i386",
+            "loongarch64",
+            "m68k",
+            "microblaze",
+            "microblazeel",
+            "mips",
+            "mips64",
+            "mips64el",
+            "mipsel",
+            "mipsn32",
+            "mipsn32el",
+            "or1k",
+            "ppc",
+            "ppc64",
+            "ppc64le",
+            "riscv32",
+            "riscv64",
+            "s390x",
+            "sh4",
+            "sh4eb",
+            "sparc",
+            "sparc64",
+            "x86_64",
+        ];
+        QEMU_LINUX_USER.contains(&name).then_some(name)
     }
-    /// Linux kernel `ARCH` (`arm64`, `riscv`, `powerpc`); nixpkgs `linuxArch`.
+
+    /// Linux kernel `ARCH` (`arm64`, `riscv`, `powerpc`); nixpkgs `linuxArch`, which falls
+    /// back to the CPU name. For CPUs nixpkgs lacks, the kernel's own `arch/` directory name.
     pub fn linux_arch(&self) -> Option<&'static str> {
-        unimplemented!("skeleton")
+        let cpu = self.cpu;
+        let name = if cpu.is_aarch32() {
+            "arm"
+        } else if cpu.family() == "arm" {
+            "arm64"
+        } else if cpu.family() == "x86" && cpu.bits() == 32 {
+            "i386"
+        } else if cpu == Cpu::X86_64 {
+            "x86_64"
+        } else if cpu.family() == "microblaze" {
+            "microblaze"
+        } else if cpu.family() == "mips" {
+            "mips"
+        } else if cpu.family() == "power" {
+            "powerpc"
+        } else if cpu.family() == "riscv" {
+            "riscv"
+        } else if cpu.family() == "s390" {
+            "s390"
+        } else if cpu == Cpu::Loongarch64 {
+            "loongarch"
+        } else {
+            match cpu {
+                Cpu::Hppa => "parisc",
+                Cpu::Sh3 | Cpu::Sh3eb | Cpu::Sh4eb => "sh",
+                Cpu::Tilegx => "tile",
+                other => other.name(),
+            }
+        };
+        Some(name)
     }
-    /// `uname -m`; nixpkgs `uname.processor`.
+
+    /// `uname -m`; nixpkgs `uname.processor` (`ppc64le`, `mips64` for both MIPS64 byte
+    /// orders, else the CPU name).
     pub fn uname_machine(&self) -> Option<&'static str> {
-        unimplemented!("skeleton")
+        let cpu = self.cpu;
+        let name = if cpu.family() == "power" && cpu.bits() == 64 {
+            little_suffix(cpu, "ppc64", "ppc64le")
+        } else if cpu.family() == "power" {
+            little_suffix(cpu, "ppc", "ppcle")
+        } else if cpu.is_mips64() {
+            "mips64"
+        } else if cpu == Cpu::Hppa {
+            "parisc"
+        } else {
+            cpu.name()
+        };
+        Some(name)
     }
+
     pub fn is_64bit(&self) -> bool {
         self.cpu.bits() == 64
     }
     pub fn is_little_endian(&self) -> bool {
         self.cpu.endian() == Endian::Little
     }
+    /// The ABI's pointer width: the CPU's, except 32 for x32, arm64 ILP32 and MIPS n32
+    /// (`dpkg-architecture -q DEB_HOST_ARCH_BITS`).
+    pub fn pointer_bits(&self) -> u32 {
+        match self.abi {
+            Abi::Gnux32 | Abi::GnuIlp32 | Abi::Gnuabin32 | Abi::Muslabin32 => 32,
+            _ => self.cpu.bits(),
+        }
+    }
+    /// MinGW: Windows with a GNU ABI (nixpkgs `isMinGW`).
+    pub fn is_mingw(&self) -> bool {
+        self.kernel == Kernel::Windows && !matches!(self.abi, Abi::Msvc | Abi::Cygnus)
+    }
+    /// nixpkgs `isAndroid`.
+    pub fn is_android(&self) -> bool {
+        self.abi.is_android()
+    }
+    /// Executables need a `.exe` suffix.
+    pub fn executable_suffix(&self) -> &'static str {
+        if self.kernel == Kernel::Windows {
+            ".exe"
+        } else {
+            ""
+        }
+    }
+
     /// nixpkgs `canExecute`: can a machine of `self` run binaries of `target` natively?
+    /// Both Android or neither, compatible CPUs (`parse.isCompatible`), the same kernel.
     pub fn can_execute(&self, target: &Platform) -> bool {
-        let _ = target;
-        unimplemented!("skeleton")
+        self.is_android() == target.is_android()
+            && self.cpu.is_compatible(target.cpu)
+            && self.kernel == target.kernel
+    }
+
+    /// What an ELF file built for this platform carries in its header, if it is an ELF
+    /// platform.
+    pub fn elf(&self) -> Option<ElfExpectation> {
+        if self.kernel.exec_format() != "elf" && self.kernel != Kernel::None {
+            return None;
+        }
+        let machine = self.cpu.elf_machine()?;
+        // x32, arm64 ILP32 and MIPS n32 are ELFCLASS32 on 64-bit CPUs.
+        let class = if self.pointer_bits() == 64 { 64 } else { 32 };
+        let (flags_mask, flags) = self.elf_flags();
+        Some(ElfExpectation {
+            machine,
+            class,
+            endian: self.cpu.endian(),
+            flags_mask,
+            flags,
+        })
+    }
+
+    /// The `e_flags` bits that tell this platform's ABI apart from its neighbours.
+    fn elf_flags(&self) -> (u32, u32) {
+        use object::elf;
+        let cpu = self.cpu;
+        if cpu.is_aarch32() {
+            // ARM EABI5 float ABI: <elf.h> EF_ARM_ABI_FLOAT_HARD / _SOFT.
+            return match self.abi.arm_hard_float() {
+                Some(true) => (
+                    elf::EF_ARM_ABI_FLOAT_HARD | elf::EF_ARM_ABI_FLOAT_SOFT,
+                    elf::EF_ARM_ABI_FLOAT_HARD,
+                ),
+                Some(false) => (elf::EF_ARM_ABI_FLOAT_HARD, 0),
+                None => (0, 0),
+            };
+        }
+        if cpu.family() == "mips" {
+            // n32 sets EF_MIPS_ABI2; o32 (32-bit CPUs) and n64 do not.
+            return if self.abi.is_n32() {
+                (elf::EF_MIPS_ABI2, elf::EF_MIPS_ABI2)
+            } else {
+                (elf::EF_MIPS_ABI2, 0)
+            };
+        }
+        if cpu.family() == "riscv" {
+            // Linux RISC-V userlands are the `gc` ABIs (lp64d / ilp32d): double-float.
+            return if self.kernel == Kernel::Linux {
+                (elf::EF_RISCV_FLOAT_ABI, elf::EF_RISCV_FLOAT_ABI_DOUBLE)
+            } else {
+                (0, 0)
+            };
+        }
+        if cpu == Cpu::Powerpc64 {
+            // e_flags 1 is ELFv1, 2 is ELFv2 (ppc64 psABI); 0 means unspecified.
+            return match self.abi {
+                Abi::Gnuabielfv2 => (3, 2),
+                _ => (0, 0),
+            };
+        }
+        (0, 0)
+    }
+}
+
+/// The ELF header fields a binary for a platform has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct ElfExpectation {
+    /// `e_machine` (`EM_AARCH64` = 183).
+    pub machine: u16,
+    /// `EI_CLASS`: 32 or 64.
+    pub class: u8,
+    /// `EI_DATA`.
+    pub endian: Endian,
+    /// The `e_flags` bits that matter ...
+    pub flags_mask: u32,
+    /// ... and their value.
+    pub flags: u32,
+}
+
+impl ElfExpectation {
+    /// Does an ELF header with these fields match?
+    pub fn matches(&self, machine: u16, class: u8, endian: Endian, flags: u32) -> bool {
+        self.machine == machine
+            && self.class == class
+            && self.endian == endian
+            && flags & self.flags_mask == self.flags
+    }
+}
+
+fn little_suffix(cpu: Cpu, big: &'static str, little: &'static str) -> &'static str {
+    match cpu.endian() {
+        Endian::Little => little,
+        Endian::Big => big,
+    }
+}
+
+/// Short names Docker and Debian users type: every Debian architecture (`arm64`, `armhf`,
+/// `ppc64el`, `musl-linux-arm64`) and Docker/Go names (`386`, `ppc64le`, `mips64le`, `arm`).
+fn alias(input: &str) -> Option<Platform> {
+    let debian_name = match input {
+        "aarch64" => "arm64",
+        "x86_64" => "amd64",
+        "386" => "i386",
+        "ppc64le" => "ppc64el",
+        "mips64le" => "mips64el",
+        "mipsle" => "mipsel",
+        // Docker's `arm` is ARMv7 hard-float (`linux/arm` = `linux/arm/v7`), Debian's armhf.
+        "arm" => "armhf",
+        "loongarch64" => "loong64",
+        other => other,
+    };
+    let arch = debian::by_name(debian_name)?;
+    let mut platform = Platform::new(arch.cpus[0], Vendor::Unknown, Kernel::Linux, arch.abis[0]);
+    platform.given_config = None;
+    Some(platform)
+}
+
+/// For a name that is not a triple at all (`aarch64-multiplatfrom`, `arm65`), suggest
+/// catalog names and aliases too.
+fn improve_whole_name_error(input: &str, error: Error) -> Error {
+    let Error::Unknown {
+        reason,
+        suggestions,
+        corrected,
+        ..
+    } = error
+    else {
+        return error;
+    };
+    let names = catalog::CATALOG
+        .iter()
+        .map(|entry| entry.name)
+        .chain(debian::DEBIAN_ARCHES.iter().map(|arch| arch.name))
+        .chain(["aarch64", "x86_64", "386", "ppc64le", "mips64le", "arm"]);
+    let whole: Vec<String> = crate::error::closest(input, names)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    if let Some(best) = whole.first() {
+        // A near-miss of a whole name beats a part-by-part correction.
+        let whole_score = strsim::normalized_damerau_levenshtein(input, best);
+        let part_score = corrected
+            .as_deref()
+            .map(|c| strsim::normalized_damerau_levenshtein(input, c))
+            .unwrap_or(0.0);
+        if whole_score >= part_score {
+            return Error::Unknown {
+                input: input.to_string(),
+                reason: "not a catalog name, alias, triple or OCI platform".to_string(),
+                suggestions: whole.clone(),
+                corrected: Some(best.clone()),
+            };
+        }
+    }
+    Error::Unknown {
+        input: input.to_string(),
+        reason,
+        suggestions,
+        corrected,
+    }
+}
+
+impl fmt::Display for Platform {
+    /// The config ([`Platform::config`]); parsing it gives an equal platform.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.config())
+    }
+}
+
+impl FromStr for Platform {
+    type Err = Error;
+    fn from_str(input: &str) -> Result<Platform, Error> {
+        Platform::parse(input)
+    }
+}
+
+impl serde::Serialize for Platform {
+    /// Every attribute (`archway platform show --json`).
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("Platform", 32)?;
+        s.serialize_field("name", &self.catalog_name())?;
+        s.serialize_field("config", &self.config())?;
+        s.serialize_field("canonical_config", &self.canonical_config())?;
+        s.serialize_field("system", &self.system())?;
+        s.serialize_field("cpu", &self.cpu)?;
+        s.serialize_field("cpu_family", self.cpu.family())?;
+        s.serialize_field("bits", &self.cpu.bits())?;
+        s.serialize_field("pointer_bits", &self.pointer_bits())?;
+        s.serialize_field("endian", &self.cpu.endian())?;
+        s.serialize_field("vendor", &self.vendor)?;
+        s.serialize_field("kernel", &self.kernel)?;
+        s.serialize_field("abi", &self.abi)?;
+        s.serialize_field("libc", &self.libc)?;
+        s.serialize_field("is_static", &self.is_static)?;
+        s.serialize_field("rust_target", &self.rust_target())?;
+        s.serialize_field("llvm_triple", &self.llvm_triple())?;
+        s.serialize_field("oci_platform", &self.oci_platform())?;
+        s.serialize_field("debian_arch", &self.debian_arch())?;
+        s.serialize_field("debian_gnu_type", &self.debian_gnu_type())?;
+        s.serialize_field("multiarch", &self.multiarch())?;
+        s.serialize_field("qemu_user", &self.qemu_user())?;
+        s.serialize_field("nix_qemu_arch", &self.nix_qemu_arch())?;
+        s.serialize_field("linux_arch", &self.linux_arch())?;
+        s.serialize_field("uname_machine", &self.uname_machine())?;
+        s.serialize_field("exec_format", self.kernel.exec_format())?;
+        s.serialize_field("elf", &self.elf())?;
+        s.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The forms the issue lists, and the config each must elaborate to.
+    #[test]
+    fn every_listed_form_parses_to_its_config() {
+        let cases = [
+            ("arm64", "aarch64-unknown-linux-gnu"),
+            ("aarch64", "aarch64-unknown-linux-gnu"),
+            ("armhf", "armv7l-unknown-linux-gnueabihf"),
+            ("armel", "armv5tel-unknown-linux-gnueabi"),
+            ("arm", "armv7l-unknown-linux-gnueabihf"),
+            ("riscv64", "riscv64-unknown-linux-gnu"),
+            ("ppc64le", "powerpc64le-unknown-linux-gnu"),
+            ("ppc64el", "powerpc64le-unknown-linux-gnu"),
+            ("s390x", "s390x-unknown-linux-gnu"),
+            ("i386", "i686-unknown-linux-gnu"),
+            ("386", "i686-unknown-linux-gnu"),
+            ("mips64le", "mips64el-unknown-linux-gnuabi64"),
+            ("mips64el", "mips64el-unknown-linux-gnuabi64"),
+            ("loong64", "loongarch64-unknown-linux-gnu"),
+            ("amd64", "x86_64-unknown-linux-gnu"),
+            ("x86_64", "x86_64-unknown-linux-gnu"),
+            ("aarch64-linux", "aarch64-unknown-linux-gnu"),
+            ("x86_64-darwin", "x86_64-apple-darwin"),
+            ("wasm32-wasi", "wasm32-unknown-wasi"),
+            ("avr", "avr"),
+            ("arm-linux-gnueabihf", "arm-linux-gnueabihf"),
+            ("riscv64-unknown-linux-gnu", "riscv64-unknown-linux-gnu"),
+            ("x86_64-w64-mingw32", "x86_64-w64-mingw32"),
+            ("aarch64-none-elf", "aarch64-none-elf"),
+            (
+                "mips64el-unknown-linux-gnuabi64",
+                "mips64el-unknown-linux-gnuabi64",
+            ),
+            ("riscv64gc-unknown-linux-gnu", "riscv64-unknown-linux-gnu"),
+            (
+                "armv7-unknown-linux-gnueabihf",
+                "armv7l-unknown-linux-gnueabihf",
+            ),
+            ("wasm32-wasip1", "wasm32-unknown-wasi"),
+            ("linux/arm64", "aarch64-unknown-linux-gnu"),
+            ("linux/arm64/v8", "aarch64-unknown-linux-gnu"),
+            ("linux/arm/v7", "armv7l-unknown-linux-gnueabihf"),
+            ("linux/arm/v6", "armv6l-unknown-linux-gnueabihf"),
+            ("linux/riscv64", "riscv64-unknown-linux-gnu"),
+            ("linux/ppc64le", "powerpc64le-unknown-linux-gnu"),
+            ("linux/s390x", "s390x-unknown-linux-gnu"),
+            ("linux/386", "i686-unknown-linux-gnu"),
+            ("linux/amd64", "x86_64-unknown-linux-gnu"),
+            ("linux/mips64le", "mips64el-unknown-linux-gnuabi64"),
+            ("linux/loong64", "loongarch64-unknown-linux-gnu"),
+            ("x86_64-unknown-linux-musl", "x86_64-unknown-linux-musl"),
+            ("aarch64-linux-musl", "aarch64-linux-musl"),
+        ];
+        for (input, config) in cases {
+            let platform = Platform::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
+            assert_eq!(platform.config(), config, "{input}");
+        }
+    }
+
+    #[test]
+    fn every_catalog_entry_resolves_to_its_config() {
+        assert_eq!(catalog::CATALOG.len(), 92);
+        for entry in catalog::CATALOG {
+            let by_name = Platform::parse(entry.name).expect(entry.name);
+            assert_eq!(by_name.config(), entry.config, "{}", entry.name);
+            assert_eq!(by_name.catalog_name(), Some(entry.name));
+            let by_config = Platform::parse(entry.config).expect(entry.config);
+            assert_eq!(by_config.config(), entry.config);
+            if entry.libc.is_none() {
+                assert_eq!(by_name, by_config, "{}", entry.name);
+            }
+        }
+    }
+
+    #[test]
+    fn debian_names_of_the_linux_architectures_debian_has() {
+        let cases = [
+            ("amd64", "x86_64-linux-gnu", "x86_64", "x86_64"),
+            ("arm64", "aarch64-linux-gnu", "aarch64", "arm64"),
+            ("armel", "arm-linux-gnueabi", "arm", "arm"),
+            ("armhf", "arm-linux-gnueabihf", "arm", "arm"),
+            ("i386", "i386-linux-gnu", "i386", "i386"),
+            ("mips64el", "mips64el-linux-gnuabi64", "mips64el", "mips"),
+            ("ppc64el", "powerpc64le-linux-gnu", "ppc64le", "powerpc"),
+            ("s390x", "s390x-linux-gnu", "s390x", "s390"),
+            ("riscv64", "riscv64-linux-gnu", "riscv64", "riscv"),
+        ];
+        for (arch, multiarch, qemu, linux) in cases {
+            let platform = Platform::parse(arch).expect(arch);
+            assert_eq!(platform.debian_arch(), Some(arch));
+            assert_eq!(platform.multiarch(), Some(multiarch), "{arch}");
+            assert_eq!(platform.qemu_user(), Some(qemu), "{arch}");
+            assert_eq!(platform.linux_arch(), Some(linux), "{arch}");
+        }
+        assert_eq!(
+            Platform::parse("i386").expect("i386").debian_gnu_type(),
+            Some("i686-linux-gnu")
+        );
+    }
+
+    #[test]
+    fn unknown_cpu_names_the_part_and_suggests() {
+        let error = Platform::parse("risc64-unknown-linux-gnu").expect_err("risc64 is not a cpu");
+        let message = error.to_string();
+        assert!(message.contains("unknown cpu `risc64`"), "{message}");
+        assert!(message.contains("did you mean `riscv64`"), "{message}");
+        assert!(error
+            .hint()
+            .is_some_and(|hint| hint.contains("riscv64-unknown-linux-gnu")));
+    }
+
+    #[test]
+    fn can_execute_follows_nixpkgs() {
+        let parse = |s: &str| Platform::parse(s).expect(s);
+        assert!(parse("x86_64-linux").can_execute(&parse("i686-linux")));
+        assert!(!parse("i686-linux").can_execute(&parse("x86_64-linux")));
+        assert!(parse("aarch64-linux").can_execute(&parse("armv7l-linux")));
+        assert!(!parse("x86_64-linux").can_execute(&parse("aarch64-linux")));
+        assert!(!parse("x86_64-linux").can_execute(&parse("x86_64-darwin")));
+        assert!(!parse("aarch64-linux").can_execute(&parse("aarch64-android")));
+        assert!(parse("powerpc64-linux").can_execute(&parse("powerpc64le-linux")));
     }
 }
