@@ -384,7 +384,7 @@ pub(crate) fn parse_triple(input: &str) -> Result<Parts, Error> {
             input,
             "cpu",
             cpu_text,
-            Cpu::names().chain(["arm64", "amd64", "riscv64gc", "armv7"]),
+            Cpu::names().chain(["arm64", "amd64"]),
         )
     })?;
     let with_defaults = |vendor: Option<Vendor>, kernel: Kernel, abi: Option<Abi>, gnu: bool| {

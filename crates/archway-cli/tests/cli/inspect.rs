@@ -1,0 +1,1 @@
+//! `archway inspect`.

@@ -1,0 +1,7 @@
+//! The one CLI test binary: runs the built `archway` in a temporary HOME and snapshots
+//! exit code, stdout and stderr (insta). Add a `mod <area>;` line for your command.
+
+mod support;
+
+mod inspect;
+mod platform;

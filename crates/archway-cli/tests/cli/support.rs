@@ -1,0 +1,245 @@
+//! Running the built `archway` binary for tests.
+//!
+//! Every run gets its own temporary `HOME`, `XDG_CACHE_HOME`, `XDG_CONFIG_HOME` and
+//! `XDG_DATA_HOME`, `NO_COLOR=1`, and no `ARCHWAY_*` variables from the environment, so
+//! results do not depend on the machine's configuration. [`Output::snapshot`] renders a run
+//! for insta with the temporary paths replaced by `[TEMP]`.
+//!
+//! ```ignore
+//! let output = support::archway().args(["platform", "show", "arm64"]).run();
+//! assert_eq!(output.code, Some(0));
+//! insta::assert_snapshot!(output.snapshot());
+//! ```
+
+#![allow(dead_code)] // Each test module uses a different part of the helper.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// A prepared `archway` invocation with an isolated environment.
+#[derive(Debug)]
+pub struct Archway {
+    temp: tempfile::TempDir,
+    command: Command,
+    stdin: Option<Vec<u8>>,
+    filters: Vec<(String, String)>,
+}
+
+/// `archway` with a fresh temporary home.
+pub fn archway() -> Archway {
+    let temp = tempfile::Builder::new()
+        .prefix("archway-cli-test-")
+        .tempdir()
+        .expect("creating a temporary directory for the test home");
+    let home = temp.path().join("home");
+    for dir in [
+        "home",
+        "home/.cache",
+        "home/.config",
+        "home/.local/share",
+        "work",
+    ] {
+        std::fs::create_dir_all(temp.path().join(dir)).expect("creating the test home");
+    }
+    let mut command = Command::new(env!("CARGO_BIN_EXE_archway"));
+    for (key, _) in std::env::vars_os() {
+        let key_text = key.to_string_lossy();
+        if key_text.starts_with("ARCHWAY_")
+            || key_text == "RUST_LOG"
+            || key_text == "CLICOLOR_FORCE"
+        {
+            command.env_remove(&key);
+        }
+    }
+    command
+        .env("HOME", &home)
+        .env("XDG_CACHE_HOME", home.join(".cache"))
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_DATA_HOME", home.join(".local/share"))
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "100")
+        .current_dir(temp.path().join("work"));
+    Archway {
+        temp,
+        command,
+        stdin: None,
+        filters: Vec::new(),
+    }
+}
+
+impl Archway {
+    /// The temporary directory (holds `home/` and the working directory `work/`).
+    pub fn temp(&self) -> &Path {
+        self.temp.path()
+    }
+    /// The working directory the command runs in (`<temp>/work`) unless changed.
+    pub fn work_dir(&self) -> PathBuf {
+        self.temp.path().join("work")
+    }
+    /// The temporary `HOME`.
+    pub fn home(&self) -> PathBuf {
+        self.temp.path().join("home")
+    }
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Archway {
+        self.command.arg(arg);
+        self
+    }
+    pub fn args<I, S>(mut self, args: I) -> Archway
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.command.args(args);
+        self
+    }
+    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Archway {
+        self.command.env(key, value);
+        self
+    }
+    pub fn env_remove(mut self, key: impl AsRef<OsStr>) -> Archway {
+        self.command.env_remove(key);
+        self
+    }
+    /// Use the machine's real cache (`$XDG_CACHE_HOME` of the test process, or
+    /// `~/.cache`), for tests whose setup is expensive (root filesystems).
+    pub fn real_cache(mut self) -> Archway {
+        let cache = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+            .unwrap_or_else(|| PathBuf::from("/root/.cache"));
+        self.command.env("XDG_CACHE_HOME", cache);
+        self
+    }
+    pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Archway {
+        self.command.current_dir(dir);
+        self
+    }
+    pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Archway {
+        self.stdin = Some(bytes.into());
+        self
+    }
+    /// Replace `from` with `to` in the snapshot (for paths and values that vary per run).
+    pub fn filter(mut self, from: impl Into<String>, to: impl Into<String>) -> Archway {
+        self.filters.push((from.into(), to.into()));
+        self
+    }
+
+    /// Runs to completion and captures everything.
+    pub fn run(mut self) -> Output {
+        use std::io::Write;
+        self.command
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = self.command.spawn().expect("spawning the archway binary");
+        if let Some(bytes) = self.stdin.take() {
+            let mut stdin = child.stdin.take().expect("stdin is piped");
+            // A command that exits without reading stdin closes the pipe: not our failure.
+            let _ = stdin.write_all(&bytes);
+        }
+        let output = child.wait_with_output().expect("waiting for archway");
+        let mut filters = self.filters;
+        // Longest first, so `/tmp/x/work` is not half-replaced by `/tmp/x`.
+        let temp = self.temp.path().to_string_lossy().into_owned();
+        if let Ok(canonical) = self.temp.path().canonicalize() {
+            let canonical = canonical.to_string_lossy().into_owned();
+            if canonical != temp {
+                filters.push((canonical, "[TEMP]".to_string()));
+            }
+        }
+        filters.push((temp, "[TEMP]".to_string()));
+        filters.push((
+            env!("CARGO_BIN_EXE_archway").to_string(),
+            "[ARCHWAY]".to_string(),
+        ));
+        Output {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            filters,
+            _temp: self.temp,
+        }
+    }
+}
+
+/// What a run produced. Keeps the temporary directory alive until dropped.
+#[derive(Debug)]
+pub struct Output {
+    /// The exit code (`None` if killed by a signal).
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    filters: Vec<(String, String)>,
+    _temp: tempfile::TempDir,
+}
+
+impl Output {
+    /// The temporary directory of the run (still present while `self` lives).
+    pub fn temp(&self) -> &Path {
+        self._temp.path()
+    }
+
+    /// Applies the filters (temporary paths → `[TEMP]`, binary path → `[ARCHWAY]`).
+    pub fn filtered(&self, text: &str) -> String {
+        let mut text = text.to_string();
+        for (from, to) in &self.filters {
+            if !from.is_empty() {
+                text = text.replace(from.as_str(), to);
+            }
+        }
+        text
+    }
+
+    /// `exit code`, `stdout` and `stderr` in one filtered text, for `insta::assert_snapshot!`.
+    pub fn snapshot(&self) -> String {
+        let code = match self.code {
+            Some(code) => code.to_string(),
+            None => "killed by a signal".to_string(),
+        };
+        format!(
+            "success: {}\nexit_code: {code}\n----- stdout -----\n{}\n----- stderr -----\n{}",
+            self.code == Some(0),
+            self.filtered(&self.stdout),
+            self.filtered(&self.stderr)
+        )
+    }
+
+    /// Panics with the whole output unless the exit code is `code`.
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) -> &Output {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "unexpected exit code\n{}",
+            self.snapshot()
+        );
+        self
+    }
+}
+
+/// True when running under CI (`CI` set and not empty or `false`): tests that need a tool
+/// or root must run then, and may only skip outside CI.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|value| !value.is_empty() && value != "false" && value != "0")
+}
+
+/// Skips (returns true, printing `skipped: <why>`) outside CI; panics with `why` under CI.
+#[track_caller]
+pub fn skip_unless_ci(why: &str) -> bool {
+    if in_ci() {
+        panic!("required under CI: {why}");
+    }
+    eprintln!("skipped: {why}");
+    true
+}
+
+/// Is `program` on PATH?
+pub fn have_tool(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+}
