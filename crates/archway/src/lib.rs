@@ -3,5 +3,6 @@
 //! SKELETON: modules arrive with their issues (config.rs, plan.rs, build.rs, cache.rs).
 
 pub mod cache;
+pub mod config;
 
 pub use archway_platform as platform;

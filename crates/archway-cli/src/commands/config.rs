@@ -1,12 +1,142 @@
-//! `archway config` — SKELETON, filled in by its issue's owner.
+//! `archway config show`: every resolved setting, with the file:line, variable or flag it came
+//! from.
 
+use std::io::Write;
 use std::process::ExitCode;
+
+use anyhow::Context as _;
+use archway::config::{Config, Flags, Method, Row, Settings};
 
 use crate::cli::Context;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Subcommand,
+}
 
-pub fn run(_args: Args, _context: &Context) -> anyhow::Result<ExitCode> {
-    super::not_yet("config")
+#[derive(Debug, clap::Subcommand)]
+pub enum Subcommand {
+    /// Show every resolved value and where it comes from (file:line, variable, flag, default).
+    ///
+    /// Precedence: flag > `ARCHWAY_*` variable > `archway.toml` (found by walking up from the
+    /// working directory) > `$XDG_CONFIG_HOME/archway/config.toml` > default. Within the files,
+    /// the selected `[profile.NAME]` beats `[target.NAME]`, which beats `[build]`.
+    Show(ShowArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    /// The target to resolve for (any name archway accepts: `arm64`, `riscv64-linux`...).
+    /// Default: `ARCHWAY_TARGET`, `[build] target`, else the host.
+    #[arg(long, short = 't')]
+    pub target: Option<String>,
+    /// Apply the `[profile.NAME]` section.
+    #[arg(long, short = 'p')]
+    pub profile: Option<String>,
+    /// Resolve as if `--method` had been given (auto, native, cross, emulated).
+    #[arg(long, value_parser = parse_method)]
+    pub method: Option<Method>,
+    /// Print JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// For `--method` flags: the library's names and messages.
+pub fn parse_method(text: &str) -> Result<Method, String> {
+    text.parse::<Method>().map_err(|_| {
+        format!(
+            "expected one of {}",
+            Method::NAMES
+                .iter()
+                .map(|name| format!("`{name}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
+}
+
+pub fn run(args: Args, _context: &Context) -> anyhow::Result<ExitCode> {
+    match args.command {
+        Subcommand::Show(args) => show(args),
+    }
+}
+
+/// Loads the configuration for the current directory.
+pub fn load() -> anyhow::Result<Config> {
+    let working_dir = std::env::current_dir().context("cannot read the working directory")?;
+    Ok(Config::load(&working_dir)?)
+}
+
+/// The host's platform: the target when nothing names one.
+pub fn host_platform() -> anyhow::Result<archway::platform::Platform> {
+    Ok(archway_platform::host::Host::detect()?.platform)
+}
+
+fn show(args: ShowArgs) -> anyhow::Result<ExitCode> {
+    let config = load()?;
+    let flags = Flags {
+        target: args.target,
+        profile: args.profile,
+        method: args.method,
+        build_dir: None,
+    };
+    let settings = config.resolve(&flags, &host_platform()?)?;
+    let mut stdout = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut stdout, &json(&settings))?;
+        writeln!(stdout)?;
+    } else {
+        write!(stdout, "{}", table(&settings))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn json(settings: &Settings) -> serde_json::Value {
+    serde_json::json!({
+        "project_root": settings.project_root,
+        "project_file": settings.project_file,
+        "user_file": settings.user_file,
+        "target": {
+            "name": settings.target.value.name,
+            "config": settings.target.value.platform.config(),
+        },
+        "values": settings.rows(),
+    })
+}
+
+/// `KEY  VALUE  SOURCE`, aligned; unset values show as `-` (archway decides).
+fn table(settings: &Settings) -> String {
+    let files = |path: &Option<std::path::PathBuf>| {
+        path.as_ref()
+            .map_or_else(|| "(none)".to_string(), |path| path.display().to_string())
+    };
+    let mut out = format!(
+        "project file: {}\nuser file:    {}\n\n",
+        files(&settings.project_file),
+        files(&settings.user_file)
+    );
+    let rows: Vec<Row> = settings.rows();
+    let cells: Vec<[String; 3]> =
+        std::iter::once(["KEY".to_string(), "VALUE".to_string(), "SOURCE".to_string()])
+            .chain(rows.into_iter().map(|row| {
+                [
+                    row.key,
+                    row.value.unwrap_or_else(|| "-".to_string()),
+                    row.source.to_string(),
+                ]
+            }))
+            .collect();
+    let key_width = cells.iter().map(|row| row[0].len()).max().unwrap_or(0);
+    let value_width = cells
+        .iter()
+        .map(|row| row[1].chars().count())
+        .max()
+        .unwrap_or(0);
+    for [key, value, source] in cells {
+        let line = format!("{key:key_width$}  {value:value_width$}  {source}");
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
 }

@@ -1,0 +1,623 @@
+//! Layering and precedence, table-driven, against temp dirs with an injected environment.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use super::*;
+
+/// A project directory with an optional `archway.toml`, an optional user file, and an
+/// injected environment.
+struct Fixture {
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+impl Fixture {
+    fn new(project: &str, user: &str) -> Fixture {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(dir.path().join("project/src")).expect("project dir");
+        if !project.is_empty() {
+            std::fs::write(dir.path().join("project/archway.toml"), project).expect("project");
+        }
+        if !user.is_empty() {
+            std::fs::write(dir.path().join("user.toml"), user).expect("user file");
+        }
+        Fixture {
+            dir,
+            env: Vec::new(),
+        }
+    }
+
+    fn env(mut self, pairs: &[(&str, &str)]) -> Fixture {
+        self.env = pairs
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
+        self
+    }
+
+    fn project(&self) -> PathBuf {
+        self.dir.path().join("project")
+    }
+
+    fn load(&self) -> Result<Config, Error> {
+        let env = |name: &str| {
+            self.env
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| OsString::from(value))
+        };
+        // Commands run in a subdirectory: the project file is found by walking up.
+        Config::load_with(
+            &self.project().join("src"),
+            Some(&self.dir.path().join("user.toml")),
+            env,
+        )
+    }
+
+    fn resolve(&self, flags: &Flags) -> Result<Settings, Error> {
+        self.load()?.resolve(flags, &host())
+    }
+
+    /// A source as `project:LINE`, `user:LINE`, `$VARIABLE`, `--flag` or `default`.
+    fn describe(&self, source: &Source) -> String {
+        match source {
+            Source::File { path, line, .. } if path.ends_with("archway.toml") => {
+                format!("project:{line}")
+            }
+            Source::File { line, .. } => format!("user:{line}"),
+            other => other.to_string(),
+        }
+    }
+
+    /// An error's message with the temp dir replaced by `[DIR]`.
+    fn message(&self, error: &Error) -> String {
+        error
+            .to_string()
+            .replace(&self.dir.path().display().to_string(), "[DIR]")
+    }
+}
+
+fn host() -> Platform {
+    Platform::parse("x86_64-linux").expect("x86_64-linux is in the catalog")
+}
+
+fn flags(target: &str) -> Flags {
+    Flags {
+        target: Some(target.to_string()),
+        ..Flags::default()
+    }
+}
+
+#[test]
+fn method_precedence_table() {
+    struct Case {
+        name: &'static str,
+        project: &'static str,
+        user: &'static str,
+        env: &'static [(&'static str, &'static str)],
+        flags: Flags,
+        expected: (Method, &'static str),
+    }
+    let arm64 = flags("arm64");
+    let cases = [
+        Case {
+            name: "nothing set: the default",
+            project: "",
+            user: "",
+            env: &[],
+            flags: arm64.clone(),
+            expected: (Method::Auto, "default"),
+        },
+        Case {
+            name: "user [build]",
+            project: "",
+            user: "[build]\nmethod = \"emulated\"\n",
+            env: &[],
+            flags: arm64.clone(),
+            expected: (Method::Emulated, "user:2"),
+        },
+        Case {
+            name: "project [build] beats user [build]",
+            project: "[build]\nmethod = \"cross\"\n",
+            user: "[build]\nmethod = \"emulated\"\n",
+            env: &[],
+            flags: arm64.clone(),
+            expected: (Method::Cross, "project:2"),
+        },
+        Case {
+            name: "a user target section beats the project's [build]: more specific",
+            project: "[build]\nmethod = \"cross\"\n",
+            user: "[target.aarch64]\nmethod = \"emulated\"\n",
+            env: &[],
+            flags: arm64.clone(),
+            expected: (Method::Emulated, "user:2"),
+        },
+        Case {
+            name: "project target section beats user target section",
+            project: "\n[target.linux/arm64]\nmethod = \"native\"\n",
+            user: "[target.aarch64]\nmethod = \"emulated\"\n",
+            env: &[],
+            flags: arm64.clone(),
+            expected: (Method::Native, "project:3"),
+        },
+        Case {
+            name: "a section for another target does not apply",
+            project: "[target.riscv64]\nmethod = \"emulated\"\n",
+            user: "",
+            env: &[],
+            flags: arm64.clone(),
+            expected: (Method::Auto, "default"),
+        },
+        Case {
+            name: "environment beats the files",
+            project: "[target.aarch64]\nmethod = \"emulated\"\n",
+            user: "",
+            env: &[("ARCHWAY_METHOD", "cross")],
+            flags: arm64.clone(),
+            expected: (Method::Cross, "$ARCHWAY_METHOD"),
+        },
+        Case {
+            name: "flag beats environment",
+            project: "",
+            user: "",
+            env: &[("ARCHWAY_METHOD", "cross")],
+            flags: Flags {
+                method: Some(Method::Emulated),
+                ..arm64.clone()
+            },
+            expected: (Method::Emulated, "--method"),
+        },
+        Case {
+            name: "a profile that is defined but not selected changes nothing",
+            project: "[build]\nmethod = \"cross\"\n[profile.slow]\nmethod = \"emulated\"\n",
+            user: "",
+            env: &[],
+            flags: arm64.clone(),
+            expected: (Method::Cross, "project:2"),
+        },
+        Case {
+            name: "the selected profile beats the target section",
+            project:
+                "[target.aarch64]\nmethod = \"cross\"\n[profile.slow]\nmethod = \"emulated\"\n",
+            user: "",
+            env: &[],
+            flags: Flags {
+                profile: Some("slow".to_string()),
+                ..arm64.clone()
+            },
+            expected: (Method::Emulated, "project:4"),
+        },
+        Case {
+            name: "a user profile selected by the project's target section",
+            project: "[target.aarch64]\nprofile = \"slow\"\n",
+            user: "[profile.slow]\nmethod = \"emulated\"\n",
+            env: &[],
+            flags: arm64.clone(),
+            expected: (Method::Emulated, "user:2"),
+        },
+        Case {
+            name: "a target section's profile applies to its target only",
+            project:
+                "[target.riscv64]\nprofile = \"slow\"\n[profile.slow]\nmethod = \"emulated\"\n",
+            user: "",
+            env: &[],
+            flags: arm64.clone(),
+            expected: (Method::Auto, "default"),
+        },
+        Case {
+            name: "ARCHWAY_PROFILE selects a profile",
+            project: "[profile.slow]\nmethod = \"emulated\"\n",
+            user: "",
+            env: &[("ARCHWAY_PROFILE", "slow")],
+            flags: arm64.clone(),
+            expected: (Method::Emulated, "project:2"),
+        },
+    ];
+    for case in cases {
+        let fixture = Fixture::new(case.project, case.user).env(case.env);
+        let settings = fixture.resolve(&case.flags).unwrap_or_else(|error| {
+            panic!("{}: {}", case.name, fixture.message(&error));
+        });
+        let method = settings
+            .overrides
+            .method
+            .clone()
+            .expect("method is always set");
+        assert_eq!(
+            (method.value, fixture.describe(&method.source).as_str()),
+            case.expected,
+            "{}",
+            case.name
+        );
+    }
+}
+
+#[test]
+fn target_precedence_table() {
+    /// Project file, user file, environment, flags → the target's config and its source.
+    type Case = (
+        &'static str,
+        &'static str,
+        &'static [(&'static str, &'static str)],
+        Flags,
+        &'static str,
+        &'static str,
+    );
+    let cases: [Case; 5] = [
+        (
+            "",
+            "",
+            &[],
+            Flags::default(),
+            "x86_64-unknown-linux-gnu",
+            "default",
+        ),
+        (
+            "",
+            "[build]\ntarget = \"riscv64\"\n",
+            &[],
+            Flags::default(),
+            "riscv64-unknown-linux-gnu",
+            "user:2",
+        ),
+        (
+            "[build]\ntarget = \"riscv64-linux\"\n",
+            "[build]\ntarget = \"s390x\"\n",
+            &[],
+            Flags::default(),
+            "riscv64-unknown-linux-gnu",
+            "project:2",
+        ),
+        (
+            "[build]\ntarget = \"riscv64-linux\"\n",
+            "",
+            &[("ARCHWAY_TARGET", "linux/arm64")],
+            Flags::default(),
+            "aarch64-unknown-linux-gnu",
+            "$ARCHWAY_TARGET",
+        ),
+        (
+            "[build]\ntarget = \"riscv64-linux\"\n",
+            "",
+            &[("ARCHWAY_TARGET", "linux/arm64")],
+            flags("s390x"),
+            "s390x-unknown-linux-gnu",
+            "--target",
+        ),
+    ];
+    for (project, user, env, flags, config, source) in cases {
+        let fixture = Fixture::new(project, user).env(env);
+        let settings = fixture.resolve(&flags).expect("resolves");
+        assert_eq!(
+            settings.target.value.platform.config(),
+            config,
+            "{project} {user} {env:?}"
+        );
+        assert_eq!(fixture.describe(&settings.target.source), source);
+    }
+}
+
+#[test]
+fn profile_overrides_only_the_targets_that_select_it() {
+    let project = r#"
+[build]
+targets = ["aarch64", "riscv64"]
+
+[target.aarch64]
+profile = "gcc11"
+
+[profile.gcc11]
+toolchain = { family = "gcc", version = "11" }
+rootfs-packages = ["gcc-11"]
+"#;
+    let fixture = Fixture::new(project, "");
+    let config = fixture.load().expect("loads");
+    let targets = config.targets().expect("targets are set").value;
+    let names: Vec<&str> = targets.iter().map(|target| target.name.as_str()).collect();
+    assert_eq!(names, ["aarch64", "riscv64"]);
+    let mut toolchains = Vec::new();
+    for target in targets {
+        let settings = config
+            .resolve_for(Sourced::new(target, Source::Default), &Flags::default())
+            .expect("resolves");
+        toolchains.push(settings.overrides.toolchain.map(|t| t.value.to_string()));
+    }
+    assert_eq!(toolchains, [Some("gcc-11".to_string()), None]);
+}
+
+#[test]
+fn env_merges_by_variable_and_lists_replace() {
+    let project = r#"
+[build]
+env = { A = "build", B = "build" }
+cflags = ["-O2", "-g"]
+
+[target.aarch64]
+env.B = "target"
+cflags = "-O3"
+"#;
+    let user = "[build]\nenv = { C = \"user\" }\ncflags = [\"-O0\"]\n";
+    let fixture = Fixture::new(project, user);
+    let settings = fixture.resolve(&flags("aarch64")).expect("resolves");
+    let env: Vec<(String, String, String)> = settings
+        .overrides
+        .env
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.clone(),
+                value.value.clone(),
+                fixture.describe(&value.source),
+            )
+        })
+        .collect();
+    assert_eq!(
+        env,
+        [
+            ("A".into(), "build".into(), "project:3".into()),
+            ("B".into(), "target".into(), "project:7".into()),
+            ("C".into(), "user".into(), "user:2".into()),
+        ]
+    );
+    let cflags = settings.overrides.cflags.expect("cflags");
+    assert_eq!(cflags.value, ["-O3"]);
+    assert_eq!(fixture.describe(&cflags.source), "project:8");
+}
+
+#[test]
+fn paths_are_relative_to_their_file_and_the_build_dir_to_the_project() {
+    let project =
+        "[build]\ndir = \"out\"\n[target.aarch64]\nsysroot = \"musl-root\"\ncc = \"tools/cc\"\n";
+    let fixture = Fixture::new(project, "[build]\nemulator = \"qemu/qemu-aarch64\"\n");
+    let settings = fixture.resolve(&flags("aarch64")).expect("resolves");
+    assert_eq!(settings.project_root, fixture.project());
+    assert_eq!(settings.build_dir.value, fixture.project().join("out"));
+    let overrides = settings.overrides;
+    assert_eq!(
+        overrides.sysroot.map(|s| s.value),
+        Some(fixture.project().join("musl-root"))
+    );
+    let cc = fixture.project().join("tools/cc").display().to_string();
+    assert_eq!(overrides.cc.map(|c| c.value), Some(cc));
+    let emulator = fixture.dir.path().join("qemu/qemu-aarch64");
+    assert_eq!(overrides.emulator.map(|e| e.value), Some(emulator));
+}
+
+#[test]
+fn without_a_project_file_the_working_directory_is_the_root() {
+    let fixture = Fixture::new("", "");
+    let settings = fixture.resolve(&Flags::default()).expect("resolves");
+    assert_eq!(settings.project_root, fixture.project().join("src"));
+    assert_eq!(settings.project_file, None);
+    assert_eq!(
+        settings.build_dir.value,
+        fixture.project().join("src/build/archway")
+    );
+    assert_eq!(settings.build_dir.source, Source::Default);
+}
+
+#[test]
+fn every_override_key_has_an_environment_variable() {
+    let env: Vec<(String, String)> = [
+        ("ARCHWAY_TOOLCHAIN", "clang-16"),
+        ("ARCHWAY_CC", "my-cc"),
+        ("ARCHWAY_CXX", "my-cxx"),
+        ("ARCHWAY_AR", "my-ar"),
+        ("ARCHWAY_LD", "my-ld"),
+        ("ARCHWAY_SYSROOT", "/sysroot"),
+        ("ARCHWAY_LINKER", "lld"),
+        ("ARCHWAY_CFLAGS", "-O1"),
+        ("ARCHWAY_CXXFLAGS", "-O2"),
+        ("ARCHWAY_LDFLAGS", "-s"),
+        ("ARCHWAY_SYSROOT_PACKAGES", "libssl-dev"),
+        ("ARCHWAY_ROOTFS_SUITE", "trixie"),
+        ("ARCHWAY_ROOTFS_PACKAGES", "gcc-11,make"),
+        ("ARCHWAY_EMULATOR", "/qemu"),
+        ("ARCHWAY_QEMU_CPU", "cortex-a72"),
+        ("ARCHWAY_METHOD", "emulated"),
+        ("ARCHWAY_BUILD_DIR", "/out"),
+    ]
+    .iter()
+    .map(|(name, value)| (name.to_string(), value.to_string()))
+    .collect();
+    let mut fixture = Fixture::new("", "");
+    fixture.env = env;
+    let settings = fixture.resolve(&flags("arm64")).expect("resolves");
+    let rows = settings.rows();
+    for row in &rows {
+        match row.key.as_str() {
+            "target" | "profile" | "env" => continue,
+            key => assert!(
+                matches!(&row.source, Source::Env { variable } if *variable == env_variable(key)),
+                "{key} came from {}",
+                row.source
+            ),
+        }
+    }
+    assert_eq!(settings.build_dir.value, PathBuf::from("/out"));
+}
+
+#[test]
+fn project_file_is_found_from_a_subdirectory() {
+    let fixture = Fixture::new("[build]\n", "");
+    let config = fixture.load().expect("loads");
+    assert_eq!(
+        config.project_file(),
+        Some(fixture.project().join("archway.toml").as_path())
+    );
+    assert_eq!(config.user_file(), None);
+}
+
+#[test]
+fn user_config_path_follows_xdg_then_home() {
+    let env = |pairs: &'static [(&'static str, &'static str)]| {
+        move |name: &str| {
+            pairs
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| OsString::from(value))
+        }
+    };
+    assert_eq!(
+        user_config_path(env(&[("XDG_CONFIG_HOME", "/x"), ("HOME", "/h")])),
+        Some(PathBuf::from("/x/archway/config.toml"))
+    );
+    assert_eq!(
+        user_config_path(env(&[("XDG_CONFIG_HOME", "relative"), ("HOME", "/h")])),
+        Some(PathBuf::from("/h/.config/archway/config.toml"))
+    );
+    assert_eq!(user_config_path(env(&[])), None);
+}
+
+/// Each error: the message (with its position) and the hint.
+#[test]
+fn errors_say_where_and_what_would_be_right() {
+    let cases: &[(&str, &str, Flags, &str, &str)] = &[
+        (
+            "[build]\ntarget = \"aarch64\"\n\n[target.aarch64]\ncflag = [\"-O2\"]\n",
+            "",
+            Flags::default(),
+            "[DIR]/project/archway.toml:5:1: unknown key `cflag` in `[target.aarch64]`",
+            "did you mean `cflags`?",
+        ),
+        (
+            "[profile.gcc11]\ntoolchain = { famly = \"gcc\" }\n",
+            "",
+            Flags::default(),
+            "[DIR]/project/archway.toml:2:15: unknown key `famly` in `[profile.gcc11] toolchain`",
+            "did you mean `family`?",
+        ),
+        (
+            "[bild]\n",
+            "",
+            Flags::default(),
+            "[DIR]/project/archway.toml:1:2: unknown key `bild` in `the top level`",
+            "did you mean `build`?",
+        ),
+        (
+            "[target.aarch64]\ncflags = 3\n",
+            "",
+            Flags::default(),
+            "[DIR]/project/archway.toml:2:10: `cflags` must be an array of strings, e.g. `[\"-O2\", \"-g\"]`, or one string, not an integer",
+            "write `cflags` as an array of strings, e.g. `[\"-O2\", \"-g\"]`, or one string",
+        ),
+        (
+            "[target.aarch64]\nmethod = \"crosss\"\n",
+            "",
+            Flags::default(),
+            "[DIR]/project/archway.toml:2:10: invalid `method` value `crosss`: expected one of `auto`, `native`, `cross`, `emulated`",
+            "did you mean `method = \"cross\"`?",
+        ),
+        (
+            "[build]\ntargets = [\"aarch64\", 7]\n",
+            "",
+            Flags::default(),
+            "[DIR]/project/archway.toml:2:24: `targets` must be an array of target names, e.g. `[\"aarch64\", \"riscv64\"]`, not an integer",
+            "write `targets` as an array of target names, e.g. `[\"aarch64\", \"riscv64\"]`",
+        ),
+        (
+            "[target.aarch64]\nmethod = \"cross\"\n[target.arm64]\nmethod = \"emulated\"\n",
+            "",
+            Flags::default(),
+            "[DIR]/project/archway.toml:3:9: `[target.arm64]` configures the same platform `aarch64-unknown-linux-gnu` as `[target.aarch64]` at line 1",
+            "merge `[target.arm64]` into `[target.aarch64]`: both name the same platform",
+        ),
+        (
+            "[build]\nmethod = \"cross\"\n[profile.gcc11]\n[profile.clang]\n",
+            "",
+            Flags {
+                profile: Some("gcc12".to_string()),
+                ..Flags::default()
+            },
+            "profile `gcc12` does not exist (selected by --profile)",
+            "did you mean `--profile gcc11`?",
+        ),
+        (
+            "[profile.clang]\n",
+            "",
+            Flags {
+                profile: Some("release".to_string()),
+                ..Flags::default()
+            },
+            "profile `release` does not exist (selected by --profile)",
+            "defined profiles: `clang`; or add a `[profile.release]` section to `archway.toml`",
+        ),
+        (
+            "[build]\nmethod = \"cross\"\nmethod = \"native\"\n",
+            "",
+            Flags::default(),
+            "[DIR]/project/archway.toml:3:1: invalid TOML: duplicate key `method` in table `build`",
+            "fix the TOML syntax (https://toml.io/en/v1.0.0)",
+        ),
+    ];
+    for (project, user, flags, message, hint) in cases {
+        let fixture = Fixture::new(project, user);
+        let error = fixture.resolve(flags).expect_err(project);
+        assert_eq!(fixture.message(&error), *message, "{project}");
+        assert_eq!(error.hint().as_deref(), Some(*hint), "{project}");
+    }
+}
+
+#[test]
+fn invalid_environment_values_name_the_variable() {
+    let fixture = Fixture::new("", "").env(&[("ARCHWAY_LINKER", "gol")]);
+    let error = fixture.load().expect_err("gol is no linker");
+    assert_eq!(
+        error.to_string(),
+        "environment variable `ARCHWAY_LINKER` has invalid value `gol`: expected one of `bfd`, `gold`, `lld`, `mold`"
+    );
+    assert_eq!(
+        error.hint().as_deref(),
+        Some("did you mean `ARCHWAY_LINKER=gold`?")
+    );
+}
+
+#[test]
+fn unknown_target_names_point_at_the_section() {
+    let fixture = Fixture::new("\n[target.aarch46]\n", "");
+    let error = fixture.load().expect_err("aarch46 is no target");
+    let message = fixture.message(&error);
+    assert!(
+        message.starts_with("unknown target `aarch46` ([DIR]/project/archway.toml:2:9)"),
+        "{message}"
+    );
+}
+
+#[test]
+fn no_input_panics() {
+    // Arbitrary bytes, half-written files and wrong shapes give errors, never panics.
+    let inputs = [
+        "target = 3",
+        "[target]\naarch64 = 1",
+        "[profile]\nx = []",
+        "[[build]]",
+        "[build]\ntarget = [1]",
+        "[build]\ndir = 1",
+        "[target.aarch64]\nenv = 1",
+        "[target.aarch64]\nenv = { A = [] }",
+        "[target.aarch64]\ntoolchain = []",
+        "[target.aarch64]\nprofile = 1",
+        "[build",
+        "é = \"",
+    ];
+    for input in inputs {
+        let fixture = Fixture::new(input, "");
+        assert!(fixture.load().is_err(), "{input}");
+    }
+}
+
+#[test]
+fn settings_rows_serialize_with_structured_sources() {
+    // `Settings` serializes (for `config show --json`) with structured sources.
+    let fixture = Fixture::new("[build]\nmethod = \"cross\"\n", "");
+    let settings = fixture.resolve(&flags("aarch64")).expect("resolves");
+    let json = serde_json::to_value(settings.rows()).expect("rows serialize");
+    let method = json
+        .as_array()
+        .and_then(|rows| rows.iter().find(|row| row["key"] == "method"))
+        .expect("a method row");
+    assert_eq!(method["value"], "cross");
+    assert_eq!(method["source"]["kind"], "file");
+    assert_eq!(method["source"]["line"], 2);
+}
