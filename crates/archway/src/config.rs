@@ -206,6 +206,8 @@ fn invalid_text(
 #[derive(Debug, Clone)]
 pub struct Config {
     project_root: PathBuf,
+    /// Where the user file is looked for (it may not exist).
+    user_candidate: Option<PathBuf>,
     project: Option<ConfigFile>,
     user: Option<ConfigFile>,
     env: EnvLayer,
@@ -243,6 +245,7 @@ impl Config {
         );
         Ok(Config {
             project_root,
+            user_candidate: user_file.map(Path::to_path_buf),
             project,
             user,
             env,
@@ -262,6 +265,11 @@ impl Config {
     /// The user file, when it exists.
     pub fn user_file(&self) -> Option<&Path> {
         self.user.as_ref().map(|file| file.path.as_path())
+    }
+
+    /// Where the user file is looked for, whether or not it exists.
+    pub fn user_file_candidate(&self) -> Option<&Path> {
+        self.user_candidate.as_deref()
     }
 
     /// The files, project first.

@@ -87,6 +87,17 @@ fn show(args: ShowArgs) -> anyhow::Result<ExitCode> {
         serde_json::to_writer_pretty(&mut stdout, &json(&settings))?;
         writeln!(stdout)?;
     } else {
+        let user_file = match (&settings.user_file, config.user_file_candidate()) {
+            (Some(path), _) => path.display().to_string(),
+            (None, Some(candidate)) => format!("(none: `{}` does not exist)", candidate.display()),
+            (None, None) => "(none: neither `XDG_CONFIG_HOME` nor `HOME` is set)".to_string(),
+        };
+        let project_file = settings.project_file.as_ref().map_or_else(
+            || "(none: no `archway.toml` here or in a parent directory)".to_string(),
+            |path| path.display().to_string(),
+        );
+        writeln!(stdout, "project file: {project_file}")?;
+        writeln!(stdout, "user file:    {user_file}\n")?;
         write!(stdout, "{}", table(&settings))?;
     }
     Ok(ExitCode::SUCCESS)
@@ -107,15 +118,7 @@ fn json(settings: &Settings) -> serde_json::Value {
 
 /// `KEY  VALUE  SOURCE`, aligned; unset values show as `-` (archway decides).
 fn table(settings: &Settings) -> String {
-    let files = |path: &Option<std::path::PathBuf>| {
-        path.as_ref()
-            .map_or_else(|| "(none)".to_string(), |path| path.display().to_string())
-    };
-    let mut out = format!(
-        "project file: {}\nuser file:    {}\n\n",
-        files(&settings.project_file),
-        files(&settings.user_file)
-    );
+    let mut out = String::new();
     let rows: Vec<Row> = settings.rows();
     let cells: Vec<[String; 3]> =
         std::iter::once(["KEY".to_string(), "VALUE".to_string(), "SOURCE".to_string()])

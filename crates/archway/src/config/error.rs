@@ -16,7 +16,12 @@ pub enum Error {
         source: std::io::Error,
     },
     #[error("{location}: invalid TOML: {message}")]
-    Syntax { location: Location, message: String },
+    Syntax {
+        location: Location,
+        message: String,
+        /// A fix for a mistake we can recognise (an unquoted `linux/arm64` in a header).
+        hint: Option<String>,
+    },
     #[error("{location}: unknown key `{key}` in `{section}`")]
     UnknownKey {
         location: Location,
@@ -86,6 +91,7 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::Read { .. } => Some("check the file's permissions, or remove it".to_string()),
+            Error::Syntax { hint: Some(hint), .. } => Some(hint.clone()),
             Error::Syntax { .. } => {
                 Some("fix the TOML syntax (https://toml.io/en/v1.0.0)".to_string())
             }

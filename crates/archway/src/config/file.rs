@@ -70,8 +70,11 @@ impl ConfigFile {
                     .nth(span.start)
                     .map_or(text.len(), |(index, _)| index)
             });
+            let location = Location::at(path, text, offset);
+            let line = text.lines().nth(location.line - 1).unwrap_or("").trim();
             Error::Syntax {
-                location: Location::at(path, text, offset),
+                hint: header_hint(line),
+                location,
                 message: error.message().trim().replace('\n', "; "),
             }
         })?;
@@ -153,6 +156,25 @@ impl ConfigFile {
             .iter()
             .find(|section| &section.target.platform == platform)
     }
+}
+
+/// `[target.linux/arm64]` is not valid TOML (a bare key has no `/`; a `.` splits it): say how
+/// to quote it.
+fn header_hint(line: &str) -> Option<String> {
+    let rest = line.strip_prefix('[')?.trim_start();
+    let (section, name) = rest.split_once('.')?;
+    let name = name.trim_end().strip_suffix(']').unwrap_or(name).trim();
+    let quotable = matches!(section.trim(), "target" | "profile")
+        && !name.is_empty()
+        && !name.contains('"')
+        && name.contains(['/', '.']);
+    quotable.then(|| {
+        format!(
+            "quote a {} name that has a `/` or a `.`: `[{}.\"{name}\"]`",
+            section.trim(),
+            section.trim()
+        )
+    })
 }
 
 fn unknown_key(location: Location, key: &str, section: &str, valid: &[&str]) -> Error {

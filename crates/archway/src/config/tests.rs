@@ -135,7 +135,7 @@ fn method_precedence_table() {
         },
         Case {
             name: "project target section beats user target section",
-            project: "\n[target.linux/arm64]\nmethod = \"native\"\n",
+            project: "\n[target.\"linux/arm64\"]\nmethod = \"native\"\n",
             user: "[target.aarch64]\nmethod = \"emulated\"\n",
             env: &[],
             flags: arm64.clone(),
@@ -513,7 +513,7 @@ fn errors_say_where_and_what_would_be_right() {
             "[build]\ntargets = [\"aarch64\", 7]\n",
             "",
             Flags::default(),
-            "[DIR]/project/archway.toml:2:24: `targets` must be an array of target names, e.g. `[\"aarch64\", \"riscv64\"]`, not an integer",
+            "[DIR]/project/archway.toml:2:23: `targets` must be an array of target names, e.g. `[\"aarch64\", \"riscv64\"]`, not an integer",
             "write `targets` as an array of target names, e.g. `[\"aarch64\", \"riscv64\"]`",
         ),
         (
@@ -549,6 +549,13 @@ fn errors_say_where_and_what_would_be_right() {
             Flags::default(),
             "[DIR]/project/archway.toml:3:1: invalid TOML: duplicate key `method` in table `build`",
             "fix the TOML syntax (https://toml.io/en/v1.0.0)",
+        ),
+        (
+            "[target.linux/arm64]\n",
+            "",
+            Flags::default(),
+            "[DIR]/project/archway.toml:1:14: invalid TOML: invalid table header; expected `.`, `]`",
+            "quote a target name that has a `/` or a `.`: `[target.\"linux/arm64\"]`",
         ),
     ];
     for (project, user, flags, message, hint) in cases {
