@@ -91,7 +91,9 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::Read { .. } => Some("check the file's permissions, or remove it".to_string()),
-            Error::Syntax { hint: Some(hint), .. } => Some(hint.clone()),
+            Error::Syntax {
+                hint: Some(hint), ..
+            } => Some(hint.clone()),
             Error::Syntax { .. } => {
                 Some("fix the TOML syntax (https://toml.io/en/v1.0.0)".to_string())
             }
