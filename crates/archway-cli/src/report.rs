@@ -47,6 +47,9 @@ fn hint_of(error: &anyhow::Error) -> Option<String> {
         if let Some(e) = cause.downcast_ref::<archway::config::Error>() {
             return e.hint();
         }
+        if let Some(e) = cause.downcast_ref::<archway_toolchain::Error>() {
+            return e.hint();
+        }
         None
     })
 }

@@ -78,6 +78,36 @@ impl CrossEnv {
         )
     }
 
+    /// The whole cross setup for `target`: selects the toolchain for the request on `PATH`,
+    /// compiles against archway's sysroot for the target when one was filled (`sysroot add`),
+    /// and for musl targets requires it (Debian's musl is the target's own `musl-dev`).
+    pub fn for_target(
+        target: &Platform,
+        request: &Request,
+        cache_dir: Option<&Path>,
+    ) -> Result<CrossEnv, Error> {
+        let search_path = std::env::var_os("PATH").unwrap_or_default();
+        let toolchain = crate::select(target, request, &search_path)?;
+        let sysroot = match cache_dir {
+            Some(cache_dir) if target.debian_arch().is_some() => {
+                Some(Sysroot::open(cache_dir, target)?).filter(Sysroot::exists)
+            }
+            _ => None,
+        };
+        if target.libc() == Libc::Musl && request.sysroot.is_none() {
+            let has_musl = sysroot.as_ref().is_some_and(|sysroot| {
+                musl_triple(target)
+                    .is_some_and(|triple| sysroot.path().join("usr/include").join(triple).is_dir())
+            });
+            if !has_musl {
+                return Err(Error::MuslSysrootMissing {
+                    target: target.display_name(),
+                });
+            }
+        }
+        CrossEnv::new(&toolchain, request, sysroot.as_ref())
+    }
+
     /// [`CrossEnv::new`] with the search path (for QEMU) and whether the host runs the target
     /// natively (then no emulator) injected.
     pub fn with_search_path(
@@ -288,7 +318,7 @@ impl CrossEnv {
             }
             Format::Json => {
                 let value = serde_json::json!({
-                    "target": self.target.config(),
+                    "target": self.target.display_name(),
                     "host_triple": self.host_triple,
                     "emulator": self.emulator,
                     "sysroot": self.sysroot,
@@ -314,12 +344,16 @@ pub(crate) fn fuse_ld(linker: Linker) -> &'static str {
 
 /// Where the target's `.pc` files are: Debian's multiarch directory and the shared ones.
 fn pkg_config_libdir(target: &Platform, sysroot: Option<&Path>) -> Vec<PathBuf> {
-    let root = sysroot.unwrap_or(Path::new("/"));
     let mut dirs = Vec::new();
+    let root = sysroot.unwrap_or(Path::new("/"));
     if let Some(multiarch) = target.multiarch() {
         dirs.push(root.join("usr/lib").join(multiarch).join("pkgconfig"));
     }
-    dirs.push(root.join("usr/lib/pkgconfig"));
+    // On the host, `/usr/lib/pkgconfig` may hold host-architecture files; Debian's own cross
+    // wrapper (`<triple>-pkg-config`, pkgconf's `cross-personality`) leaves it out too.
+    if sysroot.is_some() {
+        dirs.push(root.join("usr/lib/pkgconfig"));
+    }
     dirs.push(root.join("usr/share/pkgconfig"));
     dirs
 }
@@ -346,22 +380,12 @@ fn musl_args(target: &Platform, sysroot: &Path) -> Vec<String> {
     ]
 }
 
-/// Debian's musl multiarch triple: the glibc one with `gnu` replaced by `musl`
-/// (`aarch64-linux-musl`, `x86_64-linux-musl`, `arm-linux-musleabihf`).
+/// Debian's musl multiarch triple (`aarch64-linux-musl`, `arm-linux-musleabihf`): where
+/// musl-dev puts its headers and libraries.
 pub(crate) fn musl_triple(target: &Platform) -> Option<String> {
-    let config = target.config();
-    let parts: Vec<&str> = config.split('-').collect();
-    let (cpu, abi) = match parts.as_slice() {
-        [cpu, _vendor, "linux", abi] => (*cpu, *abi),
-        [cpu, "linux", abi] => (*cpu, *abi),
-        _ => return None,
-    };
-    let cpu = match cpu {
-        "armv7l" | "armv6l" | "armv7a" => "arm",
-        "i686" | "i586" => "i386",
-        other => other,
-    };
-    Some(format!("{cpu}-linux-{abi}"))
+    (target.libc() == Libc::Musl)
+        .then(|| target.multiarch().map(str::to_string))
+        .flatten()
 }
 
 /// Joins words with spaces, quoting those that need it for a shell's word splitting.

@@ -56,14 +56,14 @@ pub fn emulator_command(
 /// `qemu-<name>-static` (Debian's `qemu-user-static`), else `qemu-<name>` (`qemu-user`).
 pub fn find_qemu(target: &Platform, search_path: &OsStr) -> Result<PathBuf, Error> {
     let name = target.qemu_user().ok_or_else(|| Error::NotEmulable {
-        target: target.config(),
+        target: target.display_name(),
     })?;
     let candidates = [format!("qemu-{name}-static"), format!("qemu-{name}")];
     candidates
         .iter()
         .find_map(|candidate| find_program(search_path, candidate))
         .ok_or_else(|| Error::NoEmulator {
-            target: target.config(),
+            target: target.display_name(),
             looked_for: candidates
                 .iter()
                 .map(|c| format!("`{c}`"))

@@ -7,7 +7,10 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum Error {
     /// No installed toolchain serves the target (with the requested family/version).
-    #[error("no cross toolchain for `{target}`{wanted} found on this machine")]
+    #[error(
+        "no cross toolchain for `{target}`{wanted} found on PATH (looked for {})",
+        quoted(looked_for)
+    )]
     NotFound {
         /// The target's name as a GNU config (`aarch64-unknown-linux-gnu`).
         target: String,
@@ -49,6 +52,9 @@ pub enum Error {
     /// `sysroot remove` or a build asked for a sysroot that was never created.
     #[error("there is no sysroot for `{target}` (looked in `{path}`)")]
     NoSysroot { target: String, path: PathBuf },
+    /// A musl target without a sysroot holding the target's musl.
+    #[error("building for `{target}` needs the target's musl C library in a sysroot")]
+    MuslSysrootMissing { target: String },
     /// No QEMU user-mode emulator for the target on this machine.
     #[error("no QEMU user-mode emulator for `{target}` found (looked for {looked_for})")]
     NoEmulator { target: String, looked_for: String },
@@ -94,6 +100,14 @@ pub enum Error {
     Malformed { path: PathBuf, reason: String },
 }
 
+fn quoted(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The tail of a failed program's output, shown as the `caused by:` of [`Error::CommandFailed`].
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -125,6 +139,9 @@ impl Error {
             Error::NoSuite { .. } => None,
             Error::NoSysroot { target, .. } => Some(format!(
                 "`archway sysroot list` shows the sysroots; `archway sysroot add --target {target} PACKAGE...` creates one"
+            )),
+            Error::MuslSysrootMissing { target } => Some(format!(
+                "run `archway sysroot add --target {target}` (it fetches the target's own Debian `musl-dev`)"
             )),
             Error::NoEmulator { .. } => {
                 Some("run `apt-get install qemu-user-static` as root".to_string())

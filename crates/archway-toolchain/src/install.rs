@@ -24,12 +24,8 @@ pub struct InstallPlan {
 
 /// The triple in Debian's cross package names.
 fn package_triple(target: &Platform) -> Option<String> {
-    let multiarch = match target.debian_arch() {
-        // Debian names the i386 cross compiler after i686, not after the multiarch triple.
-        Some("i386") => "i686-linux-gnu",
-        _ => target.multiarch()?,
-    };
-    Some(multiarch.replace('_', "-"))
+    // The GNU type, not the multiarch triple: `gcc-i686-linux-gnu` for i386.
+    Some(target.debian_gnu_type()?.replace('_', "-"))
 }
 
 /// What to install for `target`, optionally of one family and version.
@@ -61,12 +57,12 @@ pub fn install_plan(
             clang(&mut packages);
             notes.push(format!(
                 "musl comes from the target's own Debian package: run `archway sysroot add --target {}`",
-                target.config()
+                target.display_name()
             ));
         }
         (Kernel::Linux, _) => {
             let triple = package_triple(target).ok_or_else(|| Error::NoPackages {
-                target: target.config(),
+                target: target.display_name(),
             })?;
             let architecture = target.debian_arch().unwrap_or_default();
             if family == Some(Family::Clang) {
@@ -80,12 +76,12 @@ pub fn install_plan(
             packages.push(format!("libc6-dev-{architecture}-cross"));
         }
         (Kernel::Windows, _) => {
-            let cpu = match target.config().split('-').next() {
-                Some("x86_64") => "x86-64",
-                Some("i686") => "i686",
+            let cpu = match target.cpu().name() {
+                "x86_64" => "x86-64",
+                "i686" => "i686",
                 _ => {
                     return Err(Error::NoPackages {
-                        target: target.config(),
+                        target: target.display_name(),
                     })
                 }
             };
@@ -101,7 +97,7 @@ pub fn install_plan(
         }
         _ => {
             return Err(Error::NoPackages {
-                target: target.config(),
+                target: target.display_name(),
             })
         }
     }
@@ -124,7 +120,7 @@ pub fn install(plan: &InstallPlan, reporter: &dyn Reporter) -> Result<(), Error>
     let command_line = plan.command.join(" ");
     if !rustix::process::geteuid().is_root() {
         return Err(Error::NotRoot {
-            target: plan.target.config(),
+            target: plan.target.display_name(),
             command: command_line,
         });
     }

@@ -24,7 +24,7 @@ pub struct RustStd {
 /// Finds the standard library for `target` of the `rustc` on `search_path`.
 pub fn rust_std(target: &Platform, search_path: &OsStr) -> Result<RustStd, Error> {
     let triple = target.rust_target().ok_or_else(|| Error::NoRustTarget {
-        target: target.config(),
+        target: target.display_name(),
     })?;
     let rustc = find_program(search_path, "rustc").unwrap_or_else(|| PathBuf::from("rustc"));
     let output = Command::new(&rustc)

@@ -51,6 +51,20 @@ pub fn default_suite(architecture: &str) -> &'static str {
     }
 }
 
+/// The Debian archive architecture whose packages fill the sysroot. musl targets have their
+/// own Debian architecture names (`musl-linux-arm64`), but the archive only has the glibc one,
+/// whose `musl-dev` package carries musl for that CPU.
+pub fn archive_architecture(target: &Platform) -> Result<&'static str, Error> {
+    let architecture = target
+        .debian_arch()
+        .ok_or_else(|| Error::NoDebianArchitecture {
+            target: target.display_name(),
+        })?;
+    Ok(architecture
+        .strip_prefix("musl-linux-")
+        .unwrap_or(architecture))
+}
+
 /// One unpacked package.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Package {
@@ -100,11 +114,7 @@ pub struct SysrootInfo {
 impl Sysroot {
     /// The sysroot for `target` under `cache_dir`, from the default suite and mirror.
     pub fn open(cache_dir: &Path, target: &Platform) -> Result<Sysroot, Error> {
-        let architecture = target
-            .debian_arch()
-            .ok_or_else(|| Error::NoDebianArchitecture {
-                target: target.config(),
-            })?;
+        let architecture = archive_architecture(target)?;
         Sysroot::open_with(
             cache_dir,
             target,
@@ -120,11 +130,7 @@ impl Sysroot {
         suite: &str,
         mirror: &str,
     ) -> Result<Sysroot, Error> {
-        let architecture = target
-            .debian_arch()
-            .ok_or_else(|| Error::NoDebianArchitecture {
-                target: target.config(),
-            })?;
+        let architecture = archive_architecture(target)?;
         Ok(Sysroot {
             directory: cache_dir
                 .join("sysroots")
@@ -266,7 +272,7 @@ impl Sysroot {
     pub fn remove(&self) -> Result<(), Error> {
         if !self.directory.exists() {
             return Err(Error::NoSysroot {
-                target: self.target.config(),
+                target: self.target.display_name(),
                 path: self.directory.clone(),
             });
         }

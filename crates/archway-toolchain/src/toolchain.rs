@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::str::FromStr;
 
-use archway_platform::{Kernel, Libc, Platform, Vendor};
+use archway_platform::{Abi, Kernel, Libc, Platform, Vendor};
 use serde::Serialize;
 
 use crate::Error;
@@ -205,6 +205,11 @@ pub(crate) fn version_matches(want: &str, have: &str) -> bool {
 /// triple, the GNU config without and with its vendor.
 pub fn gnu_prefixes(target: &Platform) -> Vec<String> {
     let mut prefixes = Vec::new();
+    // Debian's cross tools carry the GNU type, which differs from the multiarch triple on
+    // i386 (`i686-linux-gnu-gcc`, `/usr/lib/i386-linux-gnu`).
+    if let Some(gnu_type) = target.debian_gnu_type() {
+        prefixes.push(gnu_type.to_string());
+    }
     if let Some(multiarch) = target.multiarch() {
         prefixes.push(multiarch.to_string());
     }
@@ -223,13 +228,13 @@ pub fn gnu_prefixes(target: &Platform) -> Vec<String> {
 
 /// Targets for which no toolchain runs on a Linux host, and why.
 fn unsupported_reason(target: &Platform) -> Option<String> {
-    if target.kernel() == Kernel::Darwin || target.vendor() == Vendor::Apple {
+    if target.kernel().is_darwin() || target.vendor() == Vendor::Apple {
         return Some(
             "Apple's SDK and linker are licensed for Apple hardware only and Debian ships no darwin or ios cross toolchain"
                 .to_string(),
         );
     }
-    if target.config().ends_with("-msvc") {
+    if target.abi() == Abi::Msvc {
         return Some(
             "the MSVC compiler and Windows SDK run only on Windows; use a MinGW target such as `mingw-ucrt-x86_64` instead"
                 .to_string(),
@@ -242,7 +247,7 @@ fn unsupported_reason(target: &Platform) -> Option<String> {
 pub(crate) fn check_supported(target: &Platform) -> Result<(), Error> {
     match unsupported_reason(target) {
         Some(reason) => Err(Error::Unsupported {
-            target: target.config(),
+            target: target.display_name(),
             reason,
         }),
         None => Ok(()),
@@ -520,11 +525,12 @@ pub fn discover(search_path: &OsStr) -> Vec<Toolchain> {
         .filter_map(|name| parse_gnu_name(name).map(|parsed| (name, parsed)))
         .collect();
     gnu.sort_by_key(|(name, _)| (name.len(), name.to_string()));
-    let mut seen = BTreeSet::new();
+    let mut seen_files = BTreeSet::new();
+    let mut seen_compilers = BTreeSet::new();
     for (name, parsed) in gnu {
         let path = executables[name].clone();
         let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-        if !seen.insert(canonical) {
+        if !seen_files.insert(canonical) {
             continue;
         }
         let Ok(target) = Platform::parse(&parsed.triple) else {
@@ -535,6 +541,12 @@ pub fn discover(search_path: &OsStr) -> Vec<Toolchain> {
             tracing::debug!(compiler = %name, "does not answer -dumpfullversion, skipped");
             continue;
         };
+        // Distinct files can be the same compiler: Debian's alternatives make
+        // `x86_64-w64-mingw32-gcc` and `-gcc-12` copies of `-gcc-12-win32`, whose version
+        // (`12-win32`) carries the thread model.
+        if !seen_compilers.insert((parsed.triple.clone(), version.clone())) {
+            continue;
+        }
         toolchains.push(gnu_toolchain(&executables, &parsed, path, version, target));
     }
 
@@ -568,7 +580,10 @@ pub fn discover(search_path: &OsStr) -> Vec<Toolchain> {
 
 /// The command that installs a toolchain for `target` (shown in hints).
 fn install_command(target: &Platform, request: &Request) -> String {
-    let mut command = format!("archway toolchain install --target {}", target.config());
+    let mut command = format!(
+        "archway toolchain install --target {}",
+        target.display_name()
+    );
     if let Some(family) = request.family {
         command.push_str(&format!(" --family {family}"));
     }
@@ -607,6 +622,9 @@ pub fn select(
     if let Some(linker) = request.linker {
         toolchain.linker = Some(linker);
     }
+    // The platform as the user named it (`aarch64-multiplatform`), not as parsed from the
+    // compiler's name (`aarch64-linux-gnu`).
+    toolchain.target = target.clone();
     Ok(toolchain)
 }
 
@@ -704,7 +722,7 @@ fn installed(
         (None, None) => String::new(),
     };
     Err(Error::NotFound {
-        target: target.config(),
+        target: target.display_name(),
         wanted,
         looked_for,
         install: install_command(target, request),
@@ -714,8 +732,8 @@ fn installed(
 /// The triple clang gets with `--target`: Debian's multiarch triple where there is one (clang
 /// then finds Debian's cross libgcc and libc), else the LLVM triple.
 fn clang_triple(target: &Platform) -> String {
-    match (target.libc(), target.multiarch()) {
-        (Libc::Glibc, Some(multiarch)) => multiarch.to_string(),
+    match (target.libc(), target.debian_gnu_type()) {
+        (Libc::Glibc, Some(gnu_type)) => gnu_type.to_string(),
         _ => target.llvm_triple(),
     }
 }

@@ -1,12 +1,41 @@
-//! `archway env` — SKELETON, filled in by its issue's owner.
+//! `archway env --target X`: the cross environment as shell exports or JSON.
 
 use std::process::ExitCode;
 
+use archway_toolchain::{CrossEnv, Format};
+
+use super::toolchain::{parse_target, RequestArgs};
 use crate::cli::Context;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(disable_version_flag = true)]
+pub struct Args {
+    #[arg(long)]
+    target: String,
+    /// Output: `sh` (`eval "$(archway env --target X)"`), `fish` or `json`.
+    #[arg(long, default_value = "sh", value_parser = ["sh", "fish", "json"])]
+    format: String,
+    #[command(flatten)]
+    request: RequestArgs,
+}
 
-pub fn run(_args: Args, _context: &Context) -> anyhow::Result<ExitCode> {
-    super::not_yet("env")
+pub fn run(args: Args, _context: &Context) -> anyhow::Result<ExitCode> {
+    let target = parse_target(&args.target)?;
+    let request = args.request.request();
+    let cache = archway::cache::cache_dir();
+    let mut env = CrossEnv::for_target(&target, &request, cache.as_deref())?;
+    // CMAKE_TOOLCHAIN_FILE and CONFIG_SITE need files to point at: kept in the cache, one
+    // directory per target, rewritten on every call so they follow the toolchain.
+    if let Some(cache) = &cache {
+        let directory = cache.join("toolchain-files").join(target.config());
+        let files = archway_toolchain::write_files(&env, &directory)?;
+        env.set_files(&files);
+    }
+    let format = match args.format.as_str() {
+        "fish" => Format::Fish,
+        "json" => Format::Json,
+        _ => Format::Sh,
+    };
+    print!("{}", env.render(format));
+    Ok(ExitCode::SUCCESS)
 }
