@@ -93,7 +93,7 @@ impl RequestArgs {
 
 pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     match args.command {
-        Subcommand::List { target, json } => list(target.as_deref(), json),
+        Subcommand::List { target, json } => list(target.as_deref(), json, context.verbose > 0),
         Subcommand::Install {
             target,
             family,
@@ -117,7 +117,8 @@ pub(crate) fn search_path() -> std::ffi::OsString {
     std::env::var_os("PATH").unwrap_or_default()
 }
 
-fn list(target: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
+/// `full_paths` (`-v`): the compiler's path instead of its name.
+fn list(target: Option<&str>, json: bool, full_paths: bool) -> anyhow::Result<ExitCode> {
     let target = target.map(parse_target).transpose()?;
     let toolchains: Vec<Toolchain> = archway_toolchain::discover(&search_path())
         .into_iter()
@@ -156,11 +157,15 @@ fn list(target: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
     // One row per compiler: clang serves many targets.
     let mut rows: Vec<(String, String, String, Vec<String>)> = Vec::new();
     for toolchain in &toolchains {
-        let name = toolchain
-            .cc
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = if full_paths {
+            toolchain.cc.display().to_string()
+        } else {
+            toolchain
+                .cc
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
         let target = toolchain.target.canonical_config();
         match rows
             .iter_mut()
