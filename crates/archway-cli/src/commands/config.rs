@@ -119,7 +119,17 @@ fn json(settings: &Settings) -> serde_json::Value {
 /// `KEY  VALUE  SOURCE`, aligned; unset values show as `-` (archway decides).
 fn table(settings: &Settings) -> String {
     let mut out = String::new();
-    let rows: Vec<Row> = settings.rows();
+    let mut rows: Vec<Row> = settings.rows();
+    // The build directory reads best relative to the project, where it usually is.
+    if let Some(row) = rows.iter_mut().find(|row| row.key == "build-dir") {
+        if let Ok(relative) = settings
+            .build_dir
+            .value
+            .strip_prefix(&settings.project_root)
+        {
+            row.value = Some(relative.display().to_string());
+        }
+    }
     let cells: Vec<[String; 3]> =
         std::iter::once(["KEY".to_string(), "VALUE".to_string(), "SOURCE".to_string()])
             .chain(rows.into_iter().map(|row| {

@@ -54,10 +54,11 @@ pub enum Error {
         #[source]
         source: archway_platform::Error,
     },
-    #[error("{location}: `[target.{name}]` configures the same platform `{platform}` as `[target.{other}]` at line {other_line}")]
+    #[error("{location}: `{section}` configures the same platform `{platform}` as `{other}` at line {other_line}")]
     DuplicateTarget {
         location: Location,
-        name: String,
+        /// The section headers, as written in TOML (`[target."linux/arm64"]`).
+        section: String,
         other: String,
         other_line: usize,
         platform: String,
@@ -129,8 +130,8 @@ impl Error {
                 None
             }
             Error::UnknownTarget { source, .. } => source.hint(),
-            Error::DuplicateTarget { name, other, .. } => Some(format!(
-                "merge `[target.{name}]` into `[target.{other}]`: both name the same platform"
+            Error::DuplicateTarget { section, other, .. } => Some(format!(
+                "merge `{section}` into `{other}`: both name the same platform"
             )),
             Error::UnknownProfile {
                 suggestion: Some(suggestion),

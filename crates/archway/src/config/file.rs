@@ -96,7 +96,7 @@ impl ConfigFile {
                     let table = parser.table(item, "target", &key_location)?;
                     for (name, item) in table.iter() {
                         let location = parser.key_location(table, name, item.span());
-                        let section = format!("[target.{name}]");
+                        let section = header("target", name);
                         let inner = parser.table(item, &section, &location)?;
                         let target =
                             Target::parse(name).map_err(|source| Error::UnknownTarget {
@@ -112,8 +112,8 @@ impl ConfigFile {
                         {
                             return Err(Error::DuplicateTarget {
                                 location,
-                                name: name.to_string(),
-                                other: other.target.name.clone(),
+                                section,
+                                other: header("target", &other.target.name),
                                 other_line: other.location.line,
                                 platform: target.platform.config(),
                             });
@@ -130,7 +130,7 @@ impl ConfigFile {
                     let table = parser.table(item, "profile", &key_location)?;
                     for (name, item) in table.iter() {
                         let location = parser.key_location(table, name, item.span());
-                        let section = format!("[profile.{name}]");
+                        let section = header("profile", name);
                         let inner = parser.table(item, &section, &location)?;
                         let overrides = parser.overrides(inner, &section, &[])?;
                         file.profiles
@@ -155,6 +155,19 @@ impl ConfigFile {
         self.targets
             .iter()
             .find(|section| &section.target.platform == platform)
+    }
+}
+
+/// A section header as written in TOML: `[target.aarch64]`, `[target."linux/arm64"]`.
+pub(crate) fn header(table: &str, name: &str) -> String {
+    let bare = !name.is_empty()
+        && name
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_');
+    if bare {
+        format!("[{table}.{name}]")
+    } else {
+        format!("[{table}.{name:?}]")
     }
 }
 

@@ -161,10 +161,18 @@ impl FromStr for Toolchain {
             Some((family, version)) => (family, Some(version)),
             None => (text, None),
         };
-        let family = family.parse::<Family>().map_err(|_| Invalid::Value {
-            value: text.to_string(),
-            expected: "`gcc`, `clang`, or one with a version such as `gcc-11`".to_string(),
-            suggestion: strsim_closest(text, &["gcc", "clang", "gcc-12", "clang-16"]),
+        let family = family.parse::<Family>().map_err(|_| {
+            // `gcc11` → `gcc-11`: the dash is what is missing.
+            let missing_dash = Family::NAMES.iter().find_map(|name| {
+                let version = text.strip_prefix(name)?;
+                let digits = !version.is_empty() && version.bytes().all(|b| b.is_ascii_digit());
+                digits.then(|| format!("{name}-{version}"))
+            });
+            Invalid::Value {
+                value: text.to_string(),
+                expected: "`gcc`, `clang`, or one with a version such as `gcc-11`".to_string(),
+                suggestion: missing_dash.or_else(|| strsim_closest(text, Family::NAMES)),
+            }
         })?;
         if let Some(version) = version {
             Toolchain::check_version(version)?;
