@@ -23,6 +23,7 @@
 //! assert_eq!(pi.rust_target().as_deref(), Some("arm-unknown-linux-gnueabihf"));
 //! ```
 
+mod binary;
 mod catalog;
 mod cpu;
 mod debian;
@@ -33,6 +34,7 @@ mod platform;
 pub mod progress;
 mod triple;
 
+pub use binary::{identify, Binary, BinaryFormat, BinaryKind, ElfHeader, Linkage};
 pub use catalog::{CatalogEntry, CATALOG};
 pub use cpu::{Cpu, Endian};
 pub use debian::{DebianArch, DEBIAN_ARCHES};

@@ -137,6 +137,12 @@ impl Platform {
         platform
     }
 
+    /// The same platform with another C library (a catalog entry's `libc = "ucrt"`).
+    pub fn with_libc(mut self, libc: Libc) -> Platform {
+        self.libc = libc;
+        self
+    }
+
     /// The same platform, linked statically (nixpkgs' `pkgsStatic`) or not.
     pub fn with_static(mut self, is_static: bool) -> Platform {
         self.is_static = is_static;
@@ -238,12 +244,17 @@ impl Platform {
         }
     }
 
-    /// The canonical 4-part GNU config, nixpkgs' `parse.tripleFromSystem`
-    /// (`aarch64-unknown-linux-gnu`, `aarch64-unknown-none-elf`, `x86_64-w64-windows-gnu`).
+    /// The canonical GNU config, nixpkgs' `parse.tripleFromSystem`
+    /// (`aarch64-unknown-linux-gnu`, `aarch64-unknown-none-elf`), except that MinGW keeps
+    /// its GNU name `x86_64-w64-mingw32` and Cygwin `x86_64-pc-cygwin`.
     pub fn canonical_config(&self) -> String {
         if self.abi == Abi::Cygnus {
             // GNU and nixpkgs' own example spell Cygwin `x86_64-pc-cygwin`.
             return format!("{}-{}-cygwin", self.cpu, self.vendor);
+        }
+        if self.is_mingw() && self.vendor == Vendor::W64 && self.abi == Abi::Gnu {
+            // MinGW-w64's own name, which GCC, binutils and nixpkgs' examples use.
+            return format!("{}-w64-mingw32", self.cpu);
         }
         let mut config = format!("{}-{}-{}", self.cpu, self.vendor, self.kernel);
         if self.abi != Abi::Unknown {

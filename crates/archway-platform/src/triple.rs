@@ -391,7 +391,7 @@ pub(crate) fn parse_triple(input: &str) -> Result<Parts, Error> {
         let abi = abi.unwrap_or_else(|| default_abi(cpu, kernel));
         let mut cpu = cpu;
         // Rust's `armv7-linux-androideabi` is nixpkgs' `armv7a` (Android is ARMv7-A).
-        if cpu == Cpu::Armv7l && abi == Abi::Androideabi {
+        if cpu_is_rust && cpu == Cpu::Armv7l && abi == Abi::Androideabi {
             cpu = Cpu::Armv7a;
         }
         Parts {

@@ -42,6 +42,20 @@ pub fn run(args: Args, _context: &Context) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Writes data to stdout. A closed pipe (`archway platform list | head`) ends the output
+/// quietly instead of panicking like `print!` would.
+pub(crate) fn write_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
 fn dash(value: Option<&str>) -> &str {
     value.unwrap_or("-")
 }
@@ -85,7 +99,7 @@ fn list(json: bool) -> anyhow::Result<ExitCode> {
             out.push('\n');
         }
     }
-    print!("{out}");
+    write_stdout(&out)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -104,7 +118,7 @@ fn show(name: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
         if let Some(object) = value.as_object_mut() {
             object.insert("runs_natively".to_string(), runs_natively.into());
         }
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        write_stdout(&format!("{}\n", serde_json::to_string_pretty(&value)?))?;
         return Ok(ExitCode::SUCCESS);
     }
     let cpu = platform.cpu();
@@ -165,6 +179,6 @@ fn show(name: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
     for (key, value) in rows {
         let _ = writeln!(out, "{key:width$}  {value}");
     }
-    print!("{out}");
+    write_stdout(&out)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,940 @@
+//! Binary identification: which platform an ELF, PE/COFF, Mach-O or WebAssembly file is for.
+//!
+//! Pure: takes the file's bytes. Headers are read with the `object` crate; the few things it
+//! does not interpret (ARM build attributes, ELF ABI notes) are read here with bounds checks.
+//! Any input gives `Ok` or an [`Error::Binary`], never a panic.
+//!
+//! What the headers tell, and the rules used where they do not:
+//! - ELF: `e_machine`, class and byte order give the CPU family and width; `e_flags` give the
+//!   ARM float ABI (`EF_ARM_ABI_FLOAT_HARD`), MIPS n32 (`EF_MIPS_ABI2`) and release 6
+//!   (`EF_MIPS_ARCH_*R6`), the PowerPC64 ELF ABI version; the ARM architecture version comes
+//!   from `.ARM.attributes` (`Tag_CPU_arch`, ARM IHI 0045 "Addenda to the ARM ABI").
+//!   The kernel comes from `EI_OSABI`, the interpreter path, or the ELF notes (`GNU` ABI tag,
+//!   `FreeBSD`, `NetBSD`, `OpenBSD`, `Android`); the C library from the interpreter
+//!   (`ld-musl-*` is musl, `/system/bin/linker*` is bionic) or the `GNU` ABI tag (glibc). A
+//!   static binary with no OS note is assumed to be Linux with an unknown C library.
+//! - PE: the COFF machine; the C runtime from the imported DLLs (`msvcrt.dll` → MinGW msvcrt,
+//!   `ucrtbase.dll` / `api-ms-win-crt-*` → UCRT, `vcruntime*.dll` → MSVC); the EFI subsystems
+//!   mean UEFI.
+//! - Mach-O: the CPU type; `LC_BUILD_VERSION` / `LC_VERSION_MIN_*` tell macOS from iOS.
+//! - WebAssembly: imports from `wasi_snapshot_preview1` / `wasi_unstable` mean WASI.
+
+use object::elf;
+use object::read::elf::{Dyn, FileHeader, ProgramHeader, SectionHeader};
+use object::{Endianness, FileKind, Object};
+use serde::Serialize;
+
+use crate::cpu::{Cpu, Endian};
+use crate::triple::{Abi, Kernel, Libc, Vendor};
+use crate::{Error, Platform};
+
+/// The container format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum BinaryFormat {
+    Elf,
+    Pe,
+    MachO,
+    Wasm,
+}
+
+impl BinaryFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            BinaryFormat::Elf => "ELF",
+            BinaryFormat::Pe => "PE",
+            BinaryFormat::MachO => "Mach-O",
+            BinaryFormat::Wasm => "WebAssembly",
+        }
+    }
+}
+
+/// What the file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum BinaryKind {
+    Executable,
+    SharedLibrary,
+    /// A relocatable object (`.o`).
+    Object,
+    Core,
+    Unknown,
+}
+
+impl BinaryKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            BinaryKind::Executable => "executable",
+            BinaryKind::SharedLibrary => "shared library",
+            BinaryKind::Object => "object file",
+            BinaryKind::Core => "core dump",
+            BinaryKind::Unknown => "unknown kind",
+        }
+    }
+}
+
+/// Statically or dynamically linked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Linkage {
+    /// Needs no dynamic loader (includes static-pie).
+    Static,
+    /// Loaded by an interpreter / the system's dynamic loader.
+    Dynamic,
+}
+
+impl Linkage {
+    pub fn name(self) -> &'static str {
+        match self {
+            Linkage::Static => "static",
+            Linkage::Dynamic => "dynamic",
+        }
+    }
+}
+
+/// The raw ELF header fields that decided the platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ElfHeader {
+    pub machine: u16,
+    pub class: u8,
+    pub endian: Endian,
+    pub flags: u32,
+    pub os_abi: u8,
+}
+
+/// What a binary is for.
+#[derive(Debug, Clone, Serialize)]
+pub struct Binary {
+    pub format: BinaryFormat,
+    pub kind: BinaryKind,
+    /// The platform it runs on (best reading of the headers; see the module docs).
+    pub platform: Platform,
+    /// The C library, when the file says (`None`: e.g. static with no OS note).
+    pub libc: Option<Libc>,
+    /// The ELF interpreter (`/lib/ld-linux-aarch64.so.1`) or Mach-O dynamic linker.
+    pub interpreter: Option<String>,
+    pub linkage: Linkage,
+    pub elf: Option<ElfHeader>,
+}
+
+/// Identifies the binary in `bytes`.
+pub fn identify(bytes: &[u8]) -> Result<Binary, Error> {
+    if bytes.is_empty() {
+        return Err(Error::binary("the file is empty"));
+    }
+    let kind = FileKind::parse(bytes).map_err(|_| unrecognized(bytes))?;
+    match kind {
+        FileKind::Elf32 => {
+            let file = object::read::elf::ElfFile32::<Endianness>::parse(bytes)
+                .map_err(|error| malformed("ELF", error))?;
+            identify_elf(&file, bytes)
+        }
+        FileKind::Elf64 => {
+            let file = object::read::elf::ElfFile64::<Endianness>::parse(bytes)
+                .map_err(|error| malformed("ELF", error))?;
+            identify_elf(&file, bytes)
+        }
+        FileKind::Pe32 | FileKind::Pe64 => identify_pe(bytes),
+        FileKind::MachO32 | FileKind::MachO64 => identify_macho(bytes),
+        FileKind::MachOFat32 | FileKind::MachOFat64 => Err(Error::binary(
+            "a universal (fat) Mach-O file holds several platforms; extract one with `lipo -thin <arch>`",
+        )),
+        FileKind::Wasm => identify_wasm(bytes),
+        FileKind::Archive => Err(Error::binary(
+            "a static library archive (`.a`), not a single binary; extract a member with `ar x`",
+        )),
+        other => Err(Error::binary(format!(
+            "a {other:?} file, not an ELF, PE, Mach-O or WebAssembly binary"
+        ))),
+    }
+}
+
+fn unrecognized(bytes: &[u8]) -> Error {
+    let head: Vec<String> = bytes.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    if bytes.len() < 16
+        && (bytes.starts_with(b"\x7fELF")
+            || bytes.starts_with(b"MZ")
+            || bytes.starts_with(b"\0asm")
+            || bytes.starts_with(&[0xcf, 0xfa, 0xed, 0xfe]))
+    {
+        return Error::binary(format!(
+            "truncated: only {} bytes, too short for a header",
+            bytes.len()
+        ));
+    }
+    Error::binary(format!(
+        "not an ELF, PE, Mach-O or WebAssembly binary (starts with `{}`)",
+        head.join(" ")
+    ))
+}
+
+fn malformed(format: &str, error: object::read::Error) -> Error {
+    Error::binary(format!("truncated or malformed {format} file: {error}"))
+}
+
+fn identify_elf<'data, H: FileHeader<Endian = Endianness>>(
+    file: &object::read::elf::ElfFile<'data, H, &'data [u8]>,
+    bytes: &'data [u8],
+) -> Result<Binary, Error> {
+    let endian = file.endian();
+    let header = file.elf_header();
+    let machine = header.e_machine(endian);
+    let flags = header.e_flags(endian);
+    let os_abi = header.e_ident().os_abi;
+    let class: u8 = if header.is_class_64() { 64 } else { 32 };
+    let byte_order = if header.is_little_endian() {
+        Endian::Little
+    } else {
+        Endian::Big
+    };
+    let elf_header = ElfHeader {
+        machine,
+        class,
+        endian: byte_order,
+        flags,
+        os_abi,
+    };
+
+    let mut interpreter = None;
+    let mut has_dynamic = false;
+    let mut os_note: Option<Kernel> = None;
+    let mut gnu_note = false;
+    let mut android_note = false;
+    let program_headers = header
+        .program_headers(endian, bytes)
+        .map_err(|error| malformed("ELF", error))?;
+    for segment in program_headers {
+        if let Some(path) = segment
+            .interpreter(endian, bytes)
+            .map_err(|error| malformed("ELF", error))?
+        {
+            interpreter = Some(String::from_utf8_lossy(path).into_owned());
+        }
+        if segment.p_type(endian) == elf::PT_DYNAMIC {
+            has_dynamic = true;
+        }
+        // Notes are a hint: a malformed note segment does not make the file unidentifiable.
+        if let Ok(Some(mut notes)) = segment.notes(endian, bytes) {
+            while let Ok(Some(note)) = notes.next() {
+                match note.name() {
+                    b"GNU" if note.n_type(endian) == elf::NT_GNU_ABI_TAG => {
+                        // desc[0] is the OS: 0 Linux, 1 Hurd, 2 Solaris, 3 FreeBSD
+                        // (glibc `csu/abi-note.S`).
+                        let desc = note.desc();
+                        let os = desc.get(..4).map(|word| match byte_order {
+                            Endian::Little => {
+                                u32::from_le_bytes([word[0], word[1], word[2], word[3]])
+                            }
+                            Endian::Big => u32::from_be_bytes([word[0], word[1], word[2], word[3]]),
+                        });
+                        if os == Some(0) {
+                            gnu_note = true;
+                            os_note = Some(Kernel::Linux);
+                        }
+                    }
+                    b"FreeBSD" => os_note = Some(Kernel::Freebsd),
+                    b"NetBSD" => os_note = Some(Kernel::Netbsd),
+                    b"OpenBSD" => os_note = Some(Kernel::Openbsd),
+                    b"Android" => android_note = true,
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    let kind = match header.e_type(endian) {
+        elf::ET_EXEC => BinaryKind::Executable,
+        // A position-independent executable has an interpreter; a shared library does not
+        // (static-pie has neither and is told apart by its entry point being set).
+        elf::ET_DYN if interpreter.is_some() => BinaryKind::Executable,
+        elf::ET_DYN if header.e_entry(endian).into() != 0 && !has_dynamic_soname(file) => {
+            BinaryKind::Executable
+        }
+        elf::ET_DYN => BinaryKind::SharedLibrary,
+        elf::ET_REL => BinaryKind::Object,
+        elf::ET_CORE => BinaryKind::Core,
+        _ => BinaryKind::Unknown,
+    };
+    let linkage = if interpreter.is_some() || (has_dynamic && kind == BinaryKind::SharedLibrary) {
+        Linkage::Dynamic
+    } else {
+        Linkage::Static
+    };
+
+    let interpreter_name = interpreter
+        .as_deref()
+        .map(|path| path.rsplit('/').next().unwrap_or(path).to_string());
+    let kernel = match os_abi {
+        elf::ELFOSABI_FREEBSD => Kernel::Freebsd,
+        elf::ELFOSABI_NETBSD => Kernel::Netbsd,
+        elf::ELFOSABI_OPENBSD => Kernel::Openbsd,
+        elf::ELFOSABI_SOLARIS => Kernel::Solaris,
+        _ => match (os_note, interpreter.as_deref()) {
+            (Some(kernel), _) => kernel,
+            (None, Some("/libexec/ld-elf.so.1")) => Kernel::Freebsd,
+            (None, Some("/usr/libexec/ld.elf_so")) => Kernel::Netbsd,
+            (None, Some("/usr/libexec/ld.so")) => Kernel::Openbsd,
+            _ => Kernel::Linux,
+        },
+    };
+    let musl = interpreter_name
+        .as_deref()
+        .is_some_and(|name| name.starts_with("ld-musl-"));
+    let android = android_note
+        || interpreter
+            .as_deref()
+            .is_some_and(|path| path.starts_with("/system/bin/linker"));
+    // Shared libraries have no interpreter; the C library they link (`DT_NEEDED`) is named
+    // in the dynamic string table.
+    let needed_libc = file
+        .section_by_name(".dynstr")
+        .and_then(|section| object::ObjectSection::data(&section).ok())
+        .and_then(|strings| {
+            let contains = |needle: &[u8]| strings.windows(needle.len()).any(|w| w == needle);
+            if contains(b"libc.musl-") {
+                Some(Libc::Musl)
+            } else if contains(b"libc.so.6") {
+                Some(Libc::Glibc)
+            } else {
+                None
+            }
+        });
+    let libc = if kernel != Kernel::Linux {
+        None
+    } else if android {
+        Some(Libc::Bionic)
+    } else if musl || needed_libc == Some(Libc::Musl) {
+        Some(Libc::Musl)
+    } else if gnu_note || interpreter.is_some() || needed_libc == Some(Libc::Glibc) {
+        Some(Libc::Glibc)
+    } else {
+        None
+    };
+
+    let cpu = elf_cpu(machine, class, byte_order, flags, file).ok_or_else(|| {
+        Error::binary(format!(
+            "ELF for machine {machine} (`e_machine`), which archway does not know"
+        ))
+    })?;
+    let abi = if kernel != Kernel::Linux {
+        Abi::Unknown
+    } else {
+        elf_linux_abi(cpu, class, flags, libc)
+    };
+    let mut platform = Platform::new(cpu, Vendor::Unknown, kernel, abi);
+    if linkage == Linkage::Static && kind == BinaryKind::Executable {
+        platform = platform.with_static(true);
+    }
+    Ok(Binary {
+        format: BinaryFormat::Elf,
+        kind,
+        platform,
+        libc,
+        interpreter,
+        linkage,
+        elf: Some(elf_header),
+    })
+}
+
+/// Has a `DT_SONAME` (a shared library, as opposed to a static-pie executable)?
+fn has_dynamic_soname<'data, H: FileHeader<Endian = Endianness>>(
+    file: &object::read::elf::ElfFile<'data, H, &'data [u8]>,
+) -> bool {
+    let endian = file.endian();
+    let data = file.data();
+    for section in file.elf_section_table().iter() {
+        if let Ok(Some((entries, _))) = section.dynamic(endian, data) {
+            for entry in entries {
+                let tag: u64 = entry.d_tag(endian).into();
+                if tag == u64::from(elf::DT_SONAME) {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
+/// The CPU for an ELF header.
+fn elf_cpu<'data, H: FileHeader<Endian = Endianness>>(
+    machine: u16,
+    class: u8,
+    endian: Endian,
+    flags: u32,
+    file: &object::read::elf::ElfFile<'data, H, &'data [u8]>,
+) -> Option<Cpu> {
+    let little = endian == Endian::Little;
+    let cpu = match machine {
+        elf::EM_X86_64 => Cpu::X86_64,
+        // i386 binaries from Debian and most distributions target i686.
+        elf::EM_386 => Cpu::I686,
+        elf::EM_AARCH64 if little => Cpu::Aarch64,
+        elf::EM_AARCH64 => Cpu::Aarch64Be,
+        elf::EM_ARM if !little => Cpu::Armeb,
+        elf::EM_ARM => arm_cpu(file, flags),
+        elf::EM_MIPS => {
+            let arch = flags & elf::EF_MIPS_ARCH;
+            let r6 = arch == elf::EF_MIPS_ARCH_32R6 || arch == elf::EF_MIPS_ARCH_64R6;
+            let wide = class == 64 || flags & elf::EF_MIPS_ABI2 != 0;
+            match (r6, wide, little) {
+                (false, false, false) => Cpu::Mips,
+                (false, false, true) => Cpu::Mipsel,
+                (false, true, false) => Cpu::Mips64,
+                (false, true, true) => Cpu::Mips64el,
+                (true, false, false) => Cpu::Mipsisa32r6,
+                (true, false, true) => Cpu::Mipsisa32r6el,
+                (true, true, false) => Cpu::Mipsisa64r6,
+                (true, true, true) => Cpu::Mipsisa64r6el,
+            }
+        }
+        elf::EM_PPC if little => Cpu::Powerpcle,
+        elf::EM_PPC => Cpu::Powerpc,
+        elf::EM_PPC64 if little => Cpu::Powerpc64le,
+        elf::EM_PPC64 => Cpu::Powerpc64,
+        elf::EM_RISCV if class == 64 => Cpu::Riscv64,
+        elf::EM_RISCV => Cpu::Riscv32,
+        elf::EM_S390 if class == 64 => Cpu::S390x,
+        elf::EM_S390 => Cpu::S390,
+        elf::EM_SPARC | elf::EM_SPARC32PLUS => Cpu::Sparc,
+        elf::EM_SPARCV9 => Cpu::Sparc64,
+        elf::EM_SH if little => Cpu::Sh4,
+        elf::EM_SH => Cpu::Sh4eb,
+        elf::EM_MICROBLAZE if little => Cpu::Microblazeel,
+        elf::EM_MICROBLAZE => Cpu::Microblaze,
+        other => {
+            // The CPUs with one ELF machine of their own.
+            return Cpu::ALL.iter().copied().find(|cpu| {
+                cpu.elf_machine() == Some(other)
+                    && (cpu.bits() == u32::from(class) || cpu.bits() < 32 && class == 32)
+            });
+        }
+    };
+    Some(cpu)
+}
+
+/// 32-bit little-endian ARM: the architecture version from `.ARM.attributes`
+/// (`Tag_CPU_arch`), else what the float ABI implies for Debian (hard-float is armhf, ARMv7).
+fn arm_cpu<'data, H: FileHeader<Endian = Endianness>>(
+    file: &object::read::elf::ElfFile<'data, H, &'data [u8]>,
+    flags: u32,
+) -> Cpu {
+    let from_attributes = file
+        .elf_section_table()
+        .iter()
+        .find(|section| section.sh_type(file.endian()) == elf::SHT_ARM_ATTRIBUTES)
+        .and_then(|section| section.data(file.endian(), file.data()).ok())
+        .and_then(arm_cpu_arch);
+    // Tag_CPU_arch values (ARM IHI 0045): 1 v4, 2 v4T, 3 v5T, 4 v5TE, 5 v5TEJ, 6 v6, 7 v6KZ,
+    // 8 v6T2, 9 v6K, 10 v7, 11 v6-M, 12 v6S-M, 13 v7E-M, 14 v8-A, 15 v8-R, 16/17 v8-M.
+    match from_attributes {
+        Some(0..=2) => Cpu::Arm,
+        Some(3..=5) => Cpu::Armv5tel,
+        Some(6..=9) => Cpu::Armv6l,
+        Some(11 | 12) => Cpu::Armv6m,
+        Some(10) => Cpu::Armv7l,
+        Some(13) => Cpu::Armv7m,
+        Some(14) => Cpu::Armv8a,
+        Some(15) => Cpu::Armv8r,
+        Some(16 | 17) => Cpu::Armv8m,
+        _ if flags & elf::EF_ARM_ABI_FLOAT_HARD != 0 => Cpu::Armv7l,
+        _ => Cpu::Armv5tel,
+    }
+}
+
+/// `Tag_CPU_arch` from an `.ARM.attributes` section, if present and well formed.
+fn arm_cpu_arch(data: &[u8]) -> Option<u64> {
+    // Format: 'A', then subsections: u32 length (little-endian on LE targets), vendor NTBS,
+    // then sub-subsections: tag (ULEB), u32 length, attributes.
+    let rest = data.strip_prefix(b"A")?;
+    let length = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+    let subsection = rest.get(4..length.min(rest.len()))?;
+    let vendor_end = subsection.iter().position(|&b| b == 0)?;
+    if &subsection[..vendor_end] != b"aeabi" {
+        return None;
+    }
+    let mut cursor = subsection.get(vendor_end + 1..)?;
+    // Tag_File (1) followed by its size.
+    let (tag, after) = uleb(cursor)?;
+    if tag != 1 {
+        return None;
+    }
+    let size = u32::from_le_bytes(after.get(..4)?.try_into().ok()?) as usize;
+    let consumed = cursor.len() - after.len();
+    let end = size.checked_sub(consumed)?;
+    cursor = after.get(4..end.min(after.len()))?;
+    while !cursor.is_empty() {
+        let (tag, rest) = uleb(cursor)?;
+        cursor = rest;
+        match tag {
+            6 => return uleb(cursor).map(|(value, _)| value),
+            // Tag_CPU_raw_name, Tag_CPU_name, Tag_also_compatible_with, Tag_conformance,
+            // and unknown odd tags above 32: NUL-terminated strings.
+            4 | 5 | 65 | 67 => cursor = skip_string(cursor)?,
+            32 => {
+                let (_, rest) = uleb(cursor)?;
+                cursor = skip_string(rest)?;
+            }
+            tag if tag > 32 && tag % 2 == 1 => cursor = skip_string(cursor)?,
+            _ => cursor = uleb(cursor)?.1,
+        }
+    }
+    None
+}
+
+fn uleb(bytes: &[u8]) -> Option<(u64, &[u8])> {
+    let mut value: u64 = 0;
+    for (index, &byte) in bytes.iter().enumerate().take(10) {
+        value |= u64::from(byte & 0x7f) << (7 * index);
+        if byte & 0x80 == 0 {
+            return Some((value, &bytes[index + 1..]));
+        }
+    }
+    None
+}
+
+fn skip_string(bytes: &[u8]) -> Option<&[u8]> {
+    let end = bytes.iter().position(|&b| b == 0)?;
+    Some(&bytes[end + 1..])
+}
+
+/// The Linux ABI name for an ELF's CPU, class and flags.
+fn elf_linux_abi(cpu: Cpu, class: u8, flags: u32, libc: Option<Libc>) -> Abi {
+    let musl = libc == Some(Libc::Musl);
+    let android = libc == Some(Libc::Bionic);
+    if cpu.is_aarch32() {
+        let hard = flags & elf::EF_ARM_ABI_FLOAT_HARD != 0;
+        return match (android, musl, hard) {
+            (true, _, _) => Abi::Androideabi,
+            (false, true, true) => Abi::Musleabihf,
+            (false, true, false) => Abi::Musleabi,
+            (false, false, true) => Abi::Gnueabihf,
+            (false, false, false) => Abi::Gnueabi,
+        };
+    }
+    if android {
+        return Abi::Android;
+    }
+    if cpu.is_mips64() {
+        let n32 = class == 32;
+        return match (musl, n32) {
+            (true, true) => Abi::Muslabin32,
+            (true, false) => Abi::Muslabi64,
+            (false, true) => Abi::Gnuabin32,
+            (false, false) => Abi::Gnuabi64,
+        };
+    }
+    if musl {
+        return Abi::Musl;
+    }
+    match (cpu, class) {
+        (Cpu::X86_64, 32) => Abi::Gnux32,
+        (Cpu::Aarch64 | Cpu::Aarch64Be, 32) => Abi::GnuIlp32,
+        // ppc64 psABI: e_flags 1 = ELFv1, 2 = ELFv2.
+        (Cpu::Powerpc64, _) if flags & 3 == 2 => Abi::Gnuabielfv2,
+        (Cpu::Powerpc64, _) if flags & 3 == 1 => Abi::Gnuabielfv1,
+        _ => Abi::Gnu,
+    }
+}
+
+fn identify_pe(bytes: &[u8]) -> Result<Binary, Error> {
+    let file = object::File::parse(bytes).map_err(|error| malformed("PE", error))?;
+    let architecture = file.architecture();
+    use object::Architecture as A;
+    let cpu = match architecture {
+        A::X86_64 => Cpu::X86_64,
+        A::I386 => Cpu::I686,
+        A::Aarch64 => Cpu::Aarch64,
+        A::Arm => Cpu::Armv7a,
+        other => {
+            return Err(Error::binary(format!(
+                "PE for architecture {other:?}, which archway does not know"
+            )))
+        }
+    };
+    let imports = file.imports().map_err(|error| malformed("PE", error))?;
+    let mut dlls: Vec<String> = imports
+        .iter()
+        .map(|import| String::from_utf8_lossy(import.library()).to_ascii_lowercase())
+        .collect();
+    dlls.sort();
+    dlls.dedup();
+    let imports_dll = |pattern: &dyn Fn(&str) -> bool| dlls.iter().any(|dll| pattern(dll));
+    let subsystem = pe_subsystem(bytes);
+    let is_efi = matches!(subsystem, Some(10..=13));
+    let (kernel, vendor, abi, libc) = if is_efi {
+        (Kernel::Uefi, Vendor::Unknown, Abi::Unknown, None)
+    } else if imports_dll(&|dll| dll.starts_with("vcruntime")) {
+        (Kernel::Windows, Vendor::Pc, Abi::Msvc, Some(Libc::Ucrt))
+    } else if imports_dll(&|dll| dll == "ucrtbase.dll" || dll.starts_with("api-ms-win-crt-")) {
+        (Kernel::Windows, Vendor::W64, Abi::Gnu, Some(Libc::Ucrt))
+    } else if imports_dll(&|dll| dll == "msvcrt.dll") {
+        (Kernel::Windows, Vendor::W64, Abi::Gnu, Some(Libc::Msvcrt))
+    } else {
+        (Kernel::Windows, Vendor::W64, Abi::Gnu, None)
+    };
+    let mut platform = Platform::new(cpu, vendor, kernel, abi);
+    if let Some(libc) = libc {
+        platform = platform.with_libc(libc);
+    }
+    let kind = match file.kind() {
+        object::ObjectKind::Dynamic => BinaryKind::SharedLibrary,
+        object::ObjectKind::Executable => BinaryKind::Executable,
+        _ => BinaryKind::Unknown,
+    };
+    Ok(Binary {
+        format: BinaryFormat::Pe,
+        kind,
+        platform,
+        libc,
+        interpreter: None,
+        linkage: if dlls.is_empty() {
+            Linkage::Static
+        } else {
+            Linkage::Dynamic
+        },
+        elf: None,
+    })
+}
+
+/// The PE optional header's `Subsystem` (10-13 are the EFI ones, winnt.h).
+fn pe_subsystem(bytes: &[u8]) -> Option<u16> {
+    let pe_offset = u32::from_le_bytes(bytes.get(0x3c..0x40)?.try_into().ok()?) as usize;
+    // Signature (4) + COFF header (20), then the optional header; Subsystem is at offset 68
+    // in both PE32 and PE32+.
+    let at = pe_offset.checked_add(24 + 68)?;
+    Some(u16::from_le_bytes(bytes.get(at..at + 2)?.try_into().ok()?))
+}
+
+fn identify_macho(bytes: &[u8]) -> Result<Binary, Error> {
+    use object::macho;
+    use object::read::macho::{MachHeader, MachOFile32, MachOFile64};
+    fn details<'data, Mach: MachHeader<Endian = Endianness>>(
+        file: &object::read::macho::MachOFile<'data, Mach, &'data [u8]>,
+        bytes: &'data [u8],
+    ) -> Result<(u32, u32, Option<String>, Kernel), Error> {
+        let endian = file.endian();
+        let header = file.macho_header();
+        let mut commands = header
+            .load_commands(endian, bytes, 0)
+            .map_err(|error| malformed("Mach-O", error))?;
+        let mut dylinker = None;
+        let mut kernel = Kernel::Darwin;
+        while let Some(command) = commands
+            .next()
+            .map_err(|error| malformed("Mach-O", error))?
+        {
+            match command.cmd() {
+                macho::LC_LOAD_DYLINKER => {
+                    if let Ok(object::read::macho::LoadCommandVariant::LoadDylinker(
+                        dylinker_command,
+                    )) = command.variant()
+                    {
+                        if let Ok(name) = command.string(endian, dylinker_command.name) {
+                            dylinker = Some(String::from_utf8_lossy(name).into_owned());
+                        }
+                    }
+                }
+                macho::LC_BUILD_VERSION => {
+                    if let Ok(build) = command.data::<macho::BuildVersionCommand<Endianness>>() {
+                        // PLATFORM_IOS 2, TVOS 3, WATCHOS 4, IOSSIMULATOR 7.. (mach-o/loader.h)
+                        if matches!(build.platform.get(endian), 2..=4 | 7..=9) {
+                            kernel = Kernel::Ios;
+                        }
+                    }
+                }
+                macho::LC_VERSION_MIN_IPHONEOS
+                | macho::LC_VERSION_MIN_TVOS
+                | macho::LC_VERSION_MIN_WATCHOS => kernel = Kernel::Ios,
+                _ => {}
+            }
+        }
+        Ok((
+            header.cputype(endian),
+            header.filetype(endian),
+            dylinker,
+            kernel,
+        ))
+    }
+    let (cputype, filetype, dylinker, kernel) = if bytes.get(..4) == Some(&[0xcf, 0xfa, 0xed, 0xfe])
+        || bytes.get(..4) == Some(&[0xfe, 0xed, 0xfa, 0xcf])
+    {
+        let file = MachOFile64::<Endianness>::parse(bytes).map_err(|e| malformed("Mach-O", e))?;
+        details(&file, bytes)?
+    } else {
+        let file = MachOFile32::<Endianness>::parse(bytes).map_err(|e| malformed("Mach-O", e))?;
+        details(&file, bytes)?
+    };
+    let cpu = match cputype {
+        macho::CPU_TYPE_X86_64 => Cpu::X86_64,
+        macho::CPU_TYPE_X86 => Cpu::I686,
+        macho::CPU_TYPE_ARM64 => Cpu::Aarch64,
+        macho::CPU_TYPE_ARM => Cpu::Armv7a,
+        macho::CPU_TYPE_POWERPC => Cpu::Powerpc,
+        macho::CPU_TYPE_POWERPC64 => Cpu::Powerpc64,
+        other => {
+            return Err(Error::binary(format!(
+                "Mach-O for CPU type {other:#x}, which archway does not know"
+            )))
+        }
+    };
+    let kind = match filetype {
+        macho::MH_EXECUTE => BinaryKind::Executable,
+        macho::MH_DYLIB | macho::MH_BUNDLE => BinaryKind::SharedLibrary,
+        macho::MH_OBJECT => BinaryKind::Object,
+        macho::MH_CORE => BinaryKind::Core,
+        _ => BinaryKind::Unknown,
+    };
+    let linkage = if dylinker.is_some() || kind == BinaryKind::SharedLibrary {
+        Linkage::Dynamic
+    } else {
+        Linkage::Static
+    };
+    Ok(Binary {
+        format: BinaryFormat::MachO,
+        kind,
+        platform: Platform::new(cpu, Vendor::Apple, kernel, Abi::Unknown),
+        libc: Some(Libc::LibSystem),
+        interpreter: dylinker,
+        linkage,
+        elf: None,
+    })
+}
+
+fn identify_wasm(bytes: &[u8]) -> Result<Binary, Error> {
+    // Validate the module structure (object's wasm reader checks every section).
+    object::File::parse(bytes).map_err(|error| malformed("WebAssembly", error))?;
+    let contains = |needle: &[u8]| bytes.windows(needle.len()).any(|window| window == needle);
+    let wasi = contains(b"wasi_snapshot_preview1") || contains(b"wasi_unstable");
+    let kernel = if wasi { Kernel::Wasi } else { Kernel::None };
+    let platform = Platform::new(Cpu::Wasm32, Vendor::Unknown, kernel, Abi::Unknown);
+    Ok(Binary {
+        format: BinaryFormat::Wasm,
+        kind: BinaryKind::Executable,
+        libc: wasi.then_some(Libc::Wasilibc),
+        platform,
+        interpreter: None,
+        linkage: Linkage::Static,
+        elf: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A minimal ELF header (no sections, no segments) with the given identity.
+    fn elf_header(class: u8, little: bool, machine: u16, flags: u32, e_type: u16) -> Vec<u8> {
+        let wide = class == 64;
+        let size = if wide { 64 } else { 52 };
+        let mut bytes = vec![0u8; size];
+        bytes[..4].copy_from_slice(b"\x7fELF");
+        bytes[4] = if wide { 2 } else { 1 };
+        bytes[5] = if little { 1 } else { 2 };
+        bytes[6] = 1;
+        let put16 = |bytes: &mut Vec<u8>, at: usize, value: u16| {
+            let raw = if little {
+                value.to_le_bytes()
+            } else {
+                value.to_be_bytes()
+            };
+            bytes[at..at + 2].copy_from_slice(&raw);
+        };
+        let put32 = |bytes: &mut Vec<u8>, at: usize, value: u32| {
+            let raw = if little {
+                value.to_le_bytes()
+            } else {
+                value.to_be_bytes()
+            };
+            bytes[at..at + 4].copy_from_slice(&raw);
+        };
+        put16(&mut bytes, 16, e_type);
+        put16(&mut bytes, 18, machine);
+        put32(&mut bytes, 20, 1);
+        let (flags_at, ehsize_at) = if wide { (48, 52) } else { (36, 40) };
+        put32(&mut bytes, flags_at, flags);
+        put16(&mut bytes, ehsize_at, size as u16);
+        bytes
+    }
+
+    #[test]
+    fn elf_headers_map_to_platforms() {
+        let cases: &[(u8, bool, u16, u32, &str)] = &[
+            (64, true, elf::EM_X86_64, 0, "x86_64-unknown-linux-gnu"),
+            (32, true, elf::EM_X86_64, 0, "x86_64-unknown-linux-gnux32"),
+            (32, true, elf::EM_386, 0, "i686-unknown-linux-gnu"),
+            (64, true, elf::EM_AARCH64, 0, "aarch64-unknown-linux-gnu"),
+            (
+                64,
+                false,
+                elf::EM_AARCH64,
+                0,
+                "aarch64_be-unknown-linux-gnu",
+            ),
+            (
+                32,
+                true,
+                elf::EM_ARM,
+                elf::EF_ARM_EABI_VER5 | elf::EF_ARM_ABI_FLOAT_HARD,
+                "armv7l-unknown-linux-gnueabihf",
+            ),
+            (
+                32,
+                true,
+                elf::EM_ARM,
+                elf::EF_ARM_EABI_VER5 | elf::EF_ARM_ABI_FLOAT_SOFT,
+                "armv5tel-unknown-linux-gnueabi",
+            ),
+            (64, true, elf::EM_MIPS, 0, "mips64el-unknown-linux-gnuabi64"),
+            (
+                32,
+                false,
+                elf::EM_MIPS,
+                elf::EF_MIPS_ABI2,
+                "mips64-unknown-linux-gnuabin32",
+            ),
+            (32, true, elf::EM_MIPS, 0, "mipsel-unknown-linux-gnu"),
+            (
+                64,
+                true,
+                elf::EM_MIPS,
+                elf::EF_MIPS_ARCH_64R6,
+                "mipsisa64r6el-unknown-linux-gnuabi64",
+            ),
+            (64, true, elf::EM_PPC64, 2, "powerpc64le-unknown-linux-gnu"),
+            (
+                64,
+                false,
+                elf::EM_PPC64,
+                1,
+                "powerpc64-unknown-linux-gnuabielfv1",
+            ),
+            (
+                64,
+                false,
+                elf::EM_PPC64,
+                2,
+                "powerpc64-unknown-linux-gnuabielfv2",
+            ),
+            (32, false, elf::EM_PPC, 0, "powerpc-unknown-linux-gnu"),
+            (64, true, elf::EM_RISCV, 5, "riscv64-unknown-linux-gnu"),
+            (32, true, elf::EM_RISCV, 5, "riscv32-unknown-linux-gnu"),
+            (64, false, elf::EM_S390, 0, "s390x-unknown-linux-gnu"),
+            (32, false, elf::EM_S390, 0, "s390-unknown-linux-gnu"),
+            (
+                64,
+                true,
+                elf::EM_LOONGARCH,
+                3,
+                "loongarch64-unknown-linux-gnu",
+            ),
+            (64, false, elf::EM_SPARCV9, 0, "sparc64-unknown-linux-gnu"),
+            (32, false, elf::EM_68K, 0, "m68k-unknown-linux-gnu"),
+            (32, true, elf::EM_SH, 0, "sh4-unknown-linux-gnu"),
+            (64, true, elf::EM_ALPHA, 0, "alpha-unknown-linux-gnu"),
+            (32, false, elf::EM_PARISC, 0, "hppa-unknown-linux-gnu"),
+        ];
+        for &(class, little, machine, flags, config) in cases {
+            let bytes = elf_header(class, little, machine, flags, elf::ET_EXEC);
+            let binary = identify(&bytes).unwrap_or_else(|e| panic!("{config}: {e}"));
+            assert_eq!(binary.platform.canonical_config(), config);
+            assert_eq!(binary.format, BinaryFormat::Elf);
+            assert_eq!(binary.linkage, Linkage::Static);
+            // The platform's own expectation matches the header it came from.
+            let expectation = binary.platform.elf().expect("an ELF platform");
+            let endian = if little { Endian::Little } else { Endian::Big };
+            assert!(
+                expectation.matches(machine, class, endian, flags),
+                "{config}: {expectation:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn empty_garbage_and_truncated_inputs_are_errors() {
+        assert_eq!(
+            identify(b"").expect_err("empty").to_string(),
+            "the file is empty"
+        );
+        let garbage = identify(b"#!/bin/sh\necho hi\n").expect_err("a script");
+        assert!(garbage.to_string().contains("not an ELF, PE, Mach-O"));
+        let truncated = identify(b"\x7fELF\x02\x01").expect_err("6 bytes");
+        assert!(truncated.to_string().contains("truncated"), "{truncated}");
+        let header = elf_header(64, true, elf::EM_AARCH64, 0, elf::ET_EXEC);
+        let half = identify(&header[..40]).expect_err("half a header");
+        assert!(half.to_string().contains("truncated"), "{half}");
+    }
+
+    #[test]
+    fn unknown_machine_is_named() {
+        let bytes = elf_header(64, true, 0x7777, 0, elf::ET_EXEC);
+        let error = identify(&bytes).expect_err("machine 0x7777");
+        assert!(error.to_string().contains("30583"), "{error}");
+    }
+
+    #[test]
+    fn arm_attributes_give_the_architecture_version() {
+        // 'A', subsection length 0x16, "aeabi\0", Tag_File(1) size 0xc, Tag_CPU_name "7-A",
+        // Tag_CPU_arch(6) = 10 (v7).
+        let mut section = vec![b'A'];
+        let body: Vec<u8> = [
+            b"aeabi\0".as_slice(),
+            &[1, 12, 0, 0, 0],
+            &[5, b'7', b'-', b'A', 0],
+            &[6, 10],
+        ]
+        .concat();
+        section.extend_from_slice(&((body.len() + 4) as u32).to_le_bytes());
+        section.extend_from_slice(&body);
+        assert_eq!(arm_cpu_arch(&section), Some(10));
+        assert_eq!(arm_cpu_arch(&section[..section.len() - 1]), None);
+        assert_eq!(arm_cpu_arch(b"A"), None);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = identify(&bytes);
+        }
+
+        #[test]
+        fn random_bytes_after_a_magic_never_panic(
+            magic in prop_oneof![
+                Just(b"\x7fELF\x02\x01\x01".to_vec()),
+                Just(b"\x7fELF\x01\x02\x01".to_vec()),
+                Just(b"MZ".to_vec()),
+                Just(b"\0asm\x01\0\0\0".to_vec()),
+                Just(vec![0xcf, 0xfa, 0xed, 0xfe]),
+                Just(vec![0xca, 0xfe, 0xba, 0xbe]),
+            ],
+            tail in proptest::collection::vec(any::<u8>(), 0..1024),
+        ) {
+            let bytes = [magic, tail].concat();
+            let _ = identify(&bytes);
+        }
+
+        #[test]
+        fn corrupted_headers_never_panic(
+            machine in any::<u16>(),
+            flags in any::<u32>(),
+            class in prop_oneof![Just(32u8), Just(64u8)],
+            little in any::<bool>(),
+            cut in 0usize..64,
+            flip in proptest::collection::vec((0usize..64, any::<u8>()), 0..8),
+        ) {
+            let mut bytes = elf_header(class, little, machine, flags, elf::ET_DYN);
+            for (at, value) in flip {
+                if at < bytes.len() {
+                    bytes[at] = value;
+                }
+            }
+            bytes.truncate(cut.max(1));
+            let _ = identify(&bytes);
+        }
+    }
+}
