@@ -292,7 +292,7 @@ impl CrossEnv {
                 let _ = writeln!(
                     out,
                     "# archway cross environment for {}",
-                    self.target.config()
+                    self.target.display_name()
                 );
                 let _ = writeln!(out, "# autotools: ./configure --host={}", self.host_triple);
                 for (name, value) in &self.vars {

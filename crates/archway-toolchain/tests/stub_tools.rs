@@ -1,0 +1,469 @@
+//! Discovery, selection, the cross environment and the generated files against stub compilers
+//! on a temporary search path (no real toolchain involved).
+
+use std::ffi::OsString;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use archway_platform::Platform;
+use archway_toolchain::{discover, select, CrossEnv, Error, Family, Linker, Request};
+
+/// A temporary prefix with `bin/` on the search path and stub tools in it.
+struct Stubs {
+    temp: tempfile::TempDir,
+}
+
+impl Stubs {
+    fn new() -> Stubs {
+        let temp = tempfile::Builder::new()
+            .prefix("archway-toolchain-stubs-")
+            .tempdir()
+            .expect("temp dir");
+        fs::create_dir_all(temp.path().join("bin")).expect("bin dir");
+        Stubs { temp }
+    }
+
+    fn bin(&self) -> PathBuf {
+        self.temp.path().join("bin")
+    }
+
+    fn prefix(&self) -> &Path {
+        self.temp.path()
+    }
+
+    fn search_path(&self) -> OsString {
+        self.bin().into_os_string()
+    }
+
+    /// A compiler that answers `-dumpfullversion`/`-dumpversion` with `version`.
+    fn compiler(&self, name: &str, version: &str, banner: &str) -> &Stubs {
+        let script = format!(
+            "#!/bin/sh\ncase \"$1\" in\n  -dumpfullversion|-dumpversion) echo {version} ;;\n  --version) echo '{banner}' ;;\n  *) exit 1 ;;\nesac\n"
+        );
+        self.file(name, &script)
+    }
+
+    fn tool(&self, name: &str) -> &Stubs {
+        self.file(name, "#!/bin/sh\nexit 0\n")
+    }
+
+    fn file(&self, name: &str, contents: &str) -> &Stubs {
+        let path = self.bin().join(name);
+        fs::write(&path, contents).expect("write stub");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("chmod stub");
+        self
+    }
+
+    fn symlink(&self, name: &str, target: &str) -> &Stubs {
+        std::os::unix::fs::symlink(target, self.bin().join(name)).expect("symlink stub");
+        self
+    }
+
+    /// Debian's cross GCC for a triple: gcc, g++, binutils, the versioned alias and the libc dir.
+    fn debian_cross(&self, triple: &str, version: &str) -> &Stubs {
+        let major = version.split('.').next().unwrap_or(version);
+        self.compiler(
+            &format!("{triple}-gcc-{major}"),
+            version,
+            "gcc (Debian) stub",
+        )
+        .symlink(&format!("{triple}-gcc"), &format!("{triple}-gcc-{major}"))
+        .tool(&format!("{triple}-g++-{major}"))
+        .symlink(&format!("{triple}-g++"), &format!("{triple}-g++-{major}"));
+        for tool in ["ar", "ranlib", "nm", "strip", "objcopy", "ld"] {
+            self.tool(&format!("{triple}-{tool}"));
+        }
+        fs::create_dir_all(self.prefix().join(triple).join("include")).expect("libc dir");
+        self
+    }
+
+    fn qemu(&self, name: &str) -> &Stubs {
+        self.tool(&format!("qemu-{name}-static"))
+    }
+}
+
+fn platform(name: &str) -> Platform {
+    Platform::parse(name).expect("a valid platform name")
+}
+
+fn file_names(paths: impl IntoIterator<Item = PathBuf>) -> Vec<String> {
+    paths
+        .into_iter()
+        .map(|path| {
+            path.file_name()
+                .expect("file name")
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn discover_finds_debian_gnu_mingw_and_clang_once_each() {
+    let stubs = Stubs::new();
+    stubs
+        .debian_cross("aarch64-linux-gnu", "12.2.0")
+        .compiler("aarch64-linux-gnu-gcc-11", "11.3.0", "gcc")
+        .compiler("x86_64-w64-mingw32-gcc-posix", "12-posix", "gcc")
+        .compiler("x86_64-w64-mingw32-gcc-win32", "12-win32", "gcc")
+        .symlink("x86_64-w64-mingw32-gcc", "x86_64-w64-mingw32-gcc-win32")
+        .compiler("clang-14", "14.0.6", "Debian clang version 14.0.6")
+        .symlink("clang", "clang-14")
+        .tool("ld.lld")
+        .tool("llvm-ar")
+        // Not cross compilers: must not be listed.
+        .compiler("c89-gcc", "12", "gcc")
+        .compiler("aarch64-linux-gnu-gcc-ar-12", "12", "gcc");
+
+    let found = discover(&stubs.search_path());
+    let summary: Vec<(String, Family, String, String)> = found
+        .iter()
+        .map(|toolchain| {
+            (
+                toolchain
+                    .cc
+                    .file_name()
+                    .expect("name")
+                    .to_string_lossy()
+                    .into_owned(),
+                toolchain.family,
+                toolchain.version.clone(),
+                toolchain.triple.clone(),
+            )
+        })
+        .collect();
+    let expected = [
+        (
+            "aarch64-linux-gnu-gcc",
+            Family::Gcc,
+            "12.2.0",
+            "aarch64-linux-gnu",
+        ),
+        (
+            "aarch64-linux-gnu-gcc-11",
+            Family::Gcc,
+            "11.3.0",
+            "aarch64-linux-gnu",
+        ),
+        ("clang", Family::Clang, "14.0.6", "aarch64-linux-gnu"),
+        (
+            "x86_64-w64-mingw32-gcc",
+            Family::Gcc,
+            "12-win32",
+            "x86_64-w64-mingw32",
+        ),
+        (
+            "x86_64-w64-mingw32-gcc-posix",
+            Family::Gcc,
+            "12-posix",
+            "x86_64-w64-mingw32",
+        ),
+    ];
+    let expected: Vec<(String, Family, String, String)> = expected
+        .iter()
+        .map(|(cc, family, version, triple)| {
+            (
+                cc.to_string(),
+                *family,
+                version.to_string(),
+                triple.to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(summary, expected);
+
+    let gcc = &found[0];
+    assert!(gcc.default);
+    assert_eq!(file_names(gcc.cxx.clone()), ["aarch64-linux-gnu-g++"]);
+    assert_eq!(file_names([gcc.ar.clone()]), ["aarch64-linux-gnu-ar"]);
+    assert_eq!(
+        gcc.libc_prefix.as_deref(),
+        Some(stubs.prefix().join("aarch64-linux-gnu").as_path())
+    );
+    let gcc11 = &found[1];
+    assert!(!gcc11.default);
+    assert_eq!(gcc11.cxx, None, "no g++-11 stub, so no C++ compiler");
+    let clang = &found[2];
+    assert_eq!(clang.target_args, ["--target=aarch64-linux-gnu"]);
+    assert_eq!(
+        file_names([clang.ar.clone(), clang.ld.clone()]),
+        ["llvm-ar", "ld.lld"]
+    );
+    assert_eq!(clang.linker, Some(Linker::Lld));
+    assert_eq!(found[4].variant.as_deref(), Some("posix"));
+}
+
+#[test]
+fn select_prefers_the_default_gcc_and_honours_family_and_version() {
+    let stubs = Stubs::new();
+    stubs
+        .debian_cross("aarch64-linux-gnu", "12.2.0")
+        .compiler("aarch64-linux-gnu-gcc-11", "11.3.0", "gcc")
+        .compiler("clang", "14.0.6", "clang");
+    let path = stubs.search_path();
+    let target = platform("aarch64-multiplatform");
+
+    let default = select(&target, &Request::default(), &path).expect("default");
+    assert_eq!(file_names([default.cc.clone()]), ["aarch64-linux-gnu-gcc"]);
+    assert_eq!(default.target, target, "the target as asked for");
+
+    let gcc11 = Request {
+        family: Some(Family::Gcc),
+        version: Some("11".into()),
+        ..Request::default()
+    };
+    let chosen = select(&target, &gcc11, &path).expect("gcc 11");
+    assert_eq!(file_names([chosen.cc]), ["aarch64-linux-gnu-gcc-11"]);
+
+    let clang = Request {
+        family: Some(Family::Clang),
+        ..Request::default()
+    };
+    let chosen = select(&target, &clang, &path).expect("clang");
+    assert_eq!(chosen.family, Family::Clang);
+    assert_eq!(chosen.target_args, ["--target=aarch64-linux-gnu"]);
+
+    let linker = Request {
+        linker: Some(Linker::Gold),
+        ..Request::default()
+    };
+    assert_eq!(
+        select(&target, &linker, &path).expect("gold").linker,
+        Some(Linker::Gold)
+    );
+}
+
+#[test]
+fn select_names_what_it_looked_for_and_the_install_command() {
+    let stubs = Stubs::new();
+    stubs.debian_cross("aarch64-linux-gnu", "12.2.0");
+    let request = Request {
+        version: Some("13".into()),
+        ..Request::default()
+    };
+    let error = select(
+        &platform("aarch64-multiplatform"),
+        &request,
+        &stubs.search_path(),
+    )
+    .expect_err("no gcc 13");
+    assert_eq!(
+        error.to_string(),
+        "no cross toolchain for `aarch64-multiplatform` (version 13) found on PATH (looked for `aarch64-linux-gnu-gcc-13`, `aarch64-unknown-linux-gnu-gcc-13`)"
+    );
+    assert_eq!(
+        error.hint().as_deref(),
+        Some("run `archway toolchain install --target aarch64-multiplatform --version 13`")
+    );
+
+    let error = select(
+        &platform("riscv64"),
+        &Request::default(),
+        &stubs.search_path(),
+    )
+    .expect_err("no riscv64");
+    assert!(matches!(error, Error::NotFound { .. }), "{error}");
+    assert!(
+        error.to_string().contains("`riscv64-linux-gnu-gcc`"),
+        "{error}"
+    );
+}
+
+#[test]
+fn apple_and_msvc_targets_are_refused_plainly() {
+    let stubs = Stubs::new();
+    stubs.compiler("clang", "14.0.6", "clang");
+    for name in ["aarch64-darwin", "iphone64", "aarch64-windows"] {
+        let error =
+            select(&platform(name), &Request::default(), &stubs.search_path()).expect_err(name);
+        assert!(
+            matches!(error, Error::Unsupported { .. }),
+            "{name}: {error}"
+        );
+        assert!(
+            error.to_string().contains("exists for Linux hosts"),
+            "{error}"
+        );
+    }
+}
+
+#[test]
+fn musl_targets_fall_back_to_clang_with_the_llvm_triple() {
+    let stubs = Stubs::new();
+    stubs
+        .debian_cross("aarch64-linux-gnu", "12.2.0")
+        .compiler("clang", "14.0.6", "clang");
+    let target = platform("aarch64-multiplatform-musl");
+    let toolchain =
+        select(&target, &Request::default(), &stubs.search_path()).expect("clang for musl");
+    assert_eq!(toolchain.family, Family::Clang);
+    assert_eq!(
+        toolchain.target_args,
+        ["--target=aarch64-unknown-linux-musl"]
+    );
+    assert_eq!(toolchain.triple, "aarch64-unknown-linux-musl");
+}
+
+#[test]
+fn explicit_compiler_paths_win_and_missing_ones_are_errors() {
+    let stubs = Stubs::new();
+    stubs.debian_cross("aarch64-linux-gnu", "12.2.0").compiler(
+        "my-cc",
+        "9.9.9",
+        "gcc (custom) 9.9.9",
+    );
+    let target = platform("aarch64-multiplatform");
+    let request = Request {
+        cc: Some(stubs.bin().join("my-cc")),
+        ..Request::default()
+    };
+    let toolchain = select(&target, &request, &stubs.search_path()).expect("explicit");
+    assert_eq!(toolchain.cc, stubs.bin().join("my-cc"));
+    assert_eq!(toolchain.version, "9.9.9");
+
+    let request = Request {
+        cc: Some(stubs.bin().join("missing-cc")),
+        ..Request::default()
+    };
+    let error = select(&target, &request, &stubs.search_path()).expect_err("missing");
+    assert!(error.to_string().starts_with("the C compiler `"), "{error}");
+    assert!(error.hint().is_some());
+}
+
+#[test]
+fn cross_env_sets_compilers_pkg_config_cargo_and_the_emulator() {
+    let stubs = Stubs::new();
+    stubs
+        .debian_cross("aarch64-linux-gnu", "12.2.0")
+        .qemu("aarch64");
+    let path = stubs.search_path();
+    let target = platform("aarch64-multiplatform");
+    let request = Request {
+        cflags: vec!["-O2".into()],
+        qemu_cpu: Some("cortex-a72".into()),
+        env: [("EXTRA".to_string(), "1".to_string())].into(),
+        ..Request::default()
+    };
+    let toolchain = select(&target, &request, &path).expect("toolchain");
+    let sysroot = stubs.prefix().join("sysroot");
+    let env = CrossEnv::with_search_path(&toolchain, &request, Some(&sysroot), &path, false)
+        .expect("env");
+    let bin = stubs.bin().display().to_string();
+    let root = sysroot.display().to_string();
+    let var = |name: &str| {
+        env.vars
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} unset"))
+    };
+    assert_eq!(
+        var("CC"),
+        format!("{bin}/aarch64-linux-gnu-gcc --sysroot={root}")
+    );
+    assert_eq!(
+        var("CXX"),
+        format!("{bin}/aarch64-linux-gnu-g++ --sysroot={root}")
+    );
+    assert_eq!(var("AR"), format!("{bin}/aarch64-linux-gnu-ar"));
+    assert_eq!(var("CFLAGS"), "-O2");
+    assert_eq!(
+        var("PKG_CONFIG_LIBDIR"),
+        format!("{root}/usr/lib/aarch64-linux-gnu/pkgconfig:{root}/usr/lib/pkgconfig:{root}/usr/share/pkgconfig")
+    );
+    assert_eq!(var("PKG_CONFIG_SYSROOT_DIR"), root);
+    assert_eq!(var("CC_aarch64_unknown_linux_gnu"), var("CC"));
+    assert_eq!(
+        var("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER"),
+        format!("{bin}/aarch64-linux-gnu-gcc")
+    );
+    assert_eq!(
+        var("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER"),
+        format!("{bin}/qemu-aarch64-static -L {root} -cpu cortex-a72")
+    );
+    assert_eq!(var("QEMU_CPU"), "cortex-a72");
+    assert_eq!(var("QEMU_LD_PREFIX"), root);
+    assert_eq!(var("EXTRA"), "1");
+    assert_eq!(env.host_triple, "aarch64-linux-gnu");
+    assert_eq!(
+        env.emulator,
+        [
+            format!("{bin}/qemu-aarch64-static"),
+            "-L".into(),
+            root.clone(),
+            "-cpu".into(),
+            "cortex-a72".into()
+        ]
+    );
+}
+
+#[test]
+fn natively_runnable_targets_get_no_emulator() {
+    let stubs = Stubs::new();
+    stubs.debian_cross("i686-linux-gnu", "12.2.0").qemu("i386");
+    let target = platform("gnu32");
+    let toolchain = select(&target, &Request::default(), &stubs.search_path()).expect("i686");
+    let env = CrossEnv::with_search_path(
+        &toolchain,
+        &Request::default(),
+        None,
+        &stubs.search_path(),
+        true,
+    )
+    .expect("env");
+    assert!(env.emulator.is_empty());
+    assert!(!env.vars.keys().any(|name| name.ends_with("_RUNNER")));
+    // Without a sysroot only the target's multiarch and shared .pc directories, never the
+    // host's /usr/lib/pkgconfig.
+    assert_eq!(
+        env.vars["PKG_CONFIG_LIBDIR"],
+        "/usr/lib/i386-linux-gnu/pkgconfig:/usr/share/pkgconfig"
+    );
+}
+
+#[test]
+fn generated_files_match_their_snapshots() {
+    let stubs = Stubs::new();
+    stubs
+        .debian_cross("riscv64-linux-gnu", "12.2.0")
+        .compiler("clang", "14.0.6", "clang")
+        .tool("ld.lld")
+        .qemu("riscv64");
+    let path = stubs.search_path();
+    let target = platform("riscv64");
+    let out = stubs.prefix().join("files");
+    let temp = stubs.prefix().display().to_string();
+    for (family, name) in [(Family::Gcc, "gcc"), (Family::Clang, "clang")] {
+        let request = Request {
+            family: Some(family),
+            cflags: vec!["-O2".into()],
+            ..Request::default()
+        };
+        let toolchain = select(&target, &request, &path).expect("toolchain");
+        let sysroot = stubs.prefix().join("sysroot");
+        let mut env =
+            CrossEnv::with_search_path(&toolchain, &request, Some(&sysroot), &path, false)
+                .expect("env");
+        let files = archway_toolchain::write_files(&env, &out).expect("write");
+        env.set_files(&files);
+        assert_eq!(
+            env.vars["CMAKE_TOOLCHAIN_FILE"],
+            files.cmake_toolchain.display().to_string()
+        );
+        for (kind, file) in [
+            ("cmake", &files.cmake_toolchain),
+            ("meson", &files.meson_cross),
+            ("config_site", &files.config_site),
+            ("cargo", &files.cargo_config),
+        ] {
+            let text = fs::read_to_string(file)
+                .expect("read")
+                .replace(&temp, "[TEMP]");
+            insta::assert_snapshot!(format!("{name}_{kind}"), text);
+        }
+        let shell = env
+            .render(archway_toolchain::Format::Sh)
+            .replace(&temp, "[TEMP]");
+        insta::assert_snapshot!(format!("{name}_env_sh"), shell);
+    }
+}
