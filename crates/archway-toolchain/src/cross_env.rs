@@ -129,7 +129,7 @@ impl CrossEnv {
             compile_args.push(format!("--sysroot={}", sysroot.display()));
             compile_args.extend(musl_args(&target, sysroot));
         }
-        let mut ldflags = Vec::new();
+        let mut ldflags = toolchain.link_args.clone();
         if let Some(linker) = toolchain.linker {
             ldflags.push(fuse_ld(linker).to_string());
         }

@@ -249,7 +249,11 @@ impl Sysroot {
                 reporter.advance(1);
             }
             reporter.finish();
+            add_merged_usr_aliases(&root)?;
             relocate_tree(&root)?;
+            if host_codename().as_deref() != Some(self.suite.as_str()) {
+                strip_static_debug_info(&root);
+            }
         }
 
         let mut manifest = self.manifest()?;
@@ -482,7 +486,24 @@ fn parse_print_uris(output: &str) -> Vec<String> {
 /// Unpacks one `.deb` into `root` and records it in the private dpkg status.
 fn unpack(deb: &Path, root: &Path, status: &Path) -> Result<Package, Error> {
     let control = run_tool(Command::new("dpkg-deb").arg("--field").arg(deb))?;
-    run_tool(Command::new("dpkg-deb").arg("--extract").arg(deb).arg(root))?;
+    // Unpack beside the tree, then move into it with /lib, /bin, /sbin folded into /usr:
+    // `dpkg-deb -x` would replace the tree's `lib -> usr/lib` symlink with a directory.
+    let staging = root.with_file_name("unpacking");
+    if staging.exists() {
+        fs::remove_dir_all(&staging).map_err(|source| Error::Io {
+            action: "remove",
+            path: staging.clone(),
+            source,
+        })?;
+    }
+    run_tool(
+        Command::new("dpkg-deb")
+            .arg("--extract")
+            .arg(deb)
+            .arg(&staging),
+    )?;
+    merge_into_merged_usr(&staging, root)?;
+    let _ = fs::remove_dir_all(&staging);
     let field = |name: &str| {
         control
             .lines()
@@ -545,6 +566,109 @@ fn run_tool(command: &mut Command) -> Result<String, Error> {
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
+/// The top-level directories a merged-/usr system keeps only as symlinks into `/usr`
+/// (Debian's DEP 17; trixie packages ship their files under `/usr` already, bookworm's still
+/// under `/lib` too).
+const MERGED_USR: [&str; 6] = ["bin", "sbin", "lib", "lib32", "lib64", "libx32"];
+
+/// `lib -> usr/lib` and friends: always `bin`, `sbin` and `lib` (linker scripts such as
+/// `libc.so` name `/lib/<multiarch>/libc.so.6`, ELF interpreters live in `/lib`), the others
+/// where `/usr` has them (`lib64` holds amd64's `ld-linux-x86-64.so.2`).
+fn add_merged_usr_aliases(root: &Path) -> Result<(), Error> {
+    for alias in MERGED_USR {
+        let always = matches!(alias, "bin" | "sbin" | "lib");
+        let target = root.join("usr").join(alias);
+        let link = root.join(alias);
+        if fs::symlink_metadata(&link).is_err() && (always || target.is_dir()) {
+            fs::create_dir_all(&target).map_err(|source| Error::Io {
+                action: "create directory",
+                path: target.clone(),
+                source,
+            })?;
+            std::os::unix::fs::symlink(Path::new("usr").join(alias), &link).map_err(|source| {
+                Error::Io {
+                    action: "create symlink",
+                    path: link.clone(),
+                    source,
+                }
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Moves an unpacked package from `staging` into the merged-/usr tree `root`.
+fn merge_into_merged_usr(staging: &Path, root: &Path) -> Result<(), Error> {
+    let io = |action: &'static str, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    fs::create_dir_all(root.join("usr")).map_err(io("create directory", root))?;
+    let entries = fs::read_dir(staging).map_err(io("read directory", staging))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let from = entry.path();
+        let merged = MERGED_USR.iter().any(|alias| name == *alias);
+        let to = if merged {
+            let alias = root.join(&name);
+            if fs::symlink_metadata(&alias).is_err() {
+                std::os::unix::fs::symlink(Path::new("usr").join(&name), &alias)
+                    .map_err(io("create symlink", &alias))?;
+            }
+            root.join("usr").join(&name)
+        } else {
+            root.join(&name)
+        };
+        move_tree(&from, &to)?;
+    }
+    Ok(())
+}
+
+/// Moves `from` to `to`, merging directories and replacing files.
+fn move_tree(from: &Path, to: &Path) -> Result<(), Error> {
+    let io = |action: &'static str, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    let from_is_dir = fs::symlink_metadata(from)
+        .map_err(io("read", from))?
+        .is_dir();
+    let to_meta = fs::symlink_metadata(to).ok();
+    match to_meta {
+        Some(meta) if from_is_dir && meta.is_dir() => {
+            for entry in fs::read_dir(from)
+                .map_err(io("read directory", from))?
+                .flatten()
+            {
+                move_tree(&entry.path(), &to.join(entry.file_name()))?;
+            }
+            Ok(())
+        }
+        Some(meta) => {
+            if meta.is_dir() {
+                fs::remove_dir_all(to).map_err(io("remove", to))?;
+            } else {
+                fs::remove_file(to).map_err(io("remove", to))?;
+            }
+            fs::rename(from, to).map_err(io("move", from))
+        }
+        None => {
+            if let Some(parent) = to.parent() {
+                fs::create_dir_all(parent).map_err(io("create directory", parent))?;
+            }
+            fs::rename(from, to).map_err(io("move", from))
+        }
+    }
+}
+
 /// Makes the tree self-contained: absolute symlinks relative, `.pc` and `.la` paths inside.
 pub fn relocate_tree(root: &Path) -> Result<(), Error> {
     let mut stack = vec![root.to_path_buf()];
@@ -602,6 +726,53 @@ fn relativize_symlink(root: &Path, link: &Path) -> Result<(), Error> {
     };
     fs::remove_file(link).map_err(io)?;
     std::os::unix::fs::symlink(&relative, link).map_err(io)
+}
+
+/// The host's Debian/Ubuntu codename (`VERSION_CODENAME` in `/etc/os-release`).
+fn host_codename() -> Option<String> {
+    let text = fs::read_to_string("/etc/os-release").ok()?;
+    text.lines()
+        .find_map(|line| line.strip_prefix("VERSION_CODENAME="))
+        .map(|value| value.trim_matches('"').to_string())
+}
+
+/// Removes debug information from the static objects and archives of a tree from a newer
+/// suite than the host's. Their DWARF 5 can carry relocations the host's older linkers do not
+/// know (trixie's riscv64 objects use `R_RISCV_SET_ULEB128`/`R_RISCV_SUB_ULEB128`, relocation
+/// types 60 and 61, from binutils 2.41; bookworm's ld 2.40 and lld 14 reject them), and static
+/// linking never needs them. `llvm-objcopy` handles every architecture; without it the tree
+/// stays as Debian ships it.
+fn strip_static_debug_info(root: &Path) {
+    let search_path = std::env::var_os("PATH").unwrap_or_default();
+    let Some(objcopy) = crate::find_program(&search_path, "llvm-objcopy") else {
+        tracing::warn!("llvm-objcopy not found: static libraries keep their debug information");
+        return;
+    };
+    let mut stack = vec![root.join("usr/lib"), root.join("lib")];
+    while let Some(directory) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&directory) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if kind.is_dir() {
+                stack.push(path);
+            } else if kind.is_file() && (name.ends_with(".o") || name.ends_with(".a")) {
+                let status = Command::new(&objcopy)
+                    .arg("--strip-debug")
+                    .arg(&path)
+                    .status();
+                if !status.is_ok_and(|status| status.success()) {
+                    tracing::warn!(path = %path.display(), "could not strip debug information");
+                }
+            }
+        }
+    }
 }
 
 fn rewrite_file(path: &Path, change: impl Fn(&str) -> String) -> Result<(), Error> {

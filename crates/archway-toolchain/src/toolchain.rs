@@ -134,6 +134,8 @@ pub struct Toolchain {
     pub strip: PathBuf,
     pub objcopy: PathBuf,
     pub ld: PathBuf,
+    /// Arguments every link needs besides the target's (clang's `--ld-path=`).
+    pub link_args: Vec<String>,
     /// The resource compiler, for Windows targets.
     pub windres: Option<PathBuf>,
     /// Where the toolchain's own C library lives (Debian: `/usr/aarch64-linux-gnu`), if any.
@@ -397,6 +399,7 @@ fn gnu_toolchain(
         strip: binutil("strip"),
         objcopy: binutil("objcopy"),
         ld: binutil("ld"),
+        link_args: Vec::new(),
         windres,
         libc_prefix,
         variant: name.variant.clone(),
@@ -436,6 +439,22 @@ fn clang_toolchain(
         .find_map(|name| executables.get(name).cloned());
     let windres =
         (target.kernel() == Kernel::Windows).then(|| llvm_or_gnu("llvm-windres", "windres"));
+    let lld_lacks_relaxation =
+        target.cpu().family() == "riscv" && major(&version).parse::<u32>().unwrap_or(0) < 15;
+    // Without lld, clang needs the GNU ld of the CPU; it finds it only for Debian's glibc
+    // triples, so name it: musl objects link with the glibc toolchain's ld just as well.
+    let gnu_ld = target
+        .debian_gnu_type()
+        .map(|gnu_type| gnu_type.replace("musl", "gnu"))
+        .and_then(|gnu_type| executables.get(&format!("{gnu_type}-ld")).cloned());
+    let (ld, link_args) = match (&lld, lld_lacks_relaxation, gnu_ld) {
+        (Some(lld), false, _) => (lld.clone(), Vec::new()),
+        (_, _, Some(gnu_ld)) => {
+            let args = vec![format!("--ld-path={}", gnu_ld.display())];
+            (gnu_ld, args)
+        }
+        _ => (tool(executables, &[format!("{triple}-ld")]), Vec::new()),
+    };
     Toolchain {
         family: Family::Clang,
         version,
@@ -448,14 +467,15 @@ fn clang_toolchain(
         nm: llvm_or_gnu("llvm-nm", "nm"),
         strip: llvm_or_gnu("llvm-strip", "strip"),
         objcopy: llvm_or_gnu("llvm-objcopy", "objcopy"),
-        ld: lld
-            .clone()
-            .unwrap_or_else(|| tool(executables, &[format!("{triple}-ld")])),
+        ld,
+        link_args,
         windres,
         libc_prefix,
         variant: None,
-        // clang's own linker knows every target; GNU ld only its own triple.
-        linker: lld.map(|_| Linker::Lld),
+        // clang's own linker knows every target; GNU ld only its own triple. But lld before
+        // 15 cannot do RISC-V linker relaxation (`R_RISCV_ALIGN requires unimplemented linker
+        // relaxation`, and Debian's riscv64 objects are built relaxable): GNU ld there.
+        linker: lld.filter(|_| !lld_lacks_relaxation).map(|_| Linker::Lld),
         default: clang_version_suffix.is_none(),
         triple,
     }
