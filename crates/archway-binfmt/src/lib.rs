@@ -40,6 +40,6 @@ pub use error::{Error, LineError};
 pub use fs::{BinfmtFs, Entry, Status, SYSTEM_ROOT};
 pub use handler::Handler;
 pub use registry::{
-    FlagRequest, InstallOptions, InstallOutcome, Registry, Warning, SYSTEM_PERSIST_DIR,
+    FlagRequest, InstallOptions, InstallOutcome, Owner, Registry, Warning, SYSTEM_PERSIST_DIR,
     SYSTEM_RECORDS,
 };

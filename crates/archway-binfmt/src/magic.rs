@@ -420,6 +420,26 @@ mod tests {
     }
 
     #[test]
+    fn platforms_map_to_their_qemu_target() {
+        for (name, target) in [
+            ("arm64", "aarch64"),
+            ("linux/arm/v7", "arm"),
+            ("riscv64-linux", "riscv64"),
+            ("powerpc64le-linux-gnu", "ppc64le"),
+            ("s390x", "s390x"),
+            ("mips64el-linux-gnuabi64", "mips64el"),
+            ("x86_64", "x86_64"),
+        ] {
+            let platform = Platform::parse(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(
+                for_platform(&platform).map(|t| t.name()),
+                Some(target),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
     fn host_family_follows_qemu_get_family() {
         for (machine, family) in [
             ("x86_64", "i386"),

@@ -136,6 +136,50 @@ pub enum InstallOutcome {
     },
 }
 
+/// Who put an entry there, as far as the system tells.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Owner {
+    /// archway (its record or persisted file has this exact definition).
+    Archway,
+    /// A Debian package registered it through update-binfmts (`/usr/share/binfmts/<name>`).
+    Package { package: String },
+    /// systemd-binfmt registered it from a binfmt.d(5) file with this exact definition.
+    BinfmtD { file: PathBuf },
+    /// Nothing on disk explains it (registered by hand, a container, another tool).
+    Unknown,
+}
+
+impl std::fmt::Display for Owner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Owner::Archway => f.write_str("archway"),
+            Owner::Package { package } => write!(f, "package {package}"),
+            Owner::BinfmtD { file } => write!(f, "{}", file.display()),
+            Owner::Unknown => f.write_str("unknown"),
+        }
+    }
+}
+
+/// binfmt.d(5) directories systemd-binfmt reads, in its precedence order.
+const BINFMT_D_DIRS: &[&str] = &[
+    "/etc/binfmt.d",
+    "/run/binfmt.d",
+    "/usr/local/lib/binfmt.d",
+    "/usr/lib/binfmt.d",
+];
+/// update-binfmts(8) format directory.
+const UPDATE_BINFMTS_DIR: &str = "/usr/share/binfmts";
+
+fn file_defines(path: &Path, registration: &Registration) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|text| {
+        text.lines()
+            .filter(|line| !line.is_empty() && !line.starts_with(['#', ';']))
+            .filter_map(|line| Registration::parse(line).ok())
+            .any(|candidate| candidate.same_definition(registration))
+    })
+}
+
 /// binfmt_misc plus archway's records: the state [`Registry`] manages.
 #[derive(Debug)]
 pub struct Registry {
@@ -348,15 +392,43 @@ impl Registry {
 
     /// Whether archway owns `entry` (see the module documentation).
     pub fn is_owned(&self, entry: &Entry) -> bool {
-        let defined_by = |path: &Path| {
-            std::fs::read_to_string(path).is_ok_and(|text| {
-                text.lines()
-                    .filter(|line| !line.is_empty() && !line.starts_with(['#', ';']))
-                    .filter_map(|line| Registration::parse(line).ok())
-                    .any(|registration| registration.same_definition(&entry.registration))
-            })
-        };
-        defined_by(&self.record_path(entry.name())) || defined_by(&self.persist_path(entry.name()))
+        file_defines(&self.record_path(entry.name()), &entry.registration)
+            || file_defines(&self.persist_path(entry.name()), &entry.registration)
+    }
+
+    /// Who registered `entry`: archway, a package (update-binfmts), a binfmt.d file
+    /// (systemd-binfmt), or unknown.
+    pub fn owner(&self, entry: &Entry) -> Owner {
+        if self.is_owned(entry) {
+            return Owner::Archway;
+        }
+        let name = entry.name().as_str();
+        // update-binfmts keeps the package's definition in /usr/share/binfmts/<name>.
+        let package_file = Path::new(UPDATE_BINFMTS_DIR).join(name);
+        if let Ok(text) = std::fs::read_to_string(&package_file) {
+            if let Some(package) = text.lines().find_map(|line| line.strip_prefix("package ")) {
+                return Owner::Package {
+                    package: package.trim().to_string(),
+                };
+            }
+        }
+        for directory in BINFMT_D_DIRS {
+            let Ok(reader) = std::fs::read_dir(directory) else {
+                continue;
+            };
+            let mut files: Vec<PathBuf> = reader
+                .filter_map(|item| item.ok().map(|item| item.path()))
+                .filter(|path| path.extension().is_some_and(|e| e == "conf"))
+                .collect();
+            files.sort();
+            if let Some(file) = files
+                .into_iter()
+                .find(|file| file_defines(file, &entry.registration))
+            {
+                return Owner::BinfmtD { file };
+            }
+        }
+        Owner::Unknown
     }
 
     /// Entries archway owns.

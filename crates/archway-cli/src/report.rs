@@ -50,6 +50,9 @@ fn hint_of(error: &anyhow::Error) -> Option<String> {
         if let Some(e) = cause.downcast_ref::<archway_toolchain::Error>() {
             return e.hint();
         }
+        if let Some(e) = cause.downcast_ref::<archway_binfmt::Error>() {
+            return e.hint();
+        }
         None
     })
 }

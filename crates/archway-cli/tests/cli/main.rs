@@ -3,6 +3,7 @@
 
 mod support;
 
+mod binfmt;
 mod config;
 mod inspect;
 mod platform;
