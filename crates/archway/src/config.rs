@@ -48,6 +48,7 @@
 mod error;
 mod file;
 mod overrides;
+mod request;
 mod source;
 
 use std::collections::BTreeSet;
@@ -60,6 +61,7 @@ use serde::Serialize;
 
 pub use error::Error;
 pub use overrides::{env_variable, Family, Linker, Method, Overrides, Toolchain, KEYS};
+pub use request::EmulatedRequest;
 pub use source::{Location, Source, Sourced};
 
 use file::ConfigFile;

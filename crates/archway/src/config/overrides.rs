@@ -54,75 +54,30 @@ impl fmt::Display for Method {
     }
 }
 
-/// The linker the compiler driver is told to use (`-fuse-ld=<name>`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Linker {
-    Bfd,
-    Gold,
-    Lld,
-    Mold,
-}
+// The linker and compiler family are the toolchain crate's own types: the configuration
+// names what `archway_toolchain::select` picks from.
+pub use archway_toolchain::{Family, Linker};
 
-impl Linker {
-    pub const NAMES: &'static [&'static str] = &["bfd", "gold", "lld", "mold"];
+/// The names of [`Linker`] values, as written in configuration.
+pub const LINKER_NAMES: &[&str] = &["bfd", "gold", "lld", "mold"];
+/// The names of [`Family`] values, as written in configuration.
+pub const FAMILY_NAMES: &[&str] = &["gcc", "clang"];
 
-    pub fn name(self) -> &'static str {
-        match self {
-            Linker::Bfd => "bfd",
-            Linker::Gold => "gold",
-            Linker::Lld => "lld",
-            Linker::Mold => "mold",
-        }
+fn parse_linker(text: &str) -> Result<Linker, Invalid> {
+    match text {
+        "bfd" => Ok(Linker::Bfd),
+        "gold" => Ok(Linker::Gold),
+        "lld" => Ok(Linker::Lld),
+        "mold" => Ok(Linker::Mold),
+        _ => Err(Invalid::choice(text, LINKER_NAMES)),
     }
 }
 
-impl FromStr for Linker {
-    type Err = Invalid;
-    fn from_str(text: &str) -> Result<Linker, Invalid> {
-        match text {
-            "bfd" => Ok(Linker::Bfd),
-            "gold" => Ok(Linker::Gold),
-            "lld" => Ok(Linker::Lld),
-            "mold" => Ok(Linker::Mold),
-            _ => Err(Invalid::choice(text, Linker::NAMES)),
-        }
-    }
-}
-
-impl fmt::Display for Linker {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// A compiler family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Family {
-    Gcc,
-    Clang,
-}
-
-impl Family {
-    pub const NAMES: &'static [&'static str] = &["gcc", "clang"];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Family::Gcc => "gcc",
-            Family::Clang => "clang",
-        }
-    }
-}
-
-impl FromStr for Family {
-    type Err = Invalid;
-    fn from_str(text: &str) -> Result<Family, Invalid> {
-        match text {
-            "gcc" => Ok(Family::Gcc),
-            "clang" => Ok(Family::Clang),
-            _ => Err(Invalid::choice(text, Family::NAMES)),
-        }
+fn parse_family(text: &str) -> Result<Family, Invalid> {
+    match text {
+        "gcc" => Ok(Family::Gcc),
+        "clang" => Ok(Family::Clang),
+        _ => Err(Invalid::choice(text, FAMILY_NAMES)),
     }
 }
 
@@ -161,9 +116,9 @@ impl FromStr for Toolchain {
             Some((family, version)) => (family, Some(version)),
             None => (text, None),
         };
-        let family = family.parse::<Family>().map_err(|_| {
+        let family = parse_family(family).map_err(|_| {
             // `gcc11` → `gcc-11`: the dash is what is missing.
-            let missing_dash = Family::NAMES.iter().find_map(|name| {
+            let missing_dash = FAMILY_NAMES.iter().find_map(|name| {
                 let version = text.strip_prefix(name)?;
                 let digits = !version.is_empty() && version.bytes().all(|b| b.is_ascii_digit());
                 digits.then(|| format!("{name}-{version}"))
@@ -171,7 +126,7 @@ impl FromStr for Toolchain {
             Invalid::Value {
                 value: text.to_string(),
                 expected: "`gcc`, `clang`, or one with a version such as `gcc-11`".to_string(),
-                suggestion: missing_dash.or_else(|| strsim_closest(text, Family::NAMES)),
+                suggestion: missing_dash.or_else(|| strsim_closest(text, FAMILY_NAMES)),
             }
         })?;
         if let Some(version) = version {
@@ -187,8 +142,8 @@ impl FromStr for Toolchain {
 impl fmt::Display for Toolchain {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.version {
-            Some(version) => write!(f, "{}-{version}", self.family.name()),
-            None => f.write_str(self.family.name()),
+            Some(version) => write!(f, "{}-{version}", self.family),
+            None => write!(f, "{}", self.family),
         }
     }
 }
@@ -344,7 +299,9 @@ impl Overrides {
                 let path = base.path(non_empty(text(raw, "a path string")?)?);
                 self.emulator = Some(Sourced::new(path, source));
             }
-            "linker" => self.linker = Some(Sourced::new(text(raw, "a string")?.parse()?, source)),
+            "linker" => {
+                self.linker = Some(Sourced::new(parse_linker(text(raw, "a string")?)?, source))
+            }
             "cflags" => self.cflags = Some(Sourced::new(words(raw, false)?, source)),
             "cxxflags" => self.cxxflags = Some(Sourced::new(words(raw, false)?, source)),
             "ldflags" => self.ldflags = Some(Sourced::new(words(raw, false)?, source)),
@@ -591,14 +548,12 @@ fn toolchain(raw: Raw<'_>) -> Result<Toolchain, Invalid> {
         expected: "a `family` key (`gcc` or `clang`)".to_string(),
         suggestion: None,
     })?;
-    let family = family_item
-        .as_str()
-        .ok_or_else(|| Invalid::Type {
-            expected: "a string (`family`: `gcc` or `clang`)",
-            found: item_type(family_item),
-            span: family_item.span(),
-        })?
-        .parse()?;
+    let family = family_item.as_str().ok_or_else(|| Invalid::Type {
+        expected: "a string (`family`: `gcc` or `clang`)",
+        found: item_type(family_item),
+        span: family_item.span(),
+    })?;
+    let family = parse_family(family)?;
     let version = match table.get("version") {
         None => None,
         Some(item) => {
