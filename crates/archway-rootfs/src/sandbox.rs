@@ -125,11 +125,15 @@ impl Sandbox {
                 .collect();
             carve(&mut arguments, &self.tree, Path::new("/"), &binds)?;
         }
+        // `/tmp` and `/var/tmp` are world-writable and sticky (1777, as in every Debian
+        // system): bwrap's tmpfs is 0755 by default (bwrap(1), `--perms`), and apt's
+        // unprivileged `_apt` user, or a build run as a user, must create files there.
         arguments.push([
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/run",
+            "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp", "--tmpfs",
+            "/run",
         ]);
         if !self.writable_root && self.tree.join("var/tmp").is_dir() {
-            arguments.push(["--tmpfs", "/var/tmp"]);
+            arguments.push(["--perms", "1777", "--tmpfs", "/var/tmp"]);
         }
         for path in &self.writable {
             arguments.push(["--bind"]).path(path).path(path);
