@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::path::PathBuf;
 
+use archway_platform::Platform;
+use archway_rootfs::{Architecture, PackageName, RootfsKey, Suite};
 use archway_toolchain::{find_program, Family, Linker, Request};
 
 use super::{Settings, Toolchain};
@@ -19,6 +21,25 @@ pub struct EmulatedRequest {
     pub packages: Vec<String>,
     /// CC, CXX, AR, LD, CFLAGS, CXXFLAGS, LDFLAGS, QEMU_CPU and `env`, for inside the rootfs.
     pub env: BTreeMap<String, String>,
+}
+
+impl EmulatedRequest {
+    /// The cached root filesystem to build in: the target's architecture, the suite asked for
+    /// (else the architecture's default), and the extra packages — a derived root filesystem
+    /// when there are any, so the base stays untouched.
+    pub fn rootfs_key(&self, target: &Platform) -> Result<RootfsKey, archway_rootfs::Error> {
+        let architecture = Architecture::from_platform(target)?;
+        let suite = match &self.suite {
+            Some(suite) => suite.parse::<Suite>()?,
+            None => architecture.default_suite(),
+        };
+        let packages = self
+            .packages
+            .iter()
+            .map(|package| package.parse::<PackageName>())
+            .collect::<Result<Vec<_>, _>>()?;
+        RootfsKey::new(architecture, suite, packages)
+    }
 }
 
 impl Settings {
@@ -303,6 +324,31 @@ toolchain = { family = "gcc", version = "11" }
 
     fn settings_for_riscv() -> crate::config::Settings {
         settings(PROJECT, &flags("riscv64", None))
+    }
+
+    #[test]
+    fn rootfs_key_is_derived_from_the_base_by_the_packages() {
+        let settings = settings(PROJECT, &flags("aarch64", Some("gcc11")));
+        let platform = &settings.target.value.platform;
+        let key = settings
+            .emulated_request()
+            .rootfs_key(platform)
+            .expect("a key");
+        assert_eq!(key.architecture.to_string(), "arm64");
+        assert!(!key.is_base());
+        let packages: Vec<&str> = key
+            .packages
+            .iter()
+            .map(|package| package.as_str())
+            .collect();
+        assert_eq!(packages, ["g++-11", "gcc-11", "lld", "zlib1g-dev"]);
+        let plain = settings_for_riscv();
+        let key = plain
+            .emulated_request()
+            .rootfs_key(&plain.target.value.platform)
+            .expect("a key");
+        assert!(key.is_base());
+        assert_eq!(key.suite.to_string(), "trixie");
     }
 
     #[test]
