@@ -7,3 +7,4 @@ mod binfmt;
 mod config;
 mod inspect;
 mod platform;
+mod toolchain;
