@@ -73,6 +73,18 @@ pub fn host_platform() -> anyhow::Result<archway::platform::Platform> {
     Ok(archway_platform::host::Host::detect()?.platform)
 }
 
+/// The settings for `target` (a name as the user wrote it) with `profile`, from the
+/// configuration of the current directory: what commands that take `--target` build with.
+pub fn settings_for(target: &str, profile: Option<&str>) -> anyhow::Result<Settings> {
+    let config = load()?;
+    let flags = Flags {
+        target: Some(target.to_string()),
+        profile: profile.map(str::to_string),
+        ..Flags::default()
+    };
+    Ok(config.resolve(&flags, &host_platform()?)?)
+}
+
 fn show(args: ShowArgs) -> anyhow::Result<ExitCode> {
     let config = load()?;
     let flags = Flags {

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use archway_toolchain::{CrossEnv, Format};
 
-use super::toolchain::{parse_target, RequestArgs};
+use super::toolchain::RequestArgs;
 use crate::cli::Context;
 
 #[derive(Debug, clap::Args)]
@@ -20,8 +20,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, _context: &Context) -> anyhow::Result<ExitCode> {
-    let target = parse_target(&args.target)?;
-    let request = args.request.request();
+    let (target, request) = args.request.resolve(&args.target)?;
     let cache = archway::cache::cache_dir();
     let mut env = CrossEnv::for_target(&target, &request, cache.as_deref())?;
     // CMAKE_TOOLCHAIN_FILE and CONFIG_SITE need files to point at: kept in the cache, one

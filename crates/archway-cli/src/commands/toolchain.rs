@@ -76,9 +76,30 @@ pub struct RequestArgs {
     /// QEMU CPU model for running target programs (`QEMU_CPU`).
     #[arg(long)]
     pub qemu_cpu: Option<String>,
+    /// Apply `[profile.NAME]` of `archway.toml` (the target's own section applies anyway).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
 }
 
 impl RequestArgs {
+    /// The platform and the request for `target`: the configuration's settings for it
+    /// (`archway.toml`, the user file, `ARCHWAY_*`), with these flags on top.
+    pub fn resolve(&self, target: &str) -> anyhow::Result<(Platform, Request)> {
+        let settings = super::config::settings_for(target, self.profile.as_deref())?;
+        let mut request = settings.toolchain_request(&search_path());
+        let flags = self.request();
+        if flags.family.is_some() {
+            // A family on the command line replaces the configured toolchain, version included.
+            request.family = flags.family;
+            request.version = None;
+        }
+        request.version = flags.version.or(request.version);
+        request.linker = flags.linker.or(request.linker);
+        request.sysroot = flags.sysroot.or(request.sysroot);
+        request.qemu_cpu = flags.qemu_cpu.or(request.qemu_cpu);
+        Ok((settings.target.value.platform, request))
+    }
+
     pub fn request(&self) -> Request {
         Request {
             family: self.family,
@@ -105,7 +126,10 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
             out,
             request,
             json,
-        } => files(&target, &out, &request.request(), json),
+        } => {
+            let (platform, request) = request.resolve(&target)?;
+            files(&platform, &out, &request, json)
+        }
     }
 }
 
@@ -234,14 +258,13 @@ fn install(
 }
 
 fn files(
-    target: &str,
+    target: &Platform,
     out: &std::path::Path,
     request: &Request,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let target = parse_target(target)?;
     let cache = archway::cache::cache_dir();
-    let mut env = archway_toolchain::CrossEnv::for_target(&target, request, cache.as_deref())?;
+    let mut env = archway_toolchain::CrossEnv::for_target(target, request, cache.as_deref())?;
     let files = archway_toolchain::write_files(&env, out)?;
     env.set_files(&files);
     if json {

@@ -189,3 +189,30 @@ fn error_in_the_user_file_points_at_it() {
     output.assert_code(1);
     insta::assert_snapshot!(output.snapshot());
 }
+
+#[test]
+fn env_follows_the_target_section_and_its_profile() {
+    if !crate::support::have_tool("aarch64-linux-gnu-gcc-11")
+        && crate::support::skip_unless_ci(
+            "needs `aarch64-linux-gnu-gcc-11` (gcc-11-aarch64-linux-gnu)",
+        )
+    {
+        return;
+    }
+    let cc = |project: &str, args: &[&str]| -> String {
+        let output = in_project(project, "")
+            .args(["env", "--format", "json"])
+            .args(args)
+            .run();
+        output.assert_code(0);
+        let value: serde_json::Value = serde_json::from_str(&output.stdout).expect("JSON");
+        value["vars"]["CC"].as_str().unwrap_or_default().to_string()
+    };
+    let selected =
+        "[target.aarch64]\nprofile = \"gcc11\"\n[profile.gcc11]\ntoolchain = \"gcc-11\"\n";
+    assert!(cc(selected, &["--target", "arm64"]).contains("aarch64-linux-gnu-gcc-11"));
+    let defined = "[profile.gcc11]\ntoolchain = \"gcc-11\"\n";
+    assert!(!cc(defined, &["--target", "arm64"]).contains("gcc-11"));
+    let flagged = cc(defined, &["--target", "arm64", "--profile", "gcc11"]);
+    assert!(flagged.contains("aarch64-linux-gnu-gcc-11"), "{flagged}");
+}
