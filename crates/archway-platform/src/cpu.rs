@@ -337,9 +337,8 @@ impl Cpu {
     /// nixpkgs' `parse.isCompatible a b`: can code built for `other` run on `self`?
     ///
     /// Transcribed from nixpkgs `lib/systems/parse.nix` (`isCompatible`): the x86 chain
-    /// i386 < i486 < i586 < i686 < x86_64, the ARM version chain up to aarch64, the
-    /// bi-endian pairs (PowerPC, MIPS, aarch64), 32-bit on 64-bit for PowerPC, MIPS, RISC-V,
-    /// SPARC, s390 and wasm.
+    /// i386 < i486 < i586 < i686 < x86_64, the ARM version chains, 32-bit on 64-bit for
+    /// PowerPC, MIPS, RISC-V, SPARC and wasm.
     pub fn is_compatible(self, other: Cpu) -> bool {
         // Search over "which CPUs directly run this code" edges, remembering visited CPUs
         // (the bi-endian pairs make the graph cyclic). Fewer than 64 CPUs: one bit each.
@@ -360,7 +359,9 @@ impl Cpu {
     }
 }
 
-/// The CPUs that can directly run `target`'s code (one step of nixpkgs' `isCompatible`).
+/// The CPUs that can directly run `target`'s code (one step of nixpkgs' `isCompatible`,
+/// `lib/systems/parse.nix`). Since nixpkgs 22.11 the modes of a mode-switching CPU
+/// (AArch32 on AArch64, the two byte orders of bi-endian CPUs) are not compatible.
 fn runners(target: Cpu) -> &'static [Cpu] {
     use Cpu::*;
     match target {
@@ -374,23 +375,15 @@ fn runners(target: Cpu) -> &'static [Cpu] {
         Armv6l => &[Armv6m],
         Armv6m => &[Armv7l],
         Armv7l => &[Armv7a, Armv7r, Armv7m],
-        Armv7a | Armv7r | Armv7m => &[Armv8a, Armv8r, Armv8m],
-        Armv8r | Armv8m => &[Armv8a],
-        // nixpkgs: "XXX: not always true! Some arm64 cpus don't support arm32 mode."
+        Aarch64 => &[Armv8a],
         Armv8a => &[Aarch64],
-        Aarch64 => &[Armv8a, Aarch64Be],
-        Aarch64Be => &[Aarch64],
-        Powerpc => &[Powerpc64, Powerpcle],
-        Powerpcle => &[Powerpc],
-        Powerpc64le => &[Powerpc64],
-        Powerpc64 => &[Powerpc64le],
-        Mips => &[Mips64, Mipsel],
-        Mipsel => &[Mips],
-        Mips64 => &[Mips64el],
-        Mips64el => &[Mips64],
+        Armv8r | Armv8m => &[Armv8a],
+        Powerpc => &[Powerpc64],
+        Powerpcle => &[Powerpc64le],
+        Mips => &[Mips64],
+        Mipsel => &[Mips64el],
         Riscv32 => &[Riscv64],
         Sparc => &[Sparc64],
-        S390 => &[S390x],
         Wasm32 => &[Wasm64],
         _ => &[],
     }

@@ -85,10 +85,8 @@ pub(crate) fn closest<'a>(
     let mut scored: Vec<(f64, &str)> = candidates
         .into_iter()
         .map(|candidate| {
-            let score = strsim::normalized_damerau_levenshtein(
-                &wrong_lower,
-                &candidate.to_ascii_lowercase(),
-            );
+            let score =
+                strsim::normalized_levenshtein(&wrong_lower, &candidate.to_ascii_lowercase());
             (score, candidate)
         })
         .filter(|(score, _)| *score >= 0.6)

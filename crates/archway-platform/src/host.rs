@@ -48,22 +48,42 @@ impl Host {
         Ok(Host { platform, compat32 })
     }
 
-    /// Can this host run `target` binaries natively (platform rules plus compat support)?
+    /// Can this host run `target` binaries natively?
+    ///
+    /// nixpkgs' `canExecute`, except for 32-bit binaries on a 64-bit kernel, which is what
+    /// the kernel's compat support decides: with it, x86_64 runs any 32-bit x86, aarch64 runs
+    /// 32-bit little-endian ARM (nixpkgs only admits ARMv8 AArch32), ppc64 runs powerpc,
+    /// s390x runs s390, mips64 runs mips; without it, none of them.
     pub fn runs_natively(&self, target: &Platform) -> bool {
-        if !self.platform.can_execute(target) {
-            return false;
-        }
-        let host_bits = self.platform.pointer_bits();
-        let target_bits = target.pointer_bits();
-        if host_bits == 64 && target_bits == 32 {
+        let host = &self.platform;
+        if host.pointer_bits() == 64 && target.pointer_bits() == 32 {
             // x32 and ILP32 are separate kernel ABIs (CONFIG_X86_X32_ABI, ARM64_ILP32),
             // not the 32-bit compat personality.
-            if matches!(target.abi(), Abi::Gnux32 | Abi::GnuIlp32) {
-                return self.platform.abi() == target.abi();
+            if matches!(target.abi(), Abi::Gnux32 | Abi::GnuIlp32 | Abi::Gnuabin32) {
+                return host.can_execute(target) && host.abi() == target.abi();
             }
-            return self.compat32;
+            return self.compat32
+                && host.kernel() == target.kernel()
+                && host.is_android() == target.is_android()
+                && is_compat_sibling(host.cpu(), target.cpu());
         }
-        true
+        host.can_execute(target)
+    }
+}
+
+/// Does a 64-bit `host` CPU's compat mode run 32-bit `target` code? (The 32-bit sibling the
+/// kernel's compat layer serves: `arch/*/kernel/` compat syscall tables.)
+fn is_compat_sibling(host: Cpu, target: Cpu) -> bool {
+    match host {
+        Cpu::X86_64 => target.family() == "x86",
+        Cpu::Aarch64 => target.is_aarch32() && target.endian() == crate::Endian::Little,
+        Cpu::Powerpc64 => target == Cpu::Powerpc,
+        Cpu::S390x => target == Cpu::S390,
+        Cpu::Mips64 => target == Cpu::Mips,
+        Cpu::Mips64el => target == Cpu::Mipsel,
+        Cpu::Sparc64 => target == Cpu::Sparc,
+        Cpu::Riscv64 => target == Cpu::Riscv32,
+        _ => false,
     }
 }
 
@@ -191,5 +211,123 @@ pub fn compat32_supported(cpu: Cpu, config: Option<&str>, command_line: &str) ->
         | Cpu::Sparc64
         | Cpu::Riscv64 => enabled("CONFIG_COMPAT") == Some(true),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(machine: &str, compat32: bool) -> Host {
+        Host {
+            platform: platform_for_machine(machine).expect(machine),
+            compat32,
+        }
+    }
+
+    fn parse(name: &str) -> Platform {
+        Platform::parse(name).expect(name)
+    }
+
+    #[test]
+    fn ia32_emulation_rule() {
+        let on = "CONFIG_IA32_EMULATION=y\n";
+        let off = "# CONFIG_IA32_EMULATION is not set\n";
+        let default_off = "CONFIG_IA32_EMULATION=y\nCONFIG_IA32_EMULATION_DEFAULT_DISABLED=y\n";
+        assert!(compat32_supported(Cpu::X86_64, Some(on), "quiet"));
+        assert!(!compat32_supported(Cpu::X86_64, Some(off), "quiet"));
+        assert!(!compat32_supported(
+            Cpu::X86_64,
+            Some(on),
+            "quiet ia32_emulation=0"
+        ));
+        assert!(!compat32_supported(Cpu::X86_64, Some(default_off), ""));
+        assert!(compat32_supported(
+            Cpu::X86_64,
+            Some(default_off),
+            "ia32_emulation=1"
+        ));
+        // Arguments after `--` go to init, not the kernel.
+        assert!(compat32_supported(
+            Cpu::X86_64,
+            Some(on),
+            "quiet -- ia32_emulation=0"
+        ));
+        // No configuration to read: the distributions' default.
+        assert!(compat32_supported(Cpu::X86_64, None, ""));
+        assert!(!compat32_supported(Cpu::Aarch64, None, ""));
+        assert!(compat32_supported(
+            Cpu::Aarch64,
+            Some("CONFIG_COMPAT=y\n"),
+            ""
+        ));
+        assert!(!compat32_supported(Cpu::Riscv64, Some(on), ""));
+    }
+
+    #[test]
+    fn reads_gzipped_and_plain_kernel_configs() {
+        use std::io::Write;
+        let root = tempfile::tempdir().expect("temporary root");
+        assert_eq!(read_kernel_config(root.path(), "6.1.0-test"), None);
+        std::fs::create_dir_all(root.path().join("boot")).expect("boot dir");
+        std::fs::write(
+            root.path().join("boot/config-6.1.0-test"),
+            "CONFIG_COMPAT=y\n",
+        )
+        .expect("writing config");
+        assert_eq!(
+            read_kernel_config(root.path(), "6.1.0-test").as_deref(),
+            Some("CONFIG_COMPAT=y\n")
+        );
+        std::fs::create_dir_all(root.path().join("proc")).expect("proc dir");
+        let file = std::fs::File::create(root.path().join("proc/config.gz")).expect("config.gz");
+        let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+        gz.write_all(b"CONFIG_IA32_EMULATION=y\n")
+            .expect("compressing");
+        gz.finish().expect("finishing");
+        assert_eq!(
+            read_kernel_config(root.path(), "6.1.0-test").as_deref(),
+            Some("CONFIG_IA32_EMULATION=y\n")
+        );
+    }
+
+    #[test]
+    fn runs_natively_uses_compat_for_32_bit_siblings() {
+        let x86 = host("x86_64", true);
+        assert!(x86.runs_natively(&parse("x86_64-linux")));
+        assert!(x86.runs_natively(&parse("i386")));
+        assert!(!host("x86_64", false).runs_natively(&parse("i386")));
+        assert!(!x86.runs_natively(&parse("arm64")));
+        assert!(
+            !x86.runs_natively(&parse("x32")),
+            "x32 is its own kernel ABI"
+        );
+        let arm = host("aarch64", true);
+        assert!(arm.runs_natively(&parse("armhf")));
+        assert!(arm.runs_natively(&parse("armel")));
+        assert!(!host("aarch64", false).runs_natively(&parse("armhf")));
+        assert!(!arm.runs_natively(&parse("i386")));
+        assert!(host("s390x", true).runs_natively(&parse("s390")));
+    }
+
+    #[test]
+    fn unknown_machine_is_an_error() {
+        let error = platform_for_machine("vax").expect_err("vax");
+        assert!(error.to_string().contains("`vax`"));
+    }
+
+    #[test]
+    fn detect_probes_this_machine() {
+        let host = Host::detect().expect("uname works on Linux");
+        assert_eq!(host.platform.kernel(), Kernel::Linux);
+        assert!(host.runs_natively(&host.platform));
+        let machine = rustix::system::uname()
+            .machine()
+            .to_string_lossy()
+            .into_owned();
+        assert_eq!(
+            platform_for_machine(&machine).expect("known"),
+            host.platform
+        );
     }
 }

@@ -111,7 +111,7 @@ pub(crate) fn parse(input: &str) -> Result<Platform, Error> {
 pub(crate) fn render(platform: &Platform) -> Option<String> {
     let os = match platform.kernel() {
         Kernel::Linux => "linux",
-        Kernel::Windows if platform.abi() != Abi::Cygnus => "windows",
+        Kernel::Windows => "windows",
         Kernel::Darwin => "darwin",
         Kernel::Ios => "ios",
         Kernel::Freebsd => "freebsd",

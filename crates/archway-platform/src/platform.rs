@@ -119,8 +119,8 @@ impl Platform {
             given_config: None,
         };
         platform.libc = platform.default_libc();
-        // nixpkgs: `isStatic = final.isWasm || final.isRedox`.
-        platform.is_static = cpu.family() == "wasm" || kernel == Kernel::Redox;
+        // nixpkgs: `isStatic = final.isWasi || final.isRedox`.
+        platform.is_static = kernel == Kernel::Wasi || kernel == Kernel::Redox;
         platform
     }
 
@@ -166,7 +166,7 @@ impl Platform {
         let abi = self.abi;
         if kernel.is_darwin() {
             Libc::LibSystem
-        } else if kernel == Kernel::Windows && abi == Abi::Cygnus {
+        } else if kernel == Kernel::Cygwin {
             Libc::Cygwin
         } else if self.is_mingw() {
             Libc::Msvcrt
@@ -246,17 +246,30 @@ impl Platform {
 
     /// The canonical GNU config, nixpkgs' `parse.tripleFromSystem`
     /// (`aarch64-unknown-linux-gnu`, `aarch64-unknown-none-elf`), except that MinGW keeps
-    /// its GNU name `x86_64-w64-mingw32` and Cygwin `x86_64-pc-cygwin`.
+    /// its GNU name `x86_64-w64-mingw32`. Like nixpkgs, Darwin spells aarch64 `arm64` and 32-bit
+    /// NetBSD ports that GNU assumes to be a.out get `netbsdelf`.
     pub fn canonical_config(&self) -> String {
-        if self.abi == Abi::Cygnus {
-            // GNU and nixpkgs' own example spell Cygwin `x86_64-pc-cygwin`.
-            return format!("{}-{}-cygwin", self.cpu, self.vendor);
-        }
-        if self.is_mingw() && self.vendor == Vendor::W64 && self.abi == Abi::Gnu {
+        if self.is_mingw()
+            && self.vendor == Vendor::W64
+            && self.abi == triple::default_abi(self.cpu, Kernel::Windows)
+        {
             // MinGW-w64's own name, which GCC, binutils and nixpkgs' examples use.
             return format!("{}-w64-mingw32", self.cpu);
         }
-        let mut config = format!("{}-{}-{}", self.cpu, self.vendor, self.kernel);
+        let cpu = if self.kernel.is_darwin() {
+            self.darwin_arch()
+        } else {
+            self.cpu.name()
+        };
+        let mut config = format!("{cpu}-{}-{}", self.vendor, self.kernel);
+        // nixpkgs `gnuNetBSDDefaultExecFormat`: GNU tools assume a.out for 32-bit ARM, SPARC,
+        // m68k and x86 NetBSD, so an ELF one says so.
+        if self.kernel == Kernel::Netbsd
+            && self.cpu.bits() == 32
+            && matches!(self.cpu.family(), "arm" | "sparc" | "m68k" | "x86")
+        {
+            config.push_str("elf");
+        }
         if self.abi != Abi::Unknown {
             config.push('-');
             config.push_str(self.abi.name());
@@ -266,9 +279,7 @@ impl Platform {
 
     /// The Nix double (`aarch64-linux`); nixpkgs `system` (`parse.doubleFromSystem`).
     pub fn system(&self) -> String {
-        if self.abi == Abi::Cygnus {
-            format!("{}-cygwin", self.cpu)
-        } else if self.kernel.is_darwin() {
+        if self.kernel.is_darwin() {
             format!("{}-darwin", self.cpu)
         } else {
             format!("{}-{}", self.cpu, self.kernel)
@@ -302,19 +313,34 @@ impl Platform {
         let mut target = format!("{cpu}-{vendor}-{}", self.kernel);
         if self.abi != Abi::Unknown {
             target.push('-');
-            target.push_str(self.abi.name());
+            // nixpkgs: "We're very explicit about the POWER ELF ABI w/ glibc in our parsing,
+            // while Rust is not."
+            let abi = match self.abi {
+                Abi::Gnuabielfv1 | Abi::Gnuabielfv2 if self.cpu.family() == "power" => "gnu",
+                other => other.name(),
+            };
+            target.push_str(abi);
         }
         Some(target)
     }
 
     /// The LLVM/clang `--target` triple: the canonical config, with clang's spelling of
-    /// MinGW (`x86_64-w64-windows-gnu`) and Cygwin (`x86_64-pc-windows-cygnus`).
+    /// MinGW (`x86_64-w64-windows-gnu`) and Cygwin (`x86_64-pc-windows-cygnus`), and
+    /// Darwin's `aarch64` (clang accepts both spellings; this is its normalized form).
     pub fn llvm_triple(&self) -> String {
-        if self.abi == Abi::Cygnus {
+        if self.kernel == Kernel::Cygwin {
             return format!("{}-pc-windows-cygnus", self.cpu);
         }
         if self.kernel == Kernel::Windows && self.vendor == Vendor::W64 {
             return format!("{}-w64-windows-{}", self.cpu, self.abi);
+        }
+        if self.kernel.is_darwin() {
+            let mut triple = format!("{}-apple-{}", self.cpu, self.kernel);
+            if self.abi != Abi::Unknown {
+                triple.push('-');
+                triple.push_str(self.abi.name());
+            }
+            return triple;
         }
         self.canonical_config()
     }
@@ -353,6 +379,9 @@ impl Platform {
         let cpu = self.cpu;
         if cpu.is_aarch32() {
             Some("arm")
+        } else if cpu.family() == "arm" {
+            // nixpkgs `isAarch64`, both byte orders.
+            Some("aarch64")
         } else if cpu == Cpu::S390 {
             None
         } else if cpu == Cpu::X86_64 {
@@ -382,6 +411,8 @@ impl Platform {
         }
         let name = match self.cpu {
             Cpu::Armeb => "armeb",
+            // nixpkgs' qemuArch says `aarch64` for both byte orders; QEMU has both.
+            Cpu::Aarch64Be => "aarch64_be",
             // qemu-binfmt-conf.sh gives SuperH (EM_SH) to qemu-sh4 / qemu-sh4eb.
             Cpu::Sh3 => "sh4",
             Cpu::Sh3eb => "sh4eb",
@@ -459,7 +490,7 @@ impl Platform {
     }
 
     /// `uname -m`; nixpkgs `uname.processor` (`ppc64le`, `mips64` for both MIPS64 byte
-    /// orders, else the CPU name).
+    /// orders, `arm64` on Darwin, else the CPU name).
     pub fn uname_machine(&self) -> Option<&'static str> {
         let cpu = self.cpu;
         let name = if cpu.family() == "power" && cpu.bits() == 64 {
@@ -470,6 +501,8 @@ impl Platform {
             "mips64"
         } else if cpu == Cpu::Hppa {
             "parisc"
+        } else if self.kernel.is_darwin() {
+            self.darwin_arch()
         } else {
             cpu.name()
         };
@@ -490,9 +523,16 @@ impl Platform {
             _ => self.cpu.bits(),
         }
     }
+    /// nixpkgs `darwinArch`: Apple calls aarch64 `arm64`.
+    pub fn darwin_arch(&self) -> &'static str {
+        match self.cpu {
+            Cpu::Aarch64 => "arm64",
+            other => other.name(),
+        }
+    }
     /// MinGW: Windows with a GNU ABI (nixpkgs `isMinGW`).
     pub fn is_mingw(&self) -> bool {
-        self.kernel == Kernel::Windows && !matches!(self.abi, Abi::Msvc | Abi::Cygnus)
+        self.kernel == Kernel::Windows && self.abi != Abi::Msvc
     }
     /// nixpkgs `isAndroid`.
     pub fn is_android(&self) -> bool {
@@ -652,10 +692,10 @@ fn improve_whole_name_error(input: &str, error: Error) -> Error {
         .collect();
     if let Some(best) = whole.first() {
         // A near-miss of a whole name beats a part-by-part correction.
-        let whole_score = strsim::normalized_damerau_levenshtein(input, best);
+        let whole_score = strsim::normalized_levenshtein(input, best);
         let part_score = corrected
             .as_deref()
-            .map(|c| strsim::normalized_damerau_levenshtein(input, c))
+            .map(|c| strsim::normalized_levenshtein(input, c))
             .unwrap_or(0.0);
         if whole_score >= part_score {
             return Error::Unknown {
@@ -800,6 +840,128 @@ mod tests {
         }
     }
 
+    /// Every catalog entry's nixpkgs attributes: (name, `parse.tripleFromSystem`, `system`,
+    /// `libc`, `rust.rustcTarget`, `qemuArch`, `linuxArch`, `uname.processor`, `isStatic`),
+    /// as nixpkgs' `lib/systems/{parse,default}.nix` compute them for the example's config.
+    #[test]
+    fn catalog_entries_elaborate_like_nixpkgs() {
+        type Row = (
+            &'static str,
+            &'static str,
+            &'static str,
+            &'static str,
+            &'static str,
+        );
+        type Rest = (Option<&'static str>, &'static str, &'static str, bool);
+        #[rustfmt::skip]
+        let table: &[(Row, Rest)] = &[
+            (("aarch64-android", "aarch64-unknown-linux-android", "aarch64-linux", "bionic", "aarch64-unknown-linux-android"), (Some("aarch64"), "arm64", "aarch64", false)),
+            (("aarch64-android-prebuilt", "aarch64-unknown-linux-android", "aarch64-linux", "bionic", "aarch64-linux-android"), (Some("aarch64"), "arm64", "aarch64", false)),
+            (("aarch64-darwin", "arm64-apple-darwin", "aarch64-darwin", "libSystem", "aarch64-apple-darwin"), (Some("aarch64"), "arm64", "arm64", false)),
+            (("aarch64-embedded", "aarch64-unknown-none-elf", "aarch64-none", "newlib", "aarch64-unknown-none-elf"), (Some("aarch64"), "arm64", "aarch64", false)),
+            (("aarch64-freebsd", "aarch64-unknown-freebsd", "aarch64-freebsd", "fblibc", "aarch64-unknown-freebsd"), (Some("aarch64"), "arm64", "aarch64", false)),
+            (("aarch64-multiplatform", "aarch64-unknown-linux-gnu", "aarch64-linux", "glibc", "aarch64-unknown-linux-gnu"), (Some("aarch64"), "arm64", "aarch64", false)),
+            (("aarch64-multiplatform-musl", "aarch64-unknown-linux-musl", "aarch64-linux", "musl", "aarch64-unknown-linux-musl"), (Some("aarch64"), "arm64", "aarch64", false)),
+            (("aarch64-unknown-uefi", "aarch64-unknown-uefi", "aarch64-uefi", "native/impure", "aarch64-unknown-uefi"), (Some("aarch64"), "arm64", "aarch64", false)),
+            (("aarch64-windows", "aarch64-pc-windows-msvc", "aarch64-windows", "ucrt", "aarch64-pc-windows-msvc"), (Some("aarch64"), "arm64", "aarch64", false)),
+            (("aarch64be-embedded", "aarch64_be-unknown-none-elf", "aarch64_be-none", "newlib", "aarch64_be-unknown-none-elf"), (Some("aarch64"), "arm64", "aarch64_be", false)),
+            (("arc", "arc-unknown-linux-gnu", "arc-linux", "glibc", "arc-unknown-linux-gnu"), (Some("arc"), "arc", "arc", false)),
+            (("arm-embedded", "arm-unknown-none-eabi", "arm-none", "newlib", "arm-unknown-none-eabi"), (Some("arm"), "arm", "arm", false)),
+            (("arm-embedded-nano", "arm-unknown-none-eabi", "arm-none", "newlib-nano", "arm-unknown-none-eabi"), (Some("arm"), "arm", "arm", false)),
+            (("armhf-embedded", "arm-unknown-none-eabihf", "arm-none", "newlib", "arm-unknown-none-eabihf"), (Some("arm"), "arm", "arm", false)),
+            (("armv5tel-multiplatform", "armv5tel-unknown-linux-gnueabi", "armv5tel-linux", "glibc", "armv5te-unknown-linux-gnueabi"), (Some("arm"), "arm", "armv5tel", false)),
+            (("armv7a-android-prebuilt", "armv7a-unknown-linux-androideabi", "armv7a-linux", "bionic", "armv7-linux-androideabi"), (Some("arm"), "arm", "armv7a", false)),
+            (("armv7l-hf-multiplatform", "armv7l-unknown-linux-gnueabihf", "armv7l-linux", "glibc", "armv7-unknown-linux-gnueabihf"), (Some("arm"), "arm", "armv7l", false)),
+            (("avr", "avr-unknown-none", "avr-none", "avrlibc", "avr-unknown-none"), (Some("avr"), "avr", "avr", false)),
+            (("ben-nanonote", "mipsel-unknown-linux-uclibc", "mipsel-linux", "uclibc", "mipsel-unknown-linux-uclibc"), (Some("mipsel"), "mips", "mipsel", false)),
+            (("bluefield2", "aarch64-unknown-linux-gnu", "aarch64-linux", "glibc", "aarch64-unknown-linux-gnu"), (Some("aarch64"), "arm64", "aarch64", false)),
+            (("fuloongminipc", "mipsel-unknown-linux-gnu", "mipsel-linux", "glibc", "mipsel-unknown-linux-gnu"), (Some("mipsel"), "mips", "mipsel", false)),
+            (("ghcjs", "javascript-unknown-ghcjs", "javascript-ghcjs", "none", "javascript-unknown-ghcjs"), (Some("javascript"), "javascript", "javascript", false)),
+            (("gnu32", "i686-unknown-linux-gnu", "i686-linux", "glibc", "i686-unknown-linux-gnu"), (Some("i386"), "i386", "i686", false)),
+            (("gnu64", "x86_64-unknown-linux-gnu", "x86_64-linux", "glibc", "x86_64-unknown-linux-gnu"), (Some("x86_64"), "x86_64", "x86_64", false)),
+            (("i686-embedded", "i686-unknown-none-elf", "i686-none", "newlib", "i686-unknown-none-elf"), (Some("i386"), "i386", "i686", false)),
+            (("iphone32", "armv7a-apple-ios", "armv7a-darwin", "libSystem", "armv7-apple-ios"), (Some("arm"), "arm", "armv7a", false)),
+            (("iphone32-simulator", "i686-apple-ios", "i686-darwin", "libSystem", "i686-apple-ios"), (Some("i386"), "i386", "i686", false)),
+            (("iphone64", "arm64-apple-ios", "aarch64-darwin", "libSystem", "aarch64-apple-ios"), (Some("aarch64"), "arm64", "arm64", false)),
+            (("iphone64-simulator", "x86_64-apple-ios", "x86_64-darwin", "libSystem", "x86_64-apple-ios"), (Some("x86_64"), "x86_64", "x86_64", false)),
+            (("loongarch64-linux", "loongarch64-unknown-linux-gnu", "loongarch64-linux", "glibc", "loongarch64-unknown-linux-gnu"), (Some("loongarch64"), "loongarch", "loongarch64", false)),
+            (("loongarch64-linux-embedded", "loongarch64-unknown-linux-gnu", "loongarch64-linux", "glibc", "loongarch64-unknown-linux-gnu"), (Some("loongarch64"), "loongarch", "loongarch64", false)),
+            (("m68k", "m68k-unknown-linux-gnu", "m68k-linux", "glibc", "m68k-unknown-linux-gnu"), (Some("m68k"), "m68k", "m68k", false)),
+            (("microblaze-embedded", "microblazeel-unknown-none-elf", "microblazeel-none", "newlib", "microblazeel-unknown-none-elf"), (Some("microblazeel"), "microblaze", "microblazeel", false)),
+            (("mingw-msvcrt-i686", "i686-w64-mingw32", "i686-windows", "msvcrt", "i686-pc-windows-gnu"), (Some("i386"), "i386", "i686", false)),
+            (("mingw-msvcrt-x86_64", "x86_64-w64-mingw32", "x86_64-windows", "msvcrt", "x86_64-pc-windows-gnu"), (Some("x86_64"), "x86_64", "x86_64", false)),
+            (("mingw-ucrt-aarch64", "aarch64-w64-mingw32", "aarch64-windows", "ucrt", "aarch64-pc-windows-gnu"), (Some("aarch64"), "arm64", "aarch64", false)),
+            (("mingw-ucrt-x86_64", "x86_64-w64-mingw32", "x86_64-windows", "ucrt", "x86_64-pc-windows-gnu"), (Some("x86_64"), "x86_64", "x86_64", false)),
+            (("mingw-ucrt-x86_64-llvm", "x86_64-w64-mingw32", "x86_64-windows", "ucrt", "x86_64-pc-windows-gnu"), (Some("x86_64"), "x86_64", "x86_64", false)),
+            (("mingw32", "i686-w64-mingw32", "i686-windows", "msvcrt", "i686-pc-windows-gnu"), (Some("i386"), "i386", "i686", false)),
+            (("mingwW64", "x86_64-w64-mingw32", "x86_64-windows", "msvcrt", "x86_64-pc-windows-gnu"), (Some("x86_64"), "x86_64", "x86_64", false)),
+            (("mips-embedded", "mips-unknown-none-elf", "mips-none", "newlib", "mips-unknown-none-elf"), (Some("mips"), "mips", "mips", false)),
+            (("mips-linux-gnu", "mips-unknown-linux-gnu", "mips-linux", "glibc", "mips-unknown-linux-gnu"), (Some("mips"), "mips", "mips", false)),
+            (("mips64-embedded", "mips64-unknown-none-elf", "mips64-none", "newlib", "mips64-unknown-none-elf"), (Some("mips64"), "mips", "mips64", false)),
+            (("mips64-linux-gnuabi64", "mips64-unknown-linux-gnuabi64", "mips64-linux", "glibc", "mips64-unknown-linux-gnuabi64"), (Some("mips64"), "mips", "mips64", false)),
+            (("mips64-linux-gnuabin32", "mips64-unknown-linux-gnuabin32", "mips64-linux", "glibc", "mips64-unknown-linux-gnuabin32"), (Some("mipsn32"), "mips", "mips64", false)),
+            (("mips64el-linux-gnuabi64", "mips64el-unknown-linux-gnuabi64", "mips64el-linux", "glibc", "mips64el-unknown-linux-gnuabi64"), (Some("mips64el"), "mips", "mips64", false)),
+            (("mips64el-linux-gnuabin32", "mips64el-unknown-linux-gnuabin32", "mips64el-linux", "glibc", "mips64el-unknown-linux-gnuabin32"), (Some("mipsn32el"), "mips", "mips64", false)),
+            (("mipsel-linux-gnu", "mipsel-unknown-linux-gnu", "mipsel-linux", "glibc", "mipsel-unknown-linux-gnu"), (Some("mipsel"), "mips", "mipsel", false)),
+            (("mmix", "mmix-unknown-mmixware", "mmix-mmixware", "newlib", "mmix-unknown-mmixware"), (Some("mmix"), "mmix", "mmix", false)),
+            (("msp430", "msp430-unknown-none-elf", "msp430-none", "newlib", "msp430-unknown-none-elf"), (Some("msp430"), "msp430", "msp430", false)),
+            (("musl-power", "powerpc64le-unknown-linux-musl", "powerpc64le-linux", "musl", "powerpc64le-unknown-linux-musl"), (Some("ppc64le"), "powerpc", "ppc64le", false)),
+            (("musl32", "i686-unknown-linux-musl", "i686-linux", "musl", "i686-unknown-linux-musl"), (Some("i386"), "i386", "i686", false)),
+            (("musl64", "x86_64-unknown-linux-musl", "x86_64-linux", "musl", "x86_64-unknown-linux-musl"), (Some("x86_64"), "x86_64", "x86_64", false)),
+            (("muslpi", "armv6l-unknown-linux-musleabihf", "armv6l-linux", "musl", "arm-unknown-linux-musleabihf"), (Some("arm"), "arm", "armv6l", false)),
+            (("or1k", "or1k-unknown-none-elf", "or1k-none", "newlib", "or1k-unknown-none-elf"), (Some("or1k"), "or1k", "or1k", false)),
+            (("pogoplug4", "armv5tel-unknown-linux-gnueabi", "armv5tel-linux", "glibc", "armv5te-unknown-linux-gnueabi"), (Some("arm"), "arm", "armv5tel", false)),
+            (("powernv", "powerpc64le-unknown-linux-gnu", "powerpc64le-linux", "glibc", "powerpc64le-unknown-linux-gnu"), (Some("ppc64le"), "powerpc", "ppc64le", false)),
+            (("ppc-embedded", "powerpc-unknown-none-eabi", "powerpc-none", "newlib", "powerpc-unknown-none-eabi"), (Some("ppc"), "powerpc", "ppc", false)),
+            (("ppc32", "powerpc-unknown-linux-gnu", "powerpc-linux", "glibc", "powerpc-unknown-linux-gnu"), (Some("ppc"), "powerpc", "ppc", false)),
+            (("ppc64", "powerpc64-unknown-linux-gnuabielfv2", "powerpc64-linux", "glibc", "powerpc64-unknown-linux-gnu"), (Some("ppc64"), "powerpc", "ppc64", false)),
+            (("ppc64-elfv1", "powerpc64-unknown-linux-gnuabielfv1", "powerpc64-linux", "glibc", "powerpc64-unknown-linux-gnu"), (Some("ppc64"), "powerpc", "ppc64", false)),
+            (("ppc64-elfv2", "powerpc64-unknown-linux-gnuabielfv2", "powerpc64-linux", "glibc", "powerpc64-unknown-linux-gnu"), (Some("ppc64"), "powerpc", "ppc64", false)),
+            (("ppc64-musl", "powerpc64-unknown-linux-musl", "powerpc64-linux", "musl", "powerpc64-unknown-linux-musl"), (Some("ppc64"), "powerpc", "ppc64", false)),
+            (("ppcle-embedded", "powerpcle-unknown-none-eabi", "powerpcle-none", "newlib", "powerpcle-unknown-none-eabi"), (Some("ppcle"), "powerpc", "ppcle", false)),
+            (("raspberryPi", "armv6l-unknown-linux-gnueabihf", "armv6l-linux", "glibc", "arm-unknown-linux-gnueabihf"), (Some("arm"), "arm", "armv6l", false)),
+            (("remarkable1", "armv7l-unknown-linux-gnueabihf", "armv7l-linux", "glibc", "armv7-unknown-linux-gnueabihf"), (Some("arm"), "arm", "armv7l", false)),
+            (("remarkable2", "armv7l-unknown-linux-gnueabihf", "armv7l-linux", "glibc", "armv7-unknown-linux-gnueabihf"), (Some("arm"), "arm", "armv7l", false)),
+            (("riscv32", "riscv32-unknown-linux-gnu", "riscv32-linux", "glibc", "riscv32gc-unknown-linux-gnu"), (Some("riscv32"), "riscv", "riscv32", false)),
+            (("riscv32-embedded", "riscv32-unknown-none-elf", "riscv32-none", "newlib", "riscv32gc-unknown-none-elf"), (Some("riscv32"), "riscv", "riscv32", false)),
+            (("riscv64", "riscv64-unknown-linux-gnu", "riscv64-linux", "glibc", "riscv64gc-unknown-linux-gnu"), (Some("riscv64"), "riscv", "riscv64", false)),
+            (("riscv64-embedded", "riscv64-unknown-none-elf", "riscv64-none", "newlib", "riscv64gc-unknown-none-elf"), (Some("riscv64"), "riscv", "riscv64", false)),
+            (("riscv64-musl", "riscv64-unknown-linux-musl", "riscv64-linux", "musl", "riscv64gc-unknown-linux-musl"), (Some("riscv64"), "riscv", "riscv64", false)),
+            (("rx-embedded", "rx-unknown-none-elf", "rx-none", "newlib", "rx-unknown-none-elf"), (Some("rx"), "rx", "rx", false)),
+            (("s390", "s390-unknown-linux-gnu", "s390-linux", "glibc", "s390-unknown-linux-gnu"), (None, "s390", "s390", false)),
+            (("s390x", "s390x-unknown-linux-gnu", "s390x-linux", "glibc", "s390x-unknown-linux-gnu"), (Some("s390x"), "s390", "s390x", false)),
+            (("sh4", "sh4-unknown-linux-gnu", "sh4-linux", "glibc", "sh4-unknown-linux-gnu"), (Some("sh4"), "sh4", "sh4", false)),
+            (("sheevaplug", "armv5tel-unknown-linux-gnueabi", "armv5tel-linux", "glibc", "armv5te-unknown-linux-gnueabi"), (Some("arm"), "arm", "armv5tel", false)),
+            (("ucrt64", "x86_64-w64-mingw32", "x86_64-windows", "ucrt", "x86_64-pc-windows-gnu"), (Some("x86_64"), "x86_64", "x86_64", false)),
+            (("ucrtAarch64", "aarch64-w64-mingw32", "aarch64-windows", "ucrt", "aarch64-pc-windows-gnu"), (Some("aarch64"), "arm64", "aarch64", false)),
+            (("vc4", "vc4-unknown-none-elf", "vc4-none", "newlib", "vc4-unknown-none-elf"), (Some("vc4"), "vc4", "vc4", false)),
+            (("wasi32", "wasm32-unknown-wasi", "wasm32-wasi", "wasilibc", "wasm32-wasip1"), (Some("wasm32"), "wasm32", "wasm32", true)),
+            (("wasm32-unknown-none", "wasm32-unknown-none", "wasm32-none", "none", "wasm32-unknown-none"), (Some("wasm32"), "wasm32", "wasm32", false)),
+            (("x86_64-cygwin", "x86_64-pc-cygwin", "x86_64-cygwin", "cygwin", "x86_64-pc-cygwin"), (Some("x86_64"), "x86_64", "x86_64", false)),
+            (("x86_64-darwin", "x86_64-apple-darwin", "x86_64-darwin", "libSystem", "x86_64-apple-darwin"), (Some("x86_64"), "x86_64", "x86_64", false)),
+            (("x86_64-embedded", "x86_64-unknown-none-elf", "x86_64-none", "newlib", "x86_64-unknown-none-elf"), (Some("x86_64"), "x86_64", "x86_64", false)),
+            (("x86_64-freebsd", "x86_64-unknown-freebsd", "x86_64-freebsd", "fblibc", "x86_64-unknown-freebsd"), (Some("x86_64"), "x86_64", "x86_64", false)),
+            (("x86_64-netbsd", "x86_64-unknown-netbsd", "x86_64-netbsd", "nblibc", "x86_64-unknown-netbsd"), (Some("x86_64"), "x86_64", "x86_64", false)),
+            (("x86_64-netbsd-llvm", "x86_64-unknown-netbsd", "x86_64-netbsd", "nblibc", "x86_64-unknown-netbsd"), (Some("x86_64"), "x86_64", "x86_64", false)),
+            (("x86_64-openbsd", "x86_64-unknown-openbsd", "x86_64-openbsd", "oblibc", "x86_64-unknown-openbsd"), (Some("x86_64"), "x86_64", "x86_64", false)),
+            (("x86_64-unknown-redox", "x86_64-unknown-redox", "x86_64-redox", "relibc", "x86_64-unknown-redox"), (Some("x86_64"), "x86_64", "x86_64", true)),
+            (("x86_64-unknown-uefi", "x86_64-unknown-uefi", "x86_64-uefi", "native/impure", "x86_64-unknown-uefi"), (Some("x86_64"), "x86_64", "x86_64", false)),
+            (("x86_64-windows", "x86_64-pc-windows-msvc", "x86_64-windows", "ucrt", "x86_64-pc-windows-msvc"), (Some("x86_64"), "x86_64", "x86_64", false)),
+        ];
+        assert_eq!(table.len(), catalog::CATALOG.len());
+        for &((name, canonical, system, libc, rust), (qemu, linux, uname, is_static)) in table {
+            let p = Platform::parse(name).expect(name);
+            assert_eq!(p.canonical_config(), canonical, "{name}");
+            assert_eq!(p.system(), system, "{name}");
+            assert_eq!(p.libc().name(), libc, "{name}");
+            assert_eq!(p.rust_target().as_deref(), Some(rust), "{name}");
+            assert_eq!(p.nix_qemu_arch(), qemu, "{name}");
+            assert_eq!(p.linux_arch(), Some(linux), "{name}");
+            assert_eq!(p.uname_machine(), Some(uname), "{name}");
+            assert_eq!(p.is_static(), is_static, "{name}");
+        }
+    }
+
     #[test]
     fn debian_names_of_the_linux_architectures_debian_has() {
         let cases = [
@@ -840,12 +1002,135 @@ mod tests {
     #[test]
     fn can_execute_follows_nixpkgs() {
         let parse = |s: &str| Platform::parse(s).expect(s);
-        assert!(parse("x86_64-linux").can_execute(&parse("i686-linux")));
-        assert!(!parse("i686-linux").can_execute(&parse("x86_64-linux")));
-        assert!(parse("aarch64-linux").can_execute(&parse("armv7l-linux")));
-        assert!(!parse("x86_64-linux").can_execute(&parse("aarch64-linux")));
-        assert!(!parse("x86_64-linux").can_execute(&parse("x86_64-darwin")));
-        assert!(!parse("aarch64-linux").can_execute(&parse("aarch64-android")));
-        assert!(parse("powerpc64-linux").can_execute(&parse("powerpc64le-linux")));
+        let yes = [
+            ("x86_64-linux", "i686-linux"),
+            ("x86_64-linux", "i386-linux"),
+            ("x86_64-linux", "x86_64-unknown-linux-musl"),
+            ("aarch64-linux", "armv8a-linux"),
+            ("armv7l-linux", "armv6l-linux"),
+            ("armv7a-linux", "armv5tel-linux"),
+            ("mips64el-linux", "mipsel-linux"),
+            ("riscv64-linux", "riscv32-linux"),
+            ("powerpc64le-linux", "powerpcle-linux"),
+        ];
+        let no = [
+            ("i686-linux", "x86_64-linux"),
+            ("x86_64-linux", "aarch64-linux"),
+            ("x86_64-linux", "x86_64-darwin"),
+            ("aarch64-linux", "aarch64-android"),
+            // Since nixpkgs 22.11, modes of a mode-switching CPU are not compatible.
+            ("aarch64-linux", "armv7l-linux"),
+            ("powerpc64-linux", "powerpc64le-linux"),
+            ("mips64el-linux", "mips-linux"),
+            ("aarch64-linux", "aarch64_be-linux"),
+            ("x86_64-darwin", "x86_64-linux"),
+        ];
+        for (host, target) in yes {
+            assert!(
+                parse(host).can_execute(&parse(target)),
+                "{host} runs {target}"
+            );
+        }
+        for (host, target) in no {
+            assert!(
+                !parse(host).can_execute(&parse(target)),
+                "{host} runs not {target}"
+            );
+        }
+    }
+
+    fn arbitrary_platform() -> impl proptest::strategy::Strategy<Value = Platform> {
+        use proptest::prelude::*;
+        (
+            proptest::sample::select(Cpu::ALL),
+            proptest::sample::select(Vendor::ALL),
+            proptest::sample::select(Kernel::ALL),
+            proptest::sample::select(Abi::ALL),
+        )
+            .prop_filter(
+                "Linux and Windows always have an ABI (nixpkgs fills in `gnu`)",
+                |(_, _, kernel, abi)| {
+                    !(matches!(kernel, Kernel::Linux | Kernel::Windows) && *abi == Abi::Unknown)
+                },
+            )
+            .prop_map(|(cpu, vendor, kernel, abi)| Platform::new(cpu, vendor, kernel, abi))
+    }
+
+    use proptest::strategy::Strategy as _;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1000))]
+
+        /// `Display` (the config) parses back to the same platform, and prints the same.
+        #[test]
+        fn config_round_trips(platform in arbitrary_platform()) {
+            let text = platform.to_string();
+            let parsed = Platform::parse(&text);
+            proptest::prop_assert!(parsed.is_ok(), "{text}: {parsed:?}");
+            let parsed = parsed.expect("checked");
+            proptest::prop_assert_eq!(&parsed, &platform, "{}", text);
+            proptest::prop_assert_eq!(parsed.to_string(), text);
+        }
+
+        /// The Nix double names a platform with the same cpu and kernel.
+        #[test]
+        fn system_round_trips(platform in arbitrary_platform()) {
+            let system = platform.system();
+            let parsed = Platform::parse(&system).expect("a double parses");
+            proptest::prop_assert_eq!(parsed.cpu(), platform.cpu());
+            // Like nixpkgs' `doubleFromSystem`, the double says `darwin` for iOS too.
+            if platform.kernel().is_darwin() {
+                proptest::prop_assert!(parsed.kernel().is_darwin());
+            } else {
+                proptest::prop_assert_eq!(parsed.kernel(), platform.kernel());
+            }
+            proptest::prop_assert_eq!(parsed.system(), system);
+        }
+
+        /// Every accessor answers for every platform without panicking, and the OCI name
+        /// parses back to the same CPU.
+        #[test]
+        fn accessors_never_panic(platform in arbitrary_platform()) {
+            let _ = (platform.rust_target(), platform.llvm_triple(), platform.debian_arch());
+            let _ = (platform.qemu_user(), platform.linux_arch(), platform.uname_machine());
+            let _ = (platform.elf(), platform.multiarch(), platform.nix_qemu_arch());
+            if let Some(oci) = platform.oci_platform() {
+                let parsed = Platform::parse(&oci).expect("an OCI name parses");
+                proptest::prop_assert_eq!(parsed.oci_platform(), Some(oci));
+            }
+        }
+
+        #[test]
+        fn parse_never_panics(input in "\\PC{0,40}") {
+            let _ = Platform::parse(&input);
+        }
+
+    }
+
+    proptest::proptest! {
+        // The error path computes suggestions (edit distances to ~300 names): fewer cases.
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn parse_of_near_names_never_panics(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::sample::select(Cpu::ALL).prop_map(|c| c.name().to_string()),
+                    proptest::sample::select(Kernel::ALL).prop_map(|k| k.name().to_string()),
+                    proptest::sample::select(Abi::ALL).prop_map(|a| a.name().to_string()),
+                    "[a-z0-9_.]{0,8}",
+                ],
+                0..6,
+            ),
+            separator in proptest::prop_oneof![proptest::strategy::Just("-"), proptest::strategy::Just("/")],
+        ) {
+            let input = parts.join(separator);
+            if let Err(error) = Platform::parse(&input) {
+                // Every error names the input and has a hint.
+                let quoted = format!("`{input}`");
+                proptest::prop_assert!(error.to_string().contains(&quoted), "{}", error);
+                proptest::prop_assert!(error.hint().is_some());
+            }
+        }
     }
 }

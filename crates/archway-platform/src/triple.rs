@@ -87,6 +87,7 @@ named_enum! {
     pub enum Kernel ("kernel") {
         Linux => "linux",
         Windows => "windows",
+        Cygwin => "cygwin",
         Darwin => "darwin",
         Ios => "ios",
         Freebsd => "freebsd",
@@ -133,7 +134,6 @@ named_enum! {
         Eabihf => "eabihf",
         Elf => "elf",
         Msvc => "msvc",
-        Cygnus => "cygnus",
         Unknown => "unknown",
     }
 }
@@ -172,7 +172,7 @@ impl Kernel {
     pub fn exec_format(self) -> &'static str {
         match self {
             Kernel::Darwin | Kernel::Ios => "macho",
-            Kernel::Windows | Kernel::Uefi => "pe",
+            Kernel::Windows | Kernel::Cygwin | Kernel::Uefi => "pe",
             Kernel::Wasi => "wasm",
             Kernel::None | Kernel::Ghcjs | Kernel::Mmixware => "unknown",
             _ => "elf",
@@ -308,9 +308,11 @@ fn parse_kernel(text: &str) -> Option<(Kernel, bool)> {
         "watchos" | "tvos" => Kernel::Ios,
         "win32" => Kernel::Windows,
         "wasip1" | "wasip2" => return Some((Kernel::Wasi, true)),
-        _ if versioned("darwin") || versioned("macos") => Kernel::Darwin,
+        _ if versioned("macos") => Kernel::Darwin,
+        // nixpkgs: any `darwin*` is Darwin and any `netbsd*` NetBSD (`netbsdelf`, `netbsd9.3`).
+        _ if text.starts_with("darwin") => Kernel::Darwin,
+        _ if text.starts_with("netbsd") => Kernel::Netbsd,
         _ if versioned("freebsd") => Kernel::Freebsd,
-        _ if versioned("netbsd") => Kernel::Netbsd,
         _ if versioned("openbsd") => Kernel::Openbsd,
         _ => return None,
     };
@@ -329,7 +331,7 @@ fn parse_abi(text: &str) -> Option<Abi> {
 fn default_vendor(kernel: Kernel) -> Vendor {
     if kernel.is_darwin() {
         Vendor::Apple
-    } else if kernel == Kernel::Windows {
+    } else if matches!(kernel, Kernel::Windows | Kernel::Cygwin) {
         Vendor::Pc
     } else {
         Vendor::Unknown
@@ -339,7 +341,7 @@ fn default_vendor(kernel: Kernel) -> Vendor {
 /// nixpkgs' ABI default (`mkSystemFromSkeleton`): on Linux and Windows, 32-bit ARM gets
 /// `gnueabihf` from ARMv6 on and `gnueabi` before, big-endian 64-bit PowerPC gets ELFv2,
 /// everything else `gnu`; other kernels `unknown`.
-fn default_abi(cpu: Cpu, kernel: Kernel) -> Abi {
+pub(crate) fn default_abi(cpu: Cpu, kernel: Kernel) -> Abi {
     if matches!(kernel, Kernel::Linux | Kernel::Windows) {
         if cpu.is_aarch32() {
             if cpu.arm_version().unwrap_or(0) >= 6 {
@@ -407,7 +409,7 @@ pub(crate) fn parse_triple(input: &str) -> Result<Parts, Error> {
             input,
             "kernel",
             text,
-            Kernel::names().chain(["cygwin", "elf", "mingw32", "macos"]),
+            Kernel::names().chain(["elf", "mingw32", "macos"]),
         )
     };
     match parts.as_slice() {
@@ -432,12 +434,8 @@ pub(crate) fn parse_triple(input: &str) -> Result<Parts, Error> {
             }
         }
         [_, second] => match *second {
-            "cygwin" => Ok(with_defaults(
-                None,
-                Kernel::Windows,
-                Some(Abi::Cygnus),
-                false,
-            )),
+            // nixpkgs reads `x86_64-cygwin` as `x86_64-pc-cygwin`.
+            "cygwin" => Ok(with_defaults(Some(Vendor::Pc), Kernel::Cygwin, None, false)),
             "windows" => Ok(with_defaults(None, Kernel::Windows, Some(Abi::Msvc), false)),
             // `i686-elf`, `msp430-elf`: bare metal; a GNU config nixpkgs keeps.
             "elf" => Ok(with_defaults(
@@ -465,16 +463,6 @@ pub(crate) fn parse_triple(input: &str) -> Result<Parts, Error> {
                     .ok_or_else(|| unknown_part(input, "vendor", second, Vendor::names()))?;
                 return Ok(with_defaults(Some(vendor), Kernel::Windows, None, true));
             }
-            if third == "cygwin" {
-                let vendor = parse_vendor(second)
-                    .ok_or_else(|| unknown_part(input, "vendor", second, Vendor::names()))?;
-                return Ok(with_defaults(
-                    Some(vendor),
-                    Kernel::Windows,
-                    Some(Abi::Cygnus),
-                    true,
-                ));
-            }
             // cpu-kernel-abi: `arm-linux-gnueabihf`, `aarch64-none-elf`, `aarch64-linux-android`.
             if let (Some((kernel, kernel_rust)), Some(abi)) =
                 (parse_kernel(second), parse_abi(third))
@@ -499,9 +487,7 @@ pub(crate) fn parse_triple(input: &str) -> Result<Parts, Error> {
                         input,
                         "kernel",
                         third,
-                        Kernel::names()
-                            .chain(Abi::names())
-                            .chain(["mingw32", "cygwin"]),
+                        Kernel::names().chain(Abi::names()).chain(["mingw32"]),
                     )
                 })?;
                 return Ok(with_defaults(Some(vendor), kernel, None, !rust));
@@ -530,5 +516,261 @@ pub(crate) fn parse_triple(input: &str) -> Result<Parts, Error> {
             "empty platform name".to_string(),
             Vec::new(),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn part_names_round_trip() {
+        for &vendor in Vendor::ALL {
+            assert_eq!(vendor.name().parse::<Vendor>().ok(), Some(vendor));
+        }
+        for &kernel in Kernel::ALL {
+            assert_eq!(kernel.name().parse::<Kernel>().ok(), Some(kernel));
+        }
+        for &abi in Abi::ALL {
+            assert_eq!(abi.name().parse::<Abi>().ok(), Some(abi));
+        }
+        for &libc in Libc::ALL {
+            assert_eq!(libc.name().parse::<Libc>().ok(), Some(libc));
+        }
+        for &cpu in Cpu::ALL {
+            assert_eq!(cpu.name().parse::<Cpu>().ok(), Some(cpu));
+            assert_eq!(cpu.to_string(), cpu.name());
+        }
+    }
+
+    #[test]
+    fn splitting_rules() {
+        // (input, cpu, vendor, kernel, abi, kept as config)
+        let cases = [
+            (
+                "avr",
+                Cpu::Avr,
+                Vendor::Unknown,
+                Kernel::None,
+                Abi::Unknown,
+                true,
+            ),
+            (
+                "i686-elf",
+                Cpu::I686,
+                Vendor::Unknown,
+                Kernel::None,
+                Abi::Elf,
+                true,
+            ),
+            (
+                "x86_64-windows",
+                Cpu::X86_64,
+                Vendor::Pc,
+                Kernel::Windows,
+                Abi::Msvc,
+                false,
+            ),
+            (
+                "x86_64-cygwin",
+                Cpu::X86_64,
+                Vendor::Pc,
+                Kernel::Cygwin,
+                Abi::Unknown,
+                false,
+            ),
+            (
+                "armv7l-linux",
+                Cpu::Armv7l,
+                Vendor::Unknown,
+                Kernel::Linux,
+                Abi::Gnueabihf,
+                false,
+            ),
+            (
+                "armv5tel-linux",
+                Cpu::Armv5tel,
+                Vendor::Unknown,
+                Kernel::Linux,
+                Abi::Gnueabi,
+                false,
+            ),
+            (
+                "powerpc64-linux",
+                Cpu::Powerpc64,
+                Vendor::Unknown,
+                Kernel::Linux,
+                Abi::Gnuabielfv2,
+                false,
+            ),
+            (
+                "aarch64-darwin",
+                Cpu::Aarch64,
+                Vendor::Apple,
+                Kernel::Darwin,
+                Abi::Unknown,
+                false,
+            ),
+            (
+                "arm-none-eabi",
+                Cpu::Arm,
+                Vendor::Unknown,
+                Kernel::None,
+                Abi::Eabi,
+                true,
+            ),
+            (
+                "aarch64-linux-gnu",
+                Cpu::Aarch64,
+                Vendor::Unknown,
+                Kernel::Linux,
+                Abi::Gnu,
+                true,
+            ),
+            (
+                "x86_64-w64-mingw32",
+                Cpu::X86_64,
+                Vendor::W64,
+                Kernel::Windows,
+                Abi::Gnu,
+                true,
+            ),
+            (
+                "arm64-apple-ios",
+                Cpu::Aarch64,
+                Vendor::Apple,
+                Kernel::Ios,
+                Abi::Unknown,
+                true,
+            ),
+            (
+                "x86_64-unknown-freebsd14.1",
+                Cpu::X86_64,
+                Vendor::Unknown,
+                Kernel::Freebsd,
+                Abi::Unknown,
+                true,
+            ),
+            (
+                "i686-unknown-netbsdelf",
+                Cpu::I686,
+                Vendor::Unknown,
+                Kernel::Netbsd,
+                Abi::Unknown,
+                true,
+            ),
+            (
+                "wasm32-unknown-wasi",
+                Cpu::Wasm32,
+                Vendor::Unknown,
+                Kernel::Wasi,
+                Abi::Unknown,
+                true,
+            ),
+            (
+                "wasm32-wasip1",
+                Cpu::Wasm32,
+                Vendor::Unknown,
+                Kernel::Wasi,
+                Abi::Unknown,
+                false,
+            ),
+            (
+                "wasm32-unknown-unknown",
+                Cpu::Wasm32,
+                Vendor::Unknown,
+                Kernel::None,
+                Abi::Unknown,
+                false,
+            ),
+            (
+                "riscv64gc-unknown-linux-gnu",
+                Cpu::Riscv64,
+                Vendor::Unknown,
+                Kernel::Linux,
+                Abi::Gnu,
+                false,
+            ),
+            (
+                "armv7-linux-androideabi",
+                Cpu::Armv7a,
+                Vendor::Unknown,
+                Kernel::Linux,
+                Abi::Androideabi,
+                false,
+            ),
+            (
+                "thumbv7em-none-eabihf",
+                Cpu::Armv7m,
+                Vendor::Unknown,
+                Kernel::None,
+                Abi::Eabihf,
+                false,
+            ),
+            (
+                "x86_64-pc-windows-msvc",
+                Cpu::X86_64,
+                Vendor::Pc,
+                Kernel::Windows,
+                Abi::Msvc,
+                true,
+            ),
+            (
+                "mips64el-unknown-linux-gnuabi64",
+                Cpu::Mips64el,
+                Vendor::Unknown,
+                Kernel::Linux,
+                Abi::Gnuabi64,
+                true,
+            ),
+        ];
+        for (input, cpu, vendor, kernel, abi, kept) in cases {
+            let parts = parse_triple(input).unwrap_or_else(|e| panic!("{input}: {e}"));
+            assert_eq!(
+                (
+                    parts.cpu,
+                    parts.vendor,
+                    parts.kernel,
+                    parts.abi,
+                    parts.is_gnu_config
+                ),
+                (cpu, vendor, kernel, abi, kept),
+                "{input}"
+            );
+        }
+    }
+
+    #[test]
+    fn wrong_parts_are_named() {
+        let cases = [
+            ("risc64-linux", "unknown cpu `risc64`", Some("riscv64")),
+            ("aarch64-linx", "unknown kernel `linx`", Some("linux")),
+            ("aarch64-linux-gnuu", "unknown abi `gnuu`", Some("gnu")),
+            ("x86_64-pcc-linux-gnu", "unknown vendor `pcc`", Some("pc")),
+            (
+                "aarch64",
+                "a cpu alone does not name a platform",
+                Some("aarch64-linux"),
+            ),
+            ("a-b-c-d-e", "at most 4 parts", None),
+            ("aarch64--linux", "empty part", None),
+        ];
+        for (input, reason, suggestion) in cases {
+            let error = parse_triple(input).expect_err(input);
+            let Error::Unknown {
+                reason: got,
+                suggestions,
+                ..
+            } = &error
+            else {
+                panic!("{input}: {error:?}");
+            };
+            assert!(got.contains(reason), "{input}: {got}");
+            assert_eq!(
+                suggestions.first().map(String::as_str),
+                suggestion,
+                "{input}"
+            );
+        }
     }
 }
