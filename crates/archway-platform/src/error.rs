@@ -76,6 +76,16 @@ impl Error {
     }
 }
 
+/// 1 for equal strings, 0 for nothing in common: optimal string alignment distance (edits
+/// plus adjacent transpositions, the common typos `riscv46`, `amr64`) over the longer length.
+pub(crate) fn similarity(a: &str, b: &str) -> f64 {
+    let longest = a.chars().count().max(b.chars().count());
+    if longest == 0 {
+        return 1.0;
+    }
+    1.0 - strsim::osa_distance(a, b) as f64 / longest as f64
+}
+
 /// Names from `candidates` close to `wrong`, best first (at most three).
 pub(crate) fn closest<'a>(
     wrong: &str,
@@ -85,8 +95,7 @@ pub(crate) fn closest<'a>(
     let mut scored: Vec<(f64, &str)> = candidates
         .into_iter()
         .map(|candidate| {
-            let score =
-                strsim::normalized_levenshtein(&wrong_lower, &candidate.to_ascii_lowercase());
+            let score = similarity(&wrong_lower, &candidate.to_ascii_lowercase());
             (score, candidate)
         })
         .filter(|(score, _)| *score >= 0.6)

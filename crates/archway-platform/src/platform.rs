@@ -692,10 +692,10 @@ fn improve_whole_name_error(input: &str, error: Error) -> Error {
         .collect();
     if let Some(best) = whole.first() {
         // A near-miss of a whole name beats a part-by-part correction.
-        let whole_score = strsim::normalized_levenshtein(input, best);
+        let whole_score = crate::error::similarity(input, best);
         let part_score = corrected
             .as_deref()
-            .map(|c| strsim::normalized_levenshtein(input, c))
+            .map(|c| crate::error::similarity(input, c))
             .unwrap_or(0.0);
         if whole_score >= part_score {
             return Error::Unknown {
