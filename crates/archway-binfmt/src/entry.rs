@@ -473,10 +473,6 @@ struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
-    fn column(&self) -> usize {
-        self.position + 1
-    }
-
     /// The plain field up to the next delimiter (`strchr(p, del)` in the kernel).
     fn field(&mut self, what: &str) -> Result<(usize, &'a [u8]), LineError> {
         let start = self.position;
@@ -652,7 +648,6 @@ fn parse_line(line: &[u8]) -> Result<Registration, LineError> {
             "flags are letters from `P O C F`; nothing may follow them but one newline",
         )
     })?;
-    let _ = cursor.column();
 
     Ok(Registration {
         name,

@@ -207,6 +207,16 @@ impl BinfmtFs {
         if self.is_mounted() {
             return Ok(false);
         }
+        // The kernel creates the mount point when binfmt_misc is built in or loaded
+        // (`register_sysctl_mount_point("fs/binfmt_misc")`); without it there is none.
+        if !self.root.is_dir() {
+            return Err(Error::NoKernelSupport {
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("`{}` does not exist", self.root.display()),
+                ),
+            });
+        }
         rustix::mount::mount(
             "binfmt_misc",
             &self.root,

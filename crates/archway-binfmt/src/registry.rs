@@ -188,6 +188,8 @@ pub struct Registry {
     persist_dir: PathBuf,
     search_path: Vec<PathBuf>,
     host_family: String,
+    /// Targets the host runs itself: never registered unless asked.
+    native: Vec<&'static QemuTarget>,
     preserve: PreserveArgv0,
 }
 
@@ -195,14 +197,33 @@ impl Registry {
     /// The real system: `/proc/sys/fs/binfmt_misc`, `/run/archway/binfmt`, `/etc/binfmt.d`,
     /// `PATH`, the running kernel and machine.
     pub fn system() -> Registry {
-        Registry {
-            fs: BinfmtFs::system(),
-            records: PathBuf::from(SYSTEM_RECORDS),
-            persist_dir: PathBuf::from(SYSTEM_PERSIST_DIR),
-            search_path: interpreter::path_directories(),
-            host_family: magic::host_family(),
-            preserve: PreserveArgv0::detect(),
+        let registry = Registry::new(
+            BinfmtFs::system(),
+            SYSTEM_RECORDS,
+            SYSTEM_PERSIST_DIR,
+            interpreter::path_directories(),
+            magic::host_family(),
+            PreserveArgv0::detect(),
+        );
+        match archway_platform::host::Host::detect() {
+            Ok(host) => registry.with_host(&host),
+            Err(error) => {
+                tracing::debug!(%error, "host probe failed; skipping the host's QEMU family");
+                registry
+            }
         }
+    }
+
+    /// Narrows "native" from QEMU's family rule to what `host` really runs: an aarch64 kernel
+    /// without 32-bit compat support does not run arm binaries, so `qemu-arm` is registered
+    /// there. Targets the platform crate cannot name keep the family rule.
+    pub fn with_host(mut self, host: &archway_platform::host::Host) -> Registry {
+        self.native.retain(|target| {
+            archway_platform::Platform::parse(target.name())
+                .map(|platform| host.runs_natively(&platform))
+                .unwrap_or(true)
+        });
+        self
     }
 
     /// Everything injected (tests): the filesystem, records and persist directories, interpreter
@@ -215,12 +236,14 @@ impl Registry {
         host_family: impl Into<String>,
         preserve: PreserveArgv0,
     ) -> Registry {
+        let host_family = host_family.into();
         Registry {
             fs,
             records: records.into(),
             persist_dir: persist_dir.into(),
             search_path,
-            host_family: host_family.into(),
+            native: crate::handler::native_targets(&host_family),
+            host_family,
             preserve,
         }
     }
@@ -235,7 +258,14 @@ impl Registry {
 
     /// The targets whose binaries the host runs itself.
     pub fn native_targets(&self) -> Vec<&'static QemuTarget> {
-        crate::handler::native_targets(&self.host_family)
+        self.native.clone()
+    }
+
+    /// Does the host run `target`'s binaries itself?
+    pub fn runs_natively(&self, target: &QemuTarget) -> bool {
+        self.native
+            .iter()
+            .any(|native| native.name() == target.name())
     }
 
     /// `/etc/binfmt.d/archway-<name>.conf`.
@@ -312,7 +342,7 @@ impl Registry {
         target: &'static QemuTarget,
         options: &InstallOptions,
     ) -> Result<InstallOutcome, Error> {
-        if !options.include_native && target.family() == self.host_family {
+        if !options.include_native && self.runs_natively(target) {
             return Ok(InstallOutcome::SkippedNative {
                 target: target.name(),
                 family: self.host_family.clone(),

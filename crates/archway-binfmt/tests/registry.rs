@@ -490,3 +490,41 @@ fn unmounted_root_is_an_error_with_the_mount_command() {
     let hint = error.hint().expect("hint");
     assert!(hint.contains("mount -t binfmt_misc binfmt_misc"), "{hint}");
 }
+
+#[test]
+fn arm_is_registered_on_an_aarch64_host_without_32_bit_compat() {
+    use archway_platform::host::Host;
+    let platform = archway_platform::Platform::parse("aarch64").expect("aarch64");
+    let names = |registry: &Registry| -> Vec<&str> {
+        registry.native_targets().iter().map(|t| t.name()).collect()
+    };
+    let f = fixture();
+    let registry = Registry::new(
+        f.registry.fs().clone(),
+        &f.records,
+        &f.persist,
+        vec![f.interpreters.clone()],
+        "arm",
+        PreserveArgv0::for_kernel(None),
+    );
+    let without = registry.with_host(&Host {
+        platform: platform.clone(),
+        compat32: false,
+    });
+    assert_eq!(names(&without), vec!["aarch64"]);
+    assert!(!without.runs_natively(target("arm")));
+
+    let registry = Registry::new(
+        f.registry.fs().clone(),
+        &f.records,
+        &f.persist,
+        vec![f.interpreters.clone()],
+        "arm",
+        PreserveArgv0::for_kernel(None),
+    );
+    let with = registry.with_host(&Host {
+        platform,
+        compat32: true,
+    });
+    assert_eq!(names(&with), vec!["arm", "aarch64"]);
+}

@@ -232,14 +232,18 @@ fn registry() -> anyhow::Result<Registry> {
     let persist = std::env::var_os("ARCHWAY_BINFMT_PERSIST_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(archway_binfmt::SYSTEM_PERSIST_DIR));
-    Ok(Registry::new(
+    let registry = Registry::new(
         fs,
         records,
         persist,
         interpreter::path_directories(),
         magic::host_family(),
         PreserveArgv0::detect(),
-    ))
+    );
+    Ok(match archway_platform::host::Host::detect() {
+        Ok(host) => registry.with_host(&host),
+        Err(_) => registry,
+    })
 }
 
 /// Resolves what the user typed: QEMU's own names first (`aarch64`, `ppc64le`, `mipsn32el`),
@@ -589,7 +593,7 @@ fn install(
                 if !architectures.iter().any(|a| a == "all") {
                     note(
                         context,
-                        &format!("{name}: skipped, this machine runs the {family} family natively"),
+                        &format!("{name}: skipped, this machine runs {name} binaries natively (QEMU family {family})"),
                     );
                 }
             }
@@ -801,7 +805,7 @@ fn export(
     };
     let mut registrations = Vec::new();
     for target in targets(architectures)? {
-        if !flags.include_native && target.family() == registry.host_family() {
+        if !flags.include_native && registry.runs_natively(target) {
             continue;
         }
         let registration = match registry.planned(target, &options)? {
