@@ -930,6 +930,14 @@ mod tests {
         }
 
         #[test]
+        fn entry_file_render_then_parse_round_trips(registration in registration_strategy(), enabled in any::<bool>()) {
+            let entry = crate::fs::Entry { enabled, registration };
+            let parsed = crate::fs::Entry::parse(entry.name().as_str(), &entry.render())
+                .map_err(TestCaseError::fail)?;
+            prop_assert_eq!(parsed, entry);
+        }
+
+        #[test]
         fn parse_never_panics(line in "\\PC{0,300}") {
             let _ = Registration::parse(&line);
         }

@@ -33,6 +33,16 @@ int main(int argc, char **argv) {
 }
 "#;
 
+/// The tests register entries that match each other's binaries (the s390x conflict entry matches
+/// the s390x hello): one at a time, so "the newest entry handles it" holds within each test.
+static KERNEL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serialize() -> std::sync::MutexGuard<'static, ()> {
+    KERNEL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn in_ci() -> bool {
     std::env::var_os("CI").is_some_and(|v| !v.is_empty())
 }
@@ -134,6 +144,7 @@ fn installed_entries_run_foreign_static_binaries_by_path() {
     if !system_ready("installed_entries_run_foreign_static_binaries_by_path") {
         return;
     }
+    let _serial = serialize();
     let cleanup = Cleanup::new("run");
     let state = tempfile::tempdir().expect("tempdir");
     let registry = registry(state.path());
@@ -225,6 +236,7 @@ fn disabled_entry_makes_exec_fail_with_enoexec_then_enable_restores_it() {
     if !system_ready("disabled_entry_makes_exec_fail_with_enoexec_then_enable_restores_it") {
         return;
     }
+    let _serial = serialize();
     let cleanup = Cleanup::new("disable");
     let state = tempfile::tempdir().expect("tempdir");
     let registry = registry(state.path());
@@ -295,6 +307,7 @@ fn coexists_with_debians_entries_and_reports_the_conflict() {
     if !system_ready("coexists_with_debians_entries_and_reports_the_conflict") {
         return;
     }
+    let _serial = serialize();
     let cleanup = Cleanup::new("debian");
     let state = tempfile::tempdir().expect("tempdir");
     let registry = registry(state.path());
@@ -346,6 +359,7 @@ fn directory_order_is_newest_registration_first() {
     if !system_ready("directory_order_is_newest_registration_first") {
         return;
     }
+    let _serial = serialize();
     let cleanup = Cleanup::new("order");
     let fs = BinfmtFs::system();
     let qemu = magic::for_qemu("hexagon").expect("hexagon");
