@@ -53,6 +53,12 @@ fn hint_of(error: &anyhow::Error) -> Option<String> {
         if let Some(e) = cause.downcast_ref::<archway_binfmt::Error>() {
             return e.hint();
         }
+        if let Some(e) = cause.downcast_ref::<archway_rootfs::Error>() {
+            return e.hint();
+        }
+        if let Some(e) = cause.downcast_ref::<archway::plan::Unavailable>() {
+            return e.hint();
+        }
         None
     })
 }

@@ -37,12 +37,18 @@ pub enum DeriveStrategy {
 /// Options for [`Store::ensure`].
 #[derive(Debug, Clone, Default)]
 pub struct CreateOptions {
-    /// Debian mirror (default: mmdebstrap's, `http://deb.debian.org/debian`).
+    /// Debian mirror (default: [`DEFAULT_MIRROR`]).
     pub mirror: Option<String>,
     pub derive: DeriveStrategy,
     /// The mmdebstrap program (default: `mmdebstrap` from `PATH`).
     pub mmdebstrap: Option<PathBuf>,
 }
+
+/// The mirror when none is given. Always passed explicitly: without a mirror argument
+/// mmdebstrap also adds the `-updates` and `-security` suites of a stable release, whose
+/// indices change daily (a mirror mid-sync fails the whole creation) and which a build
+/// environment keyed by suite does not need.
+pub const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
 
 /// Lines of a failing tool's output kept for the error message.
 const LOG_TAIL_LINES: usize = 25;
@@ -59,7 +65,7 @@ impl Store {
         if let Some(rootfs) = self.get(key)? {
             return Ok((rootfs, false));
         }
-        let as_root = rustix::process::geteuid().is_root();
+        let as_root = running_as_root();
         let copy_from_base =
             !key.is_base() && options.derive == DeriveStrategy::CopyAndInstall && as_root;
         let base = if copy_from_base {
@@ -129,9 +135,7 @@ pub fn mmdebstrap_arguments(
     }
     arguments.push(key.suite.name().into());
     arguments.push(output.as_os_str().to_os_string());
-    if let Some(mirror) = mirror {
-        arguments.push(mirror.into());
-    }
+    arguments.push(mirror.unwrap_or(DEFAULT_MIRROR).into());
     arguments
 }
 
@@ -315,6 +319,12 @@ fn mmdebstrap_version(program: &Path) -> String {
         .unwrap_or_else(|| "mmdebstrap".to_string())
 }
 
+/// Whether this process runs as root (mmdebstrap's root-owned trees, registering binfmt
+/// entries and copy-and-install derivation need it).
+pub fn running_as_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
 /// The first executable `name` on `PATH`.
 pub fn find_program(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
@@ -359,7 +369,8 @@ mod tests {
                 "--include=gcc-11,libz-dev",
                 "--format=directory",
                 "trixie",
-                "/cache/x/root"
+                "/cache/x/root",
+                "http://deb.debian.org/debian"
             ]
         );
         let base = key.base();

@@ -106,7 +106,7 @@ impl Error {
                 Some(format!("run `apt-get install {package}` as root"))
             }
             Error::Bootstrap { .. } | Error::Install { .. } => Some(
-                "check the output above; `archway rootfs create` again retries from scratch"
+                "the lines above are the tool's last output; running the same command again retries from scratch"
                     .to_string(),
             ),
             Error::NotFound { create_args, .. } => {

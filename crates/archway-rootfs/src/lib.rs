@@ -31,7 +31,10 @@ mod store;
 pub mod tree;
 
 pub use architecture::{Architecture, Suite};
-pub use bootstrap::{find_program, mmdebstrap_arguments, CreateOptions, DeriveStrategy};
+pub use bootstrap::{
+    find_program, mmdebstrap_arguments, running_as_root, CreateOptions, DeriveStrategy,
+    DEFAULT_MIRROR,
+};
 pub use error::Error;
 pub use key::{PackageName, RootfsKey};
 pub use sandbox::Sandbox;

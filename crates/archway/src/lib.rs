@@ -4,5 +4,7 @@
 
 pub mod cache;
 pub mod config;
+pub mod emulated;
+pub mod plan;
 
 pub use archway_platform as platform;

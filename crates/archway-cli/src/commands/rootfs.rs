@@ -1,12 +1,259 @@
-//! `archway rootfs` — SKELETON, filled in by its issue's owner.
+//! `archway rootfs`: create, list, remove and enter emulated root filesystems.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context as _;
+use archway::emulated::{self, Emulated};
+use archway::plan::BinfmtState;
+use archway_rootfs::{Architecture, CreateOptions, PackageName, RootfsKey, Store, Suite};
+
 use crate::cli::Context;
+use crate::report::Failure;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+}
 
-pub fn run(_args: Args, _context: &Context) -> anyhow::Result<ExitCode> {
-    super::not_yet("rootfs")
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Create (or find in the cache) a Debian root filesystem of the target's architecture.
+    Create(KeyArgs),
+    /// List the cached root filesystems: key, size, age.
+    List {
+        /// One JSON array on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a cached root filesystem.
+    Remove(KeyArgs),
+    /// Open an interactive shell inside a root filesystem (the current directory writable).
+    Shell {
+        #[command(flatten)]
+        key: KeyArgs,
+        /// Share the host's network (for apt).
+        #[arg(long)]
+        network: bool,
+    },
+}
+
+/// Which root filesystem: architecture, suite, extra packages.
+#[derive(Debug, Clone, clap::Args)]
+pub struct KeyArgs {
+    /// The target (`arm64`, `riscv64`, `aarch64-linux`, `linux/arm/v7`...) or a Debian architecture.
+    #[arg(long, short)]
+    pub target: String,
+    /// The Debian suite (`bookworm`, `trixie`); default: bookworm, or trixie for riscv64.
+    #[arg(long)]
+    pub suite: Option<String>,
+    /// Extra packages, comma-separated: a derived root filesystem (the base stays unchanged).
+    #[arg(long, value_delimiter = ',')]
+    pub packages: Vec<String>,
+}
+
+impl KeyArgs {
+    pub fn key(&self) -> anyhow::Result<RootfsKey> {
+        let architecture = architecture_of(&self.target)?;
+        let suite = match &self.suite {
+            Some(suite) => suite.parse::<Suite>()?,
+            None => architecture.default_suite(),
+        };
+        let packages = self
+            .packages
+            .iter()
+            .map(|name| name.trim())
+            .filter(|name| !name.is_empty())
+            .map(str::parse::<PackageName>)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(RootfsKey::new(architecture, suite, packages)?)
+    }
+}
+
+/// A Debian architecture name directly, else any platform name archway accepts.
+pub fn architecture_of(target: &str) -> anyhow::Result<Architecture> {
+    if let Ok(architecture) = target.parse::<Architecture>() {
+        return Ok(architecture);
+    }
+    let platform = archway_platform::Platform::parse(target)?;
+    Ok(Architecture::from_platform(&platform)?)
+}
+
+pub fn store() -> anyhow::Result<Store> {
+    let cache = archway::cache::cache_dir().ok_or_else(|| {
+        Failure::user(
+            "no cache directory: none of `ARCHWAY_CACHE_DIR`, `XDG_CACHE_HOME`, `HOME` is set",
+            Some("set `ARCHWAY_CACHE_DIR=/path/to/cache`".to_string()),
+        )
+    })?;
+    Ok(Store::new(&cache))
+}
+
+/// Fails with the exact fix when the kernel cannot run the architecture's binaries.
+pub fn require_emulation(architecture: Architecture) -> anyhow::Result<()> {
+    if emulated::host_runs(architecture) {
+        return Ok(());
+    }
+    let qemu = architecture.qemu_user();
+    match emulated::binfmt_state(qemu) {
+        BinfmtState::Registered { .. } => Ok(()),
+        BinfmtState::Missing { can_install } => {
+            let command = format!("archway binfmt install {qemu}");
+            let hint = if can_install {
+                format!("run `{command}`")
+            } else {
+                format!("run `sudo {command}`")
+            };
+            Err(Failure::user(
+                format!("no binfmt_misc entry runs `{architecture}` binaries, so QEMU cannot run the root filesystem"),
+                Some(hint),
+            )
+            .into())
+        }
+    }
+}
+
+pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
+    match args.command {
+        Command::Create(key_args) => create(&key_args, context),
+        Command::List { json } => list(json),
+        Command::Remove(key_args) => remove(&key_args),
+        Command::Shell { key, network } => shell(&key, network, context),
+    }
+}
+
+fn create(key_args: &KeyArgs, context: &Context) -> anyhow::Result<ExitCode> {
+    let key = key_args.key()?;
+    require_emulation(key.architecture)?;
+    let store = store()?;
+    let reporter = context.reporter();
+    let (rootfs, created) = store.ensure(&key, &CreateOptions::default(), &reporter)?;
+    let size = archway_rootfs::tree::disk_usage(&rootfs.directory);
+    if created {
+        eprintln!(
+            "created {key} in {:.0} s ({})",
+            rootfs.metadata.creation_seconds,
+            human_size(size)
+        );
+    } else {
+        eprintln!("{key} is already in the cache ({})", human_size(size));
+    }
+    println!("{}", rootfs.tree().display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(json: bool) -> anyhow::Result<ExitCode> {
+    let infos = store()?.list()?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&infos)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if infos.is_empty() {
+        eprintln!(
+            "no root filesystems in the cache (`archway rootfs create --target arm64` makes one)"
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let width = infos
+        .iter()
+        .map(|info| info.key.to_string().len())
+        .max()
+        .unwrap_or(3)
+        .max(3);
+    println!("{:<width$}  {:>9}  {:>8}  PATH", "KEY", "SIZE", "AGE");
+    for info in &infos {
+        println!(
+            "{:<width$}  {:>9}  {:>8}  {}",
+            info.key.to_string(),
+            human_size(info.size_bytes),
+            human_age(info.age_seconds),
+            info.path.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn remove(key_args: &KeyArgs) -> anyhow::Result<ExitCode> {
+    let key = key_args.key()?;
+    if store()?.remove(&key)? {
+        eprintln!("removed {key}");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(Failure::user(
+            format!("no `{key}` root filesystem in the cache"),
+            Some("`archway rootfs list` shows what is cached".to_string()),
+        )
+        .into())
+    }
+}
+
+fn shell(key_args: &KeyArgs, network: bool, context: &Context) -> anyhow::Result<ExitCode> {
+    let key = key_args.key()?;
+    require_emulation(key.architecture)?;
+    let project = std::env::current_dir().context("finding the current directory")?;
+    let mut emulated = Emulated::new(store()?, key, project);
+    emulated.network = network;
+    emulated.interpreter_to_bind =
+        emulated::interpreter_to_bind(emulated.key.architecture.qemu_user());
+    run_shell(&emulated, context)
+}
+
+/// An interactive shell in the emulated environment; its exit code becomes ours.
+pub fn run_shell(emulated: &Emulated, context: &Context) -> anyhow::Result<ExitCode> {
+    let rootfs = emulated.ensure_rootfs(&context.reporter())?;
+    eprintln!(
+        "shell in {} ({}); `{}` is writable, `exit` leaves",
+        emulated.key,
+        rootfs.tree().display(),
+        emulated.project.display()
+    );
+    let status = emulated
+        .sandbox(&rootfs)
+        .interactive(true)
+        .env("PS1", format!("({}) \\w\\$ ", emulated.key.architecture))
+        .command("/bin/bash", ["--norc", "-i"])?
+        .status()
+        .map_err(|error| missing_bwrap(error, PathBuf::from("bwrap")))?;
+    Ok(exit_code(status))
+}
+
+pub fn missing_bwrap(error: std::io::Error, program: PathBuf) -> anyhow::Error {
+    if error.kind() == std::io::ErrorKind::NotFound {
+        archway_rootfs::Error::ToolMissing {
+            tool: "bwrap",
+            package: "bubblewrap",
+        }
+        .into()
+    } else {
+        anyhow::Error::new(error).context(format!("running `{}`", program.display()))
+    }
+}
+
+/// The exit code of a finished command (a signal: 128 + its number, as shells report it).
+pub fn exit_code(status: std::process::ExitStatus) -> ExitCode {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => ExitCode::from(u8::try_from(code).unwrap_or(2)),
+        (None, Some(signal)) => ExitCode::from(u8::try_from(128 + signal).unwrap_or(2)),
+        (None, None) => ExitCode::from(2),
+    }
+}
+
+fn human_size(bytes: u64) -> String {
+    let mebibytes = bytes as f64 / (1024.0 * 1024.0);
+    if mebibytes >= 1024.0 {
+        format!("{:.1} GiB", mebibytes / 1024.0)
+    } else {
+        format!("{mebibytes:.0} MiB")
+    }
+}
+
+fn human_age(seconds: u64) -> String {
+    match seconds {
+        0..=59 => format!("{seconds}s"),
+        60..=3599 => format!("{}m", seconds / 60),
+        3600..=86399 => format!("{}h", seconds / 3600),
+        _ => format!("{}d", seconds / 86400),
+    }
 }

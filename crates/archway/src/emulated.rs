@@ -1,0 +1,212 @@
+//! The emulated method: build steps run inside a root filesystem of the target's architecture,
+//! under QEMU through binfmt_misc, sandboxed by bubblewrap.
+//!
+//! The project is bound at its own path and the per-target build directory inside it, so the
+//! same build-system detection and the same commands as the other methods run unchanged; the
+//! compiler is the root filesystem's own native gcc. Everything else is read-only, and there
+//! is no network unless asked for (`--network`, needed for apt).
+//!
+//! ```no_run
+//! use archway::emulated::Emulated;
+//! use archway_rootfs::{Architecture, RootfsKey, Store, Suite};
+//!
+//! let key = RootfsKey::new(Architecture::Arm64, Suite::Bookworm, [])?;
+//! let emulated = Emulated::new(Store::new("/root/.cache/archway".as_ref()), key, "/src/zlib");
+//! let rootfs = emulated.ensure_rootfs(&archway_platform::NoProgress)?;
+//! let status = emulated.sandbox(&rootfs).command("make", ["check"])?.status();
+//! # Ok::<(), archway_rootfs::Error>(())
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use archway_platform::Reporter;
+use archway_rootfs::{CreateOptions, Rootfs, RootfsKey, Sandbox, Store};
+
+use crate::plan::BinfmtState;
+
+/// One emulated build environment: which root filesystem, which project.
+#[derive(Debug, Clone)]
+pub struct Emulated {
+    pub store: Store,
+    pub key: RootfsKey,
+    pub options: CreateOptions,
+    /// The project directory (bound read-write at the same path).
+    pub project: PathBuf,
+    /// Extra writable directories (a build directory outside the project).
+    pub extra_writable: Vec<PathBuf>,
+    /// Share the host's network.
+    pub network: bool,
+    /// Environment for the build steps (CFLAGS, ...).
+    pub environment: Vec<(String, String)>,
+    /// A binfmt interpreter the kernel opens by path (an entry without the `F` flag): bound
+    /// read-only into the sandbox at the same path.
+    pub interpreter_to_bind: Option<PathBuf>,
+}
+
+impl Emulated {
+    pub fn new(store: Store, key: RootfsKey, project: impl Into<PathBuf>) -> Emulated {
+        Emulated {
+            store,
+            key,
+            options: CreateOptions::default(),
+            project: project.into(),
+            extra_writable: Vec::new(),
+            network: false,
+            environment: Vec::new(),
+            interpreter_to_bind: None,
+        }
+    }
+
+    /// The cached root filesystem, created (and derived for extra packages) when missing.
+    pub fn ensure_rootfs(&self, reporter: &dyn Reporter) -> Result<Rootfs, archway_rootfs::Error> {
+        let (rootfs, created) = self.store.ensure(&self.key, &self.options, reporter)?;
+        if created {
+            reporter.note(&format!(
+                "created the {} root filesystem in {:.0} s",
+                self.key, rootfs.metadata.creation_seconds
+            ));
+        }
+        Ok(rootfs)
+    }
+
+    /// The sandbox the build steps run in: the project (and extra directories) writable at
+    /// their own paths, the working directory the project.
+    pub fn sandbox(&self, rootfs: &Rootfs) -> Sandbox {
+        let mut sandbox = Sandbox::new(rootfs.tree())
+            .bind(&self.project)
+            .network(self.network)
+            .current_dir(&self.project);
+        for directory in &self.extra_writable {
+            if !directory.starts_with(&self.project) {
+                sandbox = sandbox.bind(directory);
+            }
+        }
+        if let Some(interpreter) = &self.interpreter_to_bind {
+            sandbox = sandbox.bind_read_only(interpreter);
+        }
+        for (name, value) in &self.environment {
+            sandbox = sandbox.env(name, value);
+        }
+        sandbox
+    }
+}
+
+/// Whether this machine runs `architecture`'s binaries without emulation (x86_64 runs i386;
+/// aarch64 runs armhf/armel only with the kernel's compat support, which is not assumed).
+pub fn host_runs(architecture: archway_rootfs::Architecture) -> bool {
+    use archway_rootfs::Architecture::*;
+    matches!(
+        (std::env::consts::ARCH, architecture),
+        ("x86_64", Amd64 | I386)
+            | ("x86", I386)
+            | ("aarch64", Arm64)
+            | ("riscv64", Riscv64)
+            | ("s390x", S390x)
+            | ("powerpc64", Ppc64el)
+    )
+}
+
+/// Whether an enabled binfmt_misc entry of the system runs `qemu_name`'s binaries: the
+/// kernel's own matching applied to a minimal ELF header of that architecture.
+pub fn binfmt_state(qemu_name: &str) -> BinfmtState {
+    binfmt_state_in(&archway_binfmt::BinfmtFs::system(), qemu_name)
+}
+
+/// [`binfmt_state`] over an injected binfmt_misc filesystem.
+pub fn binfmt_state_in(binfmt: &archway_binfmt::BinfmtFs, qemu_name: &str) -> BinfmtState {
+    let can_install = archway_rootfs::running_as_root();
+    let Some(target) = archway_binfmt::magic::for_qemu(qemu_name) else {
+        return BinfmtState::Missing { can_install: false };
+    };
+    // The magic is the ELF identification and e_machine; the rest of a header is free.
+    let mut header = target.magic().to_vec();
+    header.resize(128, 0);
+    match binfmt.handler_for(&[], &header, Path::new("/usr/bin/true")) {
+        Ok(archway_binfmt::Handler::Entry { name, .. }) => {
+            let fix_binary = binfmt
+                .entry(name.as_str())
+                .ok()
+                .flatten()
+                .is_some_and(|entry| entry.registration.flags().fix_binary);
+            BinfmtState::Registered {
+                entry: name.as_str().to_string(),
+                fix_binary,
+            }
+        }
+        _ => BinfmtState::Missing { can_install },
+    }
+}
+
+/// The interpreter of the entry that runs `qemu_name`'s binaries, when the entry lacks the
+/// `F` flag (so the kernel looks the interpreter up by path inside the sandbox).
+pub fn interpreter_to_bind(qemu_name: &str) -> Option<PathBuf> {
+    let binfmt = archway_binfmt::BinfmtFs::system();
+    let BinfmtState::Registered {
+        entry,
+        fix_binary: false,
+    } = binfmt_state_in(&binfmt, qemu_name)
+    else {
+        return None;
+    };
+    let entry = binfmt.entry(&entry).ok().flatten()?;
+    Some(entry.registration.interpreter().to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use archway_rootfs::{Architecture, Suite};
+
+    #[test]
+    fn the_sandbox_binds_the_project_and_an_outside_build_directory() {
+        let tree = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(tree.path().join("root/usr")).expect("mkdir");
+        let rootfs = Rootfs {
+            metadata: archway_rootfs::Metadata {
+                key: RootfsKey::new(Architecture::Arm64, Suite::Bookworm, []).expect("key"),
+                created_unix: 0,
+                creation_seconds: 0.0,
+                made_by: "test".to_string(),
+            },
+            directory: tree.path().to_path_buf(),
+        };
+        let mut emulated = Emulated::new(
+            Store::new(tree.path()),
+            rootfs.metadata.key.clone(),
+            "/srv/project",
+        );
+        emulated.extra_writable = vec![
+            PathBuf::from("/srv/project/build/archway/aarch64"),
+            PathBuf::from("/srv/out"),
+        ];
+        let arguments: Vec<String> = emulated
+            .sandbox(&rootfs)
+            .arguments()
+            .expect("arguments")
+            .into_iter()
+            .map(|argument| argument.to_string_lossy().into_owned())
+            .collect();
+        let binds: Vec<&String> = arguments
+            .windows(2)
+            .filter(|pair| pair[0] == "--bind")
+            .map(|pair| &pair[1])
+            .collect();
+        assert_eq!(binds, ["/srv/project", "/srv/out"]);
+        assert!(arguments.contains(&"--unshare-net".to_string()));
+    }
+
+    #[test]
+    fn binfmt_state_follows_the_registered_entries() {
+        let root = tempfile::tempdir().expect("temp dir");
+        // An unmounted (empty) binfmt_misc directory: nothing is registered.
+        let binfmt = archway_binfmt::BinfmtFs::new(root.path());
+        assert!(matches!(
+            binfmt_state_in(&binfmt, "aarch64"),
+            BinfmtState::Missing { .. }
+        ));
+        assert_eq!(
+            binfmt_state_in(&binfmt, "no-such-cpu"),
+            BinfmtState::Missing { can_install: false }
+        );
+    }
+}
