@@ -125,6 +125,52 @@ pub struct Facts {
     pub binfmt: BinfmtState,
 }
 
+impl Facts {
+    /// The facts of this machine for `target`: the host probe, the cross toolchains and QEMU
+    /// interpreters on `search_path` (normally `PATH`; a test can hide tools), and the
+    /// system's binfmt_misc entries. `needs_libraries`/`sysroot_ready` come from the project
+    /// and its configuration.
+    pub fn gather(
+        target: &archway_platform::Platform,
+        host: &archway_platform::host::Host,
+        search_path: &std::ffi::OsStr,
+        needs_libraries: bool,
+        sysroot_ready: bool,
+    ) -> Facts {
+        let target_name = target.config();
+        let toolchain = archway_toolchain::select(target, &archway_toolchain::Request::default(), search_path)
+            .ok()
+            .map(|toolchain| format!("{} {}", toolchain.cc.display(), toolchain.version));
+        let toolchain_install = archway_toolchain::install_plan(target, None, None)
+            .ok()
+            .map(|_| format!("archway toolchain install --target {target_name}"));
+        let qemu_name = target.qemu_user().map(str::to_string);
+        let directories: Vec<PathBuf> = std::env::split_paths(search_path).collect();
+        let qemu_interpreter = qemu_name
+            .as_deref()
+            .and_then(|name| archway_binfmt::interpreter::find(name, &directories).0);
+        let binfmt = match &qemu_name {
+            Some(name) => crate::emulated::binfmt_state(name),
+            None => BinfmtState::Missing { can_install: false },
+        };
+        Facts {
+            host: host.platform.config(),
+            runs_natively: host.runs_natively(target),
+            toolchain,
+            toolchain_install,
+            needs_libraries,
+            sysroot_ready,
+            sysroot_add: needs_libraries
+                .then(|| format!("archway sysroot add --target {target_name} <packages>")),
+            rootfs_architecture: Architecture::from_platform(target).ok(),
+            qemu_name,
+            qemu_interpreter,
+            binfmt,
+            target: target_name,
+        }
+    }
+}
+
 /// One method's verdict.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Decision {

@@ -372,3 +372,50 @@ fn an_interrupted_creation_leaves_no_rootfs_and_the_next_succeeds() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
     archway_rootfs::tree::remove_tree(&rootfs.directory).expect("clean up");
 }
+
+fn real_facts(target: &str, search_path: &std::ffi::OsStr) -> archway::plan::Facts {
+    let target = archway_platform::Platform::parse(target).expect("a known target");
+    let host = archway_platform::host::Host::detect().expect("probe the host");
+    archway::plan::Facts::gather(&target, &host, search_path, false, false)
+}
+
+#[test]
+fn auto_picks_cross_where_a_cross_compiler_is_installed() {
+    if !prerequisites() {
+        return;
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    if archway_rootfs::find_program("aarch64-linux-gnu-gcc").is_none() {
+        assert!(std::env::var_os("CI").is_none(), "CI: needs gcc-aarch64-linux-gnu");
+        eprintln!("skipped: needs `aarch64-linux-gnu-gcc`");
+        return;
+    }
+    let facts = real_facts("aarch64-linux", &path);
+    let plan = archway::plan::plan(archway::plan::MethodRequest::Auto, &facts, false).expect("a method");
+    assert_eq!(plan.method, archway::plan::Method::Cross, "{}", plan.explain());
+    assert!(plan.summary().contains("aarch64-linux-gnu-gcc"), "{}", plan.summary());
+}
+
+#[test]
+fn auto_falls_back_to_emulated_without_a_cross_toolchain() {
+    if !prerequisites() {
+        return;
+    }
+    // The same target with every toolchain hidden: only the QEMU interpreter is on the path.
+    let tools = tempfile::tempdir().expect("temp dir");
+    let (interpreter, _) = archway_binfmt::interpreter::find("aarch64", &archway_binfmt::interpreter::path_directories());
+    let interpreter = interpreter.expect("qemu-user-static installed (CI installs it)");
+    std::os::unix::fs::symlink(&interpreter, tools.path().join("qemu-aarch64-static")).expect("symlink");
+    let _entry = TemporaryEntry::ensure(Architecture::Arm64);
+    let facts = real_facts("aarch64-linux", tools.path().as_os_str());
+    let plan = archway::plan::plan(archway::plan::MethodRequest::Auto, &facts, false).expect("a method");
+    assert_eq!(plan.method, archway::plan::Method::Emulated, "{}", plan.explain());
+    assert!(plan.explain().contains("cross     no   no cross toolchain"), "{}", plan.explain());
+    // And a Debian architecture this machine has no cross compiler for at all.
+    let _mips = TemporaryEntry::ensure(Architecture::Mips64el);
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let facts = real_facts("mips64el-linux-gnuabi64", &path);
+    let plan = archway::plan::plan(archway::plan::MethodRequest::Auto, &facts, false).expect("a method");
+    assert_eq!(plan.method, archway::plan::Method::Emulated, "{}", plan.explain());
+    assert_eq!(facts.rootfs_architecture, Some(Architecture::Mips64el));
+}
