@@ -138,9 +138,10 @@ impl Facts {
         sysroot_ready: bool,
     ) -> Facts {
         let target_name = target.config();
-        let toolchain = archway_toolchain::select(target, &archway_toolchain::Request::default(), search_path)
-            .ok()
-            .map(|toolchain| format!("{} {}", toolchain.cc.display(), toolchain.version));
+        let toolchain =
+            archway_toolchain::select(target, &archway_toolchain::Request::default(), search_path)
+                .ok()
+                .map(|toolchain| format!("{} {}", toolchain.cc.display(), toolchain.version));
         let toolchain_install = archway_toolchain::install_plan(target, None, None)
             .ok()
             .map(|_| format!("archway toolchain install --target {target_name}"));

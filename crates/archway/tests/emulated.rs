@@ -386,14 +386,27 @@ fn auto_picks_cross_where_a_cross_compiler_is_installed() {
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
     if archway_rootfs::find_program("aarch64-linux-gnu-gcc").is_none() {
-        assert!(std::env::var_os("CI").is_none(), "CI: needs gcc-aarch64-linux-gnu");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI: needs gcc-aarch64-linux-gnu"
+        );
         eprintln!("skipped: needs `aarch64-linux-gnu-gcc`");
         return;
     }
     let facts = real_facts("aarch64-linux", &path);
-    let plan = archway::plan::plan(archway::plan::MethodRequest::Auto, &facts, false).expect("a method");
-    assert_eq!(plan.method, archway::plan::Method::Cross, "{}", plan.explain());
-    assert!(plan.summary().contains("aarch64-linux-gnu-gcc"), "{}", plan.summary());
+    let plan =
+        archway::plan::plan(archway::plan::MethodRequest::Auto, &facts, false).expect("a method");
+    assert_eq!(
+        plan.method,
+        archway::plan::Method::Cross,
+        "{}",
+        plan.explain()
+    );
+    assert!(
+        plan.summary().contains("aarch64-linux-gnu-gcc"),
+        "{}",
+        plan.summary()
+    );
 }
 
 #[test]
@@ -403,19 +416,39 @@ fn auto_falls_back_to_emulated_without_a_cross_toolchain() {
     }
     // The same target with every toolchain hidden: only the QEMU interpreter is on the path.
     let tools = tempfile::tempdir().expect("temp dir");
-    let (interpreter, _) = archway_binfmt::interpreter::find("aarch64", &archway_binfmt::interpreter::path_directories());
+    let (interpreter, _) = archway_binfmt::interpreter::find(
+        "aarch64",
+        &archway_binfmt::interpreter::path_directories(),
+    );
     let interpreter = interpreter.expect("qemu-user-static installed (CI installs it)");
-    std::os::unix::fs::symlink(&interpreter, tools.path().join("qemu-aarch64-static")).expect("symlink");
+    std::os::unix::fs::symlink(&interpreter, tools.path().join("qemu-aarch64-static"))
+        .expect("symlink");
     let _entry = TemporaryEntry::ensure(Architecture::Arm64);
     let facts = real_facts("aarch64-linux", tools.path().as_os_str());
-    let plan = archway::plan::plan(archway::plan::MethodRequest::Auto, &facts, false).expect("a method");
-    assert_eq!(plan.method, archway::plan::Method::Emulated, "{}", plan.explain());
-    assert!(plan.explain().contains("cross     no   no cross toolchain"), "{}", plan.explain());
+    let plan =
+        archway::plan::plan(archway::plan::MethodRequest::Auto, &facts, false).expect("a method");
+    assert_eq!(
+        plan.method,
+        archway::plan::Method::Emulated,
+        "{}",
+        plan.explain()
+    );
+    assert!(
+        plan.explain().contains("cross     no   no cross toolchain"),
+        "{}",
+        plan.explain()
+    );
     // And a Debian architecture this machine has no cross compiler for at all.
     let _mips = TemporaryEntry::ensure(Architecture::Mips64el);
     let path = std::env::var_os("PATH").unwrap_or_default();
     let facts = real_facts("mips64el-linux-gnuabi64", &path);
-    let plan = archway::plan::plan(archway::plan::MethodRequest::Auto, &facts, false).expect("a method");
-    assert_eq!(plan.method, archway::plan::Method::Emulated, "{}", plan.explain());
+    let plan =
+        archway::plan::plan(archway::plan::MethodRequest::Auto, &facts, false).expect("a method");
+    assert_eq!(
+        plan.method,
+        archway::plan::Method::Emulated,
+        "{}",
+        plan.explain()
+    );
     assert_eq!(facts.rootfs_architecture, Some(Architecture::Mips64el));
 }

@@ -7,4 +7,5 @@ mod binfmt;
 mod config;
 mod inspect;
 mod platform;
+mod rootfs;
 mod toolchain;

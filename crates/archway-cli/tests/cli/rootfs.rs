@@ -1,0 +1,171 @@
+//! `archway rootfs` and `archway shell`: errors and listings (snapshots), and real runs against
+//! the machine's cache of root filesystems.
+
+use crate::support::{self, archway};
+
+#[test]
+fn rootfs_list_on_an_empty_cache() {
+    let output = archway().args(["rootfs", "list"]).run();
+    insta::assert_snapshot!(output.snapshot());
+    let json = archway().args(["rootfs", "list", "--json"]).run();
+    json.assert_code(0);
+    assert_eq!(json.stdout.trim(), "[]");
+}
+
+#[test]
+fn rootfs_create_refuses_a_suite_without_the_architecture() {
+    let output = archway()
+        .args([
+            "rootfs", "create", "--target", "riscv64", "--suite", "bookworm",
+        ])
+        .run();
+    insta::assert_snapshot!(output.snapshot());
+}
+
+#[test]
+fn rootfs_create_rejects_an_unknown_suite() {
+    let output = archway()
+        .args(["rootfs", "create", "--target", "arm64", "--suite", "sid"])
+        .run();
+    insta::assert_snapshot!(output.snapshot());
+}
+
+#[test]
+fn rootfs_create_rejects_an_invalid_package_name() {
+    let output = archway()
+        .args([
+            "rootfs",
+            "create",
+            "--target",
+            "arm64",
+            "--packages",
+            "gcc-11,Bad;rm",
+        ])
+        .run();
+    insta::assert_snapshot!(output.snapshot());
+}
+
+#[test]
+fn rootfs_create_for_a_platform_debian_does_not_port_to() {
+    let output = archway()
+        .args(["rootfs", "create", "--target", "x86_64-w64-mingw32"])
+        .run();
+    insta::assert_snapshot!(output.snapshot());
+}
+
+#[test]
+fn rootfs_remove_of_a_missing_rootfs() {
+    let output = archway()
+        .args(["rootfs", "remove", "--target", "aarch64-linux"])
+        .run();
+    insta::assert_snapshot!(output.snapshot());
+}
+
+#[test]
+fn shell_rejects_an_unknown_method() {
+    let output = archway()
+        .args(["shell", "--target", "arm64", "--method", "qemu"])
+        .run();
+    insta::assert_snapshot!(output.snapshot());
+}
+
+fn have_prerequisites() -> bool {
+    // `id -u`: no new dependency just for this check.
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|output| output.stdout == b"0\n");
+    if !root {
+        return !support::skip_unless_ci("needs root (mmdebstrap, binfmt_misc)");
+    }
+    for tool in ["mmdebstrap", "bwrap"] {
+        if !support::have_tool(tool) {
+            return !support::skip_unless_ci(&format!("needs `{tool}`"));
+        }
+    }
+    true
+}
+
+/// A binfmt entry for aarch64 when none is registered (removed on drop).
+struct Aarch64Entry(Option<String>);
+
+impl Aarch64Entry {
+    fn ensure() -> Aarch64Entry {
+        let registered = std::fs::read_dir("/proc/sys/fs/binfmt_misc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|entry| {
+                std::fs::read_to_string(entry.path()).is_ok_and(|text| {
+                    text.starts_with("enabled")
+                        && text.contains("magic 7f454c460201010000000000000000000200b700")
+                })
+            });
+        if registered {
+            return Aarch64Entry(None);
+        }
+        let name = format!("archway-cli-test-aarch64-{}", std::process::id());
+        let line = format!(
+            ":{name}:M::\\x7fELF\\x02\\x01\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x02\\x00\\xb7\\x00:\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\x00\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xfe\\xff\\xff\\xff:/usr/bin/qemu-aarch64-static:F"
+        );
+        std::fs::write("/proc/sys/fs/binfmt_misc/register", line)
+            .expect("register a test binfmt entry");
+        Aarch64Entry(Some(name))
+    }
+}
+
+impl Drop for Aarch64Entry {
+    fn drop(&mut self) {
+        if let Some(name) = &self.0 {
+            let _ = std::fs::write(format!("/proc/sys/fs/binfmt_misc/{name}"), "-1");
+        }
+    }
+}
+
+#[test]
+fn rootfs_create_list_and_shell_with_the_real_cache() {
+    if !have_prerequisites() {
+        return;
+    }
+    let _entry = Aarch64Entry::ensure();
+    // Cached across runs in the machine's cache: a warm machine finds it at once.
+    let create = archway()
+        .real_cache()
+        .args(["rootfs", "create", "--target", "aarch64-linux"])
+        .run();
+    create.assert_code(0);
+    let tree = std::path::PathBuf::from(create.stdout.trim());
+    assert!(tree.join("usr/bin/gcc").exists(), "{}", create.snapshot());
+
+    let list = archway()
+        .real_cache()
+        .args(["rootfs", "list", "--json"])
+        .run();
+    list.assert_code(0);
+    let listed: serde_json::Value = serde_json::from_str(&list.stdout).expect("JSON");
+    let entry = listed
+        .as_array()
+        .expect("an array")
+        .iter()
+        .find(|entry| entry["name"] == "arm64-bookworm")
+        .unwrap_or_else(|| panic!("arm64-bookworm listed:\n{}", list.stdout));
+    assert_eq!(entry["key"]["architecture"], "arm64");
+    assert_eq!(entry["key"]["suite"], "bookworm");
+    assert!(entry["size_bytes"].as_u64().unwrap_or(0) > 100 * 1024 * 1024);
+
+    // The shell runs the root filesystem's own programs, under QEMU, in the current directory.
+    let shell = archway()
+        .real_cache()
+        .args(["shell", "--target", "arm64", "--method", "emulated"])
+        .stdin("uname -m; dpkg --print-architecture; pwd; touch made-inside; exit 7\n")
+        .run();
+    assert_eq!(shell.code, Some(7), "{}", shell.snapshot());
+    let lines: Vec<&str> = shell.stdout.lines().collect();
+    assert_eq!(lines[..2], ["aarch64", "arm64"], "{}", shell.snapshot());
+    assert!(
+        shell.filtered(&shell.stdout).contains("[TEMP]/work"),
+        "{}",
+        shell.snapshot()
+    );
+    assert!(shell.temp().join("work/made-inside").exists());
+}
