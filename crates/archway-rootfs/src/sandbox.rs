@@ -125,13 +125,10 @@ impl Sandbox {
                 .collect();
             carve(&mut arguments, &self.tree, Path::new("/"), &binds)?;
         }
-        // `/tmp` and `/var/tmp` are world-writable and sticky (1777, as in every Debian
-        // system): bwrap's tmpfs is 0755 by default (bwrap(1), `--perms`), and apt's
-        // unprivileged `_apt` user, or a build run as a user, must create files there.
-        arguments.push([
-            "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp", "--tmpfs",
-            "/run",
-        ]);
+        // /tmp and /var/tmp sticky and world-writable as on any system (bwrap's tmpfs default
+        // is 0755): apt's unprivileged `_apt` methods write their temporary files there.
+        arguments.push(["--proc", "/proc", "--dev", "/dev"]);
+        arguments.push(["--perms", "1777", "--tmpfs", "/tmp", "--tmpfs", "/run"]);
         if !self.writable_root && self.tree.join("var/tmp").is_dir() {
             arguments.push(["--perms", "1777", "--tmpfs", "/var/tmp"]);
         }

@@ -61,6 +61,8 @@ pub struct RootfsInfo {
     pub size_bytes: u64,
     pub created_unix: u64,
     pub age_seconds: u64,
+    /// How long creation took.
+    pub creation_seconds: f64,
     pub made_by: String,
 }
 
@@ -148,6 +150,7 @@ impl Store {
                 size_bytes: tree::disk_usage(&path),
                 age_seconds: now.saturating_sub(metadata.created_unix),
                 created_unix: metadata.created_unix,
+                creation_seconds: metadata.creation_seconds,
                 made_by: metadata.made_by,
                 key: metadata.key,
                 name,

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use archway::emulated::{self, Emulated};
 use archway::plan::BinfmtState;
-use archway_rootfs::{Architecture, CreateOptions, PackageName, RootfsKey, Store, Suite};
+use archway_rootfs::{
+    Architecture, CreateOptions, DeriveStrategy, PackageName, RootfsKey, Store, Suite,
+};
 
 use crate::cli::Context;
 use crate::report::Failure;
@@ -20,7 +22,14 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Create (or find in the cache) a Debian root filesystem of the target's architecture.
-    Create(KeyArgs),
+    Create {
+        #[command(flatten)]
+        key: KeyArgs,
+        /// How extra packages are added: `copy` (copy the cached base, apt-get install inside;
+        /// needs root) or `fresh` (a new mmdebstrap run with the packages).
+        #[arg(long, default_value = "copy", value_parser = ["copy", "fresh"])]
+        derive: String,
+    },
     /// List the cached root filesystems: key, size, age.
     List {
         /// One JSON array on stdout.
@@ -116,19 +125,33 @@ pub fn require_emulation(architecture: Architecture) -> anyhow::Result<()> {
 
 pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     match args.command {
-        Command::Create(key_args) => create(&key_args, context),
+        Command::Create { key, derive } => {
+            let derive = match derive.as_str() {
+                "fresh" => DeriveStrategy::Fresh,
+                _ => DeriveStrategy::CopyAndInstall,
+            };
+            create(&key, derive, context)
+        }
         Command::List { json } => list(json),
         Command::Remove(key_args) => remove(&key_args),
         Command::Shell { key, network } => shell(&key, network, context),
     }
 }
 
-fn create(key_args: &KeyArgs, context: &Context) -> anyhow::Result<ExitCode> {
+fn create(
+    key_args: &KeyArgs,
+    derive: DeriveStrategy,
+    context: &Context,
+) -> anyhow::Result<ExitCode> {
     let key = key_args.key()?;
     require_emulation(key.architecture)?;
     let store = store()?;
     let reporter = context.reporter();
-    let (rootfs, created) = store.ensure(&key, &CreateOptions::default(), &reporter)?;
+    let options = CreateOptions {
+        derive,
+        ..CreateOptions::default()
+    };
+    let (rootfs, created) = store.ensure(&key, &options, &reporter)?;
     let size = archway_rootfs::tree::disk_usage(&rootfs.directory);
     if created {
         eprintln!(
