@@ -27,6 +27,29 @@ use serde::Serialize;
 use crate::cli::Context;
 use crate::report::Failure;
 
+/// `println!` that never panics: stdout closed early (`archway binfmt status | head`) ends the
+/// command quietly.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        emit(&format!("{}\n", format!($($arg)*)))
+    };
+}
+
+fn emit(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(error) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to stdout: {error}");
+        std::process::exit(2);
+    }
+}
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(subcommand)]
@@ -370,24 +393,24 @@ fn status(registry: &Registry, json: bool) -> anyhow::Result<ExitCode> {
         entries: reports,
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        say!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(ExitCode::SUCCESS);
     }
     if !mounted {
-        println!("binfmt_misc: not mounted at {}", fs.root().display());
+        say!("binfmt_misc: not mounted at {}", fs.root().display());
         eprintln!(
             "hint: `sudo archway binfmt install ARCH` mounts it, or `sudo mount -t binfmt_misc binfmt_misc {}`",
             fs.root().display()
         );
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    say!(
         "binfmt_misc: mounted at {}, {}",
         fs.root().display(),
         if enabled { "enabled" } else { "disabled" }
     );
     if report.entries.is_empty() {
-        println!("no entries");
+        say!("no entries");
         return Ok(ExitCode::SUCCESS);
     }
     let rows: Vec<[String; 6]> = report
@@ -462,7 +485,7 @@ fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
                 text.push_str(&format!("{cell:<width$}  "));
             }
         }
-        println!("{}", text.trim_end());
+        say!("{}", text.trim_end());
     };
     line(header.to_vec());
     for row in rows {
@@ -749,7 +772,7 @@ fn explain(registry: &Registry, file: &Path, json: bool) -> anyhow::Result<ExitC
             handler: &handler,
             fix,
         };
-        println!("{}", serde_json::to_string_pretty(&explanation)?);
+        say!("{}", serde_json::to_string_pretty(&explanation)?);
         return Ok(ExitCode::SUCCESS);
     }
     let kind = match architecture.first() {
@@ -759,31 +782,31 @@ fn explain(registry: &Registry, file: &Path, json: bool) -> anyhow::Result<ExitC
         }
         None => "not an ELF program".to_string(),
     };
-    println!("{}: {kind}", file.display());
+    say!("{}: {kind}", file.display());
     match &handler {
         Handler::Entry {
             name,
             interpreter,
             also_matching,
         } => {
-            println!(
+            say!(
                 "handled by binfmt_misc entry `{name}`: {}",
                 interpreter.display()
             );
             if !also_matching.is_empty() {
                 let names: Vec<String> = also_matching.iter().map(|n| format!("`{n}`")).collect();
-                println!(
+                say!(
                     "also matching, but registered earlier (by directory order): {}",
                     names.join(", ")
                 );
             }
         }
-        Handler::Native => println!("runs natively"),
-        Handler::Script { interpreter } => println!("a script: runs with `{interpreter}`"),
+        Handler::Native => say!("runs natively"),
+        Handler::Script { interpreter } => say!("a script: runs with `{interpreter}`"),
         Handler::None => {
-            println!("nothing handles it: running it fails with ENOEXEC (exec format error)");
+            say!("nothing handles it: running it fails with ENOEXEC (exec format error)");
             if let Some(fix) = fix {
-                println!("to run it: `{fix}`");
+                say!("to run it: `{fix}`");
             }
         }
     }
@@ -832,6 +855,6 @@ fn export(
         };
         registrations.push(registration);
     }
-    print!("{}", export::render(format, &registrations));
+    emit(&export::render(format, &registrations));
     Ok(ExitCode::SUCCESS)
 }
