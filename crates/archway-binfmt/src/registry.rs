@@ -420,6 +420,21 @@ impl Registry {
         Ok(Some(path))
     }
 
+    /// The entry the kernel would use for `target`'s binaries right now (the newest enabled entry
+    /// whose rule accepts the target's header; `None` when binfmt_misc is off, unmounted, or
+    /// nothing matches). Lets callers use an existing registration (Debian's `qemu-*`, say)
+    /// instead of installing their own.
+    pub fn handler_for_target(&self, target: &QemuTarget) -> Result<Option<Entry>, Error> {
+        if !self.fs.is_mounted() || self.fs.status()? == Status::Disabled {
+            return Ok(None);
+        }
+        Ok(self
+            .fs
+            .entries()?
+            .into_iter()
+            .find(|entry| entry.enabled && target.handled_by(entry.registration.rule())))
+    }
+
     /// Whether archway owns `entry` (see the module documentation).
     pub fn is_owned(&self, entry: &Entry) -> bool {
         file_defines(&self.record_path(entry.name()), &entry.registration)

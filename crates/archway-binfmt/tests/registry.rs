@@ -528,3 +528,39 @@ fn arm_is_registered_on_an_aarch64_host_without_32_bit_compat() {
     });
     assert_eq!(names(&with), vec!["arm", "aarch64"]);
 }
+
+#[test]
+fn handler_for_target_finds_an_existing_entry_of_any_name() {
+    let f = fixture();
+    assert_eq!(
+        f.registry
+            .handler_for_target(target("aarch64"))
+            .expect("read"),
+        None
+    );
+    f.registry
+        .fs()
+        .register(&debian_aarch64())
+        .expect("register");
+    let entry = f
+        .registry
+        .handler_for_target(target("aarch64"))
+        .expect("read")
+        .expect("entry");
+    assert_eq!(entry.name().as_str(), "qemu-aarch64");
+    assert_eq!(
+        f.registry
+            .handler_for_target(target("riscv64"))
+            .expect("read"),
+        None
+    );
+    f.registry
+        .set_enabled("qemu-aarch64", false)
+        .expect("disable");
+    assert_eq!(
+        f.registry
+            .handler_for_target(target("aarch64"))
+            .expect("read"),
+        None
+    );
+}
