@@ -224,7 +224,7 @@ fn with_sudo_hint(error: anyhow::Error) -> anyhow::Error {
     let arguments: Vec<String> = std::env::args().skip(1).map(|a| shell_quote(&a)).collect();
     let message = error.to_string();
     anyhow::Error::new(Failure::user(
-        format!("{message} (binfmt_misc changes need root)"),
+        message,
         Some(format!(
             "run it as root: `sudo archway {}`",
             arguments.join(" ")

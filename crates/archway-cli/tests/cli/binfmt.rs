@@ -298,3 +298,47 @@ fn binfmt_persist_writes_binfmt_d() {
         .assert_code(0);
     assert!(!setup.path("binfmt.d/archway-qemu-riscv64.conf").exists());
 }
+
+/// As an ordinary user (root drops to `nobody` with setpriv), changing binfmt_misc fails with
+/// the same command line prefixed by `sudo`. Nothing is registered: the kernel refuses first.
+#[test]
+fn binfmt_install_without_root_gives_the_sudo_command() {
+    let is_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|output| output.stdout.starts_with(b"0\n"));
+    // The test binary's directory may be private (a clone under /root): run a copy.
+    let directory = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(directory.path(), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod");
+    let binary = directory.path().join("archway");
+    std::fs::copy(env!("CARGO_BIN_EXE_archway"), &binary).expect("copy archway");
+    let mut command = if is_root {
+        if !crate::support::have_tool("setpriv")
+            && crate::support::skip_unless_ci("setpriv (util-linux) is missing")
+        {
+            return;
+        }
+        let mut command = std::process::Command::new("setpriv");
+        command
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&binary);
+        command
+    } else {
+        std::process::Command::new(&binary)
+    };
+    let output = command
+        .args(["binfmt", "install", "riscv64"])
+        .env_remove("ARCHWAY_BINFMT_ROOT")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run archway");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error: permission denied: "), "{stderr}");
+    assert!(stderr.contains("needs root"), "{stderr}");
+    assert!(
+        stderr.contains("hint: run it as root: `sudo archway binfmt install riscv64`"),
+        "{stderr}"
+    );
+}
