@@ -85,6 +85,28 @@ pub fn settings_for(target: &str, profile: Option<&str>) -> anyhow::Result<Setti
     Ok(config.resolve(&flags, &host_platform()?)?)
 }
 
+/// The emulated environment for `key` (`--target`, `--suite`, `--packages`) under the
+/// configuration: the target's `rootfs-suite` unless `--suite`, its `rootfs-packages` and the
+/// toolchain's packages (`gcc-11`...) added to `--packages`, and the variables to set inside
+/// (`CC=gcc-11`...). A target named only as a Debian architecture gets no configuration.
+pub fn emulated_for(
+    key: &super::rootfs::KeyArgs,
+    profile: Option<&str>,
+) -> anyhow::Result<(archway_rootfs::RootfsKey, Vec<(String, String)>)> {
+    if archway::platform::Platform::parse(&key.target).is_err() {
+        return Ok((key.key()?, Vec::new()));
+    }
+    let settings = settings_for(&key.target, profile)?;
+    let request = settings.emulated_request();
+    let mut merged = super::rootfs::KeyArgs {
+        target: key.target.clone(),
+        suite: key.suite.clone().or(request.suite.clone()),
+        packages: key.packages.clone(),
+    };
+    merged.packages.extend(request.packages.iter().cloned());
+    Ok((merged.key()?, request.env.into_iter().collect()))
+}
+
 fn show(args: ShowArgs) -> anyhow::Result<ExitCode> {
     let config = load()?;
     let flags = Flags {

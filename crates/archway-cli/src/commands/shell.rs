@@ -20,6 +20,9 @@ pub struct Args {
     /// Share the host's network inside the emulated environment.
     #[arg(long)]
     pub network: bool,
+    /// Apply `[profile.NAME]` of `archway.toml` (its toolchain and rootfs packages).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
 }
 
 pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
@@ -38,7 +41,11 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
         Method::Emulated => {
             rootfs::require_emulation(key.architecture)?;
             let project = std::env::current_dir().context("finding the current directory")?;
+            // The configuration's rootfs suite and packages, toolchain (`gcc-11` installed,
+            // `CC=gcc-11`) and variables, for this target and profile.
+            let (key, variables) = super::config::emulated_for(&args.key, args.profile.as_deref())?;
             let mut environment = Emulated::new(rootfs::store()?, key, project);
+            environment.environment = variables;
             environment.network = args.network;
             environment.interpreter_to_bind =
                 emulated::interpreter_to_bind(environment.key.architecture.qemu_user());

@@ -216,3 +216,84 @@ fn env_follows_the_target_section_and_its_profile() {
     let flagged = cc(defined, &["--target", "arm64", "--profile", "gcc11"]);
     assert!(flagged.contains("aarch64-linux-gnu-gcc-11"), "{flagged}");
 }
+
+/// The GCC majors in the `.comment` section of a binary.
+fn gcc_majors(binary: &Path) -> Vec<String> {
+    use object::{Object, ObjectSection};
+    let data =
+        std::fs::read(binary).unwrap_or_else(|error| panic!("{}: {error}", binary.display()));
+    let file = object::File::parse(&*data).expect("an object file");
+    let comment = file
+        .section_by_name(".comment")
+        .expect("a .comment section");
+    comment
+        .data()
+        .expect(".comment data")
+        .split(|byte| *byte == 0)
+        .filter_map(|entry| std::str::from_utf8(entry).ok())
+        .filter(|entry| entry.starts_with("GCC: "))
+        .filter_map(|entry| entry.rsplit(' ').next())
+        .map(|version| version.split('.').next().unwrap_or("").to_string())
+        .collect()
+}
+
+/// A qemu-aarch64 binfmt entry of this test's own (F flag, unique name; the kernel matches the
+/// newest entry first), removed on drop.
+struct Aarch64Entry(String);
+
+impl Aarch64Entry {
+    fn register() -> Aarch64Entry {
+        let name = format!("archway-cli-config-aarch64-{}", std::process::id());
+        // QEMU's aarch64 magic and mask (scripts/qemu-binfmt-conf.sh).
+        let line = format!(
+            ":{name}:M::\\x7fELF\\x02\\x01\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x02\\x00\\xb7\\x00:\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\x00\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xfe\\xff\\xff\\xff:/usr/bin/qemu-aarch64-static:F"
+        );
+        std::fs::write("/proc/sys/fs/binfmt_misc/register", line)
+            .expect("registering a test binfmt entry");
+        Aarch64Entry(name)
+    }
+}
+
+impl Drop for Aarch64Entry {
+    fn drop(&mut self) {
+        let _ = std::fs::write(format!("/proc/sys/fs/binfmt_misc/{}", self.0), "-1");
+    }
+}
+
+#[test]
+fn emulated_shell_installs_and_selects_the_profiles_gcc_11() {
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|output| output.stdout == b"0\n");
+    if !root && crate::support::skip_unless_ci("needs root (mmdebstrap, binfmt_misc)") {
+        return;
+    }
+    for tool in ["mmdebstrap", "bwrap", "qemu-aarch64-static"] {
+        if !crate::support::have_tool(tool)
+            && crate::support::skip_unless_ci(&format!("needs `{tool}`"))
+        {
+            return;
+        }
+    }
+    let _entry = Aarch64Entry::register();
+    let project = "[target.aarch64]\nrootfs-suite = \"bookworm\"\n\n[profile.gcc11]\ntoolchain = { family = \"gcc\", version = \"11\" }\n";
+    let command = in_project(project, "");
+    let src = command.work_dir().join("src");
+    write(
+        &src.join("hello.c"),
+        "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n",
+    );
+    // The derived root filesystem (bookworm arm64 + gcc-11, g++-11) is cached in the machine's
+    // cache, shared with the library's emulated configuration test.
+    let output = command
+        .real_cache()
+        .args(["shell", "--target", "arm64", "--method", "emulated"])
+        .args(["--profile", "gcc11"])
+        .stdin("echo \"CC=$CC\" && $CC hello.c -o hello-profile && cc hello.c -o hello-default\n")
+        .run();
+    output.assert_code(0);
+    assert!(output.stdout.contains("CC=gcc-11"), "{}", output.snapshot());
+    assert_eq!(gcc_majors(&src.join("hello-profile")), ["11"]);
+    assert_eq!(gcc_majors(&src.join("hello-default")), ["12"]);
+}
