@@ -513,13 +513,34 @@ impl Registry {
         Ok(())
     }
 
-    /// Removes every entry archway owns; returns their names.
+    /// Removes every entry archway owns, and every `archway-*.conf` it persisted (also for
+    /// entries not registered right now, e.g. after a boot without systemd-binfmt); returns the
+    /// names.
     pub fn uninstall_owned(&self) -> Result<Vec<EntryName>, Error> {
         let mut removed = Vec::new();
         for entry in self.owned()? {
             self.fs.remove(entry.name().as_str())?;
             self.forget(entry.name())?;
             removed.push(entry.name().clone());
+        }
+        if let Ok(reader) = std::fs::read_dir(&self.persist_dir) {
+            for item in reader.flatten() {
+                let file = item.file_name();
+                let Some(name) = file
+                    .to_str()
+                    .and_then(|f| f.strip_prefix("archway-"))
+                    .and_then(|f| f.strip_suffix(".conf"))
+                else {
+                    continue;
+                };
+                let Ok(name) = EntryName::new(name) else {
+                    continue;
+                };
+                self.forget(&name)?;
+                if !removed.contains(&name) {
+                    removed.push(name);
+                }
+            }
         }
         Ok(removed)
     }

@@ -564,3 +564,25 @@ fn handler_for_target_finds_an_existing_entry_of_any_name() {
         None
     );
 }
+
+#[test]
+fn uninstall_all_also_removes_persisted_files_of_unregistered_entries() {
+    let f = fixture();
+    let options = InstallOptions {
+        persist: true,
+        ..InstallOptions::default()
+    };
+    f.registry
+        .install_target(target("s390x"), &options)
+        .expect("install");
+    // A reboot without systemd-binfmt: the entry is gone, the persisted file stays.
+    f.registry.fs().remove("qemu-s390x").expect("remove");
+    std::fs::write(f.persist.join("other-tool.conf"), "# not archway's\n").expect("write");
+    let removed = f.registry.uninstall_owned().expect("uninstall");
+    assert_eq!(
+        removed.iter().map(|n| n.as_str()).collect::<Vec<_>>(),
+        vec!["qemu-s390x"]
+    );
+    assert!(!f.persist.join("archway-qemu-s390x.conf").exists());
+    assert!(f.persist.join("other-tool.conf").exists());
+}

@@ -529,8 +529,17 @@ fn install(
 
     let mut problems = 0;
     let mut hint = None;
+    // installed, already present, skipped as native
+    let mut counts = (0, 0, 0);
+    let many = targets.len() > 1;
     for target in targets {
         let outcome = registry.install_target(target, options)?;
+        match &outcome {
+            InstallOutcome::Installed { .. } => counts.0 += 1,
+            InstallOutcome::AlreadyPresent { .. } => counts.1 += 1,
+            InstallOutcome::SkippedNative { .. } => counts.2 += 1,
+            _ => {}
+        }
         let name = target.name();
         match &outcome {
             InstallOutcome::Installed {
@@ -621,6 +630,15 @@ fn install(
                 }
             }
         }
+    }
+    if many {
+        note(
+            context,
+            &format!(
+                "{} installed, {} already present, {} not installed, {} run natively",
+                counts.0, counts.1, problems, counts.2
+            ),
+        );
     }
     for registration in raw {
         match registry.fs().entry(registration.name().as_str())? {
