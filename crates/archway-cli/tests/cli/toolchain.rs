@@ -427,3 +427,121 @@ fn musl_targets_build_static_binaries_that_run_under_qemu() {
         assert_eq!(output.stdout, "musl 2 hello\n");
     }
 }
+
+/// Runs a command in `directory`, panicking with its output when it fails.
+fn run_in(directory: &Path, program: &str, args: &[&str]) -> String {
+    let output = Command::new(program)
+        .args(args)
+        .current_dir(directory)
+        .output()
+        .unwrap_or_else(|error| panic!("running {program}: {error}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success(),
+        "{program} {args:?} failed:\n{text}"
+    );
+    text
+}
+
+/// The generated CMake toolchain file and Meson cross file cross compile, and their emulator
+/// runs target programs: CMake's `check_c_source_runs` (try_run) and `ctest`, `meson test`.
+#[test]
+fn generated_files_drive_cmake_and_meson_with_the_emulator() {
+    if !require(&[
+        "cmake",
+        "meson",
+        "ninja",
+        "aarch64-linux-gnu-gcc",
+        "qemu-aarch64-static",
+    ]) {
+        return;
+    }
+    let work = tempfile::tempdir().expect("temp");
+    let files = work.path().join("files");
+    archway()
+        .real_cache()
+        .args([
+            "toolchain",
+            "files",
+            "--target",
+            "aarch64-multiplatform",
+            "--out",
+        ])
+        .arg(&files)
+        .run()
+        .assert_code(0);
+    let project = work.path().join("project");
+    fs::create_dir_all(&project).expect("project dir");
+    fs::write(
+        project.join("probe.c"),
+        "#include <stdio.h>\nint main(int argc, char **argv) {\n#if defined(__aarch64__)\n  printf(\"aarch64 %s\\n\", argc > 1 ? argv[1] : \"\");\n  return 0;\n#else\n  return 1;\n#endif\n}\n",
+    )
+    .expect("probe.c");
+    fs::write(
+        project.join("CMakeLists.txt"),
+        "cmake_minimum_required(VERSION 3.13)\nproject(probe C)\ninclude(CheckCSourceRuns)\n\
+         check_c_source_runs(\"int main(void) { return 0; }\" TARGET_PROGRAMS_RUN)\n\
+         if(NOT TARGET_PROGRAMS_RUN)\n  message(FATAL_ERROR \"try_run could not run a target program\")\nendif()\n\
+         add_executable(probe probe.c)\nenable_testing()\nadd_test(NAME probe COMMAND probe hello)\n\
+         set_tests_properties(probe PROPERTIES PASS_REGULAR_EXPRESSION \"aarch64 hello\")\n",
+    )
+    .expect("CMakeLists.txt");
+    fs::write(
+        project.join("meson.build"),
+        "project('probe', 'c')\nprobe = executable('probe', 'probe.c')\ntest('probe', probe, args: ['hello'])\n\
+         assert(meson.is_cross_build(), 'a cross build')\nassert(meson.can_run_host_binaries(), 'the exe_wrapper runs target programs')\n",
+    )
+    .expect("meson.build");
+
+    let toolchain_file = format!(
+        "-DCMAKE_TOOLCHAIN_FILE={}",
+        files.join("toolchain.cmake").display()
+    );
+    run_in(
+        &project,
+        "cmake",
+        &[
+            "-S",
+            ".",
+            "-B",
+            "cmake-build",
+            "-G",
+            "Ninja",
+            &toolchain_file,
+        ],
+    );
+    run_in(&project, "cmake", &["--build", "cmake-build"]);
+    let (machine, _) = elf_machine_and_interpreter(&project.join("cmake-build/probe"));
+    assert_eq!(machine, EM_AARCH64);
+    let tests =
+        fs::read_to_string(project.join("cmake-build/CTestTestfile.cmake")).expect("ctest file");
+    assert!(
+        tests.contains("qemu-aarch64-static"),
+        "ctest runs through QEMU:\n{tests}"
+    );
+    run_in(
+        &project,
+        "ctest",
+        &["--test-dir", "cmake-build", "--output-on-failure"],
+    );
+
+    let cross_file = files.join("meson-cross.ini");
+    let cross_file = cross_file.to_str().expect("utf-8 path");
+    run_in(
+        &project,
+        "meson",
+        &["setup", "--cross-file", cross_file, "meson-build"],
+    );
+    run_in(&project, "meson", &["compile", "-C", "meson-build"]);
+    let (machine, _) = elf_machine_and_interpreter(&project.join("meson-build/probe"));
+    assert_eq!(machine, EM_AARCH64);
+    run_in(
+        &project,
+        "meson",
+        &["test", "-C", "meson-build", "--print-errorlogs"],
+    );
+}
