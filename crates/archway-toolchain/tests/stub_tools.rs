@@ -467,3 +467,31 @@ fn generated_files_match_their_snapshots() {
         insta::assert_snapshot!(format!("{name}_env_sh"), shell);
     }
 }
+
+#[test]
+fn rust_std_is_found_in_the_rustc_sysroot_or_reported_with_the_rustup_command() {
+    let stubs = Stubs::new();
+    let rust_sysroot = stubs.prefix().join("rust");
+    stubs.file(
+        "rustc",
+        &format!("#!/bin/sh\necho {}\n", rust_sysroot.display()),
+    );
+    fs::create_dir_all(rust_sysroot.join("lib/rustlib/aarch64-unknown-linux-gnu/lib"))
+        .expect("std dir");
+
+    let found =
+        archway_toolchain::rust_std(&platform("aarch64-multiplatform"), &stubs.search_path())
+            .expect("installed");
+    assert_eq!(
+        found.path,
+        rust_sysroot.join("lib/rustlib/aarch64-unknown-linux-gnu")
+    );
+
+    let error = archway_toolchain::rust_std(&platform("riscv64"), &stubs.search_path())
+        .expect_err("not installed");
+    assert!(matches!(error, Error::RustStdMissing { .. }), "{error}");
+    assert_eq!(
+        error.hint().as_deref(),
+        Some("run `rustup target add riscv64gc-unknown-linux-gnu`")
+    );
+}

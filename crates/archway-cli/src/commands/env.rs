@@ -30,6 +30,16 @@ pub fn run(args: Args, _context: &Context) -> anyhow::Result<ExitCode> {
         let files = archway_toolchain::write_files(&env, &directory)?;
         env.set_files(&files);
     }
+    // Cargo builds need the target's prebuilt standard library; say so now rather than
+    // leaving it to `can't find crate for core` later.
+    if let Err(error @ archway_toolchain::Error::RustStdMissing { .. }) =
+        archway_toolchain::rust_std(&target, &super::toolchain::search_path())
+    {
+        eprintln!("note: {error}");
+        if let Some(hint) = error.hint() {
+            eprintln!("hint: for Cargo builds, {hint}");
+        }
+    }
     let format = match args.format.as_str() {
         "fish" => Format::Fish,
         "json" => Format::Json,
