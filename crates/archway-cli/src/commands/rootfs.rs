@@ -29,6 +29,9 @@ pub enum Command {
         /// needs root) or `fresh` (a new mmdebstrap run with the packages).
         #[arg(long, default_value = "copy", value_parser = ["copy", "fresh"])]
         derive: String,
+        /// Register the binfmt_misc entry the root filesystem needs, if missing.
+        #[arg(long)]
+        setup: bool,
     },
     /// List the cached root filesystems: key, size, age.
     List {
@@ -45,6 +48,9 @@ pub enum Command {
         /// Share the host's network (for apt).
         #[arg(long)]
         network: bool,
+        /// Register the binfmt_misc entry the root filesystem needs, if missing.
+        #[arg(long)]
+        setup: bool,
     },
 }
 
@@ -99,18 +105,20 @@ pub fn store() -> anyhow::Result<Store> {
     Ok(Store::new(&cache))
 }
 
-/// Fails with the exact fix when the kernel cannot run the architecture's binaries.
-pub fn require_emulation(architecture: Architecture) -> anyhow::Result<()> {
+/// Fails with the exact fix when the kernel cannot run the architecture's binaries; with
+/// `setup`, registers the missing binfmt_misc entry instead (as `archway binfmt install` does).
+pub fn require_emulation(architecture: Architecture, setup: bool) -> anyhow::Result<()> {
     if emulated::host_runs(architecture) {
         return Ok(());
     }
     let qemu = architecture.qemu_user();
     match emulated::binfmt_state(qemu) {
         BinfmtState::Registered { .. } => Ok(()),
+        BinfmtState::Missing { can_install } if setup && can_install => install_binfmt(qemu),
         BinfmtState::Missing { can_install } => {
             let command = format!("archway binfmt install {qemu}");
             let hint = if can_install {
-                format!("run `{command}`")
+                format!("run `{command}`, or add `--setup`")
             } else {
                 format!("run `sudo {command}`")
             };
@@ -123,28 +131,65 @@ pub fn require_emulation(architecture: Architecture) -> anyhow::Result<()> {
     }
 }
 
+/// `--setup`: registers QEMU's entry for `qemu` with archway's defaults (flag `F`).
+pub fn install_binfmt(qemu: &str) -> anyhow::Result<()> {
+    use archway_binfmt::{InstallOptions, InstallOutcome, Registry};
+    let target = archway_binfmt::magic::for_qemu(qemu)
+        .ok_or_else(|| Failure::user(format!("QEMU has no `{qemu}` emulator"), None))?;
+    let registry = Registry::system();
+    registry.ensure_mounted()?;
+    match registry.install_target(target, &InstallOptions::default())? {
+        InstallOutcome::Installed { registration, .. } => {
+            eprintln!(
+                "--setup: registered `{}` → `{}`",
+                registration.name().as_str(),
+                registration.interpreter().display()
+            );
+            Ok(())
+        }
+        InstallOutcome::AlreadyPresent { .. } | InstallOutcome::SkippedNative { .. } => Ok(()),
+        InstallOutcome::InterpreterMissing {
+            install_command, ..
+        } => Err(Failure::user(
+            format!("`qemu-{qemu}` is not installed, so `--setup` cannot register it"),
+            Some(format!("run `{install_command}`")),
+        )
+        .into()),
+        other => Err(Failure::user(
+            format!("`--setup` could not register the `{qemu}` emulator: {other:?}"),
+            Some(format!("see `archway binfmt install {qemu}`")),
+        )
+        .into()),
+    }
+}
+
 pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     match args.command {
-        Command::Create { key, derive } => {
+        Command::Create { key, derive, setup } => {
             let derive = match derive.as_str() {
                 "fresh" => DeriveStrategy::Fresh,
                 _ => DeriveStrategy::CopyAndInstall,
             };
-            create(&key, derive, context)
+            create(&key, derive, setup, context)
         }
         Command::List { json } => list(json),
         Command::Remove(key_args) => remove(&key_args),
-        Command::Shell { key, network } => shell(&key, network, context),
+        Command::Shell {
+            key,
+            network,
+            setup,
+        } => shell(&key, network, setup, context),
     }
 }
 
 fn create(
     key_args: &KeyArgs,
     derive: DeriveStrategy,
+    setup: bool,
     context: &Context,
 ) -> anyhow::Result<ExitCode> {
     let key = key_args.key()?;
-    require_emulation(key.architecture)?;
+    require_emulation(key.architecture, setup)?;
     let store = store()?;
     let reporter = context.reporter();
     let options = CreateOptions {
@@ -211,9 +256,14 @@ fn remove(key_args: &KeyArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn shell(key_args: &KeyArgs, network: bool, context: &Context) -> anyhow::Result<ExitCode> {
+fn shell(
+    key_args: &KeyArgs,
+    network: bool,
+    setup: bool,
+    context: &Context,
+) -> anyhow::Result<ExitCode> {
     let key = key_args.key()?;
-    require_emulation(key.architecture)?;
+    require_emulation(key.architecture, setup)?;
     let project = std::env::current_dir().context("finding the current directory")?;
     let mut emulated = Emulated::new(store()?, key, project);
     emulated.network = network;

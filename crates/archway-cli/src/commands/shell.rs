@@ -23,6 +23,9 @@ pub struct Args {
     /// Apply `[profile.NAME]` of `archway.toml` (its toolchain and rootfs packages).
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
+    /// Register the binfmt_misc entry the emulated environment needs, if missing.
+    #[arg(long)]
+    pub setup: bool,
 }
 
 pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
@@ -39,7 +42,7 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     };
     match method {
         Method::Emulated => {
-            rootfs::require_emulation(key.architecture)?;
+            rootfs::require_emulation(key.architecture, args.setup)?;
             let project = std::env::current_dir().context("finding the current directory")?;
             // The configuration's rootfs suite and packages, toolchain (`gcc-11` installed,
             // `CC=gcc-11`) and variables, for this target and profile.
