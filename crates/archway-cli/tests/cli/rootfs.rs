@@ -169,3 +169,64 @@ fn rootfs_create_list_and_shell_with_the_real_cache() {
     );
     assert!(shell.temp().join("work/made-inside").exists());
 }
+
+/// Whether an enabled binfmt_misc entry has this magic (hex, as the kernel prints it).
+fn entry_with_magic(magic_hex: &str) -> bool {
+    std::fs::read_dir("/proc/sys/fs/binfmt_misc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|entry| {
+            std::fs::read_to_string(entry.path()).is_ok_and(|text| {
+                text.starts_with("enabled") && text.contains(&format!("magic {magic_hex}"))
+            })
+        })
+}
+
+#[test]
+fn shell_setup_registers_the_missing_binfmt_entry() {
+    if !have_prerequisites() {
+        return;
+    }
+    const RISCV64_MAGIC: &str = "7f454c460201010000000000000000000200f300";
+    // With someone else's entry in place, `--setup` has nothing to do and must leave it.
+    let preexisting = entry_with_magic(RISCV64_MAGIC);
+    /// Uninstalls what `--setup` registered, even when an assertion fails.
+    struct Uninstall;
+    impl Drop for Uninstall {
+        fn drop(&mut self) {
+            let _ = archway()
+                .args(["binfmt", "uninstall", "qemu-riscv64"])
+                .run();
+        }
+    }
+    if !preexisting {
+        let without = archway()
+            .real_cache()
+            .args(["shell", "--target", "riscv64", "--method", "emulated"])
+            .run();
+        insta::assert_snapshot!(without.snapshot());
+    }
+    let _uninstall = (!preexisting).then_some(Uninstall);
+    let shell = archway()
+        .real_cache()
+        .args([
+            "shell", "--target", "riscv64", "--method", "emulated", "--setup",
+        ])
+        .stdin("uname -m; . /etc/os-release; echo \"$VERSION_CODENAME\"\n")
+        .run();
+    shell.assert_code(0);
+    assert_eq!(
+        shell.stderr.contains("--setup: registered `qemu-riscv64`"),
+        !preexisting,
+        "{}",
+        shell.snapshot()
+    );
+    assert_eq!(
+        shell.stdout.lines().collect::<Vec<_>>()[..2],
+        ["riscv64", "trixie"],
+        "{}",
+        shell.snapshot()
+    );
+    assert!(entry_with_magic(RISCV64_MAGIC));
+}
