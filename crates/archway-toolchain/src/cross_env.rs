@@ -5,7 +5,7 @@ use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use archway_platform::{Libc, Platform};
+use archway_platform::{Kernel, Libc, Platform};
 use serde::Serialize;
 
 use crate::files::GeneratedFiles;
@@ -140,9 +140,14 @@ impl CrossEnv {
         }
         ldflags.extend(request.ldflags.iter().cloned());
 
-        let pkg_config_libdir = pkg_config_libdir(&target, sysroot.as_deref());
+        let mut pkg_config_libdir = pkg_config_libdir(&target, sysroot.as_deref());
+        // A toolchain's own prefix without a multiarch layout (MinGW's `/usr/x86_64-w64-mingw32`)
+        // keeps its .pc files in `lib/pkgconfig`.
+        if let (None, None, Some(prefix)) = (&sysroot, target.multiarch(), &toolchain.libc_prefix) {
+            pkg_config_libdir.insert(0, prefix.join("lib/pkgconfig"));
+        }
 
-        let emulator = if runs_natively {
+        let emulator = if runs_natively || target.kernel() != Kernel::Linux {
             Vec::new()
         } else {
             match crate::emulator_command(&target, request, library_prefix.as_deref(), search_path)
@@ -226,12 +231,15 @@ impl CrossEnv {
         if let Some(sysroot) = &self.sysroot {
             set("PKG_CONFIG_SYSROOT_DIR", sysroot.display().to_string());
         }
-        if let Some(prefix) = &self.library_prefix {
-            // Read by qemu-user like `-L`, also when binfmt_misc starts QEMU (`make check`).
-            set("QEMU_LD_PREFIX", prefix.display().to_string());
-        }
-        if let Some(cpu) = &self.qemu_cpu {
-            set("QEMU_CPU", cpu.clone());
+        // QEMU user mode runs Linux programs only.
+        if self.target.kernel() == Kernel::Linux {
+            if let Some(prefix) = &self.library_prefix {
+                // Read by qemu-user like `-L`, also when binfmt_misc starts QEMU (`make check`).
+                set("QEMU_LD_PREFIX", prefix.display().to_string());
+            }
+            if let Some(cpu) = &self.qemu_cpu {
+                set("QEMU_CPU", cpu.clone());
+            }
         }
         if let Some(rust) = &self.rust_target {
             // cc-rs reads `CC_<target>` with the triple's dashes as underscores.

@@ -495,3 +495,42 @@ fn rust_std_is_found_in_the_rustc_sysroot_or_reported_with_the_rustup_command() 
         Some("run `rustup target add riscv64gc-unknown-linux-gnu`")
     );
 }
+
+#[test]
+fn mingw_env_has_windres_and_its_prefix_pkg_config_but_no_qemu() {
+    let stubs = Stubs::new();
+    stubs
+        .debian_cross("x86_64-w64-mingw32", "12-win32")
+        .tool("x86_64-w64-mingw32-windres")
+        .qemu("x86_64");
+    let target = platform("mingwW64");
+    let toolchain = select(&target, &Request::default(), &stubs.search_path()).expect("mingw");
+    let env = CrossEnv::with_search_path(
+        &toolchain,
+        &Request::default(),
+        None,
+        &stubs.search_path(),
+        false,
+    )
+    .expect("env");
+    let prefix = stubs.prefix().join("x86_64-w64-mingw32");
+    assert_eq!(
+        env.vars["PKG_CONFIG_LIBDIR"],
+        format!("{}/lib/pkgconfig:/usr/share/pkgconfig", prefix.display())
+    );
+    assert_eq!(
+        env.vars["RC"],
+        stubs
+            .bin()
+            .join("x86_64-w64-mingw32-windres")
+            .display()
+            .to_string()
+    );
+    assert!(
+        env.emulator.is_empty(),
+        "QEMU user mode does not run Windows programs"
+    );
+    assert!(!env.vars.contains_key("QEMU_LD_PREFIX"));
+    assert_eq!(env.host_triple, "x86_64-w64-mingw32");
+    assert!(archway_toolchain::cmake_toolchain(&env).contains("set(CMAKE_SYSTEM_NAME Windows)"));
+}
