@@ -545,3 +545,41 @@ fn generated_files_drive_cmake_and_meson_with_the_emulator() {
         &["test", "-C", "meson-build", "--print-errorlogs"],
     );
 }
+
+/// As root, `toolchain install` runs apt-get for Debian's versioned cross compiler and then
+/// finds it (the test packages have it installed already, so apt has nothing to change).
+#[test]
+fn toolchain_install_runs_apt_and_selects_the_installed_compiler() {
+    if !require(&["apt-get", "aarch64-linux-gnu-gcc-11"]) {
+        return;
+    }
+    let is_root = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("Uid:"))
+                .map(|ids| ids.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false);
+    if !is_root && support::skip_unless_ci("not root") {
+        return;
+    }
+    let output = archway()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .args([
+            "toolchain",
+            "install",
+            "--target",
+            "aarch64-multiplatform",
+            "--version",
+            "11",
+        ])
+        .run();
+    output.assert_code(0);
+    assert!(
+        output.stderr.contains("installed: gcc 11."),
+        "{}",
+        output.snapshot()
+    );
+}
