@@ -7,7 +7,7 @@
 #
 # Needs root, qemu-user-static and binfmt-support. It registers entries under the usual
 # `qemu-<cpu>` names, so it refuses to run when any `qemu-*` entry is already registered (it
-# would otherwise remove entries it did not create).
+# would otherwise remove entries it did not create), or when archway has entries installed.
 #
 # usage: sudo bench/binfmt.sh [ROUNDS]   (ARCHWAY=path/to/archway to use another binary)
 set -eu
@@ -26,6 +26,10 @@ if ls "$root" | grep -q '^qemu-'; then
     echo "error: qemu-* entries are registered already; this benchmark would remove them" >&2
     ls "$root" | grep '^qemu-' >&2
     echo "hint: run it on a machine without registered qemu-* entries" >&2
+    exit 1
+fi
+if [ -n "$(ls -A /run/archway/binfmt 2>/dev/null)" ]; then
+    echo "error: archway has entries installed (/run/archway/binfmt); uninstall --all would remove them" >&2
     exit 1
 fi
 command -v update-binfmts >/dev/null || { echo "error: update-binfmts missing (apt-get install binfmt-support)" >&2; exit 1; }
