@@ -352,6 +352,18 @@ impl Registry {
             Ok(plan) => plan,
             Err(outcome) => return Ok(outcome),
         };
+        self.install_registration(wanted, warnings, options)
+    }
+
+    /// Registers `wanted` as archway's (a QEMU plan or a line the user gave): compares with an
+    /// entry of the same name (identical → already present; different → conflict unless
+    /// `force`), registers, records ownership, persists if asked.
+    pub fn install_registration(
+        &self,
+        wanted: Registration,
+        warnings: Vec<Warning>,
+        options: &InstallOptions,
+    ) -> Result<InstallOutcome, Error> {
         self.fs.require_mounted()?;
         let mut replaced = None;
         if let Some(existing) = self.fs.entry(wanted.name().as_str())? {

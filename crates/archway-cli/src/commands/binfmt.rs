@@ -641,27 +641,29 @@ fn install(
         );
     }
     for registration in raw {
-        match registry.fs().entry(registration.name().as_str())? {
-            Some(existing) if existing.registration.same_definition(&registration) => {
-                note(
-                    context,
-                    &format!("`{}`: already present", registration.name()),
-                );
+        let name = registration.name().to_string();
+        match registry.install_registration(registration, Vec::new(), options)? {
+            InstallOutcome::Installed { persisted, .. } => {
+                note(context, &format!("`{name}`: installed"));
+                if let Some(path) = persisted {
+                    note(
+                        context,
+                        &format!("`{name}`: persisted in {}", path.display()),
+                    );
+                }
             }
-            Some(_) if !options.force => {
+            InstallOutcome::AlreadyPresent { .. } => {
+                note(context, &format!("`{name}`: already present (identical)"))
+            }
+            InstallOutcome::Conflict { differences, .. } => {
                 problems += 1;
                 eprintln!(
-                    "conflict: `{}` is registered with another definition; left alone",
-                    registration.name()
+                    "conflict: `{name}` is registered with another {}; left alone",
+                    differences.join(" and ")
                 );
+                hint.get_or_insert_with(|| "`--force` replaces conflicting entries".to_string());
             }
-            existing => {
-                if existing.is_some() {
-                    registry.fs().remove(registration.name().as_str())?;
-                }
-                registry.fs().register(&registration)?;
-                note(context, &format!("`{}`: installed", registration.name()));
-            }
+            other => tracing::debug!(?other, "unexpected outcome for a raw line"),
         }
     }
     if problems > 0 {

@@ -168,11 +168,11 @@ fn binfmt_install_bad_line_names_column_and_rule() {
 fn binfmt_conflict_is_left_alone_unless_forced() {
     let setup = Setup::new(&["aarch64"]);
     let foreign = r":qemu-aarch64:M::\x7f\x45\x4c\x46\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00:\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff:/bin/true:";
-    setup
-        .archway()
-        .args(["binfmt", "install", "--line", foreign])
-        .run()
-        .assert_code(0);
+    // Registered by someone else (no archway record).
+    archway_binfmt::BinfmtFs::simulated(setup.path("root"))
+        .expect("simulated root")
+        .register(&archway_binfmt::Registration::parse(foreign).expect("valid line"))
+        .expect("register");
 
     let output = setup.archway().args(["binfmt", "install", "aarch64"]).run();
     output.assert_code(1);
@@ -191,6 +191,35 @@ fn binfmt_conflict_is_left_alone_unless_forced() {
         .run();
     output.assert_code(0);
     insta::assert_snapshot!("forced", output.snapshot());
+}
+
+#[test]
+fn binfmt_install_line_is_archways_and_uninstall_all_removes_it() {
+    let setup = Setup::new(&[]);
+    let line = r":my-format:M::\x7fELF\x02\x01\x01\x61::/bin/true:";
+    setup
+        .archway()
+        .args(["binfmt", "install", "--line", line])
+        .run()
+        .assert_code(0);
+    let output = setup
+        .archway()
+        .args(["binfmt", "install", "--line", line])
+        .run();
+    output.assert_code(0);
+    assert!(
+        output
+            .stderr
+            .contains("`my-format`: already present (identical)"),
+        "{}",
+        output.snapshot()
+    );
+    setup
+        .archway()
+        .args(["binfmt", "uninstall", "--all"])
+        .run()
+        .assert_code(0);
+    assert!(!setup.path("root/my-format").exists());
 }
 
 #[test]
