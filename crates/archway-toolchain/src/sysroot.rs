@@ -198,14 +198,23 @@ impl Sysroot {
             source,
         })?;
         let _lock = Lock::acquire(&self.directory.join("lock"))?;
-        let apt = self.prepare_apt()?;
-
         let mut wanted: Vec<String> = vec![self.libc_package().to_string()];
         for package in packages {
             if !wanted.contains(package) {
                 wanted.push(package.clone());
             }
         }
+        // Everything asked for is there already: no apt run (reading the package lists alone
+        // takes seconds, and builds call this every time with their `sysroot-packages`).
+        let manifest = self.manifest()?;
+        let unpacked: BTreeSet<&str> = manifest.packages.iter().map(|p| p.name.as_str()).collect();
+        if wanted
+            .iter()
+            .all(|package| unpacked.contains(package.as_str()))
+        {
+            return Ok(AddOutcome::default());
+        }
+        let apt = self.prepare_apt()?;
 
         if apt.needs_update() {
             reporter.start(

@@ -536,6 +536,16 @@ fn clang_libc_dirs(clang: &Path) -> Vec<(String, Platform, PathBuf)> {
 /// names (`aarch64-linux-gnu-gcc` → `aarch64-linux-gnu-gcc-12`) are listed once, under the
 /// shortest name.
 pub fn discover(search_path: &OsStr) -> Vec<Toolchain> {
+    discover_triples(search_path, None, true)
+}
+
+/// [`discover`], probing only GNU compilers named after one of `triples` (each probe runs the
+/// compiler, so `select` asks only the ones that can serve its target).
+fn discover_triples(
+    search_path: &OsStr,
+    triples: Option<&[String]>,
+    clang: bool,
+) -> Vec<Toolchain> {
     let executables = executables(search_path);
     let mut toolchains = Vec::new();
 
@@ -543,6 +553,7 @@ pub fn discover(search_path: &OsStr) -> Vec<Toolchain> {
     let mut gnu: Vec<(&String, GnuName)> = executables
         .keys()
         .filter_map(|name| parse_gnu_name(name).map(|parsed| (name, parsed)))
+        .filter(|(_, parsed)| triples.is_none_or(|triples| triples.contains(&parsed.triple)))
         .collect();
     gnu.sort_by_key(|(name, _)| (name.len(), name.to_string()));
     let mut seen_files = BTreeSet::new();
@@ -570,7 +581,12 @@ pub fn discover(search_path: &OsStr) -> Vec<Toolchain> {
         toolchains.push(gnu_toolchain(&executables, &parsed, path, version, target));
     }
 
-    for (name, clang, suffix) in clangs(&executables) {
+    let clang_compilers = if clang {
+        clangs(&executables)
+    } else {
+        Vec::new()
+    };
+    for (name, clang, suffix) in clang_compilers {
         let Some(version) = clang_version(&clang) else {
             tracing::debug!(compiler = %name, "does not answer -dumpversion, skipped");
             continue;
@@ -664,7 +680,33 @@ fn installed(
     request: &Request,
     search_path: &OsStr,
 ) -> Result<Toolchain, Error> {
-    let mut candidates: Vec<Toolchain> = discover(search_path)
+    let triples = gnu_prefixes(target);
+    // clang starts slowly (~40 ms): ask it only when GCC cannot serve the request.
+    let mut candidates = Vec::new();
+    if request.family != Some(Family::Clang) {
+        candidates = candidates_from(
+            discover_triples(search_path, Some(&triples), false),
+            target,
+            request,
+        );
+    }
+    if candidates.is_empty() && request.family != Some(Family::Gcc) {
+        candidates = candidates_from(
+            discover_triples(search_path, Some(&triples), true),
+            target,
+            request,
+        );
+    }
+    candidates.sort_by_key(|toolchain| (toolchain.family, !toolchain.default));
+    if let Some(found) = candidates.into_iter().next() {
+        return Ok(found);
+    }
+    installed_fallback(target, request, search_path)
+}
+
+/// The discovered toolchains that serve `target` with the requested family and version.
+fn candidates_from(found: Vec<Toolchain>, target: &Platform, request: &Request) -> Vec<Toolchain> {
+    found
         .into_iter()
         .filter(|toolchain| toolchain.serves(target))
         .filter(|toolchain| {
@@ -678,12 +720,16 @@ fn installed(
                 .as_deref()
                 .is_none_or(|want| version_matches(want, &toolchain.version))
         })
-        .collect();
-    candidates.sort_by_key(|toolchain| (toolchain.family, !toolchain.default));
-    if let Some(found) = candidates.into_iter().next() {
-        return Ok(found);
-    }
+        .collect()
+}
 
+/// No discovered toolchain fits: clang for a target it has no `/usr/<triple>` libc for, else
+/// the error naming what was looked for.
+fn installed_fallback(
+    target: &Platform,
+    request: &Request,
+    search_path: &OsStr,
+) -> Result<Toolchain, Error> {
     // clang builds for any target once it has a C library: the user's sysroot, or archway's
     // (musl targets always come with one: Debian has no musl cross gcc).
     let clang_allowed = request.family != Some(Family::Gcc)
