@@ -59,6 +59,9 @@ fn hint_of(error: &anyhow::Error) -> Option<String> {
         if let Some(e) = cause.downcast_ref::<archway::plan::Unavailable>() {
             return e.hint();
         }
+        if let Some(e) = cause.downcast_ref::<archway::Error>() {
+            return e.hint();
+        }
         None
     })
 }
@@ -66,7 +69,12 @@ fn hint_of(error: &anyhow::Error) -> Option<String> {
 fn code_of(error: &anyhow::Error) -> u8 {
     error
         .chain()
-        .find_map(|cause| cause.downcast_ref::<Failure>().map(|f| f.code))
+        .find_map(|cause| {
+            if let Some(e) = cause.downcast_ref::<archway::Error>() {
+                return Some(e.exit_code());
+            }
+            cause.downcast_ref::<Failure>().map(|f| f.code)
+        })
         .unwrap_or(1)
 }
 

@@ -1,10 +1,40 @@
-//! The archway library façade: configuration, planning (method choice), builds, cache.
+//! The archway library façade: builds for another architecture, the emulation they need, the
+//! cache.
 //!
-//! SKELETON: modules arrive with their issues (config.rs, plan.rs, build.rs, cache.rs).
+//! - [`project`] detects the build system (CMake, Meson, `configure`, a plain Makefile, Cargo).
+//! - [`steps`] turns a project, a build directory and a [`steps::Toolset`] into a
+//!   [`steps::Recipe`]: the configure, build and test commands with their environments.
+//! - [`executor`] is where steps run ([`executor::HostExecutor`] on this machine; the emulated
+//!   method runs the same recipe in a sandbox).
+//! - [`build`] is the flow: [`build::prepare`] picks the method and the toolchain and writes the
+//!   build-system files, [`build::execute`] runs the steps and returns an [`outcome::Outcome`]
+//!   with every artifact's platform and the time each step took.
+//! - [`emulation`] registers a temporary binfmt_misc entry while tests run foreign programs.
+//!
+//! ```no_run
+//! use archway::build::{execute, prepare, BuildRequest, Goal};
+//! use archway::executor::HostExecutor;
+//! use archway::platform::{NoProgress, Platform};
+//!
+//! let target = Platform::parse("riscv64").unwrap();
+//! let plan = prepare(&BuildRequest::new("path/to/zlib", target)).unwrap();
+//! let outcome = execute(&plan, Goal::Test, &HostExecutor::default(), &NoProgress).unwrap();
+//! for artifact in &outcome.artifacts {
+//!     println!("{} {:?}", artifact.path.display(), artifact.platform);
+//! }
+//! ```
 
+pub mod build;
 pub mod cache;
 pub mod config;
 pub mod emulated;
 pub mod plan;
+pub mod emulation;
+mod error;
+pub mod executor;
+pub mod outcome;
+pub mod project;
+pub mod steps;
 
 pub use archway_platform as platform;
+pub use error::Error;

@@ -1,12 +1,235 @@
-//! `archway build` — SKELETON, filled in by its issue's owner.
+//! `archway build`: configure and build the project for a target (or run a command in the
+//! target's cross environment), then say what was built, with which toolchain, in how long.
 
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use anyhow::Context as _;
+use archway::build::{execute, prepare, BuildRequest, Goal};
+use archway::executor::{ChildOutput, HostExecutor};
+use archway::outcome::{Method, Outcome};
+use archway::platform::Platform;
+use archway::project::BuildSystem;
 
 use crate::cli::Context;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[command(flatten)]
+    pub common: Common,
+    /// Run this command in the target's cross environment instead of the project's build
+    /// system (CC, CXX, AR, PKG_CONFIG_*, CMAKE_TOOLCHAIN_FILE, CONFIG_SITE... are set).
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
 
-pub fn run(_args: Args, _context: &Context) -> anyhow::Result<ExitCode> {
-    super::not_yet("build")
+/// The options `build` and `test` share.
+#[derive(Debug, clap::Args)]
+pub struct Common {
+    /// The platform to build for (`archway platform list` shows every name).
+    #[arg(short, long)]
+    pub target: String,
+    /// The project directory.
+    #[arg(
+        short = 'C',
+        long = "directory",
+        value_name = "DIR",
+        default_value = "."
+    )]
+    pub directory: PathBuf,
+    /// How to build: `native` (the host runs the target) or `cross` (a cross toolchain).
+    /// Default: native when the host runs the target's programs, else cross.
+    #[arg(long, value_enum)]
+    pub method: Option<MethodArg>,
+    /// The build directory (default: `build/archway/<target>` in the project).
+    #[arg(long, value_name = "DIR")]
+    pub build_dir: Option<PathBuf>,
+    /// Use this build system instead of the detected one
+    /// (cargo, meson, cmake, configure, make).
+    #[arg(long, value_name = "NAME")]
+    pub build_system: Option<BuildSystem>,
+    /// An extra argument for the configure step (repeatable): `-DOPTION=ON` for CMake,
+    /// `-Doption=value` for Meson, `--enable-x` for configure; for make and Cargo, an
+    /// argument of the build command.
+    #[arg(long = "configure-arg", value_name = "ARG", allow_hyphen_values = true)]
+    pub configure_args: Vec<String>,
+    /// Parallel jobs (default: the number of CPUs).
+    #[arg(short, long)]
+    pub jobs: Option<usize>,
+    /// Print the outcome as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum MethodArg {
+    Native,
+    Cross,
+}
+
+impl From<MethodArg> for Method {
+    fn from(method: MethodArg) -> Method {
+        match method {
+            MethodArg::Native => Method::Native,
+            MethodArg::Cross => Method::Cross,
+        }
+    }
+}
+
+impl Common {
+    /// The library request for these options.
+    pub fn request(&self, command: Vec<String>) -> anyhow::Result<BuildRequest> {
+        let target = Platform::parse(&self.target)?;
+        let mut request = BuildRequest::new(&self.directory, target);
+        request.method = self.method.map(Method::from);
+        // Relative to where the user is, like `cmake -B`.
+        request.build_dir = match &self.build_dir {
+            Some(dir) => Some(std::path::absolute(dir).context("resolving `--build-dir`")?),
+            None => None,
+        };
+        request.build_system = self.build_system;
+        request.jobs = self.jobs;
+        request.configure_args = self.configure_args.clone();
+        request.command = command;
+        Ok(request)
+    }
+}
+
+pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
+    let request = args.common.request(args.command)?;
+    run_goal(&request, Goal::Build, args.common.json, context)
+}
+
+/// Prepares and runs `goal`, then prints the outcome.
+pub fn run_goal(
+    request: &BuildRequest,
+    goal: Goal,
+    json: bool,
+    context: &Context,
+) -> anyhow::Result<ExitCode> {
+    let reporter = context.reporter();
+    let plan = prepare(request)?;
+    if !context.quiet {
+        let what = match &plan.project {
+            Some(project) => format!(
+                "{} project in `{}`",
+                project.build_system,
+                project.root.display()
+            ),
+            None => format!("`{}`", request.command.join(" ")),
+        };
+        eprintln!(
+            "building {what} for `{}` ({} method: {})",
+            plan.target.config(),
+            plan.method,
+            plan.reason
+        );
+        if let Some(project) = &plan.project {
+            if !project.alternatives.is_empty() {
+                let others: Vec<_> = project.alternatives.iter().map(|s| s.name()).collect();
+                eprintln!(
+                    "  also found: {} (choose with `--build-system NAME`)",
+                    others.join(", ")
+                );
+            }
+        }
+        if let Some(toolchain) = &plan.toolchain {
+            eprintln!("toolchain: {toolchain}");
+        }
+        if context.verbose > 0 {
+            print_steps(&plan);
+        }
+    }
+    let executor = HostExecutor {
+        output: if plan.command.is_some() {
+            ChildOutput::Inherit
+        } else {
+            ChildOutput::ToStderr
+        },
+    };
+    let outcome = execute(&plan, goal, &executor, &reporter)?;
+    print_outcome(&outcome, json, context)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `-v`: every step with the environment it adds, before anything runs.
+fn print_steps(plan: &archway::build::Plan) {
+    let steps = plan.recipe.iter().flat_map(|recipe| {
+        recipe
+            .configure
+            .iter()
+            .chain(&recipe.build)
+            .chain(&recipe.test)
+    });
+    for step in steps.chain(&plan.command) {
+        eprintln!("  {} step, in `{}`:", step.kind, step.dir.display());
+        for (key, value) in &step.env {
+            eprintln!("    {key}={}", archway::steps::shell_quote(value));
+        }
+        eprintln!("    {}", step.command_line());
+    }
+}
+
+fn print_outcome(outcome: &Outcome, json: bool, context: &Context) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut stdout, outcome)?;
+        writeln!(stdout)?;
+        return Ok(());
+    }
+    // The artifacts are the data: one per line on stdout, tab-separated.
+    for artifact in &outcome.artifacts {
+        let shown = artifact
+            .path
+            .strip_prefix(&outcome.build_dir)
+            .unwrap_or(&artifact.path);
+        writeln!(
+            stdout,
+            "{}\t{}\t{}",
+            shown.display(),
+            artifact.kind.name(),
+            artifact.platform.as_deref().unwrap_or(&artifact.machine)
+        )?;
+    }
+    if context.quiet {
+        return Ok(());
+    }
+    let steps: Vec<String> = outcome
+        .timings
+        .iter()
+        .map(|timing| {
+            if timing.skipped {
+                format!("{} (up to date)", timing.step)
+            } else {
+                format!("{} {:.1} s", timing.step, timing.duration.as_secs_f64())
+            }
+        })
+        .collect();
+    let verb = if outcome.tested {
+        "built and tested"
+    } else {
+        "built"
+    };
+    eprintln!(
+        "{verb} for `{}` with the {} method in {:.1} s ({})",
+        outcome.target,
+        outcome.method,
+        outcome.total.as_secs_f64(),
+        steps.join(", ")
+    );
+    if let Some(toolchain) = &outcome.toolchain {
+        eprintln!("toolchain: {toolchain}");
+    }
+    eprintln!(
+        "{} artifact{} in `{}`",
+        outcome.artifacts.len(),
+        if outcome.artifacts.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
+        outcome.build_dir.display()
+    );
+    Ok(())
 }

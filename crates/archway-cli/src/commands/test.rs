@@ -1,12 +1,21 @@
-//! `archway test` — SKELETON, filled in by its issue's owner.
+//! `archway test`: build the project for a target, then run its own test suite through the
+//! emulator (ctest with `CMAKE_CROSSCOMPILING_EMULATOR`, `meson test` with the exe_wrapper,
+//! `make check` through binfmt_misc, `cargo test` with the runner).
 
 use std::process::ExitCode;
 
+use archway::build::Goal;
+
 use crate::cli::Context;
+use crate::commands::build::{run_goal, Common};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[command(flatten)]
+    pub common: Common,
+}
 
-pub fn run(_args: Args, _context: &Context) -> anyhow::Result<ExitCode> {
-    super::not_yet("test")
+pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
+    let request = args.common.request(Vec::new())?;
+    run_goal(&request, Goal::Test, args.common.json, context)
 }

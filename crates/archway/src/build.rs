@@ -1,0 +1,593 @@
+//! The build flow: pick the method, set up the toolchain, run the project's steps, report the
+//! artifacts.
+//!
+//! [`prepare`] turns a [`BuildRequest`] into a [`Plan`] (method, toolchain, build directory,
+//! recipe) without running anything; [`execute`] runs a plan's steps through an
+//! [`Executor`] and returns the [`Outcome`]. A method that runs the steps elsewhere (the
+//! emulated one) builds its own `Plan` with [`Toolset::Native`] and its own executor.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
+
+use archway_platform::host::Host;
+use archway_platform::{Platform, Reporter};
+use archway_toolchain::{CrossEnv, Request, Sysroot};
+
+use crate::emulation::TemporaryRegistration;
+use crate::executor::Executor;
+use crate::outcome::{find_artifacts, ArtifactSearch, Method, Outcome, Timing, INTERMEDIATE_DIRS};
+use crate::project::{BuildSystem, Project};
+use crate::steps::{
+    command_step, recipe, CrossFiles, CrossSetup, Recipe, RecipeInput, SourceCopy, Step, StepKind,
+    Toolset, DEFAULT_BUILD_ROOT,
+};
+use crate::Error;
+
+/// What the user asked for.
+#[derive(Debug, Clone)]
+pub struct BuildRequest {
+    /// The project directory (`-C DIR`).
+    pub project_dir: PathBuf,
+    pub target: Platform,
+    /// `None`: native when the host runs the target's programs, else cross.
+    pub method: Option<Method>,
+    /// The build directory: absolute, or relative to the project directory.
+    /// Default: `build/archway/<target>` in the project.
+    pub build_dir: Option<PathBuf>,
+    /// Use this build system rather than the detected one.
+    pub build_system: Option<BuildSystem>,
+    /// Run this command in the cross environment instead of the project's build system.
+    pub command: Vec<String>,
+    /// The toolchain the configuration asks for (family, version, flags, overrides).
+    pub toolchain: Request,
+    /// Extra arguments for the configure step (`--configure-arg`).
+    pub configure_args: Vec<String>,
+    /// Parallel jobs; `None`: the number of CPUs.
+    pub jobs: Option<usize>,
+    /// The cache directory (sysroots live there); `None`: no archway sysroot is used.
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl BuildRequest {
+    /// A request with defaults for everything but the project and the target.
+    pub fn new(project_dir: impl Into<PathBuf>, target: Platform) -> BuildRequest {
+        BuildRequest {
+            project_dir: project_dir.into(),
+            target,
+            method: None,
+            build_dir: None,
+            build_system: None,
+            command: Vec::new(),
+            toolchain: Request::default(),
+            configure_args: Vec::new(),
+            jobs: None,
+            cache_dir: crate::cache::cache_dir(),
+        }
+    }
+}
+
+/// What will run, decided before anything does.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub target: Platform,
+    pub method: Method,
+    /// Why this method (for the user).
+    pub reason: String,
+    pub project_dir: PathBuf,
+    /// `None` when the user gave a command.
+    pub project: Option<Project>,
+    pub build_dir: PathBuf,
+    pub toolset: Toolset,
+    /// The toolchain in a few words (`gcc 12.2.0 (aarch64-linux-gnu-gcc)`).
+    pub toolchain: Option<String>,
+    /// The emulator command for target programs (empty when native or none).
+    pub emulator: Vec<String>,
+    /// The project's steps (`None` when the user gave a command).
+    pub recipe: Option<Recipe>,
+    /// The user's command (`-- CMD...`).
+    pub command: Option<Step>,
+}
+
+/// The per-target build directory: `<project>/build/archway/<target config>` unless given.
+pub fn build_dir_for(project_dir: &Path, target: &Platform, given: Option<&Path>) -> PathBuf {
+    match given {
+        Some(dir) if dir.is_absolute() => dir.to_path_buf(),
+        Some(dir) => project_dir.join(dir),
+        None => project_dir.join(DEFAULT_BUILD_ROOT).join(target.config()),
+    }
+}
+
+/// Decides the method, selects and sets up the toolchain, writes the build-system files into
+/// `<build dir>/.archway/` and computes the steps.
+pub fn prepare(request: &BuildRequest) -> Result<Plan, Error> {
+    let project_dir = std::path::absolute(&request.project_dir).map_err(|source| Error::Io {
+        action: "resolve",
+        path: request.project_dir.clone(),
+        source,
+    })?;
+    if !project_dir.is_dir() {
+        return Err(Error::ProjectMissing { path: project_dir });
+    }
+    let project = if request.command.is_empty() {
+        Some(Project::detect(&project_dir, request.build_system)?)
+    } else {
+        None
+    };
+    let target = request.target.clone();
+    let build_dir = build_dir_for(&project_dir, &target, request.build_dir.as_deref());
+    let host = Host::detect().ok();
+    let (method, reason) = match request.method {
+        Some(method) => (method, format!("`--method {method}` was asked for")),
+        None => match &host {
+            Some(host) if host.runs_natively(&target) => (
+                Method::Native,
+                format!(
+                    "this `{}` host runs `{}` programs itself",
+                    host.platform.config(),
+                    target.config()
+                ),
+            ),
+            _ => (
+                Method::Cross,
+                "this host does not run the target's programs: cross compiling".to_string(),
+            ),
+        },
+    };
+    let mut toolchain = None;
+    let mut emulator = Vec::new();
+    let toolset = match method {
+        Method::Native => Toolset::Native,
+        Method::Cross => {
+            let search_path = std::env::var_os("PATH").unwrap_or_default();
+            let selected = archway_toolchain::select(&target, &request.toolchain, &search_path)?;
+            // archway's sysroots hold Debian packages: none for targets Debian does not build.
+            let sysroot = match &request.cache_dir {
+                Some(cache) if target.debian_arch().is_some() => {
+                    Some(Sysroot::open(cache, &target)?).filter(Sysroot::exists)
+                }
+                _ => None,
+            };
+            let mut env = CrossEnv::new(&selected, &request.toolchain, sysroot.as_ref())?;
+            let files_dir = build_dir.join(".archway");
+            let files = archway_toolchain::write_files(&env, &files_dir)?;
+            env.set_files(&files);
+            toolchain = Some(format!(
+                "{} {} ({})",
+                selected.family,
+                selected.version,
+                selected.cc.display()
+            ));
+            emulator = env.emulator.clone();
+            let build_triple = host
+                .as_ref()
+                .map(|host| host.platform.config())
+                .unwrap_or_default();
+            Toolset::Cross(Box::new(CrossSetup {
+                host_triple: env.host_triple.clone(),
+                build_triple,
+                rust_target: env.rust_target.clone(),
+                vars: env.vars.clone(),
+                files: CrossFiles {
+                    cmake_toolchain: files.cmake_toolchain,
+                    meson_cross: files.meson_cross,
+                    config_site: files.config_site,
+                    cargo_config: files.cargo_config,
+                },
+                loader_prefix: env.library_prefix.clone(),
+            }))
+        }
+    };
+    let jobs = request.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(usize::from)
+            .unwrap_or(1)
+    });
+    let recipe = project.as_ref().map(|project| {
+        recipe(&RecipeInput {
+            project,
+            build_dir: &build_dir,
+            toolset: &toolset,
+            jobs,
+            meson_configured: build_dir.join("meson-private/coredata.dat").is_file(),
+            configure_args: &request.configure_args,
+        })
+    });
+    let command = command_step(&request.command, &project_dir, &toolset);
+    if let (Some(project), Toolset::Cross(cross)) = (&project, &toolset) {
+        if project.build_system == BuildSystem::Cargo {
+            check_rust_target(&target, cross.rust_target.as_deref())?;
+        }
+    }
+    Ok(Plan {
+        target,
+        method,
+        reason,
+        project_dir,
+        project,
+        build_dir,
+        toolset,
+        toolchain,
+        emulator,
+        recipe,
+        command,
+    })
+}
+
+/// Cargo needs the target's standard library (`rustc --print target-libdir` names where it
+/// would be; rustup creates it with `rustup target add`).
+fn check_rust_target(target: &Platform, rust_target: Option<&str>) -> Result<(), Error> {
+    let Some(rust_target) = rust_target else {
+        return Err(Error::NoRustTarget {
+            target: target.config(),
+        });
+    };
+    let output = std::process::Command::new("rustc")
+        .args(["--print", "target-libdir", "--target", rust_target])
+        .output();
+    let installed = match output {
+        Ok(output) if output.status.success() => {
+            let dir = String::from_utf8_lossy(&output.stdout).trim().to_string();
+            Path::new(&dir).is_dir()
+        }
+        _ => false,
+    };
+    if installed {
+        Ok(())
+    } else {
+        Err(Error::RustTargetMissing {
+            rust_target: rust_target.to_string(),
+        })
+    }
+}
+
+/// What to run of a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Goal {
+    /// Configure and build.
+    Build,
+    /// Configure, build, then run the project's tests.
+    Test,
+}
+
+/// Runs the plan's steps through `executor` and collects the artifacts.
+///
+/// For [`Goal::Test`] in a cross build whose tests start foreign programs directly, a binfmt_misc
+/// entry must handle them: an existing one, or a [`TemporaryRegistration`] when archway may
+/// create one (as root), removed again when the tests are done.
+pub fn execute(
+    plan: &Plan,
+    goal: Goal,
+    executor: &dyn Executor,
+    reporter: &dyn Reporter,
+) -> Result<Outcome, Error> {
+    let started = Instant::now();
+    let started_at = SystemTime::now();
+    let mut timings = Vec::new();
+    if let Some(command) = &plan.command {
+        run_step(command, executor, reporter, &mut timings)?;
+        let skip_paths = [
+            plan.project_dir.join(DEFAULT_BUILD_ROOT),
+            plan.build_dir.clone(),
+        ];
+        let artifacts = find_artifacts(&ArtifactSearch {
+            root: &plan.project_dir,
+            skip_dirs: INTERMEDIATE_DIRS,
+            skip_paths: &skip_paths,
+            since: Some(started_at),
+            copied_from: None,
+        });
+        return Ok(outcome(plan, artifacts, timings, false, started));
+    }
+    let Some(recipe) = &plan.recipe else {
+        return Ok(outcome(plan, Vec::new(), timings, false, started));
+    };
+    let (driver, package) = recipe.build_system.driver();
+    if !executor.has_program(driver) {
+        return Err(Error::ToolMissing {
+            program: driver.to_string(),
+            system: recipe.build_system,
+            package,
+        });
+    }
+    std::fs::create_dir_all(&recipe.build_dir).map_err(|source| Error::Io {
+        action: "create directory",
+        path: recipe.build_dir.clone(),
+        source,
+    })?;
+    if let Some(copy) = &recipe.copy {
+        let copy_started = Instant::now();
+        reporter.note(&format!(
+            "copying the source tree into `{}` (a plain makefile builds in place)",
+            copy.to.display()
+        ));
+        sync_tree(copy)?;
+        timings.push(Timing {
+            step: StepKind::Configure,
+            command: format!("copy {} {}", copy.from.display(), copy.to.display()),
+            duration: copy_started.elapsed(),
+            skipped: false,
+        });
+    }
+    // Re-running configure rewrites headers and makefiles and so rebuilds everything: skip it
+    // when the same configure commands already ran to completion in this build directory.
+    let stamp = recipe.build_dir.join(".archway").join("configured");
+    let fingerprint = fingerprint(&recipe.configure);
+    // The build system's own record of a configured tree must still be there too.
+    let marker = match recipe.build_system {
+        BuildSystem::Cmake => Some("CMakeCache.txt"),
+        BuildSystem::Meson => Some("meson-private/coredata.dat"),
+        BuildSystem::Configure => Some("Makefile"),
+        BuildSystem::Make | BuildSystem::Cargo => None,
+    };
+    let configured = std::fs::read_to_string(&stamp).is_ok_and(|old| old == fingerprint)
+        && marker.is_none_or(|marker| recipe.build_dir.join(marker).exists());
+    for step in &recipe.configure {
+        if configured {
+            timings.push(Timing {
+                step: step.kind,
+                command: step.command_line(),
+                duration: Default::default(),
+                skipped: true,
+            });
+            continue;
+        }
+        run_step(step, executor, reporter, &mut timings)?;
+    }
+    if !configured && !recipe.configure.is_empty() {
+        write_file(&stamp, &fingerprint)?;
+    }
+    // Builds may run target programs too (bzip2's `all` runs its tests): same rule as tests,
+    // but a build goes on without one.
+    let wants_binfmt = recipe.tests_need_binfmt && plan.method == Method::Cross;
+    let mut registration = None;
+    if wants_binfmt {
+        registration = TemporaryRegistration::for_target(&plan.target)
+            .ok()
+            .flatten();
+    }
+    for step in &recipe.build {
+        run_step(step, executor, reporter, &mut timings)?;
+    }
+    let tested = goal == Goal::Test;
+    if tested {
+        if recipe.test.is_empty() {
+            return Err(Error::NoTests {
+                build_system: recipe.build_system,
+                path: plan.project_dir.clone(),
+            });
+        }
+        if wants_binfmt && registration.is_none() {
+            registration = TemporaryRegistration::for_target(&plan.target)?;
+        }
+        for step in &recipe.test {
+            run_step(step, executor, reporter, &mut timings)?;
+        }
+    }
+    drop(registration);
+    let copied_from = recipe.copy.as_ref().map(|copy| copy.from.as_path());
+    let mut skip_dirs = INTERMEDIATE_DIRS.to_vec();
+    if recipe.build_system == BuildSystem::Cargo {
+        // Cargo's build-script outputs: programs for the host, not the target.
+        skip_dirs.push("build");
+    }
+    let artifacts = find_artifacts(&ArtifactSearch {
+        root: &recipe.build_dir,
+        skip_dirs: &skip_dirs,
+        skip_paths: &[],
+        since: None,
+        copied_from,
+    });
+    Ok(outcome(plan, artifacts, timings, tested, started))
+}
+
+fn outcome(
+    plan: &Plan,
+    artifacts: Vec<crate::outcome::Artifact>,
+    timings: Vec<Timing>,
+    tested: bool,
+    started: Instant,
+) -> Outcome {
+    Outcome {
+        target: plan.target.config(),
+        method: plan.method,
+        build_system: plan.project.as_ref().map(|project| project.build_system),
+        toolchain: plan.toolchain.clone(),
+        build_dir: plan.build_dir.clone(),
+        artifacts,
+        timings,
+        tested,
+        total: started.elapsed(),
+    }
+}
+
+fn run_step(
+    step: &Step,
+    executor: &dyn Executor,
+    reporter: &dyn Reporter,
+    timings: &mut Vec<Timing>,
+) -> Result<(), Error> {
+    let command = step.command_line();
+    reporter.note(&format!("{}: {command}", step.kind));
+    let started = Instant::now();
+    let code = executor.run(step)?;
+    timings.push(Timing {
+        step: step.kind,
+        command: command.clone(),
+        duration: started.elapsed(),
+        skipped: false,
+    });
+    if code == Some(0) {
+        Ok(())
+    } else {
+        Err(Error::StepFailed {
+            step: step.kind,
+            command,
+            code,
+        })
+    }
+}
+
+/// The configure steps as text: commands, directories and environments. Meson's
+/// `--reconfigure` only says that a previous setup exists, so it does not count.
+fn fingerprint(steps: &[Step]) -> String {
+    let mut text = String::new();
+    for step in steps {
+        let mut step = step.clone();
+        step.args.retain(|arg| arg != "--reconfigure");
+        text.push_str(&format!(
+            "{}\n{}\n",
+            step.dir.display(),
+            step.command_line()
+        ));
+        let env: BTreeMap<_, _> = step.env.iter().collect();
+        for (key, value) in env {
+            text.push_str(&format!("{key}={value}\n"));
+        }
+    }
+    text
+}
+
+fn write_file(path: &Path, contents: &str) -> Result<(), Error> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+            action: "create directory",
+            path: parent.to_path_buf(),
+            source,
+        })?;
+    }
+    std::fs::write(path, contents).map_err(|source| Error::Io {
+        action: "write",
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Copies `copy.from` into `copy.to`, keeping modification times, and skipping files whose size
+/// and time already match: a second build only recompiles what changed.
+pub fn sync_tree(copy: &SourceCopy) -> Result<(), Error> {
+    let io = |action: &'static str, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    let mut pending = vec![PathBuf::new()];
+    while let Some(relative) = pending.pop() {
+        let from_dir = copy.from.join(&relative);
+        let to_dir = copy.to.join(&relative);
+        std::fs::create_dir_all(&to_dir).map_err(io("create directory", &to_dir))?;
+        for entry in std::fs::read_dir(&from_dir).map_err(io("read directory", &from_dir))? {
+            let entry = entry.map_err(io("read directory", &from_dir))?;
+            let from = entry.path();
+            if copy.exclude.contains(&from) {
+                continue;
+            }
+            let to = to_dir.join(entry.file_name());
+            let file_type = entry.file_type().map_err(io("inspect", &from))?;
+            if file_type.is_dir() {
+                pending.push(relative.join(entry.file_name()));
+            } else if file_type.is_symlink() {
+                let link = std::fs::read_link(&from).map_err(io("read link", &from))?;
+                if std::fs::read_link(&to).ok().as_ref() != Some(&link) {
+                    let _ = std::fs::remove_file(&to);
+                    std::os::unix::fs::symlink(&link, &to).map_err(io("create link", &to))?;
+                }
+            } else if file_type.is_file() {
+                let meta = entry.metadata().map_err(io("inspect", &from))?;
+                let modified = meta.modified().map_err(io("inspect", &from))?;
+                let current = std::fs::metadata(&to).ok();
+                let same = current.is_some_and(|current| {
+                    current.len() == meta.len() && current.modified().ok() == Some(modified)
+                });
+                if !same {
+                    std::fs::copy(&from, &to).map_err(io("copy", &from))?;
+                    let file = std::fs::File::options()
+                        .write(true)
+                        .open(&to)
+                        .map_err(io("open", &to))?;
+                    file.set_modified(modified)
+                        .map_err(io("set the time of", &to))?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sync_tree_copies_once_keeps_times_and_skips_excluded() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let source = dir.path().join("src");
+        std::fs::create_dir_all(source.join("sub")).expect("mkdir");
+        std::fs::create_dir_all(source.join("build/archway/x")).expect("mkdir");
+        std::fs::write(source.join("Makefile"), "all:\n").expect("write");
+        std::fs::write(source.join("sub/a.c"), "int a;\n").expect("write");
+        std::os::unix::fs::symlink("a.c", source.join("sub/link.c")).expect("symlink");
+        let target = source.join("build/archway/x");
+        let copy = SourceCopy {
+            from: source.clone(),
+            to: target.clone(),
+            exclude: vec![source.join("build/archway"), target.clone()],
+        };
+        sync_tree(&copy).expect("sync");
+        assert_eq!(
+            std::fs::read_to_string(target.join("sub/a.c")).expect("read"),
+            "int a;\n"
+        );
+        assert_eq!(
+            std::fs::read_link(target.join("sub/link.c")).expect("link"),
+            Path::new("a.c")
+        );
+        assert!(
+            !target.join("build/archway").exists(),
+            "the build directory is not copied into itself"
+        );
+        let time = |path: &Path| {
+            std::fs::metadata(path)
+                .and_then(|m| m.modified())
+                .expect("time")
+        };
+        assert_eq!(
+            time(&target.join("Makefile")),
+            time(&source.join("Makefile"))
+        );
+
+        // A file built in the copy survives a second sync; a changed source is copied again.
+        std::fs::write(target.join("prog"), "built").expect("write");
+        std::fs::write(source.join("sub/a.c"), "int a = 1;\n").expect("write");
+        sync_tree(&copy).expect("sync again");
+        assert_eq!(
+            std::fs::read_to_string(target.join("sub/a.c")).expect("read"),
+            "int a = 1;\n"
+        );
+        assert!(target.join("prog").exists());
+    }
+
+    #[test]
+    fn fingerprint_changes_with_command_and_environment() {
+        let step = Step {
+            kind: StepKind::Configure,
+            program: "cmake".into(),
+            args: vec!["-S".into(), ".".into()],
+            dir: PathBuf::from("/b"),
+            env: BTreeMap::from([("A".to_string(), "1".to_string())]),
+        };
+        let mut other = step.clone();
+        other.env.insert("A".into(), "2".into());
+        assert_ne!(
+            fingerprint(std::slice::from_ref(&step)),
+            fingerprint(&[other])
+        );
+        assert_eq!(
+            fingerprint(std::slice::from_ref(&step)),
+            fingerprint(&[step])
+        );
+    }
+}

@@ -1,0 +1,187 @@
+//! The façade's error: everything a build, a test run or a temporary emulator registration can
+//! report, each with the context a user needs and a [`hint`](Error::hint) with the fixing command.
+
+use std::path::PathBuf;
+
+use crate::project::BuildSystem;
+
+/// Everything that can go wrong in the façade.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The project directory does not exist or is not a directory.
+    #[error("project directory `{}` does not exist", path.display())]
+    ProjectMissing { path: PathBuf },
+
+    /// No build system archway knows is present in the project directory.
+    #[error("no build system found in `{}`", path.display())]
+    UnknownBuildSystem { path: PathBuf },
+
+    /// The build system the user asked for has no input file in the project.
+    #[error("`{system}` was asked for, but `{}` has no `{file}`", path.display())]
+    BuildSystemAbsent {
+        system: BuildSystem,
+        file: &'static str,
+        path: PathBuf,
+    },
+
+    /// Autotools input (`configure.ac`) without a generated `configure` script.
+    #[error("`{}` has `{input}` but no `configure` script: it has to be generated first", path.display())]
+    NeedsBootstrap {
+        path: PathBuf,
+        input: &'static str,
+        /// The command that generates `configure` (`./autogen.sh` or `autoreconf --install`).
+        command: String,
+    },
+
+    /// The build system's own tool is not installed.
+    #[error("`{program}` is not installed, but `{system}` projects need it")]
+    ToolMissing {
+        program: String,
+        system: BuildSystem,
+        /// The Debian package that provides it.
+        package: &'static str,
+    },
+
+    /// A project step (configure, build, test) could not be started.
+    #[error("could not run `{command}`")]
+    Spawn {
+        command: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A project step ran and failed; the process exit code is the build's own.
+    #[error("{step} step failed: `{command}` exited with {}", describe_status(*code))]
+    StepFailed {
+        step: crate::steps::StepKind,
+        command: String,
+        /// The exit code, `None` when the process was killed by a signal.
+        code: Option<i32>,
+    },
+
+    /// A file system operation in the build directory or the project failed.
+    #[error("could not {action} `{}`", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// `archway test` on a project without a test target.
+    #[error("the {build_system} project in `{}` has no tests to run", path.display())]
+    NoTests {
+        build_system: BuildSystem,
+        path: PathBuf,
+    },
+
+    /// Rust projects: the target's standard library is not installed.
+    #[error("the Rust standard library for `{rust_target}` is not installed")]
+    RustTargetMissing { rust_target: String },
+
+    /// Rust projects: the platform has no Rust target name.
+    #[error("Rust has no target for `{target}`")]
+    NoRustTarget { target: String },
+
+    /// The host cannot run the target's binaries and nothing in binfmt_misc can either.
+    #[error("nothing can run `{target}` programs on this host: no binfmt_misc entry handles them")]
+    NoEmulation {
+        target: String,
+        /// The binfmt architecture name the user installs (`aarch64`).
+        arch: String,
+    },
+
+    /// The target has no QEMU linux-user emulator.
+    #[error("QEMU has no user-mode emulator for `{target}`")]
+    NoEmulator { target: String },
+
+    /// Registering the temporary emulator failed.
+    #[error("could not register a temporary binfmt_misc entry for `{target}`")]
+    Binfmt {
+        target: String,
+        #[source]
+        source: archway_binfmt::Error,
+    },
+
+    /// The toolchain crate could not select or set up a cross toolchain.
+    #[error(transparent)]
+    Toolchain(#[from] archway_toolchain::Error),
+
+    /// A target name that does not parse.
+    #[error(transparent)]
+    Platform(#[from] archway_platform::Error),
+}
+
+fn describe_status(code: Option<i32>) -> String {
+    match code {
+        Some(code) => format!("code {code}"),
+        None => "a signal".to_string(),
+    }
+}
+
+impl Error {
+    /// The `hint:` line for the user, with the command that fixes it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::ProjectMissing { .. } => {
+                Some("pass the project directory with `-C DIR`".to_string())
+            }
+            Error::UnknownBuildSystem { .. } => Some(
+                "archway detects CMakeLists.txt, meson.build, configure, Makefile and Cargo.toml; \
+                 for anything else run your command in the cross environment: \
+                 `archway build --target TARGET -- COMMAND...`"
+                    .to_string(),
+            ),
+            Error::BuildSystemAbsent { .. } => {
+                Some("leave out `--build-system` to let archway detect it".to_string())
+            }
+            Error::NeedsBootstrap { path, command, .. } => Some(format!(
+                "run `cd {} && {command}`, then build again",
+                path.display()
+            )),
+            Error::ToolMissing { package, .. } => {
+                Some(format!("run `apt-get install {package}` as root"))
+            }
+            Error::RustTargetMissing { rust_target } => {
+                Some(format!("run `rustup target add {rust_target}`"))
+            }
+            Error::NoEmulation { arch, .. } => Some(format!(
+                "run `archway binfmt install {arch}` as root (or run `archway test` as root to \
+                 register a temporary entry)"
+            )),
+            Error::NoEmulator { .. } => {
+                Some("build without tests: `archway build --target TARGET`".to_string())
+            }
+            Error::Binfmt { source, .. } => source.hint(),
+            Error::Toolchain(source) => source.hint(),
+            Error::Platform(source) => source.hint(),
+            Error::StepFailed { .. }
+            | Error::Spawn { .. }
+            | Error::Io { .. }
+            | Error::NoRustTarget { .. } => None,
+            Error::NoTests { .. } => Some(
+                "a plain makefile needs a `check` or `test` target; or run the tests yourself: \
+                 `archway build --target TARGET -- make SOME-TARGET`"
+                    .to_string(),
+            ),
+        }
+    }
+
+    /// The process exit code the CLI should end with: the build's own code for a failed step,
+    /// 1 (a user or input error) otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::StepFailed {
+                code: Some(code), ..
+            } => u8::try_from(*code)
+                .ok()
+                .filter(|code| *code != 0)
+                .unwrap_or(1),
+            // A signal: the shell convention would be 128 + signal; 2 marks it unexpected.
+            Error::StepFailed { code: None, .. } => 2,
+            Error::Spawn { .. } | Error::Io { .. } => 2,
+            _ => 1,
+        }
+    }
+}

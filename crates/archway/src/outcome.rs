@@ -1,0 +1,354 @@
+//! What a build produced: the artifacts with the platform each is for, the method, the
+//! toolchain and the time each step took.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use archway_platform::BinaryKind;
+use serde::Serialize;
+
+use crate::project::BuildSystem;
+use crate::steps::StepKind;
+
+/// How the project was built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Method {
+    /// The host's own compilers: the host runs the target's programs.
+    Native,
+    /// A cross toolchain on the host.
+    Cross,
+}
+
+impl Method {
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Native => "native",
+            Method::Cross => "cross",
+        }
+    }
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What kind of file an artifact is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ArtifactKind {
+    Executable,
+    SharedLibrary,
+    StaticLibrary,
+}
+
+impl ArtifactKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ArtifactKind::Executable => "executable",
+            ArtifactKind::SharedLibrary => "shared library",
+            ArtifactKind::StaticLibrary => "static library",
+        }
+    }
+}
+
+/// One file the build produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Artifact {
+    pub path: PathBuf,
+    pub kind: ArtifactKind,
+    /// The platform the file is for, as `archway inspect` names it (`aarch64-unknown-linux-gnu`);
+    /// `None` when the format is not one archway identifies.
+    pub platform: Option<String>,
+    /// The machine field in the words of the file format (`ELF aarch64`, `PE x86-64`).
+    pub machine: String,
+}
+
+/// The time one step took.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Timing {
+    pub step: StepKind,
+    pub command: String,
+    pub duration: Duration,
+    /// Skipped because nothing changed since the last time (configure).
+    pub skipped: bool,
+}
+
+/// The result of `build` or `test`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    /// The target, canonical (`aarch64-unknown-linux-gnu`).
+    pub target: String,
+    pub method: Method,
+    /// `None` for a user command (`-- CMD...`).
+    pub build_system: Option<BuildSystem>,
+    /// The toolchain, in a few words (`aarch64-linux-gnu-gcc 12.2.0`); `None` for native builds
+    /// with the host's default compilers.
+    pub toolchain: Option<String>,
+    pub build_dir: PathBuf,
+    pub artifacts: Vec<Artifact>,
+    pub timings: Vec<Timing>,
+    /// Whether tests ran (and passed: a failing test run is an error).
+    pub tested: bool,
+    pub total: Duration,
+}
+
+/// Where to look for artifacts after a build.
+#[derive(Debug, Clone)]
+pub struct ArtifactSearch<'a> {
+    pub root: &'a Path,
+    /// Directory names never entered (`CMakeFiles`, `meson-private`, `.git`...).
+    pub skip_dirs: &'a [&'a str],
+    /// Paths never entered (other targets' build directories).
+    pub skip_paths: &'a [PathBuf],
+    /// Only files modified at or after this time (builds in the source tree).
+    pub since: Option<SystemTime>,
+    /// The tree was copied from this directory: files that exist there too are sources.
+    pub copied_from: Option<&'a Path>,
+}
+
+/// Directories build systems fill with probes and intermediate files, not results.
+pub const INTERMEDIATE_DIRS: &[&str] = &[
+    ".git",
+    ".archway",
+    "CMakeFiles",
+    "meson-private",
+    "meson-logs",
+    "meson-info",
+    // Cargo: dependencies, build scripts (host programs) and fingerprints.
+    "deps",
+    ".fingerprint",
+    "incremental",
+    "build-script-build",
+];
+
+/// Walks the tree and identifies every executable, shared and static library in it.
+/// Symbolic links are not followed (`libz.so -> libz.so.1.2.13` is one artifact).
+pub fn find_artifacts(search: &ArtifactSearch<'_>) -> Vec<Artifact> {
+    let mut artifacts = Vec::new();
+    let mut pending = vec![search.root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(file_type) = entry.file_type() else {
+                continue;
+            };
+            if file_type.is_dir() {
+                let name = entry.file_name();
+                let skipped_name = search
+                    .skip_dirs
+                    .iter()
+                    .any(|skip| name.to_str() == Some(skip));
+                if !skipped_name && !search.skip_paths.contains(&path) {
+                    pending.push(path);
+                }
+                continue;
+            }
+            if !file_type.is_file() {
+                continue;
+            }
+            if let Some(since) = search.since {
+                let modified = entry.metadata().and_then(|meta| meta.modified());
+                if modified.map(|time| time < since).unwrap_or(true) {
+                    continue;
+                }
+            }
+            let copied = search.copied_from.is_some_and(|source| {
+                path.strip_prefix(search.root)
+                    .map(|relative| source.join(relative).exists())
+                    .unwrap_or(false)
+            });
+            if copied {
+                continue;
+            }
+            if let Some(artifact) = identify_file(&path) {
+                artifacts.push(artifact);
+            }
+        }
+    }
+    artifacts.sort_by(|a, b| a.path.cmp(&b.path));
+    artifacts
+}
+
+/// Identifies one file, `None` when it is not a binary artifact (sources, objects, scripts).
+pub fn identify_file(path: &Path) -> Option<Artifact> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(8);
+    std::fs::File::open(path)
+        .and_then(|file| file.take(8).read_to_end(&mut head))
+        .ok()?;
+    // Read whole files only when the first bytes say binary: build trees are mostly sources.
+    let archive = head.starts_with(b"!<arch>\n");
+    if !archive && !looks_binary(&head) {
+        return None;
+    }
+    let bytes = if archive {
+        // An archive is for the platform of its members: identify the first object in it.
+        first_archive_member(path)?
+    } else {
+        std::fs::read(path).ok()?
+    };
+    let binary = match archway_platform::identify(&bytes) {
+        Ok(binary) => binary,
+        // MinGW archives hold COFF objects, which carry a machine but no platform.
+        Err(_) if archive => return Some(coff_member(path, &bytes)),
+        Err(_) => return None,
+    };
+    let kind = match (archive, binary.kind) {
+        (true, _) => ArtifactKind::StaticLibrary,
+        (false, BinaryKind::Executable) => ArtifactKind::Executable,
+        (false, BinaryKind::SharedLibrary) => ArtifactKind::SharedLibrary,
+        // Objects, core dumps: intermediate files, not results.
+        (false, _) => return None,
+    };
+    Some(Artifact {
+        path: path.to_path_buf(),
+        kind,
+        platform: Some(binary.platform.config()),
+        machine: format!("{} {}", binary.format.name(), binary.platform.cpu().name()),
+    })
+}
+
+/// ELF, PE (`MZ`), Mach-O (either byte order, 32/64-bit) or WebAssembly.
+fn looks_binary(head: &[u8]) -> bool {
+    const MAGIC: [&[u8]; 7] = [
+        b"\x7fELF",
+        b"MZ",
+        &[0xfe, 0xed, 0xfa, 0xce],
+        &[0xfe, 0xed, 0xfa, 0xcf],
+        &[0xce, 0xfa, 0xed, 0xfe],
+        &[0xcf, 0xfa, 0xed, 0xfe],
+        b"\0asm",
+    ];
+    MAGIC.iter().any(|magic| head.starts_with(magic))
+}
+
+/// A static library whose first object is not a file the platform crate identifies (COFF):
+/// the machine as `object` names it, no platform.
+fn coff_member(path: &Path, bytes: &[u8]) -> Artifact {
+    use object::Object;
+    let machine = object::File::parse(bytes)
+        .map(|file| format!("COFF {:?}", file.architecture()).to_lowercase())
+        .unwrap_or_else(|_| "unknown".to_string());
+    Artifact {
+        path: path.to_path_buf(),
+        kind: ArtifactKind::StaticLibrary,
+        platform: None,
+        machine,
+    }
+}
+
+fn first_archive_member(path: &Path) -> Option<Vec<u8>> {
+    let data = std::fs::read(path).ok()?;
+    let archive = object::read::archive::ArchiveFile::parse(&*data).ok()?;
+    archive
+        .members()
+        .flatten()
+        .filter_map(|member| member.data(&*data).ok())
+        .find(|bytes| object::File::parse(*bytes).is_ok())
+        .map(<[u8]>::to_vec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    /// Compiles `main.c` with the host's `cc` into `output` with `flags`; false when no `cc`.
+    fn compile(dir: &Path, output: &str, flags: &[&str]) -> bool {
+        let source = dir.join("main.c");
+        std::fs::write(&source, "int main(void) { return 0; }\n").expect("write");
+        match Command::new("cc")
+            .args(flags)
+            .arg("-o")
+            .arg(dir.join(output))
+            .arg(&source)
+            .status()
+        {
+            Ok(status) => status.success(),
+            Err(_) => false,
+        }
+    }
+
+    #[test]
+    fn find_artifacts_lists_binaries_and_skips_objects_probes_and_sources() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("CMakeFiles/3.25.1/CompilerIdC")).expect("mkdir");
+        if !compile(root, "prog", &[]) {
+            assert!(std::env::var_os("CI").is_none(), "CI needs `cc`");
+            eprintln!("skipped: no `cc`");
+            return;
+        }
+        assert!(compile(root, "main.o", &["-c"]));
+        assert!(compile(root, "libthing.so.1", &["-shared", "-fPIC"]));
+        assert!(compile(root, "CMakeFiles/3.25.1/CompilerIdC/a.out", &[]));
+        std::fs::write(root.join("script.sh"), "#!/bin/sh\n").expect("write");
+        std::os::unix::fs::symlink("libthing.so.1", root.join("libthing.so")).expect("symlink");
+        let artifacts = find_artifacts(&ArtifactSearch {
+            root,
+            skip_dirs: INTERMEDIATE_DIRS,
+            skip_paths: &[],
+            since: None,
+            copied_from: None,
+        });
+        let found: Vec<(String, ArtifactKind)> = artifacts
+            .iter()
+            .map(|a| {
+                (
+                    a.path
+                        .strip_prefix(root)
+                        .expect("inside")
+                        .display()
+                        .to_string(),
+                    a.kind,
+                )
+            })
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                ("libthing.so.1".to_string(), ArtifactKind::SharedLibrary),
+                ("prog".to_string(), ArtifactKind::Executable),
+            ]
+        );
+        let host = archway_platform::host::Host::detect().expect("host");
+        assert_eq!(
+            artifacts[1].platform.as_deref(),
+            Some(host.platform.config().as_str())
+        );
+    }
+
+    #[test]
+    fn find_artifacts_leaves_out_files_copied_from_the_source() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (source, copy) = (dir.path().join("source"), dir.path().join("copy"));
+        std::fs::create_dir_all(&source).expect("mkdir");
+        std::fs::create_dir_all(&copy).expect("mkdir");
+        if !compile(&source, "prebuilt", &[]) {
+            assert!(std::env::var_os("CI").is_none(), "CI needs `cc`");
+            eprintln!("skipped: no `cc`");
+            return;
+        }
+        std::fs::copy(source.join("prebuilt"), copy.join("prebuilt")).expect("copy");
+        assert!(compile(&copy, "built", &[]));
+        let artifacts = find_artifacts(&ArtifactSearch {
+            root: &copy,
+            skip_dirs: INTERMEDIATE_DIRS,
+            skip_paths: &[],
+            since: None,
+            copied_from: Some(&source),
+        });
+        let names: Vec<_> = artifacts
+            .iter()
+            .map(|a| a.path.file_name().expect("name"))
+            .collect();
+        assert_eq!(names, ["built"]);
+    }
+}

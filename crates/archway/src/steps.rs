@@ -1,0 +1,688 @@
+//! The commands that configure, build and test a project: a [`Recipe`] of [`Step`]s.
+//!
+//! A recipe is data — program, arguments, directory, environment — computed from the
+//! [`Project`], the build directory and a [`Toolset`], and run by an
+//! [`Executor`](crate::executor::Executor). The cross method runs it on the host with a
+//! [`Toolset::Cross`]; the emulated method runs the same recipe with [`Toolset::Native`]
+//! inside a target root filesystem, so both methods build a project the same way.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::project::{BuildSystem, ConfigureFlavor, Project};
+
+/// What a step is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepKind {
+    Configure,
+    Build,
+    Test,
+    /// A command the user gave (`archway build -- CMD...`).
+    Command,
+}
+
+impl fmt::Display for StepKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StepKind::Configure => "configure",
+            StepKind::Build => "build",
+            StepKind::Test => "test",
+            StepKind::Command => "command",
+        })
+    }
+}
+
+/// One command: run `program args...` in `dir`, with `env` added to the inherited environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    pub kind: StepKind,
+    pub program: String,
+    pub args: Vec<String>,
+    pub dir: PathBuf,
+    pub env: BTreeMap<String, String>,
+}
+
+impl Step {
+    fn new(kind: StepKind, program: &str, dir: &Path) -> Step {
+        Step {
+            kind,
+            program: program.to_string(),
+            args: Vec::new(),
+            dir: dir.to_path_buf(),
+            env: BTreeMap::new(),
+        }
+    }
+
+    fn arg(mut self, arg: impl Into<String>) -> Step {
+        self.args.push(arg.into());
+        self
+    }
+
+    fn args<I: IntoIterator<Item = S>, S: Into<String>>(mut self, args: I) -> Step {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    fn envs(mut self, env: BTreeMap<String, String>) -> Step {
+        self.env.extend(env);
+        self
+    }
+
+    /// The command line, quoted for a POSIX shell (for messages and `--explain`).
+    pub fn command_line(&self) -> String {
+        std::iter::once(self.program.as_str())
+            .chain(self.args.iter().map(String::as_str))
+            .map(shell_quote)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// Quotes `word` for a POSIX shell when it needs it.
+pub fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// The files a cross build system reads (written by `archway_toolchain::write_files`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CrossFiles {
+    pub cmake_toolchain: PathBuf,
+    pub meson_cross: PathBuf,
+    pub config_site: PathBuf,
+    pub cargo_config: PathBuf,
+}
+
+/// A cross toolchain, reduced to what the steps need.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CrossSetup {
+    /// The GNU triple the target's tools are named for: Autoconf's `--host`.
+    pub host_triple: String,
+    /// The GNU triple of the machine running the build: Autoconf's `--build`.
+    pub build_triple: String,
+    /// The Rust target triple, where Rust has one.
+    pub rust_target: Option<String>,
+    /// The cross environment (CC, CXX, AR, PKG_CONFIG_LIBDIR, CARGO_TARGET_*...).
+    pub vars: BTreeMap<String, String>,
+    pub files: CrossFiles,
+    /// Where the target's dynamic loader and libraries live, for QEMU when a foreign program
+    /// is started through binfmt_misc (QEMU reads `QEMU_LD_PREFIX`, qemu-user's `-L`).
+    pub loader_prefix: Option<PathBuf>,
+}
+
+impl CrossSetup {
+    /// Variables every step of a cross build gets, whatever the build system.
+    fn common_env(&self) -> BTreeMap<String, String> {
+        let mut env = BTreeMap::new();
+        if let Some(prefix) = &self.loader_prefix {
+            env.insert("QEMU_LD_PREFIX".to_string(), prefix.display().to_string());
+        }
+        env
+    }
+
+    fn pkg_config_env(&self) -> BTreeMap<String, String> {
+        self.vars
+            .iter()
+            .filter(|(key, _)| key.starts_with("PKG_CONFIG"))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect()
+    }
+
+    /// The whole environment: for configure scripts, makefiles and user commands.
+    pub fn full_env(&self) -> BTreeMap<String, String> {
+        let mut env = self.vars.clone();
+        env.insert(
+            "CMAKE_TOOLCHAIN_FILE".to_string(),
+            self.files.cmake_toolchain.display().to_string(),
+        );
+        env.insert(
+            "CONFIG_SITE".to_string(),
+            self.files.config_site.display().to_string(),
+        );
+        env.extend(self.common_env());
+        env
+    }
+
+    /// Only the variables scoped to the Rust target: plain `CC` would also reach the build
+    /// scripts and proc macros Cargo compiles for the host (cc-rs reads `CC_<target>` first).
+    fn cargo_env(&self) -> BTreeMap<String, String> {
+        let Some(rust_target) = &self.rust_target else {
+            return self.common_env();
+        };
+        let underscored = rust_target.replace('-', "_");
+        let upper = underscored.to_ascii_uppercase();
+        let mut env: BTreeMap<String, String> = self
+            .vars
+            .iter()
+            .filter(|(key, _)| {
+                key.ends_with(rust_target.as_str())
+                    || key.ends_with(&underscored)
+                    || key.contains(&format!("_{upper}_"))
+                    || key.ends_with(&format!("_{upper}"))
+            })
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect();
+        env.extend(self.common_env());
+        env
+    }
+}
+
+/// Which compilers the steps use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Toolset {
+    /// The compilers found on PATH build for the machine the steps run on: the host for the
+    /// native method, the target inside an emulated root filesystem.
+    Native,
+    Cross(Box<CrossSetup>),
+}
+
+/// A source tree copied into the build directory first: for build systems that only build in
+/// the source tree (plain makefiles), so each target gets its own objects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceCopy {
+    pub from: PathBuf,
+    pub to: PathBuf,
+    /// Paths under `from` left out (the build directories, `.git`).
+    pub exclude: Vec<PathBuf>,
+}
+
+/// Everything needed to build and test one project for one target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Recipe {
+    pub build_system: BuildSystem,
+    /// The directory the build writes into.
+    pub build_dir: PathBuf,
+    pub copy: Option<SourceCopy>,
+    pub configure: Vec<Step>,
+    pub build: Vec<Step>,
+    /// Empty when the project has no test target.
+    pub test: Vec<Step>,
+    /// Whether the test steps start foreign programs directly (so they need binfmt_misc),
+    /// rather than only through an emulator the build system knows (ctest's
+    /// `CMAKE_CROSSCOMPILING_EMULATOR`, Meson's `exe_wrapper`, Cargo's runner).
+    pub tests_need_binfmt: bool,
+}
+
+/// Inputs to [`recipe`].
+#[derive(Debug, Clone)]
+pub struct RecipeInput<'a> {
+    pub project: &'a Project,
+    pub build_dir: &'a Path,
+    pub toolset: &'a Toolset,
+    /// Parallel jobs (`-j`).
+    pub jobs: usize,
+    /// The build directory holds a configured Meson build already (`meson setup --reconfigure`).
+    pub meson_configured: bool,
+    /// Extra arguments for the configure step (`-DOPTION=ON`, `-Doption=true`, `--static`),
+    /// or for `make` and `cargo build` when there is none.
+    pub configure_args: &'a [String],
+}
+
+/// The steps for `input.project`'s build system.
+pub fn recipe(input: &RecipeInput<'_>) -> Recipe {
+    let RecipeInput {
+        project,
+        build_dir,
+        toolset,
+        jobs,
+        meson_configured,
+        configure_args,
+    } = *input;
+    let source = project.root.as_path();
+    let jobs = jobs.max(1).to_string();
+    let cross = match toolset {
+        Toolset::Cross(cross) => Some(cross.as_ref()),
+        Toolset::Native => None,
+    };
+    let mut recipe = Recipe {
+        build_system: project.build_system,
+        build_dir: build_dir.to_path_buf(),
+        copy: None,
+        configure: Vec::new(),
+        build: Vec::new(),
+        test: Vec::new(),
+        tests_need_binfmt: false,
+    };
+    match project.build_system {
+        BuildSystem::Cmake => {
+            let env = cross.map(|c| {
+                let mut env = c.pkg_config_env();
+                env.extend(c.common_env());
+                env
+            });
+            let env = env.unwrap_or_default();
+            let mut configure = Step::new(StepKind::Configure, "cmake", build_dir)
+                .arg("-S")
+                .arg(path_arg(source))
+                .arg("-B")
+                .arg(path_arg(build_dir));
+            if let Some(cross) = cross {
+                configure = configure.arg(format!(
+                    "-DCMAKE_TOOLCHAIN_FILE={}",
+                    cross.files.cmake_toolchain.display()
+                ));
+            }
+            recipe.configure.push(
+                configure
+                    .args(configure_args.iter().cloned())
+                    .envs(env.clone()),
+            );
+            recipe.build.push(
+                Step::new(StepKind::Build, "cmake", build_dir)
+                    .args(["--build", &path_arg(build_dir), "--parallel", &jobs])
+                    .envs(env.clone()),
+            );
+            recipe.test.push(
+                Step::new(StepKind::Test, "ctest", build_dir)
+                    .args(["--test-dir", &path_arg(build_dir)])
+                    .args(["--output-on-failure", "--parallel", &jobs])
+                    .envs(env),
+            );
+        }
+        BuildSystem::Meson => {
+            // Meson reads CC and friends from the environment for the *build* machine in a
+            // cross build (Meson manual, "Cross compilation": the cross file describes the
+            // host machine), so only the emulator's loader prefix is passed.
+            let env = cross.map(CrossSetup::common_env).unwrap_or_default();
+            let mut setup = Step::new(StepKind::Configure, "meson", build_dir).arg("setup");
+            if meson_configured {
+                setup = setup.arg("--reconfigure");
+            }
+            if let Some(cross) = cross {
+                setup = setup
+                    .arg("--cross-file")
+                    .arg(path_arg(&cross.files.meson_cross));
+            }
+            recipe.configure.push(
+                setup
+                    .args(configure_args.iter().cloned())
+                    .arg(path_arg(build_dir))
+                    .arg(path_arg(source))
+                    .envs(env.clone()),
+            );
+            recipe.build.push(
+                Step::new(StepKind::Build, "meson", build_dir)
+                    .args(["compile", "-C", &path_arg(build_dir), "-j", &jobs])
+                    .envs(env.clone()),
+            );
+            recipe.test.push(
+                Step::new(StepKind::Test, "meson", build_dir)
+                    .args(["test", "-C", &path_arg(build_dir), "--print-errorlogs"])
+                    .args(["--num-processes", &jobs])
+                    .envs(env),
+            );
+            // A test may be a script that starts a built program itself (libinih's
+            // tests/runtest.sh); the exe_wrapper only wraps tests that are programs.
+            recipe.tests_need_binfmt = cross.is_some();
+        }
+        BuildSystem::Configure => {
+            let env = cross.map(CrossSetup::full_env).unwrap_or_default();
+            let script = path_arg(&project.marker);
+            let mut configure = Step::new(StepKind::Configure, &script, build_dir);
+            if let (Some(cross), Some(ConfigureFlavor::Autoconf)) = (cross, project.configure) {
+                // Both, as dpkg-buildpackage passes them: with only --host, Autoconf guesses
+                // the build machine and may decide it is not cross compiling at all
+                // (autoconf manual, "Specifying target triplets").
+                configure = configure
+                    .arg(format!("--build={}", cross.build_triple))
+                    .arg(format!("--host={}", cross.host_triple));
+            }
+            recipe.configure.push(
+                configure
+                    .args(configure_args.iter().cloned())
+                    .envs(env.clone()),
+            );
+            recipe.build.push(
+                Step::new(StepKind::Build, "make", build_dir)
+                    .arg(format!("-j{jobs}"))
+                    .envs(env.clone()),
+            );
+            // Automake always generates `check`; hand-written makefiles mostly follow it
+            // (zlib's `check: test`).
+            recipe.test.push(
+                Step::new(StepKind::Test, "make", build_dir)
+                    .arg("check")
+                    .envs(env),
+            );
+            recipe.tests_need_binfmt = cross.is_some();
+        }
+        BuildSystem::Make => {
+            let env = cross.map(CrossSetup::full_env).unwrap_or_default();
+            // Makefiles often assign `CC = gcc` themselves, which beats the environment;
+            // command-line variables beat both (GNU make manual, "Overriding Variables").
+            // Only the tools, not the flags: the makefile's own CFLAGS must stay.
+            let overrides: Vec<String> = cross
+                .map(|cross| {
+                    MAKE_TOOL_VARIABLES
+                        .iter()
+                        .filter_map(|name| {
+                            cross.vars.get(*name).map(|value| format!("{name}={value}"))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            recipe.copy = Some(SourceCopy {
+                from: source.to_path_buf(),
+                to: build_dir.to_path_buf(),
+                // The build directory lives inside the project: never copy it into itself,
+                // nor other targets' build directories.
+                exclude: vec![
+                    source.join(".git"),
+                    source.join(DEFAULT_BUILD_ROOT),
+                    build_dir.to_path_buf(),
+                ],
+            });
+            recipe.build.push(
+                Step::new(StepKind::Build, "make", build_dir)
+                    .arg(format!("-j{jobs}"))
+                    .args(overrides.clone())
+                    .args(configure_args.iter().cloned())
+                    .envs(env.clone()),
+            );
+            if let Some(target) = make_test_target(&project.marker) {
+                recipe.test.push(
+                    Step::new(StepKind::Test, "make", build_dir)
+                        .arg(target)
+                        .args(overrides)
+                        .envs(env),
+                );
+            }
+            recipe.tests_need_binfmt = cross.is_some();
+        }
+        BuildSystem::Cargo => {
+            let mut common = vec![
+                "--manifest-path".to_string(),
+                path_arg(&project.marker),
+                "--target-dir".to_string(),
+                path_arg(build_dir),
+                "--jobs".to_string(),
+                jobs.clone(),
+            ];
+            let mut env = BTreeMap::new();
+            if let Some(cross) = cross {
+                if let Some(rust_target) = &cross.rust_target {
+                    common.extend(["--target".to_string(), rust_target.clone()]);
+                }
+                common.extend(["--config".to_string(), path_arg(&cross.files.cargo_config)]);
+                env = cross.cargo_env();
+            }
+            recipe.build.push(
+                Step::new(StepKind::Build, "cargo", &project.root)
+                    .arg("build")
+                    .args(common.clone())
+                    .args(configure_args.iter().cloned())
+                    .envs(env.clone()),
+            );
+            recipe.test.push(
+                Step::new(StepKind::Test, "cargo", &project.root)
+                    .arg("test")
+                    .args(common)
+                    .envs(env),
+            );
+        }
+    }
+    recipe
+}
+
+/// Where per-target build directories go by default, relative to the project root.
+pub const DEFAULT_BUILD_ROOT: &str = "build/archway";
+
+/// The variables a plain makefile gets on its command line in a cross build.
+const MAKE_TOOL_VARIABLES: &[&str] = &[
+    "CC", "CXX", "AR", "RANLIB", "LD", "NM", "STRIP", "OBJCOPY", "OBJDUMP",
+];
+
+/// The test target a plain makefile defines: `check`, else `test`, else `tests`.
+fn make_test_target(makefile: &Path) -> Option<&'static str> {
+    let text = std::fs::read_to_string(makefile).ok()?;
+    let defines = |target: &str| {
+        text.lines().any(|line| {
+            line.strip_prefix(target)
+                .map(|rest| {
+                    rest.trim_start().starts_with(':') && !rest.trim_start().starts_with(":=")
+                })
+                .unwrap_or(false)
+        })
+    };
+    ["check", "test", "tests"]
+        .into_iter()
+        .find(|target| defines(target))
+}
+
+/// A user command run in the environment of `toolset`, in `dir`.
+pub fn command_step(command: &[String], dir: &Path, toolset: &Toolset) -> Option<Step> {
+    let (program, args) = command.split_first()?;
+    let env = match toolset {
+        Toolset::Cross(cross) => cross.full_env(),
+        Toolset::Native => BTreeMap::new(),
+    };
+    Some(
+        Step::new(StepKind::Command, program, dir)
+            .args(args.iter().cloned())
+            .envs(env),
+    )
+}
+
+fn path_arg(path: &Path) -> String {
+    path.display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cross_setup(root: &Path) -> CrossSetup {
+        let vars = [
+            ("AR", "aarch64-linux-gnu-ar"),
+            (
+                "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER",
+                "aarch64-linux-gnu-gcc",
+            ),
+            ("CC", "aarch64-linux-gnu-gcc"),
+            ("CC_aarch64_unknown_linux_gnu", "aarch64-linux-gnu-gcc"),
+            ("CXX", "aarch64-linux-gnu-g++"),
+            (
+                "PKG_CONFIG_LIBDIR",
+                "/sysroot/usr/lib/aarch64-linux-gnu/pkgconfig",
+            ),
+            ("RANLIB", "aarch64-linux-gnu-ranlib"),
+        ];
+        let files = root.join("build/archway/aarch64-unknown-linux-gnu/.archway");
+        CrossSetup {
+            host_triple: "aarch64-linux-gnu".to_string(),
+            build_triple: "x86_64-linux-gnu".to_string(),
+            rust_target: Some("aarch64-unknown-linux-gnu".to_string()),
+            vars: vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            files: CrossFiles {
+                cmake_toolchain: files.join("toolchain.cmake"),
+                meson_cross: files.join("cross.ini"),
+                config_site: files.join("config.site"),
+                cargo_config: files.join("cargo.toml"),
+            },
+            loader_prefix: Some(PathBuf::from("/usr/aarch64-linux-gnu")),
+        }
+    }
+
+    /// Renders a recipe with the temp dir replaced, for snapshots.
+    fn render(recipe: &Recipe, root: &Path) -> String {
+        let mut out = format!("build system: {}\n", recipe.build_system);
+        out.push_str(&format!(
+            "tests need binfmt: {}\n",
+            recipe.tests_need_binfmt
+        ));
+        if let Some(copy) = &recipe.copy {
+            out.push_str(&format!(
+                "copy {} -> {}\n",
+                copy.from.display(),
+                copy.to.display()
+            ));
+        }
+        for step in recipe
+            .configure
+            .iter()
+            .chain(&recipe.build)
+            .chain(&recipe.test)
+        {
+            out.push_str(&format!(
+                "[{}] in {}\n  {}\n",
+                step.kind,
+                step.dir.display(),
+                step.command_line()
+            ));
+            for (key, value) in &step.env {
+                out.push_str(&format!("  env {key}={value}\n"));
+            }
+        }
+        out.replace(&root.display().to_string(), "<project>")
+    }
+
+    fn snapshot(
+        files: &[(&str, &str)],
+        toolset: fn(&Path) -> Toolset,
+        forced: Option<BuildSystem>,
+    ) -> String {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (name, content) in files {
+            std::fs::write(dir.path().join(name), content).expect("write");
+        }
+        let project = Project::detect(dir.path(), forced).expect("detect");
+        let build_dir = dir.path().join("build/archway/aarch64-unknown-linux-gnu");
+        let toolset = toolset(dir.path());
+        let recipe = recipe(&RecipeInput {
+            project: &project,
+            build_dir: &build_dir,
+            toolset: &toolset,
+            jobs: 2,
+            meson_configured: false,
+            configure_args: &[],
+        });
+        render(&recipe, dir.path())
+    }
+
+    fn cross(root: &Path) -> Toolset {
+        Toolset::Cross(Box::new(cross_setup(root)))
+    }
+
+    fn native(_: &Path) -> Toolset {
+        Toolset::Native
+    }
+
+    #[test]
+    fn cmake_cross_recipe() {
+        insta::assert_snapshot!(snapshot(&[("CMakeLists.txt", "")], cross, None));
+    }
+
+    #[test]
+    fn meson_cross_recipe() {
+        insta::assert_snapshot!(snapshot(&[("meson.build", "")], cross, None));
+    }
+
+    #[test]
+    fn autoconf_cross_recipe() {
+        let script = "#!/bin/sh\n# Generated by GNU Autoconf 2.71 for hello 2.12.\n";
+        insta::assert_snapshot!(snapshot(&[("configure", script)], cross, None));
+    }
+
+    #[test]
+    fn handwritten_configure_cross_recipe() {
+        insta::assert_snapshot!(snapshot(
+            &[("configure", "#!/bin/sh\n"), ("CMakeLists.txt", "")],
+            cross,
+            Some(BuildSystem::Configure)
+        ));
+    }
+
+    #[test]
+    fn makefile_cross_recipe() {
+        let makefile = "CC=gcc\nall: prog\ntest: prog\n\t./prog\ncheck: test\n";
+        insta::assert_snapshot!(snapshot(&[("Makefile", makefile)], cross, None));
+    }
+
+    #[test]
+    fn cargo_cross_recipe() {
+        insta::assert_snapshot!(snapshot(&[("Cargo.toml", "")], cross, None));
+    }
+
+    #[test]
+    fn native_recipes_have_no_cross_files_or_environment() {
+        insta::assert_snapshot!(snapshot(&[("meson.build", "")], native, None));
+        insta::assert_snapshot!(snapshot(&[("CMakeLists.txt", "")], native, None));
+    }
+
+    #[test]
+    fn meson_reconfigures_a_configured_build_directory() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("meson.build"), "").expect("write");
+        let project = Project::detect(dir.path(), None).expect("detect");
+        let recipe = recipe(&RecipeInput {
+            project: &project,
+            build_dir: &dir.path().join("b"),
+            toolset: &Toolset::Native,
+            jobs: 1,
+            meson_configured: true,
+            configure_args: &["-Dtests=true".to_string()],
+        });
+        assert_eq!(
+            recipe.configure[0].args[..3],
+            ["setup", "--reconfigure", "-Dtests=true"]
+        );
+    }
+
+    #[test]
+    fn make_test_target_prefers_check_then_test() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let cases: &[(&str, Option<&str>)] = &[
+            ("all:\ncheck: all\ntest: all\n", Some("check")),
+            ("all:\ntest : all\n", Some("test")),
+            ("tests: a b\n", Some("tests")),
+            ("all:\ntest := 1\n", None),
+            ("all:\n", None),
+        ];
+        for (text, expected) in cases {
+            let makefile = dir.path().join("Makefile");
+            std::fs::write(&makefile, text).expect("write");
+            assert_eq!(make_test_target(&makefile), *expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn shell_quote_quotes_only_when_needed() {
+        assert_eq!(shell_quote("make"), "make");
+        assert_eq!(shell_quote("-DCMAKE_X=/a/b"), "-DCMAKE_X=/a/b");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
+
+    #[test]
+    fn command_step_gets_the_whole_cross_environment() {
+        let root = Path::new("/p");
+        let step = command_step(&["make".into(), "-j2".into()], root, &cross(root)).expect("step");
+        assert_eq!(step.program, "make");
+        assert_eq!(
+            step.env.get("CC").map(String::as_str),
+            Some("aarch64-linux-gnu-gcc")
+        );
+        assert!(step.env.contains_key("CMAKE_TOOLCHAIN_FILE"));
+        assert_eq!(
+            step.env.get("QEMU_LD_PREFIX").map(String::as_str),
+            Some("/usr/aarch64-linux-gnu")
+        );
+        assert!(command_step(&[], root, &Toolset::Native).is_none());
+    }
+}
