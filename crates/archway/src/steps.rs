@@ -209,9 +209,10 @@ pub struct Recipe {
     pub build: Vec<Step>,
     /// Empty when the project has no test target.
     pub test: Vec<Step>,
-    /// Whether the test steps start foreign programs directly (so they need binfmt_misc),
-    /// rather than only through an emulator the build system knows (ctest's
-    /// `CMAKE_CROSSCOMPILING_EMULATOR`, Meson's `exe_wrapper`, Cargo's runner).
+    /// Whether the test steps may start foreign programs directly (so they need binfmt_misc):
+    /// the emulator a build system knows (ctest's `CMAKE_CROSSCOMPILING_EMULATOR`, Meson's
+    /// `exe_wrapper`) only wraps some tests, and makefiles know none. Cargo's runner wraps
+    /// every test binary.
     pub tests_need_binfmt: bool,
 }
 
@@ -290,6 +291,10 @@ pub fn recipe(input: &RecipeInput<'_>) -> Recipe {
                     .args(["--output-on-failure", "--parallel", &jobs])
                     .envs(env),
             );
+            // ctest puts CMAKE_CROSSCOMPILING_EMULATOR only in front of commands that name an
+            // executable target (CMake manual, add_test); a path (`COMMAND ./cJSON_test`) is
+            // started directly.
+            recipe.tests_need_binfmt = cross.is_some();
         }
         BuildSystem::Meson => {
             // Meson reads CC and friends from the environment for the *build* machine in a

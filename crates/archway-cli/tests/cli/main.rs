@@ -4,6 +4,7 @@
 mod support;
 
 mod binfmt;
+mod build;
 mod config;
 mod inspect;
 mod platform;

@@ -6,6 +6,7 @@
 //! root (a temporary binfmt_misc entry) where `make check` runs foreign programs directly.
 //! Outside CI (`CI` unset) a missing piece skips the test with a note on stderr.
 
+mod emulation;
 mod sources;
 
 use archway::build::{execute, prepare, BuildRequest, Goal};
@@ -74,6 +75,9 @@ fn build(case: &Case<'_>) -> Option<Outcome> {
     request.build_dir = Some(build_dir.path().join("out"));
     request.build_system = case.build_system;
     request.configure_args = case.configure_args.iter().map(|a| a.to_string()).collect();
+    // The target's own libc from the cross toolchain: a sysroot other tests may have put in the
+    // cache directory is not part of this test.
+    request.cache_dir = None;
     let plan =
         prepare(&request).unwrap_or_else(|error| panic!("prepare {}: {error}", case.package));
     let executor = HostExecutor {

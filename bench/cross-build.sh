@@ -1,0 +1,72 @@
+#!/bin/sh
+# Wall time of the same zlib cross build for aarch64, two ways side by side in one run:
+#   hand:    CC=aarch64-linux-gnu-gcc AR=... RANLIB=... ../zlib/configure && make -jN
+#   archway: archway build --method cross --target aarch64 --build-system configure
+# Each round starts from an empty build directory (out of tree, same source, same -j), the two
+# ways alternate so machine load hits both alike. Prints each median and archway's overhead.
+#
+# zlib comes from Debian's source archive (`apt-get source zlib`, needs deb-src entries).
+# usage: bench/cross-build.sh [ROUNDS]   (ARCHWAY=path/to/archway to use another binary)
+set -eu
+
+rounds=${1:-5}
+here=$(cd "$(dirname "$0")/.." && pwd)
+jobs=$(nproc)
+
+for tool in aarch64-linux-gnu-gcc aarch64-linux-gnu-ar apt-get make; do
+    command -v "$tool" >/dev/null || {
+        echo "error: \`$tool\` is not installed" >&2
+        echo "hint: apt-get install gcc-aarch64-linux-gnu make" >&2
+        exit 1
+    }
+done
+if [ -z "${ARCHWAY:-}" ]; then
+    (cd "$here" && cargo build --release -q -p archway-cli)
+    ARCHWAY=$here/target/release/archway
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/archway-cross-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT INT TERM
+(cd "$work" && apt-get source -q zlib >/dev/null 2>&1) || {
+    echo "error: \`apt-get source zlib\` failed" >&2
+    echo "hint: add a deb-src entry (see scripts/test.sh) and run \`apt-get update\`" >&2
+    exit 1
+}
+source=$(find "$work" -mindepth 1 -maxdepth 1 -type d -name 'zlib-*' | head -n 1)
+
+now() { date +%s%N; }
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+
+hand_times=""
+archway_times=""
+for i in $(seq "$rounds"); do
+    rm -rf "$work/hand" "$work/archway"
+    mkdir "$work/hand"
+    start=$(now)
+    (cd "$work/hand" &&
+        CC=aarch64-linux-gnu-gcc AR=aarch64-linux-gnu-ar RANLIB=aarch64-linux-gnu-ranlib \
+            "$source/configure" >/dev/null &&
+        make -j"$jobs" >/dev/null 2>&1)
+    hand_times="$hand_times $(( ($(now) - start) / 1000000 ))"
+
+    start=$(now)
+    "$ARCHWAY" -q build --method cross --target aarch64 --build-system configure \
+        -C "$source" --build-dir "$work/archway" -j "$jobs" >/dev/null 2>&1
+    archway_times="$archway_times $(( ($(now) - start) / 1000000 ))"
+    echo "round $i: hand $(echo $hand_times | awk '{print $NF}') ms, archway $(echo $archway_times | awk '{print $NF}') ms" >&2
+done
+
+# Both built the same library for the same machine.
+for dir in hand archway; do
+    file "$work/$dir/libz.so.1."* | grep -q 'ARM aarch64' || {
+        echo "error: $dir did not build an aarch64 libz.so" >&2
+        exit 1
+    }
+done
+
+hand=$(echo $hand_times | tr ' ' '\n' | median)
+archway=$(echo $archway_times | tr ' ' '\n' | median)
+printf '\nzlib for aarch64, configure + make -j%s, median of %s rounds\n' "$jobs" "$rounds"
+printf '%-44s %8s ms\n' "hand-set cross environment" "$hand"
+printf '%-44s %8s ms\n' "archway build --method cross --target aarch64" "$archway"
+awk -v a="$archway" -v h="$hand" 'BEGIN { printf "archway / hand: %.3f (overhead %+.1f %%)\n", a / h, (a / h - 1) * 100 }'

@@ -1,0 +1,207 @@
+//! `archway build` and `archway test`: errors a user can cause (snapshots), and real cross
+//! builds of a small CMake project with the host's cross compilers, tested under QEMU.
+
+use std::fs;
+use std::path::Path;
+
+use crate::support::{self, archway};
+
+/// A CMake project with a library, a program linking it, and a test that runs the program.
+fn write_cmake_project(dir: &Path) {
+    fs::create_dir_all(dir).expect("project dir");
+    fs::write(
+        dir.join("CMakeLists.txt"),
+        "cmake_minimum_required(VERSION 3.13)\nproject(greet C)\nenable_testing()\n\
+         add_library(greet SHARED greet.c)\nadd_executable(hello hello.c)\n\
+         target_link_libraries(hello greet)\nadd_test(NAME hello COMMAND hello)\n",
+    )
+    .expect("CMakeLists.txt");
+    fs::write(dir.join("greet.c"), "int greet(void) { return 42; }\n").expect("greet.c");
+    fs::write(
+        dir.join("hello.c"),
+        "#include <stdio.h>\nint greet(void);\nint main(void) { printf(\"%d\\n\", greet()); return greet() == 42 ? 0 : 1; }\n",
+    )
+    .expect("hello.c");
+}
+
+#[test]
+fn build_without_a_build_system_says_what_archway_detects() {
+    let command = archway();
+    let project = command.work_dir().join("empty");
+    fs::create_dir_all(&project).expect("project");
+    let output = command
+        .args(["build", "--target", "aarch64", "-C", "empty"])
+        .run();
+    output.assert_code(1);
+    insta::assert_snapshot!(output.snapshot());
+}
+
+#[test]
+fn build_with_only_configure_ac_says_to_run_autogen() {
+    let command = archway();
+    let project = command.work_dir().join("autotools");
+    fs::create_dir_all(&project).expect("project");
+    fs::write(project.join("configure.ac"), "AC_INIT([x], [1])\n").expect("configure.ac");
+    fs::write(project.join("autogen.sh"), "#!/bin/sh\nautoreconf -fi\n").expect("autogen.sh");
+    let output = command
+        .args(["test", "--target", "riscv64", "-C", "autotools"])
+        .run();
+    output.assert_code(1);
+    insta::assert_snapshot!(output.snapshot());
+}
+
+#[test]
+fn build_with_an_absent_build_system_and_an_unknown_target() {
+    let command = archway();
+    write_cmake_project(&command.work_dir().join("p"));
+    let output = command
+        .args([
+            "build",
+            "--target",
+            "aarch64",
+            "-C",
+            "p",
+            "--build-system",
+            "meson",
+        ])
+        .run();
+    output.assert_code(1);
+    insta::assert_snapshot!("absent_build_system", output.snapshot());
+
+    let command = archway();
+    write_cmake_project(&command.work_dir().join("p"));
+    let output = command
+        .args(["build", "--target", "aarch46", "-C", "p"])
+        .run();
+    output.assert_code(1);
+    assert!(
+        output.stderr.contains("did you mean `aarch64`"),
+        "{}",
+        output.stderr
+    );
+}
+
+#[test]
+fn build_without_a_cross_toolchain_names_what_to_install() {
+    let command = archway();
+    write_cmake_project(&command.work_dir().join("p"));
+    let empty = command.temp().join("empty-path");
+    fs::create_dir_all(&empty).expect("empty PATH dir");
+    let output = command
+        .env("PATH", &empty)
+        .args([
+            "build", "--target", "riscv64", "--method", "cross", "-C", "p",
+        ])
+        .run();
+    output.assert_code(1);
+    insta::assert_snapshot!(output.snapshot());
+}
+
+#[test]
+fn a_failing_command_exits_with_its_own_code() {
+    let command = archway();
+    fs::create_dir_all(command.work_dir().join("p")).expect("project");
+    let output = command
+        .args([
+            "-q",
+            "build",
+            "--target",
+            "x86_64-linux",
+            "--method",
+            "native",
+            "-C",
+            "p",
+        ])
+        .args(["--", "sh", "-c", "exit 7"])
+        .run();
+    output.assert_code(7);
+    insta::assert_snapshot!(output.snapshot());
+}
+
+fn cross_tools_present(tools: &[&str]) -> bool {
+    for tool in tools {
+        if !support::have_tool(tool) && support::skip_unless_ci(&format!("`{tool}` on PATH")) {
+            return false;
+        }
+    }
+    true
+}
+
+#[test]
+fn test_cross_builds_into_the_per_target_directory_and_runs_ctest_under_qemu() {
+    if !cross_tools_present(&[
+        "cmake",
+        "ctest",
+        "aarch64-linux-gnu-gcc",
+        "qemu-aarch64-static",
+    ]) {
+        return;
+    }
+    let command = archway();
+    let project = command.work_dir().join("greet");
+    write_cmake_project(&project);
+    let output = command
+        .args(["test", "--target", "aarch64-multiplatform", "-C", "greet"])
+        .run();
+    output.assert_code(0);
+    // stdout: the artifacts, relative to the build directory, with their platform.
+    assert_eq!(
+        output.stdout,
+        "hello\texecutable\taarch64-unknown-linux-gnu\nlibgreet.so\tshared library\taarch64-unknown-linux-gnu\n"
+    );
+    let stderr = output.filtered(&output.stderr);
+    assert!(stderr.contains("building cmake project in `[TEMP]/work/greet` for `aarch64-unknown-linux-gnu` (cross method"), "{stderr}");
+    assert!(stderr.contains("toolchain: gcc "), "{stderr}");
+    assert!(
+        stderr.contains("100% tests passed, 0 tests failed out of 1"),
+        "{stderr}"
+    );
+    assert!(
+        stderr
+            .contains("built and tested for `aarch64-unknown-linux-gnu` with the cross method in "),
+        "{stderr}"
+    );
+    assert!(
+        stderr
+            .contains("2 artifacts in `[TEMP]/work/greet/build/archway/aarch64-unknown-linux-gnu`"),
+        "{stderr}"
+    );
+    assert!(output
+        .temp()
+        .join("work/greet/build/archway/aarch64-unknown-linux-gnu/hello")
+        .is_file());
+}
+
+#[test]
+fn build_natively_for_the_host_and_as_json() {
+    if !cross_tools_present(&["cmake", "cc"]) {
+        return;
+    }
+    let command = archway();
+    write_cmake_project(&command.work_dir().join("greet"));
+    let output = command
+        .args([
+            "build",
+            "--target",
+            "x86_64-linux",
+            "--method",
+            "native",
+            "-C",
+            "greet",
+            "--json",
+        ])
+        .args(["--build-dir", "out"])
+        .run();
+    output.assert_code(0);
+    let outcome: serde_json::Value = serde_json::from_str(&output.stdout).expect("JSON outcome");
+    assert_eq!(outcome["method"], "native");
+    assert_eq!(outcome["build_system"], "cmake");
+    assert_eq!(outcome["target"], "x86_64-unknown-linux-gnu");
+    let artifacts = outcome["artifacts"].as_array().expect("artifacts");
+    assert_eq!(artifacts.len(), 2, "{}", output.stdout);
+    assert!(artifacts
+        .iter()
+        .all(|a| a["platform"] == "x86_64-unknown-linux-gnu"));
+    // `--build-dir` is relative to the working directory, like `cmake -B`.
+    assert!(output.temp().join("work/out/hello").is_file());
+}
