@@ -137,7 +137,9 @@ pub fn prepare(request: &BuildRequest) -> Result<Plan, Error> {
     let mut toolchain = None;
     let mut emulator = Vec::new();
     let toolset = match method {
-        Method::Native => Toolset::Native,
+        // Emulated: the same steps with the target's own compilers, run by the sandbox's
+        // executor inside the root filesystem.
+        Method::Native | Method::Emulated => Toolset::Native,
         Method::Cross => {
             let search_path = std::env::var_os("PATH").unwrap_or_default();
             let selected = archway_toolchain::select(&target, &request.toolchain, &search_path)?;

@@ -28,11 +28,11 @@ pub mod build;
 pub mod cache;
 pub mod config;
 pub mod emulated;
-pub mod plan;
 pub mod emulation;
 mod error;
 pub mod executor;
 pub mod outcome;
+pub mod plan;
 pub mod project;
 pub mod steps;
 

@@ -10,31 +10,7 @@ use serde::Serialize;
 use crate::project::BuildSystem;
 use crate::steps::StepKind;
 
-/// How the project was built.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-#[non_exhaustive]
-pub enum Method {
-    /// The host's own compilers: the host runs the target's programs.
-    Native,
-    /// A cross toolchain on the host.
-    Cross,
-}
-
-impl Method {
-    pub fn name(self) -> &'static str {
-        match self {
-            Method::Native => "native",
-            Method::Cross => "cross",
-        }
-    }
-}
-
-impl std::fmt::Display for Method {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use crate::plan::Method;
 
 /// What kind of file an artifact is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

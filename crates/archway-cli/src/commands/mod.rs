@@ -36,11 +36,3 @@ pub fn run(command: Command, context: &Context) -> anyhow::Result<ExitCode> {
         Command::Man(args) => completions::man(args, context),
     }
 }
-
-/// Placeholder for a command whose issue has not landed yet.
-pub(crate) fn not_yet(name: &str) -> anyhow::Result<ExitCode> {
-    Err(
-        crate::report::Failure::user(format!("`archway {name}` is not implemented yet"), None)
-            .into(),
-    )
-}
