@@ -94,17 +94,6 @@ impl CrossEnv {
             }
             _ => None,
         };
-        if target.libc() == Libc::Musl && request.sysroot.is_none() {
-            let has_musl = sysroot.as_ref().is_some_and(|sysroot| {
-                musl_triple(target)
-                    .is_some_and(|triple| sysroot.path().join("usr/include").join(triple).is_dir())
-            });
-            if !has_musl {
-                return Err(Error::MuslSysrootMissing {
-                    target: target.display_name(),
-                });
-            }
-        }
         CrossEnv::new(&toolchain, request, sysroot.as_ref())
     }
 
@@ -122,6 +111,19 @@ impl CrossEnv {
             .sysroot
             .clone()
             .or_else(|| sysroot.map(Path::to_path_buf));
+        // Debian has no musl cross toolchain: its musl is the target's own musl-dev, in a
+        // sysroot. Without one, clang would quietly compile against nothing usable.
+        if target.libc() == Libc::Musl && request.sysroot.is_none() {
+            let has_musl = sysroot
+                .as_ref()
+                .zip(musl_triple(&target))
+                .is_some_and(|(sysroot, triple)| sysroot.join("usr/include").join(triple).is_dir());
+            if !has_musl {
+                return Err(Error::MuslSysrootMissing {
+                    target: target.display_name(),
+                });
+            }
+        }
         let library_prefix = sysroot.clone().or_else(|| toolchain.libc_prefix.clone());
 
         let mut compile_args = Vec::new();

@@ -534,3 +534,47 @@ fn mingw_env_has_windres_and_its_prefix_pkg_config_but_no_qemu() {
     assert_eq!(env.host_triple, "x86_64-w64-mingw32");
     assert!(archway_toolchain::cmake_toolchain(&env).contains("set(CMAKE_SYSTEM_NAME Windows)"));
 }
+
+#[test]
+fn musl_env_needs_a_sysroot_with_musl_and_links_statically_against_it() {
+    let stubs = Stubs::new();
+    stubs
+        .debian_cross("aarch64-linux-gnu", "12.2.0")
+        .compiler("clang", "14.0.6", "clang")
+        .tool("ld.lld");
+    let target = platform("aarch64-multiplatform-musl");
+    let toolchain = select(&target, &Request::default(), &stubs.search_path()).expect("clang");
+    let sysroot = stubs.prefix().join("sysroot");
+    let error = CrossEnv::with_search_path(
+        &toolchain,
+        &Request::default(),
+        Some(&sysroot),
+        &stubs.search_path(),
+        false,
+    )
+    .expect_err("no musl in the sysroot yet");
+    assert!(matches!(error, Error::MuslSysrootMissing { .. }), "{error}");
+    assert_eq!(
+        error.hint().as_deref(),
+        Some("run `archway sysroot add --target aarch64-multiplatform-musl` (it fetches the target's own Debian `musl-dev`)")
+    );
+
+    fs::create_dir_all(sysroot.join("usr/include/aarch64-linux-musl")).expect("musl headers");
+    let env = CrossEnv::with_search_path(
+        &toolchain,
+        &Request::default(),
+        Some(&sysroot),
+        &stubs.search_path(),
+        false,
+    )
+    .expect("env");
+    let root = sysroot.display();
+    assert_eq!(
+        env.vars["CC"],
+        format!(
+            "{}/clang --target=aarch64-unknown-linux-musl --sysroot={root} -isystem{root}/usr/include/aarch64-linux-musl -L{root}/usr/lib/aarch64-linux-musl -B{root}/usr/lib/aarch64-linux-musl",
+            stubs.bin().display()
+        )
+    );
+    assert_eq!(env.vars["LDFLAGS"], "-fuse-ld=lld -static");
+}
