@@ -9,7 +9,6 @@ use anyhow::Context as _;
 use archway::build::{execute, prepare, BuildRequest, Goal};
 use archway::executor::{ChildOutput, HostExecutor};
 use archway::outcome::{Method, Outcome};
-use archway::platform::Platform;
 use archway::project::BuildSystem;
 
 use crate::cli::Context;
@@ -18,6 +17,10 @@ use crate::cli::Context;
 pub struct Args {
     #[command(flatten)]
     pub common: Common,
+    /// Build every target of `[build] targets` in `archway.toml` in turn, then print a table:
+    /// target, method, result, time, artifacts.
+    #[arg(long, conflicts_with = "target")]
+    pub all_targets: bool,
     /// Run this command in the target's cross environment instead of the project's build
     /// system (CC, CXX, AR, PKG_CONFIG_*, CMAKE_TOOLCHAIN_FILE, CONFIG_SITE... are set).
     #[arg(last = true, value_name = "COMMAND")]
@@ -28,8 +31,13 @@ pub struct Args {
 #[derive(Debug, clap::Args)]
 pub struct Common {
     /// The platform to build for (`archway platform list` shows every name).
+    /// Default: `ARCHWAY_TARGET`, else `[build] target` in `archway.toml`, else the host.
     #[arg(short, long)]
-    pub target: String,
+    pub target: Option<String>,
+    /// Apply `[profile.NAME]` of `archway.toml`: its toolchain, flags, packages... for this
+    /// build only (a target's section may also select one with `profile = "NAME"`).
+    #[arg(short = 'p', long, value_name = "NAME")]
+    pub profile: Option<String>,
     /// The project directory.
     #[arg(
         short = 'C',
@@ -79,25 +87,64 @@ impl From<MethodArg> for Method {
 
 impl Common {
     /// The library request for these options.
-    pub fn request(&self, command: Vec<String>) -> anyhow::Result<BuildRequest> {
-        let target = Platform::parse(&self.target)?;
-        let mut request = BuildRequest::new(&self.directory, target);
-        request.method = self.method.map(Method::from);
-        // Relative to where the user is, like `cmake -B`.
-        request.build_dir = match &self.build_dir {
-            Some(dir) => Some(std::path::absolute(dir).context("resolving `--build-dir`")?),
-            None => None,
-        };
+    /// The target, method, build directory and toolchain come from the configuration
+    /// (`archway.toml`, the user file, `ARCHWAY_*`) with these flags on top.
+    pub fn request(&self, command: Vec<String>, context: &Context) -> anyhow::Result<BuildRequest> {
+        let config = super::config::build::load(&self.directory)?;
+        let host = super::config::host_platform()?;
+        let settings = config.resolve(&self.flags(), &host)?;
+        let mut request =
+            super::config::build::request(&self.directory, &settings, self.build_dir()?, context)?;
+        self.customize(&mut request, command);
+        Ok(request)
+    }
+
+    /// What the configuration layer takes from the command line.
+    pub fn flags(&self) -> archway::config::Flags {
+        archway::config::Flags {
+            target: self.target.clone(),
+            profile: self.profile.clone(),
+            method: self.method.map(|method| match method {
+                MethodArg::Native => archway::config::Method::Native,
+                MethodArg::Cross => archway::config::Method::Cross,
+            }),
+            build_dir: None,
+        }
+    }
+
+    /// `--build-dir`, relative to where the user is, like `cmake -B`.
+    pub fn build_dir(&self) -> anyhow::Result<Option<PathBuf>> {
+        match &self.build_dir {
+            Some(dir) => Ok(Some(
+                std::path::absolute(dir).context("resolving `--build-dir`")?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// The options that are not configuration.
+    pub fn customize(&self, request: &mut BuildRequest, command: Vec<String>) {
         request.build_system = self.build_system;
         request.jobs = self.jobs;
         request.configure_args = self.configure_args.clone();
         request.command = command;
-        Ok(request)
     }
 }
 
 pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
-    let request = args.common.request(args.command)?;
+    if args.all_targets {
+        let common = &args.common;
+        let customize =
+            |request: &mut BuildRequest| common.customize(request, args.command.clone());
+        return super::config::build::all_targets(
+            &common.directory,
+            &common.flags(),
+            common.build_dir()?,
+            &customize,
+            context,
+        );
+    }
+    let request = args.common.request(args.command, context)?;
     run_goal(&request, Goal::Build, args.common.json, context)
 }
 

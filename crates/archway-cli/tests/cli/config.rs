@@ -297,3 +297,105 @@ fn emulated_shell_installs_and_selects_the_profiles_gcc_11() {
     assert_eq!(gcc_majors(&src.join("hello-profile")), ["11"]);
     assert_eq!(gcc_majors(&src.join("hello-default")), ["12"]);
 }
+
+/// A plain-Makefile C project with `archway.toml` = `config`, for the cross compilers.
+fn c_project(config: &str) -> Option<Archway> {
+    for tool in [
+        "aarch64-linux-gnu-gcc",
+        "aarch64-linux-gnu-gcc-11",
+        "riscv64-linux-gnu-gcc",
+    ] {
+        if !crate::support::have_tool(tool)
+            && crate::support::skip_unless_ci(&format!("needs `{tool}`"))
+        {
+            return None;
+        }
+    }
+    let command = archway();
+    let work = command.work_dir();
+    write(&work.join("archway.toml"), config);
+    write(
+        &work.join("hello.c"),
+        "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n",
+    );
+    write(
+        &work.join("Makefile"),
+        "hello: hello.c\n\t$(CC) $(CFLAGS) -o $@ $<\n",
+    );
+    Some(command)
+}
+
+const TWO_TARGETS: &str = r#"[build]
+targets = ["aarch64", "riscv64"]
+method = "cross"
+
+[target.riscv64]
+cflags = ["-O2"]
+
+[profile.gcc11]
+toolchain = { family = "gcc", version = "11" }
+"#;
+
+#[test]
+fn build_profile_gcc11_selects_gcc_11_and_the_default_is_gcc_12() {
+    for (profile, expected) in [(Some("gcc11"), "11"), (None, "12")] {
+        let Some(command) = c_project(TWO_TARGETS) else {
+            return;
+        };
+        let work = command.work_dir();
+        let mut command = command.args(["build", "--target", "arm64"]);
+        if let Some(profile) = profile {
+            command = command.args(["--profile", profile]);
+        }
+        let output = command.run();
+        output.assert_code(0);
+        let binary = work.join("build/archway/aarch64-unknown-linux-gnu/hello");
+        assert_eq!(gcc_majors(&binary), [expected], "profile {profile:?}");
+    }
+}
+
+#[test]
+fn build_all_targets_ends_with_a_table_and_scopes_the_profile_to_its_target() {
+    let config = TWO_TARGETS.replace(
+        "[target.riscv64]",
+        "[target.aarch64]\nprofile = \"gcc11\"\n\n[target.riscv64]",
+    );
+    let Some(command) = c_project(&config) else {
+        return;
+    };
+    let work = command.work_dir();
+    let output = command.args(["build", "--all-targets"]).run();
+    output.assert_code(0);
+    let rows: Vec<Vec<&str>> = output
+        .stdout
+        .lines()
+        .map(|line| line.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows[0], ["TARGET", "METHOD", "RESULT", "TIME", "ARTIFACTS"]);
+    assert_eq!(rows.len(), 3, "{}", output.stdout);
+    for (row, target) in rows[1..].iter().zip(["aarch64", "riscv64"]) {
+        assert_eq!(row[..3], [target, "cross", "ok"], "{}", output.stdout);
+        assert!(
+            row[3].parse::<f64>().is_ok() && row[4] == "s",
+            "{}",
+            output.stdout
+        );
+        assert_eq!(row[5], "hello");
+    }
+    let majors = |config: &str| gcc_majors(&work.join("build/archway").join(config).join("hello"));
+    assert_eq!(majors("aarch64-unknown-linux-gnu"), ["11"]);
+    assert_eq!(
+        majors("riscv64-unknown-linux-gnu"),
+        ["12"],
+        "riscv64 is unaffected"
+    );
+}
+
+#[test]
+fn build_all_targets_without_targets_says_how_to_add_them() {
+    let output = in_project("[build]\nmethod = \"cross\"\n", "")
+        .args(["build", "--all-targets"])
+        .run();
+    output.assert_code(1);
+    insta::assert_snapshot!(output.snapshot());
+}
