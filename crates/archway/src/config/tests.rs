@@ -628,3 +628,81 @@ fn settings_rows_serialize_with_structured_sources() {
     assert_eq!(method["source"]["kind"], "file");
     assert_eq!(method["source"]["line"], 2);
 }
+
+mod never_panics {
+    use std::path::Path;
+
+    use proptest::prelude::*;
+
+    use crate::config::file::ConfigFile;
+
+    /// Lines built from the pieces real files have, so the checks past the TOML parser run.
+    fn line() -> impl Strategy<Value = String> {
+        let headers = prop::sample::select(vec![
+            "[build]",
+            "[target.aarch64]",
+            "[target.\"linux/arm64\"]",
+            "[target.arm64]",
+            "[target.nonsense]",
+            "[profile.gcc11]",
+            "[target.aarch64.env]",
+            "[[build]]",
+            "[target]",
+        ]);
+        let keys = prop::sample::select(vec![
+            "method",
+            "toolchain",
+            "cc",
+            "sysroot",
+            "linker",
+            "cflags",
+            "env",
+            "rootfs-suite",
+            "rootfs-packages",
+            "qemu-cpu",
+            "profile",
+            "target",
+            "targets",
+            "dir",
+            "famly",
+            "toolchain.family",
+            "toolchain.version",
+            "env.A",
+        ]);
+        let values = prop::sample::select(vec![
+            "\"cross\"",
+            "\"gcc-11\"",
+            "{ family = \"gcc\", version = 11 }",
+            "{ famly = 1 }",
+            "[\"-O2\", 3]",
+            "[]",
+            "3",
+            "-1",
+            "true",
+            "1979-05-27",
+            "\"\"",
+            "\"é/..\"",
+            "{ A = \"1\" }",
+            "[\"aarch64\", \"riscv46\"]",
+            "\"linux/arm64\"",
+            "{",
+        ]);
+        prop_oneof![
+            headers.prop_map(str::to_string),
+            (keys, values).prop_map(|(key, value)| format!("{key} = {value}")),
+            "\\PC{0,20}",
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn parsing_any_file_returns_instead_of_panicking(lines in prop::collection::vec(line(), 0..12)) {
+            let _ = ConfigFile::parse(Path::new("archway.toml"), &lines.join("\n"));
+        }
+
+        #[test]
+        fn parsing_arbitrary_text_returns_instead_of_panicking(text in "\\PC{0,300}") {
+            let _ = ConfigFile::parse(Path::new("archway.toml"), &text);
+        }
+    }
+}
