@@ -49,7 +49,7 @@ fi
 env_time=$(ARCHWAY_CACHE_DIR="$work/warm" median "$archway" env --target aarch64)
 list_time=$(median "$archway" toolchain list)
 
-ratio() { echo "scale=2; $1 / $2" | bc; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 printf '| %-72s | %9s | %s |\n' "what (median of $rounds)" "wall time" "vs archway cold"
 printf '|%s|%s|%s|\n' "---" "---" "---"
 printf '| %-72s | %8.2fs | 1.00x |\n' "archway sysroot add --target aarch64 libpng-dev (empty cache)" "$cold"
