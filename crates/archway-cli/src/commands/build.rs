@@ -90,13 +90,19 @@ impl Common {
     /// The target, method, build directory and toolchain come from the configuration
     /// (`archway.toml`, the user file, `ARCHWAY_*`) with these flags on top.
     pub fn request(&self, command: Vec<String>, context: &Context) -> anyhow::Result<BuildRequest> {
-        let config = super::config::build::load(&self.directory)?;
-        let host = super::config::host_platform()?;
-        let settings = config.resolve(&self.flags(), &host)?;
+        let settings = self.settings()?;
         let mut request =
             super::config::build::request(&self.directory, &settings, self.build_dir()?, context)?;
         self.customize(&mut request, command);
         Ok(request)
+    }
+
+    /// The configuration of the project (`-C DIR`) resolved for these flags: the target and
+    /// everything `archway.toml`, the user file and `ARCHWAY_*` say for it.
+    pub fn settings(&self) -> anyhow::Result<archway::config::Settings> {
+        let config = super::config::build::load(&self.directory)?;
+        let host = super::config::host_platform()?;
+        Ok(config.resolve(&self.flags(), &host)?)
     }
 
     /// What the configuration layer takes from the command line.

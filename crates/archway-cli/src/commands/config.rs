@@ -86,9 +86,8 @@ pub fn settings_for(target: &str, profile: Option<&str>) -> anyhow::Result<Setti
 }
 
 /// The emulated environment for `key` (`--target`, `--suite`, `--packages`) under the
-/// configuration: the target's `rootfs-suite` unless `--suite`, its `rootfs-packages` and the
-/// toolchain's packages (`gcc-11`...) added to `--packages`, and the variables to set inside
-/// (`CC=gcc-11`...). A target named only as a Debian architecture gets no configuration.
+/// configuration: see [`emulated_key`]. A target named only as a Debian architecture gets no
+/// configuration.
 pub fn emulated_for(
     key: &super::rootfs::KeyArgs,
     profile: Option<&str>,
@@ -97,13 +96,23 @@ pub fn emulated_for(
         return Ok((key.key()?, Vec::new()));
     }
     let settings = settings_for(&key.target, profile)?;
+    emulated_key(&settings, key.suite.as_deref(), &key.packages)
+}
+
+/// The root filesystem key and the variables inside for resolved `settings`: `suite` (a
+/// flag) else the configuration's `rootfs-suite`; `packages` (flags) plus `rootfs-packages`
+/// and the toolchain's packages (`gcc-11`, `g++-11`); `CC=gcc-11`, flags, `QEMU_CPU`, `env`.
+pub fn emulated_key(
+    settings: &Settings,
+    suite: Option<&str>,
+    packages: &[String],
+) -> anyhow::Result<(archway_rootfs::RootfsKey, Vec<(String, String)>)> {
     let request = settings.emulated_request();
-    let mut merged = super::rootfs::KeyArgs {
-        target: key.target.clone(),
-        suite: key.suite.clone().or(request.suite.clone()),
-        packages: key.packages.clone(),
+    let merged = super::rootfs::KeyArgs {
+        target: settings.target.value.name.clone(),
+        suite: suite.map(str::to_string).or(request.suite.clone()),
+        packages: packages.iter().chain(&request.packages).cloned().collect(),
     };
-    merged.packages.extend(request.packages.iter().cloned());
     Ok((merged.key()?, request.env.into_iter().collect()))
 }
 
