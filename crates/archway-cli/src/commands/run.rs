@@ -7,7 +7,7 @@ use std::process::{Command, ExitCode};
 use anyhow::Context as _;
 use archway_toolchain::{gnu_prefixes, Request, Sysroot};
 
-use super::toolchain::{parse_target, search_path};
+use super::toolchain::search_path;
 use crate::cli::Context;
 use crate::report::Failure;
 
@@ -25,13 +25,20 @@ pub struct Args {
     /// An emulator to use instead of `qemu-<arch>-static`.
     #[arg(long)]
     emulator: Option<PathBuf>,
+    /// Apply `[profile.NAME]` of `archway.toml`.
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
     /// The program and its arguments.
     #[arg(last = true, required = true, num_args = 1..)]
     command: Vec<OsString>,
 }
 
 pub fn run(args: Args, _context: &Context) -> anyhow::Result<ExitCode> {
-    let target = parse_target(&args.target)?;
+    // `archway.toml` may set the emulator, the QEMU CPU and a sysroot for the target; the
+    // flags win.
+    let settings = super::config::settings_for(&args.target, args.profile.as_deref())?;
+    let configured = settings.toolchain_request(&search_path());
+    let target = settings.target.value.platform.clone();
     let runs_natively = archway_platform::host::Host::detect()
         .map(|host| host.runs_natively(&target))
         .unwrap_or(false);
@@ -45,10 +52,14 @@ pub fn run(args: Args, _context: &Context) -> anyhow::Result<ExitCode> {
     let mut command = if runs_natively {
         Command::new(program)
     } else {
-        let prefix = args.sysroot.clone().or_else(|| library_prefix(&target));
+        let prefix = args
+            .sysroot
+            .clone()
+            .or(configured.sysroot.clone())
+            .or_else(|| library_prefix(&target));
         let request = Request {
-            qemu_cpu: args.qemu_cpu.clone(),
-            emulator: args.emulator.clone(),
+            qemu_cpu: args.qemu_cpu.clone().or(configured.qemu_cpu.clone()),
+            emulator: args.emulator.clone().or(configured.emulator.clone()),
             ..Request::default()
         };
         let emulator = archway_toolchain::emulator_command(
