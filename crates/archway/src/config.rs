@@ -218,6 +218,10 @@ pub struct Config {
 impl Config {
     /// Loads the configuration for a command run in `working_dir`, from the real environment.
     pub fn load(working_dir: &Path) -> Result<Config, Error> {
+        let names = std::env::vars_os().filter_map(|(name, _)| name.into_string().ok());
+        for (variable, meant) in misspelled_variables(names) {
+            tracing::warn!("`{variable}` is not a variable archway reads; did you mean `{meant}`?");
+        }
         let env = |name: &str| std::env::var_os(name);
         Config::load_with(working_dir, user_config_path(env).as_deref(), env)
     }
@@ -396,6 +400,52 @@ impl Config {
             overrides,
         })
     }
+}
+
+/// The variables the configuration reads besides the override keys'.
+const OTHER_VARIABLES: &[&str] = &[
+    "ARCHWAY_TARGET",
+    "ARCHWAY_PROFILE",
+    "ARCHWAY_BUILD_DIR",
+    // Read elsewhere: the cache crate and the CLI's log filter.
+    "ARCHWAY_CACHE_DIR",
+    "ARCHWAY_LOG",
+];
+
+/// `ARCHWAY_*` names that look like a typo of a configuration variable (`ARCHWAY_TOOLCHIAN`),
+/// with the one probably meant. Names other crates read (`ARCHWAY_BINFMT_ROOT`) are too far
+/// from every configuration variable to be reported.
+pub fn misspelled_variables(names: impl Iterator<Item = String>) -> Vec<(String, String)> {
+    let known: Vec<String> = KEYS
+        .iter()
+        .filter(|key| **key != "env")
+        .map(|key| env_variable(key))
+        .chain(OTHER_VARIABLES.iter().map(|name| name.to_string()))
+        .collect();
+    let mut found = Vec::new();
+    for name in names {
+        let Some(suffix) = name.strip_prefix("ARCHWAY_") else {
+            continue;
+        };
+        if known.contains(&name) || suffix.len() < 3 {
+            continue;
+        }
+        let closest = known
+            .iter()
+            .map(|known| {
+                (
+                    strsim::osa_distance(suffix, &known["ARCHWAY_".len()..]),
+                    known,
+                )
+            })
+            .filter(|(distance, _)| *distance <= 2)
+            .min_by_key(|(distance, _)| *distance);
+        if let Some((_, meant)) = closest {
+            found.push((name, meant.clone()));
+        }
+    }
+    found.sort();
+    found
 }
 
 /// The user's file: `$XDG_CONFIG_HOME/archway/config.toml`, else

@@ -439,6 +439,36 @@ fn every_override_key_has_an_environment_variable() {
 }
 
 #[test]
+fn misspelled_variables_are_found_and_other_crates_variables_are_not() {
+    let names = [
+        "ARCHWAY_TOOLCHIAN",
+        "ARCHWAY_PROFLIE",
+        "ARCHWAY_CFLAG",
+        "ARCHWAY_TOOLCHAIN",
+        "ARCHWAY_BINFMT_ROOT",
+        "ARCHWAY_BINFMT_RECORDS",
+        "ARCHWAY_BINFMT_PERSIST_DIR",
+        "ARCHWAY_CACHE_DIR",
+        "ARCHWAY_HOST_TRIPLE",
+        "ARCHWAY_TEST_KILLED_CREATION_CACHE",
+        "ARCHWAY_STEP_TEST",
+        "ARCHWAY_AS",
+        "PATH",
+    ];
+    let found = misspelled_variables(names.iter().map(|name| name.to_string()));
+    let expected = [
+        ("ARCHWAY_CFLAG", "ARCHWAY_CFLAGS"),
+        ("ARCHWAY_PROFLIE", "ARCHWAY_PROFILE"),
+        ("ARCHWAY_TOOLCHIAN", "ARCHWAY_TOOLCHAIN"),
+    ];
+    let found: Vec<(&str, &str)> = found
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    assert_eq!(found, expected);
+}
+
+#[test]
 fn project_file_is_found_from_a_subdirectory() {
     let fixture = Fixture::new("[build]\n", "");
     let config = fixture.load().expect("loads");
