@@ -150,6 +150,17 @@ impl Error {
             Error::RustStdMissing { triple, .. } => Some(format!("run `rustup target add {triple}`")),
             Error::NoRustTarget { .. } => None,
             Error::NotRoot { command, .. } => Some(format!("run `sudo {command}`")),
+            Error::Spawn { command, .. }
+                if command.contains("apt-get") || command.contains("apt-cache") || command.contains("dpkg-deb") =>
+            {
+                Some(
+                    "archway fills sysroots and installs toolchains with Debian's apt and dpkg: run it on a Debian or Ubuntu host"
+                        .to_string(),
+                )
+            }
+            Error::Spawn { command, .. } if command.contains("rustc") => {
+                Some("install Rust with rustup (https://rustup.rs), then `rustup target add <triple>`".to_string())
+            }
             Error::Spawn { .. } => None,
             Error::CommandFailed { hint, .. } => hint.clone(),
             Error::Io { .. } | Error::Malformed { .. } => None,
