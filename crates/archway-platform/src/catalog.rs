@@ -230,12 +230,13 @@ pub static CATALOG: &[CatalogEntry] = &[
     entry("x86_64-windows", "x86_64-pc-windows-msvc", None, None),
 ];
 
-/// The entry named exactly `name`, or, failing that, the only entry whose name matches
-/// ignoring ASCII case (`raspberrypi` finds `raspberryPi`).
+/// The entry named exactly `name`.
 pub(crate) fn find(name: &str) -> Option<&'static CatalogEntry> {
-    if let Some(found) = CATALOG.iter().find(|entry| entry.name == name) {
-        return Some(found);
-    }
+    crate::index::catalog_entry(name)
+}
+
+/// The only entry whose name matches ignoring ASCII case (`raspberrypi` finds `raspberryPi`).
+pub(crate) fn find_ignoring_case(name: &str) -> Option<&'static CatalogEntry> {
     let mut matches = CATALOG
         .iter()
         .filter(|entry| entry.name.eq_ignore_ascii_case(name));

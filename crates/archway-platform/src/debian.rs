@@ -1160,12 +1160,10 @@ pub static DEBIAN_ARCHES: &[DebianArch] = &[
 
 /// The Debian architecture named `name`.
 pub(crate) fn by_name(name: &str) -> Option<&'static DebianArch> {
-    DEBIAN_ARCHES.iter().find(|arch| arch.name == name)
+    crate::index::debian_arch(name)
 }
 
 /// The Debian architecture for a Linux platform with this CPU and ABI.
 pub(crate) fn for_parts(cpu: Cpu, abi: Abi) -> Option<&'static DebianArch> {
-    DEBIAN_ARCHES
-        .iter()
-        .find(|arch| arch.cpus.contains(&cpu) && arch.abis.contains(&abi))
+    crate::index::debian_arch_for(cpu, abi)
 }

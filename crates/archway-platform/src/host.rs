@@ -20,7 +20,7 @@
 //! the distributions' default: compat on for x86_64 (every major distribution enables
 //! `IA32_EMULATION`), off elsewhere.
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use crate::cpu::Cpu;
@@ -42,7 +42,7 @@ impl Host {
         let machine = uname.machine().to_string_lossy().into_owned();
         let release = uname.release().to_string_lossy().into_owned();
         let platform = platform_for_machine(&machine)?;
-        let config = read_kernel_config(Path::new("/"), &release);
+        let config = read_kernel_options(Path::new("/"), &release, compat_options(platform.cpu()));
         let command_line = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
         let compat32 = compat32_supported(platform.cpu(), config.as_deref(), &command_line);
         Ok(Host { platform, compat32 })
@@ -153,22 +153,63 @@ pub fn platform_for_machine(machine: &str) -> Result<Platform, Error> {
     Ok(Platform::new(cpu, Vendor::Unknown, Kernel::Linux, abi))
 }
 
-/// The kernel's build configuration under `root` (`/proc/config.gz`, else
-/// `/boot/config-<release>`), if readable.
-pub fn read_kernel_config(root: &Path, release: &str) -> Option<String> {
-    let gz = root.join("proc/config.gz");
-    if let Ok(file) = std::fs::File::open(&gz) {
-        let mut text = String::new();
-        // Bounded: a kernel config is ~300 KB; refuse to inflate anything huge.
-        if flate2::read::GzDecoder::new(file)
-            .take(16 << 20)
-            .read_to_string(&mut text)
-            .is_ok()
-        {
-            return Some(text);
+/// The kernel configuration options that decide 32-bit compat for `cpu`: the option itself,
+/// and on x86_64 `CONFIG_IA32_EMULATION_DEFAULT_DISABLED`, which Kconfig defines right after
+/// it (arch/x86/Kconfig).
+fn compat_options(cpu: Cpu) -> &'static [&'static str] {
+    match cpu {
+        Cpu::X86_64 => &[
+            "CONFIG_IA32_EMULATION",
+            "CONFIG_IA32_EMULATION_DEFAULT_DISABLED",
+        ],
+        _ => &["CONFIG_COMPAT"],
+    }
+}
+
+/// The lines of the kernel's build configuration under `root` (`/proc/config.gz`, else
+/// `/boot/config-<release>`) that set `options`, if the configuration is readable.
+///
+/// The file is ~10 000 lines (~200 KB inflated); reading stops a few lines after the first
+/// option, because the others (`options[1..]`) are defined right after it in Kconfig.
+pub fn read_kernel_options(root: &Path, release: &str, options: &[&str]) -> Option<String> {
+    let reader: Box<dyn BufRead> = match std::fs::File::open(root.join("proc/config.gz")) {
+        // Bounded: refuse to inflate anything much larger than a kernel config.
+        Ok(file) => Box::new(BufReader::new(
+            flate2::read::GzDecoder::new(file).take(16 << 20),
+        )),
+        Err(_) => Box::new(BufReader::new(
+            std::fs::File::open(root.join("boot").join(format!("config-{release}"))).ok()?,
+        )),
+    };
+    let sets = |line: &str, option: &str| {
+        line.strip_prefix(option)
+            .is_some_and(|rest| rest.starts_with('='))
+            || line
+                .strip_prefix("# ")
+                .and_then(|rest| rest.strip_prefix(option))
+                == Some(" is not set")
+    };
+    let mut found = String::new();
+    let mut lines_left: Option<usize> = None;
+    for line in reader.lines() {
+        let Ok(line) = line else {
+            break;
+        };
+        if options.iter().any(|option| sets(&line, option)) {
+            found.push_str(&line);
+            found.push('\n');
+            if options.first().is_some_and(|first| sets(&line, first)) {
+                lines_left = Some(8);
+            }
+        }
+        if let Some(left) = lines_left.as_mut() {
+            if *left == 0 {
+                break;
+            }
+            *left -= 1;
         }
     }
-    std::fs::read_to_string(root.join("boot").join(format!("config-{release}"))).ok()
+    Some(found)
 }
 
 /// Does a kernel of this CPU, configuration and command line run 32-bit compat binaries?
@@ -268,26 +309,31 @@ mod tests {
     fn reads_gzipped_and_plain_kernel_configs() {
         use std::io::Write;
         let root = tempfile::tempdir().expect("temporary root");
-        assert_eq!(read_kernel_config(root.path(), "6.1.0-test"), None);
+        let options = ["CONFIG_COMPAT", "CONFIG_IA32_EMULATION"];
+        assert_eq!(
+            read_kernel_options(root.path(), "6.1.0-test", &options),
+            None
+        );
         std::fs::create_dir_all(root.path().join("boot")).expect("boot dir");
         std::fs::write(
             root.path().join("boot/config-6.1.0-test"),
-            "CONFIG_COMPAT=y\n",
+            "CONFIG_64BIT=y\nCONFIG_COMPAT=y\n# CONFIG_COMPAT_VDSO is not set\n",
         )
         .expect("writing config");
         assert_eq!(
-            read_kernel_config(root.path(), "6.1.0-test").as_deref(),
+            read_kernel_options(root.path(), "6.1.0-test", &options).as_deref(),
             Some("CONFIG_COMPAT=y\n")
         );
         std::fs::create_dir_all(root.path().join("proc")).expect("proc dir");
         let file = std::fs::File::create(root.path().join("proc/config.gz")).expect("config.gz");
         let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
-        gz.write_all(b"CONFIG_IA32_EMULATION=y\n")
+        gz.write_all(b"# CONFIG_IA32_EMULATION is not set\nCONFIG_X=y\n")
             .expect("compressing");
         gz.finish().expect("finishing");
+        // /proc/config.gz wins over /boot.
         assert_eq!(
-            read_kernel_config(root.path(), "6.1.0-test").as_deref(),
-            Some("CONFIG_IA32_EMULATION=y\n")
+            read_kernel_options(root.path(), "6.1.0-test", &options).as_deref(),
+            Some("# CONFIG_IA32_EMULATION is not set\n")
         );
     }
 

@@ -29,6 +29,7 @@ mod cpu;
 mod debian;
 mod error;
 pub mod host;
+mod index;
 mod oci;
 mod platform;
 pub mod progress;

@@ -4,6 +4,7 @@
 //! `uname.processor`, `rust.rustcTarget`, `isStatic`, `canExecute`) are transcribed from
 //! nixpkgs `lib/systems/default.nix` (`elaborate`) and `parse.nix`; each method says which.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::str::FromStr;
@@ -30,7 +31,7 @@ pub struct Platform {
     /// The catalog entry it was parsed from, if any (kept for display).
     entry: Option<&'static CatalogEntry>,
     /// The GNU config as the user gave it (nixpkgs keeps a given `config` verbatim).
-    given_config: Option<Box<str>>,
+    given_config: Option<Cow<'static, str>>,
 }
 
 impl PartialEq for Platform {
@@ -71,6 +72,17 @@ impl Platform {
 
     /// Like [`Platform::parse`], also telling which form the input was.
     pub fn parse_with_form(input: &str) -> Result<(Platform, NameForm), Error> {
+        // A process that parses many names (a build over many targets, the library in a
+        // service) elaborates the names people type most once, into a table; a one-shot CLI
+        // call never pays for building it (see `index::known`).
+        if let Some((platform, form)) = crate::index::known(input) {
+            return Ok((platform.clone(), *form));
+        }
+        Platform::parse_uncached(input)
+    }
+
+    /// The parser behind [`Platform::parse`], without the table of known names.
+    pub(crate) fn parse_uncached(input: &str) -> Result<(Platform, NameForm), Error> {
         if input.is_empty() {
             return Err(Error::unknown(
                 input,
@@ -98,11 +110,14 @@ impl Platform {
             Ok(parts) => {
                 let mut platform = Platform::new(parts.cpu, parts.vendor, parts.kernel, parts.abi);
                 if parts.is_gnu_config {
-                    platform.given_config = Some(input.into());
+                    platform.given_config = Some(Cow::Owned(input.to_string()));
                 }
                 Ok((platform, NameForm::Triple))
             }
-            Err(error) => Err(improve_whole_name_error(input, error)),
+            Err(error) => match catalog::find_ignoring_case(input) {
+                Some(entry) => Ok((Platform::from_entry(entry), NameForm::Catalog)),
+                None => Err(improve_whole_name_error(input, error)),
+            },
         }
     }
 
@@ -133,13 +148,27 @@ impl Platform {
             platform.libc = libc;
         }
         platform.entry = Some(entry);
-        platform.given_config = Some(entry.config.into());
+        platform.given_config = Some(Cow::Borrowed(entry.config));
         platform
     }
 
     /// The same platform with another C library (a catalog entry's `libc = "ucrt"`).
     pub fn with_libc(mut self, libc: Libc) -> Platform {
         self.libc = libc;
+        self
+    }
+
+    /// The same platform, remembering `config` as the config the user gave.
+    pub(crate) fn with_given_config(mut self, config: Cow<'static, str>) -> Platform {
+        self.given_config = Some(config);
+        self
+    }
+
+    /// Drops a given config equal to the canonical one (same `config()`, nothing to clone).
+    pub(crate) fn without_given_config_if_canonical(mut self) -> Platform {
+        if self.given_config.as_deref() == Some(self.canonical_config().as_str()) {
+            self.given_config = None;
+        }
         self
     }
 
@@ -254,14 +283,18 @@ impl Platform {
             && self.abi == triple::default_abi(self.cpu, Kernel::Windows)
         {
             // MinGW-w64's own name, which GCC, binutils and nixpkgs' examples use.
-            return format!("{}-w64-mingw32", self.cpu);
+            return join(&[self.cpu.name(), "-w64-mingw32"]);
         }
         let cpu = if self.kernel.is_darwin() {
             self.darwin_arch()
         } else {
             self.cpu.name()
         };
-        let mut config = format!("{cpu}-{}-{}", self.vendor, self.kernel);
+        // One allocation with room for `elf` and the ABI.
+        let mut config = String::with_capacity(48);
+        for part in [cpu, "-", self.vendor.name(), "-", self.kernel.name()] {
+            config.push_str(part);
+        }
         // nixpkgs `gnuNetBSDDefaultExecFormat`: GNU tools assume a.out for 32-bit ARM, SPARC,
         // m68k and x86 NetBSD, so an ELF one says so.
         if self.kernel == Kernel::Netbsd
@@ -280,9 +313,9 @@ impl Platform {
     /// The Nix double (`aarch64-linux`); nixpkgs `system` (`parse.doubleFromSystem`).
     pub fn system(&self) -> String {
         if self.kernel.is_darwin() {
-            format!("{}-darwin", self.cpu)
+            join(&[self.cpu.name(), "-darwin"])
         } else {
-            format!("{}-{}", self.cpu, self.kernel)
+            join(&[self.cpu.name(), "-", self.kernel.name()])
         }
     }
 
@@ -304,13 +337,16 @@ impl Platform {
             other => other.name(),
         };
         if self.kernel == Kernel::Wasi {
-            return Some(format!("{cpu}-wasip1"));
+            return Some(join(&[cpu, "-wasip1"]));
         }
         let vendor = match self.vendor {
             Vendor::W64 => "pc",
             other => other.name(),
         };
-        let mut target = format!("{cpu}-{vendor}-{}", self.kernel);
+        let mut target = String::with_capacity(48);
+        for part in [cpu, "-", vendor, "-", self.kernel.name()] {
+            target.push_str(part);
+        }
         if self.abi != Abi::Unknown {
             target.push('-');
             // nixpkgs: "We're very explicit about the POWER ELF ABI w/ glibc in our parsing,
@@ -639,6 +675,16 @@ impl ElfExpectation {
             && self.endian == endian
             && flags & self.flags_mask == self.flags
     }
+}
+
+/// Concatenates `parts` into one allocation (these names are built on every lookup; `format!`
+/// costs several reallocations).
+fn join(parts: &[&str]) -> String {
+    let mut text = String::with_capacity(parts.iter().map(|part| part.len()).sum());
+    for part in parts {
+        text.push_str(part);
+    }
+    text
 }
 
 fn little_suffix(cpu: Cpu, big: &'static str, little: &'static str) -> &'static str {

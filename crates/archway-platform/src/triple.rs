@@ -45,6 +45,15 @@ macro_rules! named_enum {
             pub(crate) fn names() -> impl Iterator<Item = &'static str> {
                 Self::ALL.iter().map(|value| value.name())
             }
+
+            /// The value named exactly `text` (no error, no suggestions: for speculative
+            /// lookups while splitting a triple).
+            pub fn from_name(text: &str) -> Option<$name> {
+                match text {
+                    $( $text => Some($name::$variant), )*
+                    _ => None,
+                }
+            }
         }
 
         impl fmt::Display for $name {
@@ -62,10 +71,8 @@ macro_rules! named_enum {
         impl FromStr for $name {
             type Err = Error;
             fn from_str(text: &str) -> Result<$name, Error> {
-                match text {
-                    $( $text => Ok($name::$variant), )*
-                    _ => Err(unknown_part(text, $what, text, $name::names())),
-                }
+                $name::from_name(text)
+                    .ok_or_else(|| unknown_part(text, $what, text, $name::names()))
             }
         }
     };
@@ -241,7 +248,7 @@ pub(crate) struct Parts {
 /// Parses the CPU part: nixpkgs names plus the spellings Apple, LLVM and Rust use.
 /// Returns the CPU and whether the spelling is Rust/LLVM-only (`riscv64gc`, `armv7`).
 pub(crate) fn parse_cpu(text: &str) -> Option<(Cpu, bool)> {
-    if let Some(cpu) = Cpu::ALL.iter().copied().find(|cpu| cpu.name() == text) {
+    if let Some(cpu) = crate::index::cpu(text) {
         return Some((cpu, false));
     }
     // Spellings GNU config.sub and Apple accept: kept as a given config (nixpkgs' own
@@ -295,7 +302,7 @@ pub(crate) fn parse_cpu(text: &str) -> Option<(Cpu, bool)> {
 /// Parses the kernel part, with nixpkgs' aliases (`macos`, `win32`) and versioned BSD and
 /// Darwin names (`freebsd14`, `darwin23`). The flag is true for Rust-only spellings.
 fn parse_kernel(text: &str) -> Option<(Kernel, bool)> {
-    if let Ok(kernel) = text.parse::<Kernel>() {
+    if let Some(kernel) = Kernel::from_name(text) {
         return Some((kernel, false));
     }
     let versioned = |prefix: &str| {
@@ -320,11 +327,11 @@ fn parse_kernel(text: &str) -> Option<(Kernel, bool)> {
 }
 
 fn parse_vendor(text: &str) -> Option<Vendor> {
-    text.parse().ok()
+    Vendor::from_name(text)
 }
 
 fn parse_abi(text: &str) -> Option<Abi> {
-    text.parse().ok()
+    Abi::from_name(text)
 }
 
 /// nixpkgs' vendor default (`mkSystemFromSkeleton`): Apple for Darwin, `pc` for Windows.
@@ -362,17 +369,24 @@ pub(crate) fn default_abi(cpu: Cpu, kernel: Kernel) -> Abi {
 
 /// Parses a GNU config, Nix double or Rust triple (anything with `-` separated parts).
 pub(crate) fn parse_triple(input: &str) -> Result<Parts, Error> {
-    let parts: Vec<&str> = input.split('-').collect();
-    if parts.len() > 4 {
-        return Err(Error::unknown(
-            input,
-            format!(
-                "a triple has at most 4 parts (cpu-vendor-kernel-abi), `{input}` has {}",
-                parts.len()
-            ),
-            Vec::new(),
-        ));
+    // At most 4 parts: split into a fixed array (no allocation on this hot path).
+    let mut storage = [""; 4];
+    let mut count = 0;
+    for part in input.split('-') {
+        if count == 4 {
+            return Err(Error::unknown(
+                input,
+                format!(
+                    "a triple has at most 4 parts (cpu-vendor-kernel-abi), `{input}` has {}",
+                    input.split('-').count()
+                ),
+                Vec::new(),
+            ));
+        }
+        storage[count] = part;
+        count += 1;
     }
+    let parts = &storage[..count];
     if parts.iter().any(|part| part.is_empty()) {
         return Err(Error::unknown(
             input,
@@ -412,7 +426,7 @@ pub(crate) fn parse_triple(input: &str) -> Result<Parts, Error> {
             Kernel::names().chain(["elf", "mingw32", "macos"]),
         )
     };
-    match parts.as_slice() {
+    match parts {
         [_] => {
             // nixpkgs: "Target specification with 1 components is ambiguous" except `avr`.
             if cpu == Cpu::Avr {
