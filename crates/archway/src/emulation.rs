@@ -163,3 +163,113 @@ impl TemporaryRegistration {
         self.shared.name.as_str()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A binfmt_misc look-alike in a temp dir: `register`, `status` and entry files in the
+    /// kernel's format (Documentation/admin-guide/binfmt-misc.rst).
+    fn fake_binfmt(status: &str, entries: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("register"), "").expect("register");
+        std::fs::write(dir.path().join("status"), format!("{status}\n")).expect("status");
+        for (name, text) in entries {
+            std::fs::write(dir.path().join(name), text).expect("entry");
+        }
+        dir
+    }
+
+    const QEMU_AARCH64: &str =
+        "enabled\ninterpreter /usr/bin/qemu-aarch64-static\nflags: F\noffset 0\n\
+        magic 7f454c460201010000000000000000000200b700\n\
+        mask ffffffffffffff00fffffffffffffffffeffffff\n";
+
+    #[test]
+    fn an_enabled_entry_for_the_target_means_nothing_is_registered() {
+        let dir = fake_binfmt("enabled", &[("qemu-aarch64", QEMU_AARCH64)]);
+        let target = Platform::parse("aarch64").expect("aarch64");
+        let registration =
+            TemporaryRegistration::for_target_in(&BinfmtFs::new(dir.path()), &target, &[])
+                .expect("checked");
+        assert!(registration.is_none());
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("register")).expect("read"),
+            ""
+        );
+    }
+
+    #[test]
+    fn the_host_itself_needs_no_entry() {
+        let dir = fake_binfmt("enabled", &[]);
+        let host = archway_platform::host::Host::detect().expect("host");
+        let registration =
+            TemporaryRegistration::for_target_in(&BinfmtFs::new(dir.path()), &host.platform, &[])
+                .expect("checked");
+        assert!(registration.is_none());
+    }
+
+    #[test]
+    fn without_a_handler_a_temporary_entry_with_the_f_flag_is_written_to_register() {
+        if !rustix::process::geteuid().is_root() {
+            // Not root: the answer is the error with the install hint.
+            let dir = fake_binfmt("enabled", &[]);
+            let target = Platform::parse("riscv64").expect("riscv64");
+            let error =
+                TemporaryRegistration::for_target_in(&BinfmtFs::new(dir.path()), &target, &[])
+                    .expect_err("not root");
+            assert!(matches!(error, Error::NoEmulation { .. }));
+            assert!(error
+                .hint()
+                .expect("hint")
+                .contains("archway binfmt install riscv64"));
+            return;
+        }
+        // A disabled global switch counts as no handler, like an absent entry.
+        let dir = fake_binfmt("disabled", &[("qemu-aarch64", QEMU_AARCH64)]);
+        let interpreters = tempfile::tempdir().expect("temp dir");
+        let qemu = interpreters.path().join("qemu-aarch64-static");
+        std::fs::write(&qemu, "").expect("qemu");
+        std::fs::set_permissions(&qemu, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod");
+        let target = Platform::parse("aarch64").expect("aarch64");
+        let fs = BinfmtFs::new(dir.path());
+        let registration = TemporaryRegistration::for_target_in(
+            &fs,
+            &target,
+            &[interpreters.path().to_path_buf()],
+        )
+        .expect("registered")
+        .expect("a new entry");
+        let expected_name = format!("archway-tmp-{}-aarch64", std::process::id());
+        assert_eq!(registration.name(), expected_name);
+        let line = std::fs::read_to_string(dir.path().join("register")).expect("read");
+        assert!(
+            line.starts_with(&format!(":{expected_name}:M::\\x7f\\x45\\x4c\\x46")),
+            "{line}"
+        );
+        assert!(
+            line.trim_end().ends_with(&format!(":{}:F", qemu.display())),
+            "{line}"
+        );
+
+        // A second user in the process shares it: nothing more is written.
+        let second = TemporaryRegistration::for_target_in(&fs, &target, &[])
+            .expect("shared")
+            .expect("the same entry");
+        assert_eq!(second.name(), expected_name);
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("register")).expect("read"),
+            line
+        );
+    }
+
+    #[test]
+    fn a_target_qemu_cannot_run_is_an_error() {
+        let dir = fake_binfmt("enabled", &[]);
+        let target = Platform::parse("x86_64-w64-mingw32").expect("mingw");
+        let error = TemporaryRegistration::for_target_in(&BinfmtFs::new(dir.path()), &target, &[])
+            .expect_err("no QEMU for Windows");
+        assert!(matches!(error, Error::NoEmulator { .. }), "{error:?}");
+    }
+}

@@ -205,3 +205,109 @@ fn build_natively_for_the_host_and_as_json() {
     // `--build-dir` is relative to the working directory, like `cmake -B`.
     assert!(output.temp().join("work/out/hello").is_file());
 }
+
+/// A binary crate with one unit test, and the Rust installation of the machine (the test
+/// home has none).
+fn cargo_project(command: crate::support::Archway) -> crate::support::Archway {
+    let project = command.work_dir().join("hello");
+    fs::create_dir_all(project.join("src")).expect("src");
+    fs::write(
+        project.join("Cargo.toml"),
+        "[package]\nname = \"hello\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    )
+    .expect("Cargo.toml");
+    fs::write(
+        project.join("src/main.rs"),
+        "fn answer() -> u32 { 42 }\nfn main() { println!(\"{}\", answer()); }\n\
+         #[test]\nfn answers() { assert_eq!(answer(), 42); }\n",
+    )
+    .expect("main.rs");
+    let home = std::env::var_os("HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_default();
+    let cargo_home = std::env::var_os("CARGO_HOME").map_or_else(|| home.join(".cargo"), Into::into);
+    let rustup_home =
+        std::env::var_os("RUSTUP_HOME").map_or_else(|| home.join(".rustup"), Into::into);
+    command
+        .env("CARGO_HOME", cargo_home)
+        .env("RUSTUP_HOME", rustup_home)
+}
+
+#[test]
+fn cargo_tests_natively_and_cross_says_when_the_target_std_is_missing() {
+    if !cross_tools_present(&["cargo", "rustc"]) {
+        return;
+    }
+    let output = cargo_project(archway())
+        .args([
+            "test",
+            "--target",
+            "x86_64-linux",
+            "--method",
+            "native",
+            "-C",
+            "hello",
+        ])
+        .run();
+    output.assert_code(0);
+    assert_eq!(
+        output.stdout,
+        "debug/hello\texecutable\tx86_64-unknown-linux-gnu\n"
+    );
+    assert!(
+        output.stderr.contains("test answers ... ok"),
+        "{}",
+        output.stderr
+    );
+
+    // Cross: only where rustup installed the target's standard library.
+    let libdir = std::process::Command::new("rustc")
+        .args([
+            "--print",
+            "target-libdir",
+            "--target",
+            "aarch64-unknown-linux-gnu",
+        ])
+        .output()
+        .expect("rustc");
+    let installed = std::path::Path::new(String::from_utf8_lossy(&libdir.stdout).trim()).is_dir();
+    let output = cargo_project(archway())
+        .args([
+            "test", "--target", "aarch64", "--method", "cross", "-C", "hello",
+        ])
+        .run();
+    if installed {
+        output.assert_code(0);
+        assert_eq!(
+            output.stdout,
+            "aarch64-unknown-linux-gnu/debug/hello\texecutable\taarch64-unknown-linux-gnu\n"
+        );
+    } else {
+        output.assert_code(1);
+        insta::assert_snapshot!("cargo_cross_without_std", output.snapshot());
+    }
+}
+
+#[test]
+fn a_command_runs_in_the_cross_environment_and_its_binaries_are_listed() {
+    if !cross_tools_present(&["riscv64-linux-gnu-gcc"]) {
+        return;
+    }
+    let command = archway();
+    let project = command.work_dir().join("p");
+    fs::create_dir_all(&project).expect("project");
+    fs::write(project.join("hello.c"), "int main(void) { return 0; }\n").expect("hello.c");
+    let output = command
+        .args([
+            "build", "--target", "riscv64", "--method", "cross", "-C", "p", "--",
+        ])
+        .args(["sh", "-c", "$CC -o hello hello.c && echo \"$CC\" > cc.txt"])
+        .run();
+    output.assert_code(0);
+    assert_eq!(
+        output.filtered(&output.stdout),
+        "[TEMP]/work/p/hello\texecutable\triscv64-unknown-linux-gnu\n"
+    );
+    let cc = fs::read_to_string(output.temp().join("work/p/cc.txt")).expect("cc.txt");
+    assert!(cc.contains("riscv64-linux-gnu-gcc"), "{cc}");
+}
