@@ -166,6 +166,6 @@ fn inspect_reports_each_bad_file_and_still_reports_the_good_ones() {
 #[test]
 fn inspect_needs_a_file() {
     let output = archway().arg("inspect").run();
-    output.assert_code(2);
+    output.assert_code(1);
     insta::assert_snapshot!(output.snapshot());
 }

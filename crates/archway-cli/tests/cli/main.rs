@@ -6,6 +6,7 @@ mod support;
 mod binfmt;
 mod build;
 mod config;
+mod generated;
 mod inspect;
 mod platform;
 mod rootfs;
