@@ -243,7 +243,10 @@ struct Aarch64Entry(String);
 
 impl Aarch64Entry {
     fn register() -> Aarch64Entry {
-        let name = format!("archway-cli-config-aarch64-{}", std::process::id());
+        // Unique per test too: the tests of this binary run in parallel threads.
+        static SERIAL: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let serial = SERIAL.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let name = format!("archway-cli-config-aarch64-{}-{serial}", std::process::id());
         // QEMU's aarch64 magic and mask (scripts/qemu-binfmt-conf.sh).
         let line = format!(
             ":{name}:M::\\x7fELF\\x02\\x01\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x02\\x00\\xb7\\x00:\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\x00\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xfe\\xff\\xff\\xff:/usr/bin/qemu-aarch64-static:F"
