@@ -48,6 +48,9 @@ impl Drop for Registered {
     }
 }
 
+/// Temporary entries are named `archway-tmp-<pid>-<qemu>`.
+pub const TEMPORARY_PREFIX: &str = "archway-tmp-";
+
 /// The live registrations of this process, by binfmt_misc root and QEMU name.
 type Live = HashMap<(PathBuf, &'static str), Weak<Registered>>;
 
@@ -111,6 +114,9 @@ impl TemporaryRegistration {
             )
         };
         match handler {
+            // Another archway process's temporary entry goes away when that process is done:
+            // not something to rely on.
+            Handler::Entry { name, .. } if name.as_str().starts_with(TEMPORARY_PREFIX) => {}
             Handler::Entry { .. } | Handler::Native => return Ok(None),
             Handler::Script { .. } | Handler::None => {}
         }
@@ -126,7 +132,7 @@ impl TemporaryRegistration {
             return Err(no_emulation());
         };
         let name = EntryName::new(format!(
-            "archway-tmp-{}-{}",
+            "{TEMPORARY_PREFIX}{}-{}",
             std::process::id(),
             qemu.name()
         ))
@@ -197,6 +203,29 @@ mod tests {
             std::fs::read_to_string(dir.path().join("register")).expect("read"),
             ""
         );
+    }
+
+    #[test]
+    fn another_processes_temporary_entry_is_not_relied_on() {
+        if !rustix::process::geteuid().is_root() {
+            assert!(std::env::var_os("CI").is_none(), "CI runs as root");
+            eprintln!("skipped: not root (only root registers entries)");
+            return;
+        }
+        let dir = fake_binfmt("enabled", &[("archway-tmp-1-aarch64", QEMU_AARCH64)]);
+        let interpreters = tempfile::tempdir().expect("temp dir");
+        let qemu = interpreters.path().join("qemu-aarch64");
+        std::fs::write(&qemu, "").expect("qemu");
+        std::fs::set_permissions(&qemu, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod");
+        let target = Platform::parse("aarch64").expect("aarch64");
+        let registration = TemporaryRegistration::for_target_in(
+            &BinfmtFs::new(dir.path()),
+            &target,
+            &[interpreters.path().to_path_buf()],
+        )
+        .expect("registered");
+        assert!(registration.is_some(), "an entry of our own");
     }
 
     #[test]
