@@ -460,3 +460,67 @@ fn auto_falls_back_to_emulated_without_a_cross_toolchain() {
     );
     assert_eq!(facts.rootfs_architecture, Some(Architecture::Mips64el));
 }
+
+#[test]
+fn a_derived_rootfs_has_its_packages_and_the_base_stays_unchanged() {
+    if !prerequisites() {
+        return;
+    }
+    let _entry = TemporaryEntry::ensure(Architecture::Arm64);
+    let store = store();
+    let base_key = RootfsKey::new(Architecture::Arm64, Suite::Bookworm, []).expect("valid key");
+    let (base, _) = store
+        .ensure(
+            &base_key,
+            &CreateOptions::default(),
+            &archway_platform::NoProgress,
+        )
+        .expect("base root filesystem");
+    let base_status = std::fs::read(base.tree().join("var/lib/dpkg/status")).expect("dpkg status");
+    // zlib's headers: small, and absent from the build-essential base.
+    let key = RootfsKey::new(
+        Architecture::Arm64,
+        Suite::Bookworm,
+        ["zlib1g-dev".parse().expect("valid")],
+    )
+    .expect("valid key");
+    let (derived, _) = store
+        .ensure(
+            &key,
+            &CreateOptions::default(),
+            &archway_platform::NoProgress,
+        )
+        .expect("derived root filesystem");
+    assert_ne!(derived.directory, base.directory);
+    assert!(derived.tree().join("usr/include/zlib.h").exists());
+    assert!(
+        !base.tree().join("usr/include/zlib.h").exists(),
+        "the base was changed"
+    );
+    assert_eq!(
+        std::fs::read(base.tree().join("var/lib/dpkg/status")).expect("dpkg status"),
+        base_status,
+        "the base's package database was changed"
+    );
+    // The derived system works: its compiler finds the new header.
+    let project = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
+    std::fs::write(
+        project.path().join("z.c"),
+        "#include <zlib.h>\n#include <stdio.h>\nint main(void) { puts(zlibVersion()); return 0; }\n",
+    )
+    .expect("write");
+    let emulated = Emulated::new(store.clone(), key, project.path());
+    let output = emulated
+        .sandbox(&derived)
+        .command("/bin/sh", ["-c", "gcc z.c -o z -lz && ./z"])
+        .expect("sandbox command")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run bwrap");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("1.2.13"));
+}
