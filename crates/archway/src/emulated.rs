@@ -18,11 +18,14 @@
 //! ```
 
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
 
 use archway_platform::Reporter;
 use archway_rootfs::{CreateOptions, Rootfs, RootfsKey, Sandbox, Store};
 
+use crate::executor::{ChildOutput, Executor};
 use crate::plan::BinfmtState;
+use crate::steps::Step;
 
 /// One emulated build environment: which root filesystem, which project.
 #[derive(Debug, Clone)]
@@ -88,6 +91,108 @@ impl Emulated {
             sandbox = sandbox.env(name, value);
         }
         sandbox
+    }
+}
+
+/// The emulated method's [`Executor`]: each step runs inside the sandbox, in the step's own
+/// directory (the project or its build directory, bound at the same path), with the step's
+/// environment on top of the sandbox's.
+#[derive(Debug, Clone)]
+pub struct SandboxExecutor {
+    pub sandbox: Sandbox,
+    /// The root filesystem's tree, to look programs up in.
+    pub tree: PathBuf,
+    /// For [`Executor::describe`].
+    pub key: RootfsKey,
+    pub output: ChildOutput,
+}
+
+/// `PATH` inside the sandbox, as directories of the tree.
+const TREE_PATH: [&str; 6] = [
+    "usr/local/sbin",
+    "usr/local/bin",
+    "usr/sbin",
+    "usr/bin",
+    "sbin",
+    "bin",
+];
+
+impl Executor for SandboxExecutor {
+    fn run(&self, step: &Step) -> Result<Option<i32>, crate::Error> {
+        let mut sandbox = self.sandbox.clone().current_dir(&step.dir);
+        for (name, value) in &step.env {
+            sandbox = sandbox.env(name, value);
+        }
+        let mut command = sandbox.command(&step.program, &step.args)?;
+        match &self.output {
+            ChildOutput::ToStderr => {
+                command.stdout(crate::executor::stderr_handle());
+            }
+            ChildOutput::Inherit => {}
+            ChildOutput::Null => {
+                command.stdout(Stdio::null()).stderr(Stdio::null());
+            }
+            ChildOutput::Log(path) => {
+                let io = |source| crate::Error::Io {
+                    action: "open the log",
+                    path: path.clone(),
+                    source,
+                };
+                let log = std::fs::File::options()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(io)?;
+                let copy = log.try_clone().map_err(io)?;
+                command.stdout(log).stderr(copy);
+            }
+        }
+        let status = command.status().map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => {
+                crate::Error::Rootfs(archway_rootfs::Error::ToolMissing {
+                    tool: "bwrap",
+                    package: "bubblewrap",
+                })
+            }
+            _ => crate::Error::Spawn {
+                command: step.command_line(),
+                source,
+            },
+        })?;
+        Ok(status.code())
+    }
+
+    fn has_program(&self, program: &str) -> bool {
+        if program.contains('/') {
+            // Relative paths are the project's own scripts (`./configure`): on the host too.
+            let path = Path::new(program);
+            return if path.is_absolute() {
+                self.tree
+                    .join(path.strip_prefix("/").unwrap_or(path))
+                    .exists()
+            } else {
+                true
+            };
+        }
+        TREE_PATH
+            .iter()
+            .any(|directory| self.tree.join(directory).join(program).exists())
+    }
+
+    fn describe(&self) -> String {
+        format!("bubblewrap in the {} root filesystem", self.key)
+    }
+}
+
+impl SandboxExecutor {
+    /// The executor for `emulated`'s project in `rootfs`.
+    pub fn new(emulated: &Emulated, rootfs: &Rootfs, output: ChildOutput) -> SandboxExecutor {
+        SandboxExecutor {
+            sandbox: emulated.sandbox(rootfs),
+            tree: rootfs.tree(),
+            key: emulated.key.clone(),
+            output,
+        }
     }
 }
 

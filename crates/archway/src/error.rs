@@ -111,6 +111,14 @@ pub enum Error {
     /// A target name that does not parse.
     #[error(transparent)]
     Platform(#[from] archway_platform::Error),
+
+    /// The emulated method's root filesystem or sandbox.
+    #[error(transparent)]
+    Rootfs(#[from] archway_rootfs::Error),
+
+    /// No build method (or not the one asked for) can build for the target.
+    #[error(transparent)]
+    NoMethod(Box<crate::plan::Unavailable>),
 }
 
 fn describe_status(code: Option<i32>) -> String {
@@ -156,6 +164,8 @@ impl Error {
             Error::Binfmt { source, .. } => source.hint(),
             Error::Toolchain(source) => source.hint(),
             Error::Platform(source) => source.hint(),
+            Error::Rootfs(source) => source.hint(),
+            Error::NoMethod(unavailable) => unavailable.hint(),
             Error::StepFailed { .. }
             | Error::Spawn { .. }
             | Error::Io { .. }

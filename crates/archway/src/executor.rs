@@ -96,7 +96,7 @@ impl Executor for HostExecutor {
     }
 }
 
-fn stderr_handle() -> Stdio {
+pub(crate) fn stderr_handle() -> Stdio {
     use std::os::fd::AsFd;
     match std::io::stderr().as_fd().try_clone_to_owned() {
         Ok(fd) => Stdio::from(fd),

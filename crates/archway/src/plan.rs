@@ -237,13 +237,30 @@ impl Unavailable {
             .iter()
             .filter_map(|decision| {
                 Some(format!(
-                    "for {}: {}",
+                    "for {}: run `{}`",
                     decision.method,
                     decision.fix.as_ref()?
                 ))
             })
             .collect();
         (!fixes.is_empty()).then(|| fixes.join("\n      "))
+    }
+}
+
+/// A plan for a method the user named, taken as given (the method's own setup reports what is
+/// missing with its most specific error, e.g. the compiler names a cross build looked for).
+pub fn asked_for(method: Method, facts: &Facts) -> Plan {
+    Plan {
+        method,
+        request: MethodRequest::Only(method),
+        decisions: vec![Decision {
+            method,
+            usable: true,
+            reason: format!("`--method {method}` was asked for"),
+            fix: None,
+        }],
+        setup: Vec::new(),
+        facts: facts.clone(),
     }
 }
 
@@ -416,8 +433,9 @@ fn judge_emulated(
 }
 
 impl Plan {
-    /// The one line the build prints: `method: emulated (no cross toolchain ...; binfmt ...)`.
-    pub fn summary(&self) -> String {
+    /// Why this method, with why not the ones before it:
+    /// `no cross toolchain ...; binfmt entry ...` (for the build's first line).
+    pub fn reason(&self) -> String {
         let chosen = self
             .decisions
             .last()
@@ -428,14 +446,15 @@ impl Plan {
             .map(|decision| format!("not {}: {}", decision.method, decision.reason))
             .collect();
         if rejected.is_empty() {
-            format!("method: {} ({chosen})", self.method)
+            chosen.to_string()
         } else {
-            format!(
-                "method: {} ({chosen}; {})",
-                self.method,
-                rejected.join("; ")
-            )
+            format!("{chosen}; {}", rejected.join("; "))
         }
+    }
+
+    /// The one line for the user: `method: emulated (binfmt entry ...; not cross: ...)`.
+    pub fn summary(&self) -> String {
+        format!("method: {} ({})", self.method, self.reason())
     }
 
     /// The whole decision for `--explain`, one method a line.
@@ -688,7 +707,7 @@ mod tests {
         );
         assert_eq!(
             emulated.hint().as_deref(),
-            Some("for emulated: apt-get install qemu-user-static")
+            Some("for emulated: run `apt-get install qemu-user-static`")
         );
         let cross = plan(MethodRequest::Only(Method::Cross), &facts, false).expect("cross");
         assert_eq!(cross.method, Method::Cross);
@@ -701,12 +720,12 @@ mod tests {
         let hint = unavailable.hint().expect("hint");
         assert!(
             hint.contains(
-                "for cross: archway toolchain install --target aarch64-unknown-linux-gnu"
+                "for cross: run `archway toolchain install --target aarch64-unknown-linux-gnu`"
             ),
             "{hint}"
         );
         assert!(
-            hint.contains("for emulated: apt-get install qemu-user-static"),
+            hint.contains("for emulated: run `apt-get install qemu-user-static`"),
             "{hint}"
         );
         let missing_entry =
@@ -716,7 +735,7 @@ mod tests {
             .hint()
             .expect("hint");
         assert!(
-            hint.contains("for emulated: sudo archway binfmt install aarch64"),
+            hint.contains("for emulated: run `sudo archway binfmt install aarch64`"),
             "{hint}"
         );
     }

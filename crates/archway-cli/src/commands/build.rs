@@ -7,8 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use archway::build::{execute, prepare, BuildRequest, Goal};
-use archway::executor::{ChildOutput, HostExecutor};
+use archway::executor::{ChildOutput, Executor, HostExecutor};
 use archway::outcome::{Method, Outcome};
+use archway::plan::MethodRequest;
 use archway::project::BuildSystem;
 
 use crate::cli::Context;
@@ -46,10 +47,28 @@ pub struct Common {
         default_value = "."
     )]
     pub directory: PathBuf,
-    /// How to build: `native` (the host runs the target) or `cross` (a cross toolchain).
-    /// Default: native when the host runs the target's programs, else cross.
+    /// How to build: `auto` (native when the host runs the target's programs, else cross when
+    /// a cross toolchain is installed, else emulated), `native`, `cross` (a cross toolchain) or
+    /// `emulated` (inside a Debian root filesystem of the target, under QEMU).
+    /// Default: `method` in `archway.toml`, else `auto`.
     #[arg(long, value_enum)]
     pub method: Option<MethodArg>,
+    /// Print the whole method decision (every method, why or why not, what would fix it).
+    #[arg(long)]
+    pub explain: bool,
+    /// Register the binfmt_misc entry the emulated method needs, if missing.
+    #[arg(long)]
+    pub setup: bool,
+    /// Emulated method: share the host's network inside the sandbox (off by default).
+    #[arg(long)]
+    pub network: bool,
+    /// Emulated method: extra Debian packages in the root filesystem (comma-separated; a
+    /// derived root filesystem, the base stays unchanged).
+    #[arg(long, value_delimiter = ',', value_name = "PACKAGES")]
+    pub packages: Vec<String>,
+    /// Emulated method: the Debian suite of the root filesystem (`bookworm`, `trixie`).
+    #[arg(long)]
+    pub suite: Option<String>,
     /// The build directory (default: `build/archway/<target>` in the project).
     #[arg(long, value_name = "DIR")]
     pub build_dir: Option<PathBuf>,
@@ -72,17 +91,10 @@ pub struct Common {
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum MethodArg {
+    Auto,
     Native,
     Cross,
-}
-
-impl From<MethodArg> for Method {
-    fn from(method: MethodArg) -> Method {
-        match method {
-            MethodArg::Native => Method::Native,
-            MethodArg::Cross => Method::Cross,
-        }
-    }
+    Emulated,
 }
 
 impl Common {
@@ -111,8 +123,10 @@ impl Common {
             target: self.target.clone(),
             profile: self.profile.clone(),
             method: self.method.map(|method| match method {
+                MethodArg::Auto => archway::config::Method::Auto,
                 MethodArg::Native => archway::config::Method::Native,
                 MethodArg::Cross => archway::config::Method::Cross,
+                MethodArg::Emulated => archway::config::Method::Emulated,
             }),
             build_dir: None,
         }
@@ -151,18 +165,106 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
         );
     }
     let request = args.common.request(args.command, context)?;
-    run_goal(&request, Goal::Build, args.common.json, context)
+    run_goal(&args.common, request, Goal::Build, context)
+}
+
+/// The method for `request` (`None`: automatic): the automatic choice over this machine's
+/// facts, or the method asked for (emulated: checked, so a missing piece gets its fix);
+/// `--setup` steps run here.
+fn choose_method(common: &Common, request: &BuildRequest) -> anyhow::Result<archway::plan::Plan> {
+    let host = archway::platform::host::Host::detect()?;
+    let search_path = std::env::var_os("PATH").unwrap_or_default();
+    let facts = archway::plan::Facts::gather(&request.target, &host, &search_path, false, false);
+    let request_method = match request.method {
+        None => MethodRequest::Auto,
+        // Their own setup says precisely what is missing (the compiler names looked for).
+        Some(method @ (Method::Native | Method::Cross)) => {
+            return Ok(archway::plan::asked_for(method, &facts))
+        }
+        Some(method) => MethodRequest::Only(method),
+    };
+    let decision = match archway::plan::plan(request_method, &facts, common.setup) {
+        Ok(decision) => decision,
+        Err(unavailable) => {
+            if common.explain {
+                eprint!(
+                    "{}",
+                    archway::plan::explain(
+                        &unavailable.target,
+                        &facts.host,
+                        unavailable.request,
+                        &unavailable.decisions,
+                        None
+                    )
+                );
+            }
+            return Err(archway::Error::NoMethod(unavailable).into());
+        }
+    };
+    if common.explain {
+        eprint!("{}", decision.explain());
+    }
+    for step in &decision.setup {
+        match step {
+            archway::plan::Setup::InstallBinfmt { qemu_name } => {
+                crate::commands::rootfs::install_binfmt(qemu_name)?
+            }
+        }
+    }
+    Ok(decision)
+}
+
+/// The emulated method's executor: the root filesystem (created or derived when missing, with
+/// `--packages`, `--suite` and the configuration's rootfs settings) and its sandbox.
+fn emulated_executor(
+    common: &Common,
+    plan: &archway::build::Plan,
+    output: ChildOutput,
+    context: &Context,
+) -> anyhow::Result<archway::emulated::SandboxExecutor> {
+    use crate::commands::rootfs;
+    let mut packages = common.packages.clone();
+    // The build system's own tool comes from the target's archive too (the buildd base has
+    // make and gcc, not cmake, meson or cargo): a derived root filesystem, cached once.
+    if let Some(recipe) = &plan.recipe {
+        let (_, package) = recipe.build_system.driver();
+        if package != "make" && !packages.iter().any(|existing| existing == package) {
+            packages.push(package.to_string());
+        }
+    }
+    let settings = common.settings()?;
+    let (key, variables) =
+        crate::commands::config::emulated_key(&settings, common.suite.as_deref(), &packages)?;
+    rootfs::require_emulation(key.architecture, common.setup)?;
+    let qemu = key.architecture.qemu_user();
+    let mut environment =
+        archway::emulated::Emulated::new(rootfs::store()?, key, &plan.project_dir);
+    environment.network = common.network;
+    environment.environment = variables;
+    environment.extra_writable = vec![plan.build_dir.clone()];
+    environment.interpreter_to_bind = archway::emulated::interpreter_to_bind(qemu);
+    let rootfs = environment.ensure_rootfs(&context.reporter())?;
+    Ok(archway::emulated::SandboxExecutor::new(
+        &environment,
+        &rootfs,
+        output,
+    ))
 }
 
 /// Prepares and runs `goal`, then prints the outcome.
 pub fn run_goal(
-    request: &BuildRequest,
+    common: &Common,
+    mut request: BuildRequest,
     goal: Goal,
-    json: bool,
     context: &Context,
 ) -> anyhow::Result<ExitCode> {
+    let json = common.json;
     let reporter = context.reporter();
-    let plan = prepare(request)?;
+    let decision = choose_method(common, &request)?;
+    request.method = Some(decision.method);
+    let request = &request;
+    let mut plan = prepare(request)?;
+    plan.reason = decision.reason();
     if !context.quiet {
         let what = match &plan.project {
             Some(project) => format!(
@@ -194,14 +296,20 @@ pub fn run_goal(
             print_steps(&plan);
         }
     }
-    let executor = HostExecutor {
-        output: if plan.command.is_some() {
-            ChildOutput::Inherit
-        } else {
-            ChildOutput::ToStderr
-        },
+    let output = if plan.command.is_some() {
+        ChildOutput::Inherit
+    } else {
+        ChildOutput::ToStderr
     };
-    let outcome = execute(&plan, goal, &executor, &reporter)?;
+    let outcome = if plan.method == Method::Emulated {
+        let executor = emulated_executor(common, &plan, output, context)?;
+        if !context.quiet {
+            eprintln!("running in: {}", executor.describe());
+        }
+        execute(&plan, goal, &executor, &reporter)?
+    } else {
+        execute(&plan, goal, &HostExecutor { output }, &reporter)?
+    };
     print_outcome(&outcome, json, context)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -233,20 +233,7 @@ pub mod build {
             Method::Auto => None,
             Method::Native => Some(archway::outcome::Method::Native),
             Method::Cross => Some(archway::outcome::Method::Cross),
-            Method::Emulated => {
-                let source = &settings.overrides.method.as_ref().map(|m| m.source.clone());
-                return Err(Failure::user(
-                    format!(
-                        "`archway build` cannot use the emulated method yet (asked for by {})",
-                        source.clone().unwrap_or(Source::Default)
-                    ),
-                    Some(format!(
-                        "build inside the root filesystem with `archway shell --target {} --method emulated`, or use `--method cross`",
-                        settings.target.value.name
-                    )),
-                )
-                .into());
-            }
+            Method::Emulated => Some(archway::outcome::Method::Emulated),
         };
         request.build_dir = match build_dir_flag {
             Some(dir) => Some(dir),
@@ -258,7 +245,9 @@ pub mod build {
         let search_path = std::env::var_os("PATH").unwrap_or_default();
         request.toolchain = settings.toolchain_request(&search_path);
         let packages = settings.sysroot_packages();
-        if !packages.is_empty() && request.method != Some(archway::outcome::Method::Native) {
+        // The emulated method takes its packages into the root filesystem instead.
+        let uses_sysroot = matches!(request.method, None | Some(archway::outcome::Method::Cross));
+        if !packages.is_empty() && uses_sysroot {
             if let Some(cache) = &request.cache_dir {
                 let sysroot = archway_toolchain::Sysroot::open(cache, &platform)?;
                 sysroot.add(&packages, &context.reporter())?;
@@ -318,6 +307,20 @@ pub mod build {
                         request(directory, &settings, build_dir_flag.clone(), context)?;
                     customize(&mut request);
                     let plan = prepare(&request)?;
+                    if plan.method == archway::outcome::Method::Emulated {
+                        // The host executor would build with the host's own compilers.
+                        return Err(Failure::user(
+                            format!(
+                                "`--all-targets` cannot build `{}` with the emulated method yet",
+                                target.name
+                            ),
+                            Some(format!(
+                                "run `archway build --target {} --method emulated`",
+                                target.name
+                            )),
+                        )
+                        .into());
+                    }
                     if !context.quiet {
                         eprintln!(
                             "building for `{}` ({} method: {})",

@@ -17,5 +17,5 @@ pub struct Args {
 
 pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     let request = args.common.request(Vec::new(), context)?;
-    run_goal(&request, Goal::Test, args.common.json, context)
+    run_goal(&args.common, request, Goal::Test, context)
 }

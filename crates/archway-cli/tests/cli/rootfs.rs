@@ -230,3 +230,122 @@ fn shell_setup_registers_the_missing_binfmt_entry() {
     );
     assert!(entry_with_magic(RISCV64_MAGIC));
 }
+
+/// zlib's source, fetched now with `apt-get source` into `directory`.
+fn zlib_source(directory: &std::path::Path) -> std::path::PathBuf {
+    std::fs::create_dir_all(directory).expect("mkdir");
+    let output = std::process::Command::new("apt-get")
+        .args(["source", "--quiet", "zlib"])
+        .current_dir(directory)
+        .output()
+        .expect("run apt-get source");
+    assert!(
+        output.status.success(),
+        "apt-get source zlib (deb-src entries needed): {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    std::fs::read_dir(directory)
+        .expect("read")
+        .flatten()
+        .map(|entry| entry.path())
+        .find(|path| path.is_dir())
+        .expect("unpacked zlib")
+}
+
+/// A `PATH` directory with every program of the system's but the cross compilers: the host
+/// as it would be with no cross toolchain installed.
+fn path_without_cross_compilers(directory: &std::path::Path) -> std::path::PathBuf {
+    std::fs::create_dir_all(directory).expect("mkdir");
+    for system in ["/usr/local/bin", "/usr/bin", "/usr/sbin"] {
+        for entry in std::fs::read_dir(system).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let cross =
+                name.contains("-linux-gnu") || name.starts_with("clang") || name.contains("mingw");
+            let link = directory.join(&name);
+            if !cross && !link.exists() {
+                let _ = std::os::unix::fs::symlink(entry.path(), link);
+            }
+        }
+    }
+    directory.to_path_buf()
+}
+
+#[test]
+fn build_auto_picks_cross_then_falls_back_to_emulated_without_a_toolchain() {
+    if !have_prerequisites() {
+        return;
+    }
+    if !support::have_tool("aarch64-linux-gnu-gcc") {
+        support::skip_unless_ci("needs `aarch64-linux-gnu-gcc`");
+        return;
+    }
+    let _entry = Aarch64Entry::ensure();
+    let command = archway().real_cache();
+    let source = zlib_source(&command.work_dir().join("zlib"));
+    // zlib's CMake file needs win32/, which Debian's dfsg tarball leaves out: use configure.
+    let cross = command
+        .args([
+            "build",
+            "--target",
+            "aarch64-linux",
+            "--build-system",
+            "configure",
+            "--explain",
+        ])
+        .current_dir(&source)
+        .run();
+    cross.assert_code(0);
+    assert!(
+        cross.stderr.contains("(cross method: cross toolchain"),
+        "{}",
+        cross.snapshot()
+    );
+    assert!(
+        cross.stderr.contains("chosen: cross"),
+        "{}",
+        cross.snapshot()
+    );
+    assert!(
+        cross
+            .stdout
+            .contains("libz.so.1.2.13\tshared library\taarch64-unknown-linux-gnu"),
+        "{}",
+        cross.snapshot()
+    );
+
+    let command = archway().real_cache();
+    let source = zlib_source(&command.work_dir().join("zlib"));
+    let path = path_without_cross_compilers(&command.temp().join("bin"));
+    let emulated = command
+        .env("PATH", &path)
+        .args([
+            "build",
+            "--target",
+            "aarch64-linux",
+            "--build-system",
+            "configure",
+            "--explain",
+        ])
+        .current_dir(&source)
+        .run();
+    emulated.assert_code(0);
+    assert!(
+        emulated
+            .stderr
+            .contains("cross     no   no cross toolchain"),
+        "{}",
+        emulated.snapshot()
+    );
+    assert!(
+        emulated.stderr.contains("(emulated method: binfmt entry"),
+        "{}",
+        emulated.snapshot()
+    );
+    assert!(
+        emulated
+            .stdout
+            .contains("libz.so.1.2.13\tshared library\taarch64-unknown-linux-gnu"),
+        "{}",
+        emulated.snapshot()
+    );
+}
