@@ -37,4 +37,4 @@ step "the main job: build examples/hello for riscv64 and test it under QEMU"
 "$archway" platform show riscv64
 "$archway" build --target riscv64 -C examples/hello
 "$archway" test --target riscv64 -C examples/hello
-"$archway" inspect examples/hello/build/archway/riscv64/hello
+"$archway" inspect examples/hello/build/archway/riscv64-unknown-linux-gnu/hello
