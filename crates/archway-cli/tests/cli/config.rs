@@ -402,3 +402,49 @@ fn build_all_targets_without_targets_says_how_to_add_them() {
     output.assert_code(1);
     insta::assert_snapshot!(output.snapshot());
 }
+
+#[test]
+fn emulated_build_with_the_profile_uses_gcc_11_and_without_it_gcc_12() {
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|output| output.stdout == b"0\n");
+    if !root && crate::support::skip_unless_ci("needs root (mmdebstrap, binfmt_misc)") {
+        return;
+    }
+    for tool in ["mmdebstrap", "bwrap", "qemu-aarch64-static"] {
+        if !crate::support::have_tool(tool)
+            && crate::support::skip_unless_ci(&format!("needs `{tool}`"))
+        {
+            return;
+        }
+    }
+    let _entry = Aarch64Entry::register();
+    let project = "[target.aarch64]\nmethod = \"emulated\"\nrootfs-suite = \"bookworm\"\n\n[target.riscv64]\nmethod = \"cross\"\n\n[profile.gcc11]\ntoolchain = { family = \"gcc\", version = \"11\" }\n";
+    for (profile, expected) in [(Some("gcc11"), "11"), (None, "12")] {
+        let command = in_project(project, "");
+        let work = command.work_dir();
+        write(
+            &work.join("hello.c"),
+            "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n",
+        );
+        write(
+            &work.join("Makefile"),
+            "hello: hello.c\n\t$(CC) $(CFLAGS) -o $@ $<\n",
+        );
+        // The method comes from `[target.aarch64]`; the derived root filesystem (bookworm arm64
+        // + gcc-11, g++-11) is the one the other emulated configuration tests use.
+        let mut command = command
+            .real_cache()
+            .current_dir(&work)
+            .args(["build", "--target", "arm64"]);
+        if let Some(profile) = profile {
+            command = command.args(["--profile", profile]);
+        }
+        let output = command.run();
+        output.assert_code(0);
+        assert!(output.stderr.contains("emulated"), "{}", output.snapshot());
+        let binary = work.join("build/archway/aarch64-unknown-linux-gnu/hello");
+        assert_eq!(gcc_majors(&binary), [expected], "profile {profile:?}");
+    }
+}
