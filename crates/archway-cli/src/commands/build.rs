@@ -156,11 +156,15 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
         let common = &args.common;
         let customize =
             |request: &mut BuildRequest| common.customize(request, args.command.clone());
+        let emulated = |settings: &archway::config::Settings, plan: &archway::build::Plan| {
+            emulated_executor(common, settings, plan, ChildOutput::ToStderr, context)
+        };
         return super::config::build::all_targets(
             &common.directory,
             &common.flags(),
             common.build_dir()?,
             &customize,
+            &emulated,
             context,
         );
     }
@@ -216,8 +220,9 @@ fn choose_method(common: &Common, request: &BuildRequest) -> anyhow::Result<arch
 
 /// The emulated method's executor: the root filesystem (created or derived when missing, with
 /// `--packages`, `--suite` and the configuration's rootfs settings) and its sandbox.
-fn emulated_executor(
+pub fn emulated_executor(
     common: &Common,
+    settings: &archway::config::Settings,
     plan: &archway::build::Plan,
     output: ChildOutput,
     context: &Context,
@@ -232,9 +237,8 @@ fn emulated_executor(
             packages.push(package.to_string());
         }
     }
-    let settings = common.settings()?;
     let (key, variables) =
-        crate::commands::config::emulated_key(&settings, common.suite.as_deref(), &packages)?;
+        crate::commands::config::emulated_key(settings, common.suite.as_deref(), &packages)?;
     rootfs::require_emulation(key.architecture, common.setup)?;
     let qemu = key.architecture.qemu_user();
     let mut environment =
@@ -302,7 +306,7 @@ pub fn run_goal(
         ChildOutput::ToStderr
     };
     let outcome = if plan.method == Method::Emulated {
-        let executor = emulated_executor(common, &plan, output, context)?;
+        let executor = emulated_executor(common, &common.settings()?, &plan, output, context)?;
         if !context.quiet {
             eprintln!("running in: {}", executor.describe());
         }

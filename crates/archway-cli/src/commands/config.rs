@@ -273,6 +273,10 @@ pub mod build {
         flags: &Flags,
         build_dir_flag: Option<PathBuf>,
         customize: &dyn Fn(&mut BuildRequest),
+        emulated: &dyn Fn(
+            &Settings,
+            &archway::build::Plan,
+        ) -> anyhow::Result<archway::emulated::SandboxExecutor>,
         context: &Context,
     ) -> anyhow::Result<ExitCode> {
         let config = load(directory)?;
@@ -307,25 +311,17 @@ pub mod build {
                         request(directory, &settings, build_dir_flag.clone(), context)?;
                     customize(&mut request);
                     let plan = prepare(&request)?;
-                    if plan.method == archway::outcome::Method::Emulated {
-                        // The host executor would build with the host's own compilers.
-                        return Err(Failure::user(
-                            format!(
-                                "`--all-targets` cannot build `{}` with the emulated method yet",
-                                target.name
-                            ),
-                            Some(format!(
-                                "run `archway build --target {} --method emulated`",
-                                target.name
-                            )),
-                        )
-                        .into());
-                    }
                     if !context.quiet {
                         eprintln!(
                             "building for `{}` ({} method: {})",
                             target.name, plan.method, plan.reason
                         );
+                    }
+                    if plan.method == archway::outcome::Method::Emulated {
+                        // Inside the target's root filesystem, with the configuration's
+                        // packages and variables (the host executor would use host compilers).
+                        let sandbox = emulated(&settings, &plan)?;
+                        return Ok(execute(&plan, Goal::Build, &sandbox, &reporter)?);
                     }
                     Ok(execute(&plan, Goal::Build, &executor, &reporter)?)
                 });

@@ -448,3 +448,70 @@ fn emulated_build_with_the_profile_uses_gcc_11_and_without_it_gcc_12() {
         assert_eq!(gcc_majors(&binary), [expected], "profile {profile:?}");
     }
 }
+
+#[test]
+fn all_targets_builds_aarch64_emulated_with_gcc_11_and_riscv64_cross_with_gcc_12() {
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|output| output.stdout == b"0\n");
+    if !root && crate::support::skip_unless_ci("needs root (mmdebstrap, binfmt_misc)") {
+        return;
+    }
+    for tool in [
+        "mmdebstrap",
+        "bwrap",
+        "qemu-aarch64-static",
+        "riscv64-linux-gnu-gcc",
+    ] {
+        if !crate::support::have_tool(tool)
+            && crate::support::skip_unless_ci(&format!("needs `{tool}`"))
+        {
+            return;
+        }
+    }
+    let _entry = Aarch64Entry::register();
+    let project = "[build]\ntargets = [\"aarch64\", \"riscv64\"]\n\n[target.aarch64]\nmethod = \"emulated\"\nrootfs-suite = \"bookworm\"\nprofile = \"gcc11\"\n\n[target.riscv64]\nmethod = \"cross\"\n\n[profile.gcc11]\ntoolchain = { family = \"gcc\", version = \"11\" }\n";
+    let command = in_project(project, "");
+    let work = command.work_dir();
+    write(
+        &work.join("hello.c"),
+        "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n",
+    );
+    write(
+        &work.join("Makefile"),
+        "hello: hello.c\n\t$(CC) $(CFLAGS) -o $@ $<\n",
+    );
+    let output = command
+        .real_cache()
+        .current_dir(&work)
+        .args(["build", "--all-targets"])
+        .run();
+    output.assert_code(0);
+    let rows: Vec<Vec<&str>> = output
+        .stdout
+        .lines()
+        .skip(1)
+        .map(|line| line.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{}", output.snapshot());
+    assert_eq!(
+        rows[0][..3],
+        ["aarch64", "emulated", "ok"],
+        "{}",
+        output.stdout
+    );
+    assert_eq!(
+        rows[1][..3],
+        ["riscv64", "cross", "ok"],
+        "{}",
+        output.stdout
+    );
+    let majors = |config: &str| gcc_majors(&work.join("build/archway").join(config).join("hello"));
+    assert_eq!(majors("aarch64-unknown-linux-gnu"), ["11"]);
+    assert_eq!(
+        majors("riscv64-unknown-linux-gnu"),
+        ["12"],
+        "riscv64 is unaffected"
+    );
+}
