@@ -18,7 +18,6 @@
 //! ```
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
 use archway_platform::Reporter;
 use archway_rootfs::{CreateOptions, Rootfs, RootfsKey, Sandbox, Store};
@@ -124,29 +123,7 @@ impl Executor for SandboxExecutor {
             sandbox = sandbox.env(name, value);
         }
         let mut command = sandbox.command(&step.program, &step.args)?;
-        match &self.output {
-            ChildOutput::ToStderr => {
-                command.stdout(crate::executor::stderr_handle());
-            }
-            ChildOutput::Inherit => {}
-            ChildOutput::Null => {
-                command.stdout(Stdio::null()).stderr(Stdio::null());
-            }
-            ChildOutput::Log(path) => {
-                let io = |source| crate::Error::Io {
-                    action: "open the log",
-                    path: path.clone(),
-                    source,
-                };
-                let log = std::fs::File::options()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .map_err(io)?;
-                let copy = log.try_clone().map_err(io)?;
-                command.stdout(log).stderr(copy);
-            }
-        }
+        self.output.apply(&mut command)?;
         let status = command.status().map_err(|source| match source.kind() {
             std::io::ErrorKind::NotFound => {
                 crate::Error::Rootfs(archway_rootfs::Error::ToolMissing {

@@ -35,28 +35,10 @@ pub enum ChildOutput {
     Log(std::path::PathBuf),
 }
 
-/// Runs steps as child processes of archway.
-#[derive(Debug, Clone)]
-pub struct HostExecutor {
-    pub output: ChildOutput,
-}
-
-impl Default for HostExecutor {
-    fn default() -> HostExecutor {
-        HostExecutor {
-            output: ChildOutput::ToStderr,
-        }
-    }
-}
-
-impl Executor for HostExecutor {
-    fn run(&self, step: &Step) -> Result<Option<i32>, Error> {
-        let mut command = Command::new(&step.program);
-        command
-            .args(&step.args)
-            .current_dir(&step.dir)
-            .envs(&step.env);
-        match &self.output {
+impl ChildOutput {
+    /// Points `command`'s stdout and stderr where this says (a log file is opened for append).
+    pub fn apply(&self, command: &mut Command) -> Result<(), Error> {
+        match self {
             ChildOutput::ToStderr => {
                 command.stdout(stderr_handle());
             }
@@ -79,6 +61,32 @@ impl Executor for HostExecutor {
                 command.stdout(log).stderr(copy);
             }
         }
+        Ok(())
+    }
+}
+
+/// Runs steps as child processes of archway.
+#[derive(Debug, Clone)]
+pub struct HostExecutor {
+    pub output: ChildOutput,
+}
+
+impl Default for HostExecutor {
+    fn default() -> HostExecutor {
+        HostExecutor {
+            output: ChildOutput::ToStderr,
+        }
+    }
+}
+
+impl Executor for HostExecutor {
+    fn run(&self, step: &Step) -> Result<Option<i32>, Error> {
+        let mut command = Command::new(&step.program);
+        command
+            .args(&step.args)
+            .current_dir(&step.dir)
+            .envs(&step.env);
+        self.output.apply(&mut command)?;
         tracing::debug!(program = %step.program, args = ?step.args, dir = %step.dir.display(), "running step");
         let status = command.status().map_err(|source| Error::Spawn {
             command: step.command_line(),
