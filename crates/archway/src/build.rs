@@ -357,6 +357,7 @@ pub fn execute(
             return Err(Error::NoTests {
                 build_system: recipe.build_system,
                 path: plan.project_dir.clone(),
+                target: plan.target.config(),
             });
         }
         if wants_binfmt && registration.is_none() {

@@ -74,6 +74,8 @@ pub enum Error {
     NoTests {
         build_system: BuildSystem,
         path: PathBuf,
+        /// The target as the user can pass it to `--target`.
+        target: String,
     },
 
     /// Rust projects: the target's standard library is not installed.
@@ -158,9 +160,9 @@ impl Error {
                 "run `archway binfmt install {arch}` as root (or run `archway test` as root to \
                  register a temporary entry)"
             )),
-            Error::NoEmulator { .. } => {
-                Some("build without tests: `archway build --target TARGET`".to_string())
-            }
+            Error::NoEmulator { target } => Some(format!(
+                "build without tests: `archway build --target {target}`"
+            )),
             Error::Binfmt { source, .. } => source.hint(),
             Error::Toolchain(source) => source.hint(),
             Error::Platform(source) => source.hint(),
@@ -170,11 +172,10 @@ impl Error {
             | Error::Spawn { .. }
             | Error::Io { .. }
             | Error::NoRustTarget { .. } => None,
-            Error::NoTests { .. } => Some(
+            Error::NoTests { target, .. } => Some(format!(
                 "a plain makefile needs a `check` or `test` target; or run the tests yourself: \
-                 `archway build --target TARGET -- make SOME-TARGET`"
-                    .to_string(),
-            ),
+                 `archway build --target {target} -- make <your-test-target>`"
+            )),
         }
     }
 
