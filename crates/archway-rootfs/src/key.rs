@@ -85,6 +85,26 @@ impl RootfsKey {
         })
     }
 
+    /// A key from the words a user writes (a flag or the configuration): the suite's name, else
+    /// the architecture's default suite, and package names (blank entries ignored).
+    pub fn from_names(
+        architecture: Architecture,
+        suite: Option<&str>,
+        packages: &[String],
+    ) -> Result<RootfsKey, Error> {
+        let suite = match suite {
+            Some(suite) => suite.parse::<Suite>()?,
+            None => architecture.default_suite(),
+        };
+        let packages = packages
+            .iter()
+            .map(|name| name.trim())
+            .filter(|name| !name.is_empty())
+            .map(str::parse::<PackageName>)
+            .collect::<Result<Vec<_>, _>>()?;
+        RootfsKey::new(architecture, suite, packages)
+    }
+
     /// The base key for this key's architecture and suite (no extra packages).
     pub fn base(&self) -> RootfsKey {
         RootfsKey {
@@ -142,6 +162,21 @@ mod tests {
             .iter()
             .map(|name| name.parse().expect("valid test name"))
             .collect()
+    }
+
+    #[test]
+    fn from_names_defaults_the_suite_and_ignores_blank_packages() {
+        let names = [" gcc-11 ".to_string(), String::new(), "cmake".to_string()];
+        let key = RootfsKey::from_names(Architecture::Riscv64, None, &names).expect("valid key");
+        assert_eq!(key.suite, Architecture::Riscv64.default_suite());
+        assert_eq!(
+            key.packages,
+            packages(&["cmake", "gcc-11"]).into_iter().collect()
+        );
+        assert!(RootfsKey::from_names(Architecture::Arm64, Some("sid"), &[]).is_err());
+        assert!(
+            RootfsKey::from_names(Architecture::Arm64, None, &["Bad_Name".to_string()]).is_err()
+        );
     }
 
     #[test]

@@ -6,9 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use archway::emulated::{self, Emulated};
 use archway::plan::BinfmtState;
-use archway_rootfs::{
-    Architecture, CreateOptions, DeriveStrategy, PackageName, RootfsKey, Store, Suite,
-};
+use archway_rootfs::{Architecture, CreateOptions, DeriveStrategy, RootfsKey, Store};
 
 use crate::cli::Context;
 use crate::report::Failure;
@@ -71,18 +69,11 @@ pub struct KeyArgs {
 impl KeyArgs {
     pub fn key(&self) -> anyhow::Result<RootfsKey> {
         let architecture = architecture_of(&self.target)?;
-        let suite = match &self.suite {
-            Some(suite) => suite.parse::<Suite>()?,
-            None => architecture.default_suite(),
-        };
-        let packages = self
-            .packages
-            .iter()
-            .map(|name| name.trim())
-            .filter(|name| !name.is_empty())
-            .map(str::parse::<PackageName>)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(RootfsKey::new(architecture, suite, packages)?)
+        Ok(RootfsKey::from_names(
+            architecture,
+            self.suite.as_deref(),
+            &self.packages,
+        )?)
     }
 }
 

@@ -6,7 +6,7 @@ use std::ffi::OsStr;
 use std::path::PathBuf;
 
 use archway_platform::Platform;
-use archway_rootfs::{Architecture, PackageName, RootfsKey, Suite};
+use archway_rootfs::{Architecture, RootfsKey};
 use archway_toolchain::{find_program, Family, Linker, Request};
 
 use super::{Settings, Toolchain};
@@ -29,16 +29,7 @@ impl EmulatedRequest {
     /// when there are any, so the base stays untouched.
     pub fn rootfs_key(&self, target: &Platform) -> Result<RootfsKey, archway_rootfs::Error> {
         let architecture = Architecture::from_platform(target)?;
-        let suite = match &self.suite {
-            Some(suite) => suite.parse::<Suite>()?,
-            None => architecture.default_suite(),
-        };
-        let packages = self
-            .packages
-            .iter()
-            .map(|package| package.parse::<PackageName>())
-            .collect::<Result<Vec<_>, _>>()?;
-        RootfsKey::new(architecture, suite, packages)
+        RootfsKey::from_names(architecture, self.suite.as_deref(), &self.packages)
     }
 }
 
