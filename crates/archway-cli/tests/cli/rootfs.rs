@@ -313,6 +313,11 @@ fn build_auto_picks_cross_then_falls_back_to_emulated_without_a_toolchain() {
         cross.snapshot()
     );
 
+    // The emulated fallback needs a binfmt_misc entry for aarch64: hold one for this test
+    // (removed when dropped) instead of relying on what other tests happen to register.
+    let aarch64 = archway_platform::Platform::parse("aarch64-linux").expect("a valid target");
+    let _registration = archway::emulation::TemporaryRegistration::for_target(&aarch64)
+        .expect("registering a temporary aarch64 entry (as root)");
     let command = archway().real_cache();
     let source = zlib_source(&command.work_dir().join("zlib"));
     let path = path_without_cross_compilers(&command.temp().join("bin"));
