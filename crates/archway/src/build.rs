@@ -1,10 +1,10 @@
-//! The build flow: pick the method, set up the toolchain, run the project's steps, report the
+//! The build flow: choose the method, set its backend up, run the project's steps, report the
 //! artifacts.
 //!
-//! [`prepare`] turns a [`BuildRequest`] into a [`Plan`] (method, toolchain, build directory,
-//! recipe) without running anything; [`execute`] runs a plan's steps through an
-//! [`Executor`] and returns the [`Outcome`]. A method that runs the steps elsewhere (the
-//! emulated one) builds its own `Plan` with [`Toolset::Native`] and its own executor.
+//! [`prepare`] turns a [`BuildRequest`] into a [`Prepared`] build — the [`Plan`] (method and
+//! why, toolchain, build directory, recipe) and the [`Executor`] the steps run in — by asking
+//! the planner ([`crate::plan`], the only chooser) and then the chosen backend
+//! ([`crate::backend`]); [`execute`] runs a plan's steps and returns the [`Outcome`].
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,15 +12,17 @@ use std::time::{Instant, SystemTime};
 
 use archway_platform::host::Host;
 use archway_platform::{Platform, Reporter};
-use archway_toolchain::{CrossEnv, Request, Sysroot};
+use archway_toolchain::Request;
 
+use crate::backend::{Job, RootfsRequest};
 use crate::emulation::TemporaryRegistration;
-use crate::executor::Executor;
+use crate::executor::{ChildOutput, Executor};
+use crate::method::MethodRequest;
 use crate::outcome::{find_artifacts, ArtifactSearch, Method, Outcome, Timing, INTERMEDIATE_DIRS};
 use crate::project::{BuildSystem, Project};
 use crate::steps::{
-    command_step, recipe, CrossFiles, CrossSetup, Recipe, RecipeInput, SourceCopy, Step, StepKind,
-    Toolset, DEFAULT_BUILD_ROOT,
+    command_step, recipe, Recipe, RecipeInput, SourceCopy, Step, StepKind, Toolset,
+    DEFAULT_BUILD_ROOT,
 };
 use crate::Error;
 
@@ -30,23 +32,34 @@ pub struct BuildRequest {
     /// The project directory (`-C DIR`).
     pub project_dir: PathBuf,
     pub target: Platform,
-    /// `None`: native when the host runs the target's programs, else cross.
-    pub method: Option<Method>,
+    /// `auto` (the planner chooses) or one method.
+    pub method: MethodRequest,
     /// The build directory: absolute, or relative to the project directory.
     /// Default: `build/archway/<target>` in the project.
     pub build_dir: Option<PathBuf>,
     /// Use this build system rather than the detected one.
     pub build_system: Option<BuildSystem>,
-    /// Run this command in the cross environment instead of the project's build system.
+    /// Run this command in the target's environment instead of the project's build system.
     pub command: Vec<String>,
     /// The toolchain the configuration asks for (family, version, flags, overrides).
     pub toolchain: Request,
+    /// `sysroot-packages`: the target libraries the cross method's sysroot must hold.
+    pub sysroot_packages: Vec<String>,
+    /// The root filesystem and the environment inside it (hybrid and emulated methods).
+    pub rootfs: RootfsRequest,
+    /// Why the target's own system is asked for (`rootfs-packages`, `--packages`): then the
+    /// cross method does not serve.
+    pub wants_rootfs: Option<String>,
     /// Extra arguments for the configure step (`--configure-arg`).
     pub configure_args: Vec<String>,
     /// Parallel jobs; `None`: the number of CPUs.
     pub jobs: Option<usize>,
-    /// The cache directory (sysroots live there); `None`: no archway sysroot is used.
+    /// The cache directory (sysroots, root filesystems); `None`: none is used.
     pub cache_dir: Option<PathBuf>,
+    /// Where the steps' output goes.
+    pub output: ChildOutput,
+    /// Report the whole method decision (`--explain`) through the reporter.
+    pub explain: bool,
 }
 
 impl BuildRequest {
@@ -55,14 +68,19 @@ impl BuildRequest {
         BuildRequest {
             project_dir: project_dir.into(),
             target,
-            method: None,
+            method: MethodRequest::Auto,
             build_dir: None,
             build_system: None,
             command: Vec::new(),
             toolchain: Request::default(),
+            sysroot_packages: Vec::new(),
+            rootfs: RootfsRequest::default(),
+            wants_rootfs: None,
             configure_args: Vec::new(),
             jobs: None,
             cache_dir: crate::cache::cache_dir(),
+            output: ChildOutput::ToStderr,
+            explain: false,
         }
     }
 }
@@ -87,6 +105,15 @@ pub struct Plan {
     pub recipe: Option<Recipe>,
     /// The user's command (`-- CMD...`).
     pub command: Option<Step>,
+    /// The planner's decision (every method's verdict, for `--explain` and `--json`).
+    pub decision: crate::plan::Plan,
+}
+
+/// A plan with the executor its steps run in.
+#[derive(Debug)]
+pub struct Prepared {
+    pub plan: Plan,
+    pub executor: Box<dyn Executor>,
 }
 
 /// The per-target build directory: `<project>/build/archway/<target config>` unless given.
@@ -98,9 +125,10 @@ pub fn build_dir_for(project_dir: &Path, target: &Platform, given: Option<&Path>
     }
 }
 
-/// Decides the method, selects and sets up the toolchain, writes the build-system files into
-/// `<build dir>/.archway/` and computes the steps.
-pub fn prepare(request: &BuildRequest) -> Result<Plan, Error> {
+/// Chooses the method (the planner), runs its set-up (`--setup`'s binfmt entry, the sysroot's
+/// packages, the root filesystem), writes the build-system files into `<build dir>/.archway/`
+/// and computes the steps. `--explain` goes to `reporter` before anything is set up.
+pub fn prepare(request: &BuildRequest, reporter: &dyn Reporter) -> Result<Prepared, Error> {
     let project_dir = std::path::absolute(&request.project_dir).map_err(|source| Error::Io {
         action: "resolve",
         path: request.project_dir.clone(),
@@ -116,70 +144,22 @@ pub fn prepare(request: &BuildRequest) -> Result<Plan, Error> {
     };
     let target = request.target.clone();
     let build_dir = build_dir_for(&project_dir, &target, request.build_dir.as_deref());
-    let host = Host::detect().ok();
-    let (method, reason) = match request.method {
-        Some(method) => (method, format!("`--method {method}` was asked for")),
-        None => match &host {
-            Some(host) if host.runs_natively(&target) => (
-                Method::Native,
-                format!(
-                    "this `{}` host runs `{}` programs itself",
-                    host.platform.config(),
-                    target.config()
-                ),
-            ),
-            _ => (
-                Method::Cross,
-                "this host does not run the target's programs: cross compiling".to_string(),
-            ),
-        },
+    let host = Host::detect()?;
+    let decision = decide(request, &host, reporter)?;
+    let job = Job {
+        target: &target,
+        host: Some(&host),
+        project_dir: &project_dir,
+        build_dir: &build_dir,
+        build_system: project.as_ref().map(|project| project.build_system),
+        toolchain: &request.toolchain,
+        cache_dir: request.cache_dir.as_deref(),
+        rootfs: &request.rootfs,
+        sysroot_packages: &request.sysroot_packages,
+        output: request.output.clone(),
     };
-    let mut toolchain = None;
-    let mut emulator = Vec::new();
-    let toolset = match method {
-        // Emulated: the same steps with the target's own compilers, run by the sandbox's
-        // executor inside the root filesystem.
-        Method::Native | Method::Emulated => Toolset::Native,
-        Method::Cross => {
-            let search_path = std::env::var_os("PATH").unwrap_or_default();
-            let selected = archway_toolchain::select(&target, &request.toolchain, &search_path)?;
-            // archway's sysroots hold Debian packages: none for targets Debian does not build.
-            let sysroot = match &request.cache_dir {
-                Some(cache) if target.debian_arch().is_some() => {
-                    Some(Sysroot::open(cache, &target)?).filter(Sysroot::exists)
-                }
-                _ => None,
-            };
-            let mut env = CrossEnv::new(&selected, &request.toolchain, sysroot.as_ref())?;
-            let files_dir = build_dir.join(".archway");
-            let files = archway_toolchain::write_files(&env, &files_dir)?;
-            env.set_files(&files);
-            toolchain = Some(format!(
-                "{} {} ({})",
-                selected.family,
-                selected.version,
-                selected.cc.display()
-            ));
-            emulator = env.emulator.clone();
-            let build_triple = host
-                .as_ref()
-                .map(|host| host.platform.config())
-                .unwrap_or_default();
-            Toolset::Cross(Box::new(CrossSetup {
-                host_triple: env.host_triple.clone(),
-                build_triple,
-                rust_target: env.rust_target.clone(),
-                vars: env.vars.clone(),
-                files: CrossFiles {
-                    cmake_toolchain: files.cmake_toolchain,
-                    meson_cross: files.meson_cross,
-                    config_site: files.config_site,
-                    cargo_config: files.cargo_config,
-                },
-                loader_prefix: env.library_prefix.clone(),
-            }))
-        }
-    };
+    let environment = crate::backend::get(decision.method).prepare(&job, reporter)?;
+    let toolset = environment.toolset;
     let jobs = request.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(usize::from)
@@ -201,19 +181,72 @@ pub fn prepare(request: &BuildRequest) -> Result<Plan, Error> {
             check_rust_target(&target, cross.rust_target.as_deref())?;
         }
     }
-    Ok(Plan {
-        target,
-        method,
-        reason,
-        project_dir,
-        project,
-        build_dir,
-        toolset,
-        toolchain,
-        emulator,
-        recipe,
-        command,
+    Ok(Prepared {
+        plan: Plan {
+            target,
+            method: decision.method,
+            reason: decision.reason(),
+            project_dir,
+            project,
+            build_dir,
+            toolset,
+            toolchain: environment.toolchain,
+            emulator: environment.emulator,
+            recipe,
+            command,
+            decision,
+        },
+        executor: environment.executor,
     })
+}
+
+/// The planner's choice for `request` over this machine's facts; `--explain` is reported, and
+/// the set-up steps that are not a backend's own (`--setup`'s binfmt entry) run here.
+fn decide(
+    request: &BuildRequest,
+    host: &Host,
+    reporter: &dyn Reporter,
+) -> Result<crate::plan::Plan, Error> {
+    let search_path = std::env::var_os("PATH").unwrap_or_default();
+    let declared = crate::plan::Declared {
+        sysroot_packages: request.sysroot_packages.clone(),
+        sysroot_ready: request.sysroot_packages.is_empty()
+            || crate::backend::cross::sysroot_ready(
+                request.cache_dir.as_deref(),
+                &request.target,
+                &request.sysroot_packages,
+            ),
+        wants_rootfs: request.wants_rootfs.clone(),
+        toolchain: request.toolchain.clone(),
+    };
+    let facts = crate::plan::Facts::gather(&request.target, host, &search_path, &declared);
+    let decision = match crate::plan::plan(request.method, &facts, request.rootfs.setup) {
+        Ok(decision) => decision,
+        Err(unavailable) => {
+            if request.explain {
+                reporter.note(
+                    crate::plan::explain(
+                        &unavailable.target,
+                        &facts.host,
+                        unavailable.request,
+                        &unavailable.decisions,
+                        None,
+                    )
+                    .trim_end(),
+                );
+            }
+            return Err(Error::NoMethod(unavailable));
+        }
+    };
+    if request.explain {
+        reporter.note(decision.explain().trim_end());
+    }
+    for step in &decision.setup {
+        if let crate::plan::Setup::InstallBinfmt { qemu_name } = step {
+            crate::emulated::install_binfmt(qemu_name, reporter)?;
+        }
+    }
+    Ok(decision)
 }
 
 /// Cargo needs the target's standard library (`rustc --print target-libdir` names where it

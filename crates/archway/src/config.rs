@@ -13,7 +13,7 @@
 //! platform are an error (there is no way to tell which the author meant).
 //!
 //! ```
-//! use archway::config::{Config, Flags, Method};
+//! use archway::config::{Config, Flags, Method, MethodRequest};
 //! use archway::platform::Platform;
 //!
 //! let project = tempfile::tempdir().unwrap();
@@ -37,7 +37,7 @@
 //! let host = Platform::parse("x86_64-linux").unwrap();
 //! let settings = config.resolve(&Flags::default(), &host).unwrap();
 //! assert_eq!(settings.target.value.platform.config(), "aarch64-unknown-linux-gnu");
-//! assert_eq!(settings.method(), Method::Cross);
+//! assert_eq!(settings.method(), MethodRequest::Only(Method::Cross));
 //! assert_eq!(settings.overrides.toolchain.unwrap().value.to_string(), "gcc-11");
 //! ```
 
@@ -59,8 +59,9 @@ use std::path::{Path, PathBuf};
 use archway_platform::Platform;
 use serde::Serialize;
 
+pub use crate::method::{Method, MethodRequest};
 pub use error::Error;
-pub use overrides::{env_variable, Family, Linker, Method, Overrides, Toolchain, KEYS};
+pub use overrides::{env_variable, Family, Linker, Overrides, Toolchain, KEYS};
 pub use request::EmulatedRequest;
 pub use source::{Location, Source, Sourced};
 
@@ -110,7 +111,7 @@ pub struct Flags {
     /// `--profile`.
     pub profile: Option<String>,
     /// `--method`.
-    pub method: Option<Method>,
+    pub method: Option<MethodRequest>,
     /// `--build-dir`.
     pub build_dir: Option<PathBuf>,
 }
@@ -378,7 +379,7 @@ impl Config {
             overrides.fill_from(&file.build.overrides);
         }
         if overrides.method.is_none() {
-            overrides.method = Some(Sourced::new(Method::Auto, Source::Default));
+            overrides.method = Some(Sourced::new(MethodRequest::Auto, Source::Default));
         }
 
         let build_dir = flags
@@ -496,11 +497,11 @@ pub struct Row {
 }
 
 impl Settings {
-    pub fn method(&self) -> Method {
+    pub fn method(&self) -> MethodRequest {
         self.overrides
             .method
             .as_ref()
-            .map_or(Method::Auto, |method| method.value)
+            .map_or(MethodRequest::Auto, |method| method.value)
     }
 
     /// Every key with its value and source, in a stable order, for people and for `--json`.

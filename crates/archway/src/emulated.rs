@@ -219,6 +219,72 @@ pub fn binfmt_state_in(binfmt: &archway_binfmt::BinfmtFs, qemu_name: &str) -> Bi
     }
 }
 
+/// `--setup`: registers QEMU's entry for `qemu_name` with archway's defaults (flag `F`), as
+/// `archway binfmt install` does.
+pub fn install_binfmt(qemu_name: &str, reporter: &dyn Reporter) -> Result<(), crate::Error> {
+    use archway_binfmt::{InstallOptions, InstallOutcome, Registry};
+    let failure = |reason: String, hint: Option<String>| crate::Error::Setup {
+        qemu: qemu_name.to_string(),
+        reason,
+        hint,
+    };
+    let target = archway_binfmt::magic::for_qemu(qemu_name)
+        .ok_or_else(|| failure(format!("QEMU has no `{qemu_name}` emulator"), None))?;
+    let registry = Registry::system();
+    let binfmt_error = |error: archway_binfmt::Error| {
+        let hint = error.hint();
+        failure(error.to_string(), hint)
+    };
+    registry.ensure_mounted().map_err(binfmt_error)?;
+    match registry
+        .install_target(target, &InstallOptions::default())
+        .map_err(binfmt_error)?
+    {
+        InstallOutcome::Installed { registration, .. } => {
+            reporter.note(&format!(
+                "--setup: registered `{}` → `{}`",
+                registration.name().as_str(),
+                registration.interpreter().display()
+            ));
+            Ok(())
+        }
+        InstallOutcome::AlreadyPresent { .. } | InstallOutcome::SkippedNative { .. } => Ok(()),
+        InstallOutcome::InterpreterMissing {
+            install_command, ..
+        } => Err(failure(
+            format!("`qemu-{qemu_name}` is not installed"),
+            Some(format!("run `{install_command}`")),
+        )),
+        other => Err(failure(
+            format!("{other:?}"),
+            Some(format!("see `archway binfmt install {qemu_name}`")),
+        )),
+    }
+}
+
+/// Fails with the exact fix when the kernel cannot run `architecture`'s binaries; with
+/// `setup`, registers the missing binfmt_misc entry instead.
+pub fn require_emulation(
+    architecture: archway_rootfs::Architecture,
+    setup: bool,
+    reporter: &dyn Reporter,
+) -> Result<(), crate::Error> {
+    if host_runs(architecture) {
+        return Ok(());
+    }
+    let qemu = architecture.qemu_user();
+    match binfmt_state(qemu) {
+        BinfmtState::Registered { .. } => Ok(()),
+        BinfmtState::Missing { can_install } if setup && can_install => {
+            install_binfmt(qemu, reporter)
+        }
+        BinfmtState::Missing { .. } => Err(crate::Error::NoEmulation {
+            target: architecture.to_string(),
+            arch: qemu.to_string(),
+        }),
+    }
+}
+
 /// The interpreter of the entry that runs `qemu_name`'s binaries, when the entry lacks the
 /// `F` flag (so the kernel looks the interpreter up by path inside the sandbox).
 pub fn interpreter_to_bind(qemu_name: &str) -> Option<PathBuf> {

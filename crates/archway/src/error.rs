@@ -121,12 +121,42 @@ pub enum Error {
     /// No build method (or not the one asked for) can build for the target.
     #[error(transparent)]
     NoMethod(Box<crate::plan::Unavailable>),
+
+    /// The methods that keep state (sysroots, root filesystems) need a cache directory.
+    #[error("no cache directory: none of `ARCHWAY_CACHE_DIR`, `XDG_CACHE_HOME`, `HOME` is set")]
+    NoCacheDir,
+
+    /// The configuration (`archway.toml`, the user file, `ARCHWAY_*`).
+    #[error(transparent)]
+    Config(Box<crate::config::Error>),
+
+    /// A method without a root filesystem was asked for one (a shell).
+    #[error("the `{method}` method has no root filesystem")]
+    NoRootfs { method: crate::method::Method },
+
+    /// `--all-targets` without `[build] targets`.
+    #[error("`--all-targets` needs a list of targets, and the configuration has none")]
+    NoTargets { file: PathBuf },
+
+    /// `--setup` could not register the binfmt_misc entry a method needs.
+    #[error("`--setup` could not register the `{qemu}` emulator: {reason}")]
+    Setup {
+        qemu: String,
+        reason: String,
+        hint: Option<String>,
+    },
 }
 
 fn describe_status(code: Option<i32>) -> String {
     match code {
         Some(code) => format!("code {code}"),
         None => "a signal".to_string(),
+    }
+}
+
+impl From<crate::config::Error> for Error {
+    fn from(error: crate::config::Error) -> Error {
+        Error::Config(Box::new(error))
     }
 }
 
@@ -168,6 +198,16 @@ impl Error {
             Error::Platform(source) => source.hint(),
             Error::Rootfs(source) => source.hint(),
             Error::NoMethod(unavailable) => unavailable.hint(),
+            Error::NoCacheDir => Some("set `ARCHWAY_CACHE_DIR=/path/to/cache`".to_string()),
+            Error::Config(source) => source.hint(),
+            Error::NoTargets { file } => Some(format!(
+                "add `targets = [\"aarch64\", \"riscv64\"]` under `[build]` in `{}`",
+                file.display()
+            )),
+            Error::Setup { hint, .. } => hint.clone(),
+            Error::NoRootfs { .. } => {
+                Some("use `--method hybrid` or `--method emulated`".to_string())
+            }
             Error::StepFailed { .. }
             | Error::Spawn { .. }
             | Error::Io { .. }

@@ -24,6 +24,7 @@
 //! }
 //! ```
 
+pub mod backend;
 pub mod build;
 pub mod cache;
 pub mod config;
@@ -31,6 +32,8 @@ pub mod emulated;
 pub mod emulation;
 mod error;
 pub mod executor;
+pub mod method;
+pub mod ops;
 pub mod outcome;
 pub mod plan;
 pub mod project;

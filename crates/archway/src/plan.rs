@@ -16,70 +16,12 @@
 
 use std::fmt;
 use std::path::PathBuf;
-use std::str::FromStr;
 
 use serde::Serialize;
 
 use archway_rootfs::Architecture;
 
-/// How a build runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Method {
-    Native,
-    Cross,
-    Emulated,
-}
-
-impl Method {
-    pub const ALL: [Method; 3] = [Method::Native, Method::Cross, Method::Emulated];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Method::Native => "native",
-            Method::Cross => "cross",
-            Method::Emulated => "emulated",
-        }
-    }
-}
-
-impl fmt::Display for Method {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// What the user asked for: `--method auto|native|cross|emulated`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MethodRequest {
-    #[default]
-    Auto,
-    Only(Method),
-}
-
-impl FromStr for MethodRequest {
-    type Err = String;
-    fn from_str(input: &str) -> Result<MethodRequest, String> {
-        if input == "auto" {
-            return Ok(MethodRequest::Auto);
-        }
-        Method::ALL
-            .into_iter()
-            .find(|method| method.name() == input)
-            .map(MethodRequest::Only)
-            .ok_or_else(|| format!("unknown method `{input}` (auto, native, cross, emulated)"))
-    }
-}
-
-impl fmt::Display for MethodRequest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            MethodRequest::Auto => f.write_str("auto"),
-            MethodRequest::Only(method) => method.fmt(f),
-        }
-    }
-}
+pub use crate::method::{Method, MethodRequest};
 
 /// Whether the kernel hands the target's binaries to an emulator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -97,6 +39,20 @@ pub enum BinfmtState {
     Missing { can_install: bool },
 }
 
+/// What the project and the user declare that the choice depends on.
+#[derive(Debug, Clone, Default)]
+pub struct Declared {
+    /// The cross toolchain the configuration asks for (family, version, tools).
+    pub toolchain: archway_toolchain::Request,
+    /// `sysroot-packages`: target libraries the cross method must find in its sysroot.
+    pub sysroot_packages: Vec<String>,
+    /// Every one of them is already in the sysroot.
+    pub sysroot_ready: bool,
+    /// Why the target's own system is asked for (`rootfs-packages`, `--packages`, `--suite`):
+    /// then the cross method does not serve.
+    pub wants_rootfs: Option<String>,
+}
+
 /// Everything the choice depends on, gathered from the machine or made up by a test.
 #[derive(Debug, Clone, Serialize)]
 pub struct Facts {
@@ -110,14 +66,22 @@ pub struct Facts {
     pub toolchain: Option<String>,
     /// The command that installs a cross toolchain, when the distribution has one.
     pub toolchain_install: Option<String>,
-    /// The project needs target libraries (`--packages`, the configuration).
+    /// The project needs target libraries (`sysroot-packages`).
     pub needs_libraries: bool,
     /// A sysroot with those libraries exists.
     pub sysroot_ready: bool,
+    /// archway can fill a sysroot for the target (Debian builds it, and there is a cache
+    /// directory): a missing library is then a set-up step, not a reason against cross.
+    pub sysroot_fillable: bool,
     /// The command that fills the sysroot.
     pub sysroot_add: Option<String>,
+    /// Why the target's own system is asked for (see [`Declared::wants_rootfs`]).
+    pub wants_rootfs: Option<String>,
     /// The Debian architecture of a root filesystem for the target (`None`: no Debian port).
     pub rootfs_architecture: Option<Architecture>,
+    /// The native prefix of the hybrid method: `Ok(what it holds)` when it can be made for this
+    /// host and target, else why not.
+    pub hybrid_prefix: Result<String, String>,
     /// QEMU's user-mode name for the target (`aarch64`), if QEMU emulates it.
     pub qemu_name: Option<String>,
     /// The QEMU interpreter found on the host.
@@ -128,20 +92,17 @@ pub struct Facts {
 impl Facts {
     /// The facts of this machine for `target`: the host probe, the cross toolchains and QEMU
     /// interpreters on `search_path` (normally `PATH`; a test can hide tools), and the
-    /// system's binfmt_misc entries. `needs_libraries`/`sysroot_ready` come from the project
-    /// and its configuration.
+    /// system's binfmt_misc entries, with what the project and the user `declared`.
     pub fn gather(
         target: &archway_platform::Platform,
         host: &archway_platform::host::Host,
         search_path: &std::ffi::OsStr,
-        needs_libraries: bool,
-        sysroot_ready: bool,
+        declared: &Declared,
     ) -> Facts {
         let target_name = target.config();
-        let toolchain =
-            archway_toolchain::select(target, &archway_toolchain::Request::default(), search_path)
-                .ok()
-                .map(|toolchain| format!("{} {}", toolchain.cc.display(), toolchain.version));
+        let toolchain = archway_toolchain::select(target, &declared.toolchain, search_path)
+            .ok()
+            .map(|toolchain| format!("{} {}", toolchain.cc.display(), toolchain.version));
         let toolchain_install = archway_toolchain::install_plan(target, None, None)
             .ok()
             .map(|_| format!("archway toolchain install --target {target_name}"));
@@ -154,16 +115,28 @@ impl Facts {
             Some(name) => crate::emulated::binfmt_state(name),
             None => BinfmtState::Missing { can_install: false },
         };
+        let rootfs_architecture = Architecture::from_platform(target).ok();
+        let needs_libraries = !declared.sysroot_packages.is_empty();
         Facts {
             host: host.platform.config(),
             runs_natively: host.runs_natively(target),
             toolchain,
             toolchain_install,
             needs_libraries,
-            sysroot_ready,
-            sysroot_add: needs_libraries
-                .then(|| format!("archway sysroot add --target {target_name} <packages>")),
-            rootfs_architecture: Architecture::from_platform(target).ok(),
+            sysroot_ready: declared.sysroot_ready,
+            sysroot_fillable: target.debian_arch().is_some() && crate::cache::cache_dir().is_some(),
+            sysroot_add: needs_libraries.then(|| {
+                format!(
+                    "archway sysroot add --target {target_name} {}",
+                    declared.sysroot_packages.join(" ")
+                )
+            }),
+            wants_rootfs: declared.wants_rootfs.clone(),
+            hybrid_prefix: crate::backend::hybrid::prefix_possible(
+                &host.platform,
+                rootfs_architecture,
+            ),
+            rootfs_architecture,
             qemu_name,
             qemu_interpreter,
             binfmt,
@@ -189,6 +162,35 @@ pub struct Decision {
 pub enum Setup {
     /// Register the binfmt_misc entry for this QEMU target (`--setup` asked for it).
     InstallBinfmt { qemu_name: String },
+    /// Put the project's `sysroot-packages` into the target's sysroot.
+    FillSysroot,
+}
+
+/// One method's verdict with the work it needs first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub decision: Decision,
+    pub setup: Vec<Setup>,
+}
+
+impl Verdict {
+    /// A verdict without set-up work.
+    pub fn new(method: Method, usable: bool, reason: String, fix: Option<String>) -> Verdict {
+        Verdict {
+            decision: Decision {
+                method,
+                usable,
+                reason,
+                fix,
+            },
+            setup: Vec::new(),
+        }
+    }
+
+    pub fn with_setup(mut self, setup: Setup) -> Verdict {
+        self.setup.push(setup);
+        self
+    }
 }
 
 /// The chosen method and why.
@@ -264,28 +266,52 @@ pub fn asked_for(method: Method, facts: &Facts) -> Plan {
     }
 }
 
-/// Chooses the method for `request` from `facts`. `setup` allows installing a missing binfmt
-/// entry (`--setup`).
+/// Chooses the method for `request` from `facts`: the first backend, in [`Method::ALL`]
+/// order, whose verdict is usable. `setup` allows installing a missing binfmt entry (`--setup`).
+/// The only place a method is chosen.
 pub fn plan(request: MethodRequest, facts: &Facts, setup: bool) -> Result<Plan, Box<Unavailable>> {
-    let order: &[Method] = match request {
-        MethodRequest::Auto => &Method::ALL,
-        MethodRequest::Only(method) => match method {
-            Method::Native => &[Method::Native],
-            Method::Cross => &[Method::Cross],
-            Method::Emulated => &[Method::Emulated],
-        },
-    };
+    choose(request, &request.candidates(), facts, setup)
+}
+
+/// [`plan`] for an interactive shell: there is no cross shell (`archway env` sets up the
+/// host's own), so `auto` considers native, hybrid and emulated.
+pub fn plan_shell(
+    request: MethodRequest,
+    facts: &Facts,
+    setup: bool,
+) -> Result<Plan, Box<Unavailable>> {
+    let candidates: Vec<Method> = request
+        .candidates()
+        .into_iter()
+        .filter(|method| request != MethodRequest::Auto || *method != Method::Cross)
+        .collect();
+    choose(request, &candidates, facts, setup)
+}
+
+fn choose(
+    request: MethodRequest,
+    candidates: &[Method],
+    facts: &Facts,
+    setup: bool,
+) -> Result<Plan, Box<Unavailable>> {
+    if let MethodRequest::Only(method @ Method::Cross) = request {
+        // Their own set-up says precisely what is missing (the compiler names looked for).
+        let verdict = crate::backend::get(method).judge(facts, setup);
+        if !verdict.decision.usable {
+            return Ok(asked_for(method, facts));
+        }
+    }
     let mut decisions = Vec::new();
-    for &method in order {
-        let (decision, steps) = judge(method, facts, setup);
-        let usable = decision.usable;
-        decisions.push(decision);
+    for &method in candidates {
+        let verdict = crate::backend::get(method).judge(facts, setup);
+        let usable = verdict.decision.usable;
+        decisions.push(verdict.decision);
         if usable {
             return Ok(Plan {
                 method,
                 request,
                 decisions,
-                setup: steps,
+                setup: verdict.setup,
                 facts: facts.clone(),
             });
         }
@@ -295,141 +321,6 @@ pub fn plan(request: MethodRequest, facts: &Facts, setup: bool) -> Result<Plan, 
         request,
         decisions,
     }))
-}
-
-fn judge(method: Method, facts: &Facts, setup: bool) -> (Decision, Vec<Setup>) {
-    let verdict = |usable: bool, reason: String, fix: Option<String>| Decision {
-        method,
-        usable,
-        reason,
-        fix,
-    };
-    match method {
-        Method::Native if facts.runs_natively => (
-            verdict(
-                true,
-                format!("`{}` runs `{}` binaries natively", facts.host, facts.target),
-                None,
-            ),
-            Vec::new(),
-        ),
-        Method::Native => (
-            verdict(
-                false,
-                format!("`{}` cannot run `{}` binaries", facts.host, facts.target),
-                None,
-            ),
-            Vec::new(),
-        ),
-        Method::Cross => (judge_cross(facts, verdict), Vec::new()),
-        Method::Emulated => judge_emulated(facts, setup, verdict),
-    }
-}
-
-fn judge_cross(
-    facts: &Facts,
-    verdict: impl Fn(bool, String, Option<String>) -> Decision,
-) -> Decision {
-    match &facts.toolchain {
-        None => verdict(
-            false,
-            format!("no cross toolchain for `{}` is installed", facts.target),
-            facts.toolchain_install.clone(),
-        ),
-        Some(toolchain) if facts.needs_libraries && !facts.sysroot_ready => verdict(
-            false,
-            format!(
-                "`{toolchain}` is installed, but the sysroot lacks the libraries the project needs"
-            ),
-            facts.sysroot_add.clone(),
-        ),
-        Some(toolchain) => verdict(true, format!("cross toolchain `{toolchain}`"), None),
-    }
-}
-
-fn judge_emulated(
-    facts: &Facts,
-    setup: bool,
-    verdict: impl Fn(bool, String, Option<String>) -> Decision,
-) -> (Decision, Vec<Setup>) {
-    let Some(architecture) = facts.rootfs_architecture else {
-        return (
-            verdict(
-                false,
-                format!("Debian has no root filesystem for `{}`", facts.target),
-                None,
-            ),
-            Vec::new(),
-        );
-    };
-    let Some(qemu_name) = &facts.qemu_name else {
-        return (
-            verdict(
-                false,
-                format!("QEMU does not emulate `{}`", facts.target),
-                None,
-            ),
-            Vec::new(),
-        );
-    };
-    if facts.qemu_interpreter.is_none() {
-        return (
-            verdict(
-                false,
-                format!("`qemu-{qemu_name}` is not installed"),
-                Some("apt-get install qemu-user-static".to_string()),
-            ),
-            Vec::new(),
-        );
-    }
-    let rootfs = format!(
-        "{architecture}/{} root filesystem",
-        architecture.default_suite()
-    );
-    match &facts.binfmt {
-        BinfmtState::Registered { entry, fix_binary } => {
-            let flag = if *fix_binary { " (F)" } else { "" };
-            (
-                verdict(
-                    true,
-                    format!("binfmt entry `{entry}`{flag} runs QEMU, {rootfs}"),
-                    None,
-                ),
-                Vec::new(),
-            )
-        }
-        BinfmtState::Missing { can_install: true } if setup => (
-            verdict(
-                true,
-                format!("`--setup` registers `qemu-{qemu_name}`, {rootfs}"),
-                None,
-            ),
-            vec![Setup::InstallBinfmt {
-                qemu_name: qemu_name.clone(),
-            }],
-        ),
-        BinfmtState::Missing { can_install } => {
-            let (fix, also) = if *can_install {
-                (
-                    format!("archway binfmt install {qemu_name}"),
-                    " (`--setup` registers one)",
-                )
-            } else {
-                (format!("sudo archway binfmt install {qemu_name}"), "")
-            };
-            (
-                verdict(
-                    false,
-                    format!(
-                        "no binfmt_misc entry runs `{}` binaries{also}",
-                        facts.target
-                    ),
-                    Some(fix),
-                ),
-                Vec::new(),
-            )
-        }
-    }
 }
 
 impl Plan {
@@ -517,6 +408,9 @@ mod tests {
             ),
             needs_libraries: false,
             sysroot_ready: false,
+            sysroot_fillable: false,
+            wants_rootfs: None,
+            hybrid_prefix: Err("this host is not amd64".to_string()),
             sysroot_add: Some(
                 "archway sysroot add --target aarch64-unknown-linux-gnu libpng-dev".to_string(),
             ),
@@ -541,7 +435,7 @@ mod tests {
     }
 
     #[test]
-    fn auto_prefers_native_then_cross_then_emulated() {
+    fn auto_prefers_native_then_cross_then_hybrid_then_emulated() {
         let toolchain = Some("aarch64-linux-gnu-gcc 12.2.0".to_string());
         let qemu = Some(PathBuf::from("/usr/bin/qemu-aarch64-static"));
         // (facts, --setup, expected method or None, number of decisions made)
@@ -591,6 +485,65 @@ mod tests {
                 }),
                 false,
                 Some(Method::Emulated),
+                4,
+            ),
+            (
+                "toolchain, sysroot fillable: cross fills it",
+                with(|f| {
+                    f.toolchain = toolchain.clone();
+                    f.needs_libraries = true;
+                    f.sysroot_fillable = true
+                }),
+                false,
+                Some(Method::Cross),
+                2,
+            ),
+            (
+                "rootfs packages declared: not cross",
+                with(|f| {
+                    f.toolchain = toolchain.clone();
+                    f.wants_rootfs = Some("`rootfs-packages`".to_string());
+                    f.qemu_interpreter = qemu.clone();
+                    f.binfmt = registered()
+                }),
+                false,
+                Some(Method::Emulated),
+                4,
+            ),
+            (
+                "hybrid before emulated when a prefix can be made",
+                with(|f| {
+                    f.hybrid_prefix = Ok("a native prefix".to_string());
+                    f.qemu_interpreter = qemu.clone();
+                    f.binfmt = registered()
+                }),
+                false,
+                Some(Method::Hybrid),
+                3,
+            ),
+            (
+                "cross still wins over hybrid",
+                with(|f| {
+                    f.toolchain = toolchain.clone();
+                    f.hybrid_prefix = Ok("a native prefix".to_string());
+                    f.qemu_interpreter = qemu.clone();
+                    f.binfmt = registered()
+                }),
+                false,
+                Some(Method::Cross),
+                2,
+            ),
+            (
+                "rootfs asked for: hybrid",
+                with(|f| {
+                    f.toolchain = toolchain.clone();
+                    f.wants_rootfs = Some("`--packages`".to_string());
+                    f.hybrid_prefix = Ok("a native prefix".to_string());
+                    f.qemu_interpreter = qemu.clone();
+                    f.binfmt = registered()
+                }),
+                false,
+                Some(Method::Hybrid),
                 3,
             ),
             (
@@ -612,7 +565,7 @@ mod tests {
                 }),
                 false,
                 Some(Method::Emulated),
-                3,
+                4,
             ),
             (
                 "missing entry without --setup",
@@ -622,7 +575,7 @@ mod tests {
                 }),
                 false,
                 None,
-                3,
+                4,
             ),
             (
                 "missing entry with --setup",
@@ -632,21 +585,21 @@ mod tests {
                 }),
                 true,
                 Some(Method::Emulated),
-                3,
+                4,
             ),
             (
                 "--setup cannot install without root",
                 with(|f| f.qemu_interpreter = qemu.clone()),
                 true,
                 None,
-                3,
+                4,
             ),
             (
                 "no interpreter",
                 with(|f| f.binfmt = registered()),
                 false,
                 None,
-                3,
+                4,
             ),
             (
                 "no debian port",
@@ -657,9 +610,9 @@ mod tests {
                 }),
                 false,
                 None,
-                3,
+                4,
             ),
-            ("nothing at all", bare(), true, None, 3),
+            ("nothing at all", bare(), true, None, 4),
         ];
         for (name, facts, setup, expected, considered) in table {
             let result = plan(MethodRequest::Auto, &facts, setup);
@@ -753,6 +706,7 @@ mod tests {
              \x20 native    no   `x86_64-unknown-linux-gnu` cannot run `aarch64-unknown-linux-gnu` binaries\n\
              \x20 cross     no   no cross toolchain for `aarch64-unknown-linux-gnu` is installed\n\
              \x20                fix: `archway toolchain install --target aarch64-unknown-linux-gnu`\n\
+             \x20 hybrid    no   this host is not amd64\n\
              \x20 emulated  yes  binfmt entry `qemu-aarch64` (F) runs QEMU, arm64/bookworm root filesystem\n\
              chosen: emulated\n"
         );

@@ -384,7 +384,12 @@ fn an_interrupted_creation_leaves_no_rootfs_and_the_next_succeeds() {
 fn real_facts(target: &str, search_path: &std::ffi::OsStr) -> archway::plan::Facts {
     let target = archway_platform::Platform::parse(target).expect("a known target");
     let host = archway_platform::host::Host::detect().expect("probe the host");
-    archway::plan::Facts::gather(&target, &host, search_path, false, false)
+    archway::plan::Facts::gather(
+        &target,
+        &host,
+        search_path,
+        &archway::plan::Declared::default(),
+    )
 }
 
 #[test]
@@ -418,7 +423,7 @@ fn auto_picks_cross_where_a_cross_compiler_is_installed() {
 }
 
 #[test]
-fn auto_falls_back_to_emulated_without_a_cross_toolchain() {
+fn auto_falls_back_to_hybrid_then_emulated_without_a_cross_toolchain() {
     if !prerequisites() {
         return;
     }
@@ -432,17 +437,27 @@ fn auto_falls_back_to_emulated_without_a_cross_toolchain() {
     std::os::unix::fs::symlink(&interpreter, tools.path().join("qemu-aarch64-static"))
         .expect("symlink");
     let _entry = TemporaryEntry::ensure(Architecture::Arm64);
-    let facts = real_facts("aarch64-linux", tools.path().as_os_str());
+    let mut facts = real_facts("aarch64-linux", tools.path().as_os_str());
+    let plan =
+        archway::plan::plan(archway::plan::MethodRequest::Auto, &facts, false).expect("a method");
+    assert_eq!(
+        plan.method,
+        archway::plan::Method::Hybrid,
+        "this amd64 host makes a native prefix: {}",
+        plan.explain()
+    );
+    assert!(
+        plan.explain().contains("cross     no   no cross toolchain"),
+        "{}",
+        plan.explain()
+    );
+    // Where no prefix can be made (another host CPU), emulated remains.
+    facts.hybrid_prefix = Err("not an amd64 host".to_string());
     let plan =
         archway::plan::plan(archway::plan::MethodRequest::Auto, &facts, false).expect("a method");
     assert_eq!(
         plan.method,
         archway::plan::Method::Emulated,
-        "{}",
-        plan.explain()
-    );
-    assert!(
-        plan.explain().contains("cross     no   no cross toolchain"),
         "{}",
         plan.explain()
     );
@@ -454,7 +469,7 @@ fn auto_falls_back_to_emulated_without_a_cross_toolchain() {
         archway::plan::plan(archway::plan::MethodRequest::Auto, &facts, false).expect("a method");
     assert_eq!(
         plan.method,
-        archway::plan::Method::Emulated,
+        archway::plan::Method::Hybrid,
         "{}",
         plan.explain()
     );

@@ -6,10 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use archway::build::{execute, prepare, BuildRequest, Goal};
-use archway::executor::{ChildOutput, Executor, HostExecutor};
-use archway::outcome::{Method, Outcome};
-use archway::plan::MethodRequest;
+use archway::build::Goal;
+use archway::executor::ChildOutput;
+use archway::outcome::Outcome;
 use archway::project::BuildSystem;
 
 use crate::cli::Context;
@@ -48,25 +47,26 @@ pub struct Common {
     )]
     pub directory: PathBuf,
     /// How to build: `auto` (native when the host runs the target's programs, else cross when
-    /// a cross toolchain is installed, else emulated), `native`, `cross` (a cross toolchain) or
-    /// `emulated` (inside a Debian root filesystem of the target, under QEMU).
-    /// Default: `method` in `archway.toml`, else `auto`.
-    #[arg(long, value_enum)]
-    pub method: Option<MethodArg>,
+    /// a cross toolchain (and sysroot) can serve, else hybrid, else emulated), `native`,
+    /// `cross` (a cross toolchain), `hybrid` (the target's root filesystem with the compiler,
+    /// shell and build tools running natively inside) or `emulated` (the target's root
+    /// filesystem under QEMU, its own compiler). Default: `method` in `archway.toml`, else `auto`.
+    #[arg(long, value_parser = crate::commands::config::parse_method)]
+    pub method: Option<archway::method::MethodRequest>,
     /// Print the whole method decision (every method, why or why not, what would fix it).
     #[arg(long)]
     pub explain: bool,
-    /// Register the binfmt_misc entry the emulated method needs, if missing.
+    /// Register the binfmt_misc entry the hybrid and emulated methods need, if missing.
     #[arg(long)]
     pub setup: bool,
-    /// Emulated method: share the host's network inside the sandbox (off by default).
+    /// Hybrid and emulated methods: share the host's network inside the sandbox (off by default).
     #[arg(long)]
     pub network: bool,
-    /// Emulated method: extra Debian packages in the root filesystem (comma-separated; a
-    /// derived root filesystem, the base stays unchanged).
+    /// Hybrid and emulated methods: extra Debian packages in the root filesystem
+    /// (comma-separated; a derived root filesystem, the base stays unchanged).
     #[arg(long, value_delimiter = ',', value_name = "PACKAGES")]
     pub packages: Vec<String>,
-    /// Emulated method: the Debian suite of the root filesystem (`bookworm`, `trixie`).
+    /// Hybrid and emulated methods: the Debian suite of the root filesystem (`bookworm`, `trixie`).
     #[arg(long)]
     pub suite: Option<String>,
     /// The build directory (default: `build/archway/<target>` in the project).
@@ -89,32 +89,36 @@ pub struct Common {
     pub json: bool,
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum MethodArg {
-    Auto,
-    Native,
-    Cross,
-    Emulated,
-}
-
 impl Common {
-    /// The library request for these options.
-    /// The target, method, build directory and toolchain come from the configuration
-    /// (`archway.toml`, the user file, `ARCHWAY_*`) with these flags on top.
-    pub fn request(&self, command: Vec<String>, context: &Context) -> anyhow::Result<BuildRequest> {
-        let settings = self.settings()?;
-        let mut request =
-            super::config::build::request(&self.directory, &settings, self.build_dir()?, context)?;
-        self.customize(&mut request, command);
-        Ok(request)
-    }
-
-    /// The configuration of the project (`-C DIR`) resolved for these flags: the target and
-    /// everything `archway.toml`, the user file and `ARCHWAY_*` say for it.
-    pub fn settings(&self) -> anyhow::Result<archway::config::Settings> {
-        let config = super::config::build::load(&self.directory)?;
-        let host = super::config::host_platform()?;
-        Ok(config.resolve(&self.flags(), &host)?)
+    /// The operation's options for these flags (`command`: `-- CMD...`).
+    pub fn options(
+        &self,
+        command: Vec<String>,
+        context: &Context,
+    ) -> anyhow::Result<archway::ops::BuildOptions> {
+        let mut options = archway::ops::BuildOptions::new(&self.directory);
+        options.flags = self.flags();
+        options.build_dir = self.build_dir()?;
+        options.build_system = self.build_system;
+        options.output = if command.is_empty() {
+            ChildOutput::ToStderr
+        } else {
+            ChildOutput::Inherit
+        };
+        options.command = command;
+        options.configure_args = self.configure_args.clone();
+        options.jobs = self.jobs;
+        options.explain = self.explain;
+        options.setup = self.setup;
+        options.network = self.network;
+        options.packages = self.packages.clone();
+        options.suite = self.suite.clone();
+        options.show_steps = context.verbose > 0 && !context.quiet;
+        if context.quiet {
+            // `-q`: nothing but errors, the build's own output included.
+            options.output = ChildOutput::Null;
+        }
+        Ok(options)
     }
 
     /// What the configuration layer takes from the command line.
@@ -122,12 +126,7 @@ impl Common {
         archway::config::Flags {
             target: self.target.clone(),
             profile: self.profile.clone(),
-            method: self.method.map(|method| match method {
-                MethodArg::Auto => archway::config::Method::Auto,
-                MethodArg::Native => archway::config::Method::Native,
-                MethodArg::Cross => archway::config::Method::Cross,
-                MethodArg::Emulated => archway::config::Method::Emulated,
-            }),
+            method: self.method,
             build_dir: None,
         }
     }
@@ -141,198 +140,101 @@ impl Common {
             None => Ok(None),
         }
     }
-
-    /// The options that are not configuration.
-    pub fn customize(&self, request: &mut BuildRequest, command: Vec<String>) {
-        request.build_system = self.build_system;
-        request.jobs = self.jobs;
-        request.configure_args = self.configure_args.clone();
-        request.command = command;
-    }
 }
 
 pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
+    let options = args.common.options(args.command, context)?;
     if args.all_targets {
-        let common = &args.common;
-        let customize =
-            |request: &mut BuildRequest| common.customize(request, args.command.clone());
-        let emulated = |settings: &archway::config::Settings, plan: &archway::build::Plan| {
-            emulated_executor(common, settings, plan, ChildOutput::ToStderr, context)
-        };
-        return super::config::build::all_targets(
-            &common.directory,
-            &common.flags(),
-            common.build_dir()?,
-            &customize,
-            &emulated,
-            context,
-        );
+        let results = archway::ops::build_all_targets(&options, &context.reporter())?;
+        return Ok(all_targets_table(results, context));
     }
-    let request = args.common.request(args.command, context)?;
-    run_goal(&args.common, request, Goal::Build, context)
+    run_goal(&args.common, &options, Goal::Build, context)
 }
 
-/// The method for `request` (`None`: automatic): the automatic choice over this machine's
-/// facts, or the method asked for (emulated: checked, so a missing piece gets its fix);
-/// `--setup` steps run here.
-fn choose_method(common: &Common, request: &BuildRequest) -> anyhow::Result<archway::plan::Plan> {
-    let host = archway::platform::host::Host::detect()?;
-    let search_path = std::env::var_os("PATH").unwrap_or_default();
-    let facts = archway::plan::Facts::gather(&request.target, &host, &search_path, false, false);
-    let request_method = match request.method {
-        None => MethodRequest::Auto,
-        // Their own setup says precisely what is missing (the compiler names looked for).
-        Some(method @ (Method::Native | Method::Cross)) => {
-            return Ok(archway::plan::asked_for(method, &facts))
-        }
-        Some(method) => MethodRequest::Only(method),
-    };
-    let decision = match archway::plan::plan(request_method, &facts, common.setup) {
-        Ok(decision) => decision,
-        Err(unavailable) => {
-            if common.explain {
-                eprint!(
-                    "{}",
-                    archway::plan::explain(
-                        &unavailable.target,
-                        &facts.host,
-                        unavailable.request,
-                        &unavailable.decisions,
-                        None
-                    )
-                );
-            }
-            return Err(archway::Error::NoMethod(unavailable).into());
-        }
-    };
-    if common.explain {
-        eprint!("{}", decision.explain());
-    }
-    for step in &decision.setup {
-        match step {
-            archway::plan::Setup::InstallBinfmt { qemu_name } => {
-                crate::commands::rootfs::install_binfmt(qemu_name)?
-            }
-        }
-    }
-    Ok(decision)
-}
-
-/// The emulated method's executor: the root filesystem (created or derived when missing, with
-/// `--packages`, `--suite` and the configuration's rootfs settings) and its sandbox.
-pub fn emulated_executor(
-    common: &Common,
-    settings: &archway::config::Settings,
-    plan: &archway::build::Plan,
-    output: ChildOutput,
-    context: &Context,
-) -> anyhow::Result<archway::emulated::SandboxExecutor> {
-    use crate::commands::rootfs;
-    let mut packages = common.packages.clone();
-    // The build system's own tool comes from the target's archive too (the buildd base has
-    // make and gcc, not cmake, meson or cargo): a derived root filesystem, cached once.
-    if let Some(recipe) = &plan.recipe {
-        let (_, package) = recipe.build_system.driver();
-        if package != "make" && !packages.iter().any(|existing| existing == package) {
-            packages.push(package.to_string());
-        }
-    }
-    let (key, variables) =
-        crate::commands::config::emulated_key(settings, common.suite.as_deref(), &packages)?;
-    rootfs::require_emulation(key.architecture, common.setup)?;
-    let qemu = key.architecture.qemu_user();
-    let mut environment =
-        archway::emulated::Emulated::new(rootfs::store()?, key, &plan.project_dir);
-    environment.network = common.network;
-    environment.environment = variables;
-    environment.extra_writable = vec![plan.build_dir.clone()];
-    environment.interpreter_to_bind = archway::emulated::interpreter_to_bind(qemu);
-    let rootfs = environment.ensure_rootfs(&context.reporter())?;
-    Ok(archway::emulated::SandboxExecutor::new(
-        &environment,
-        &rootfs,
-        output,
-    ))
-}
-
-/// Prepares and runs `goal`, then prints the outcome.
+/// Runs `goal` through the operation, then prints the outcome.
 pub fn run_goal(
     common: &Common,
-    mut request: BuildRequest,
+    options: &archway::ops::BuildOptions,
     goal: Goal,
     context: &Context,
 ) -> anyhow::Result<ExitCode> {
-    let json = common.json;
-    let reporter = context.reporter();
-    let decision = choose_method(common, &request)?;
-    request.method = Some(decision.method);
-    let request = &request;
-    let mut plan = prepare(request)?;
-    plan.reason = decision.reason();
-    if !context.quiet {
-        let what = match &plan.project {
-            Some(project) => format!(
-                "{} project in `{}`",
-                project.build_system,
-                project.root.display()
-            ),
-            None => format!("`{}`", request.command.join(" ")),
-        };
-        eprintln!(
-            "building {what} for `{}` ({} method: {})",
-            plan.target.config(),
-            plan.method,
-            plan.reason
-        );
-        if let Some(project) = &plan.project {
-            if !project.alternatives.is_empty() {
-                let others: Vec<_> = project.alternatives.iter().map(|s| s.name()).collect();
-                eprintln!(
-                    "  also found: {} (choose with `--build-system NAME`)",
-                    others.join(", ")
-                );
-            }
-        }
-        if let Some(toolchain) = &plan.toolchain {
-            eprintln!("toolchain: {toolchain}");
-        }
-        if context.verbose > 0 {
-            print_steps(&plan);
-        }
-    }
-    let output = if plan.command.is_some() {
-        ChildOutput::Inherit
-    } else {
-        ChildOutput::ToStderr
-    };
-    let outcome = if plan.method == Method::Emulated {
-        let executor = emulated_executor(common, &common.settings()?, &plan, output, context)?;
-        if !context.quiet {
-            eprintln!("running in: {}", executor.describe());
-        }
-        execute(&plan, goal, &executor, &reporter)?
-    } else {
-        execute(&plan, goal, &HostExecutor { output }, &reporter)?
-    };
-    print_outcome(&outcome, json, context)?;
+    let outcome = archway::ops::build(options, goal, &context.reporter())?;
+    print_outcome(&outcome, common.json, context)?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// `-v`: every step with the environment it adds, before anything runs.
-fn print_steps(plan: &archway::build::Plan) {
-    let steps = plan.recipe.iter().flat_map(|recipe| {
-        recipe
-            .configure
-            .iter()
-            .chain(&recipe.build)
-            .chain(&recipe.test)
-    });
-    for step in steps.chain(&plan.command) {
-        eprintln!("  {} step, in `{}`:", step.kind, step.dir.display());
-        for (key, value) in &step.env {
-            eprintln!("    {key}={}", archway::steps::shell_quote(value));
-        }
-        eprintln!("    {}", step.command_line());
+/// The `--all-targets` table on stdout (target, method, result, time, artifacts); each failure
+/// is reported as it would be alone. The exit code is the first failure's, else 0.
+fn all_targets_table(results: Vec<archway::ops::TargetResult>, context: &Context) -> ExitCode {
+    let mut first_failure = None;
+    let mut cells = vec![[
+        "TARGET".to_string(),
+        "METHOD".to_string(),
+        "RESULT".to_string(),
+        "TIME".to_string(),
+        "ARTIFACTS".to_string(),
+    ]];
+    for result in results {
+        let time = format!("{:.1} s", result.time.as_secs_f64());
+        let row = match result.result {
+            Ok(outcome) => [
+                result.target,
+                outcome.method.to_string(),
+                "ok".to_string(),
+                time,
+                artifacts(&outcome),
+            ],
+            Err(error) => {
+                let code = crate::report::print(&anyhow::Error::from(error), context);
+                first_failure.get_or_insert(code);
+                [
+                    result.target,
+                    "-".to_string(),
+                    "failed".to_string(),
+                    time,
+                    "-".to_string(),
+                ]
+            }
+        };
+        cells.push(row);
+    }
+    let width = |column: usize| cells.iter().map(|row| row[column].len()).max().unwrap_or(0);
+    let widths = [width(0), width(1), width(2), width(3)];
+    for row in &cells {
+        let line = format!(
+            "{:w0$}  {:w1$}  {:w2$}  {:>w3$}  {}",
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3]
+        );
+        println!("{}", line.trim_end());
+    }
+    first_failure.unwrap_or(ExitCode::SUCCESS)
+}
+
+/// The artifacts' names relative to the build directory, or their count when many.
+fn artifacts(outcome: &Outcome) -> String {
+    let names: Vec<String> = outcome
+        .artifacts
+        .iter()
+        .map(|artifact| {
+            let path = artifact
+                .path
+                .strip_prefix(&outcome.build_dir)
+                .unwrap_or(&artifact.path);
+            path.display().to_string()
+        })
+        .collect();
+    match names.len() {
+        0 => "none".to_string(),
+        1..=3 => names.join(", "),
+        count => format!("{count} files ({}, ...)", names[..2].join(", ")),
     }
 }
 

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use archway::emulated::{self, Emulated};
-use archway::plan::BinfmtState;
 use archway_rootfs::{Architecture, CreateOptions, DeriveStrategy, RootfsKey, Store};
 
 use crate::cli::Context;
@@ -98,16 +97,15 @@ pub fn store() -> anyhow::Result<Store> {
 
 /// Fails with the exact fix when the kernel cannot run the architecture's binaries; with
 /// `setup`, registers the missing binfmt_misc entry instead (as `archway binfmt install` does).
-pub fn require_emulation(architecture: Architecture, setup: bool) -> anyhow::Result<()> {
-    if emulated::host_runs(architecture) {
-        return Ok(());
-    }
-    let qemu = architecture.qemu_user();
-    match emulated::binfmt_state(qemu) {
-        BinfmtState::Registered { .. } => Ok(()),
-        BinfmtState::Missing { can_install } if setup && can_install => install_binfmt(qemu),
-        BinfmtState::Missing { can_install } => {
-            let command = format!("archway binfmt install {qemu}");
+pub fn require_emulation(
+    architecture: Architecture,
+    setup: bool,
+    context: &Context,
+) -> anyhow::Result<()> {
+    match archway::emulated::require_emulation(architecture, setup, &context.reporter()) {
+        Err(archway::Error::NoEmulation { arch, .. }) => {
+            let command = format!("archway binfmt install {arch}");
+            let can_install = archway_rootfs::running_as_root();
             let hint = if can_install {
                 format!("run `{command}`, or add `--setup`")
             } else {
@@ -119,38 +117,7 @@ pub fn require_emulation(architecture: Architecture, setup: bool) -> anyhow::Res
             )
             .into())
         }
-    }
-}
-
-/// `--setup`: registers QEMU's entry for `qemu` with archway's defaults (flag `F`).
-pub fn install_binfmt(qemu: &str) -> anyhow::Result<()> {
-    use archway_binfmt::{InstallOptions, InstallOutcome, Registry};
-    let target = archway_binfmt::magic::for_qemu(qemu)
-        .ok_or_else(|| Failure::user(format!("QEMU has no `{qemu}` emulator"), None))?;
-    let registry = Registry::system();
-    registry.ensure_mounted()?;
-    match registry.install_target(target, &InstallOptions::default())? {
-        InstallOutcome::Installed { registration, .. } => {
-            eprintln!(
-                "--setup: registered `{}` → `{}`",
-                registration.name().as_str(),
-                registration.interpreter().display()
-            );
-            Ok(())
-        }
-        InstallOutcome::AlreadyPresent { .. } | InstallOutcome::SkippedNative { .. } => Ok(()),
-        InstallOutcome::InterpreterMissing {
-            install_command, ..
-        } => Err(Failure::user(
-            format!("`qemu-{qemu}` is not installed, so `--setup` cannot register it"),
-            Some(format!("run `{install_command}`")),
-        )
-        .into()),
-        other => Err(Failure::user(
-            format!("`--setup` could not register the `{qemu}` emulator: {other:?}"),
-            Some(format!("see `archway binfmt install {qemu}`")),
-        )
-        .into()),
+        other => Ok(other?),
     }
 }
 
@@ -180,7 +147,7 @@ fn create(
     context: &Context,
 ) -> anyhow::Result<ExitCode> {
     let key = key_args.key()?;
-    require_emulation(key.architecture, setup)?;
+    require_emulation(key.architecture, setup, context)?;
     let store = store()?;
     let reporter = context.reporter();
     let options = CreateOptions {
@@ -254,7 +221,7 @@ fn shell(
     context: &Context,
 ) -> anyhow::Result<ExitCode> {
     let key = key_args.key()?;
-    require_emulation(key.architecture, setup)?;
+    require_emulation(key.architecture, setup, context)?;
     let project = std::env::current_dir().context("finding the current directory")?;
     let mut emulated = Emulated::new(store()?, key, project);
     emulated.network = network;

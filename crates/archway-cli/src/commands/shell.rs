@@ -3,64 +3,70 @@
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use archway::emulated::{self, Emulated};
-use archway::plan::{Method, MethodRequest};
+use archway::method::MethodRequest;
+use archway::ops::Shell;
 
 use crate::cli::Context;
 use crate::commands::rootfs::{self, KeyArgs};
-use crate::report::Failure;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
     pub key: KeyArgs,
-    /// `auto` (native, else cross, else emulated), `native`, `cross` or `emulated`.
-    #[arg(long, default_value = "auto")]
-    pub method: String,
-    /// Share the host's network inside the emulated environment.
+    /// `auto` (native, else hybrid, else emulated), `native`, `cross`, `hybrid` or `emulated`.
+    #[arg(long, default_value = "auto", value_parser = crate::commands::config::parse_method)]
+    pub method: MethodRequest,
+    /// Share the host's network inside the root filesystem.
     #[arg(long)]
     pub network: bool,
     /// Apply `[profile.NAME]` of `archway.toml` (its toolchain and rootfs packages).
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
-    /// Register the binfmt_misc entry the emulated environment needs, if missing.
+    /// Register the binfmt_misc entry the root filesystem needs, if missing.
     #[arg(long)]
     pub setup: bool,
+    /// Print the whole method decision.
+    #[arg(long)]
+    pub explain: bool,
 }
 
 pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
-    let request: MethodRequest = args.method.parse().map_err(|message: String| {
-        Failure::user(message, Some("use `--method auto`".to_string()))
-    })?;
-    let key = args.key.key()?;
-    let method = match request {
-        MethodRequest::Only(method) => method,
-        // A shell has no toolchain to choose: native when the host runs the target, else the
-        // emulated system (a cross shell is `archway env` in the host's own shell).
-        MethodRequest::Auto if emulated::host_runs(key.architecture) => Method::Native,
-        MethodRequest::Auto => Method::Emulated,
+    let directory = std::env::current_dir().context("finding the current directory")?;
+    let options = archway::ops::ShellOptions {
+        directory: directory.clone(),
+        target: args.key.target.clone(),
+        profile: args.profile,
+        method: args.method,
+        suite: args.key.suite.clone(),
+        packages: args.key.packages.clone(),
+        network: args.network,
+        setup: args.setup,
+        explain: args.explain,
     };
-    match method {
-        Method::Emulated => {
-            rootfs::require_emulation(key.architecture, args.setup)?;
-            let project = std::env::current_dir().context("finding the current directory")?;
-            // The configuration's rootfs suite and packages, toolchain (`gcc-11` installed,
-            // `CC=gcc-11`) and variables, for this target and profile.
-            let (key, variables) = super::config::emulated_for(&args.key, args.profile.as_deref())?;
-            let mut environment = Emulated::new(rootfs::store()?, key, project);
-            environment.environment = variables;
-            environment.network = args.network;
-            environment.interpreter_to_bind =
-                emulated::interpreter_to_bind(environment.key.architecture.qemu_user());
-            rootfs::run_shell(&environment, context)
-        }
-        Method::Native | Method::Cross => {
-            let shell = std::env::var_os("SHELL").unwrap_or_else(|| "/bin/sh".into());
-            let mut command = std::process::Command::new(&shell);
-            if method == Method::Cross {
-                eprintln!("cross shell: run `eval \"$(archway env --target {})\"` inside for CC, CXX, PKG_CONFIG_*", args.key.target);
-            }
+    match archway::ops::shell(&options, &context.reporter())? {
+        Shell::Sandbox {
+            method,
+            description,
+            mut command,
+        } => {
+            eprintln!(
+                "{method} shell: {description}; `{}` is writable, `exit` leaves",
+                directory.display()
+            );
             let status = command
+                .status()
+                .map_err(|error| rootfs::missing_bwrap(error, "bwrap".into()))?;
+            Ok(rootfs::exit_code(status))
+        }
+        Shell::Host { method } => {
+            let shell = std::env::var_os("SHELL").unwrap_or_else(|| "/bin/sh".into());
+            if method == archway::method::Method::Cross {
+                eprintln!(
+                    "cross shell: run `eval \"$(archway env --target {})\"` inside for CC, CXX, PKG_CONFIG_*",
+                    args.key.target
+                );
+            }
+            let status = std::process::Command::new(&shell)
                 .status()
                 .with_context(|| format!("running `{}`", shell.to_string_lossy()))?;
             Ok(rootfs::exit_code(status))

@@ -16,6 +16,6 @@ pub struct Args {
 }
 
 pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
-    let request = args.common.request(Vec::new(), context)?;
-    run_goal(&args.common, request, Goal::Test, context)
+    let options = args.common.options(Vec::new(), context)?;
+    run_goal(&args.common, &options, Goal::Test, context)
 }

@@ -11,47 +11,12 @@ use toml_edit::Item;
 
 use super::source::Sourced;
 
-/// How a build runs (see DESIGN.md: native, cross toolchain, or an emulated root filesystem).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Method {
-    /// Native if the host runs the target, else cross if a toolchain is usable, else emulated.
-    Auto,
-    Native,
-    Cross,
-    Emulated,
-}
+// The method is the façade's one type ([`crate::method`]): `auto` or one method.
+use crate::method::MethodRequest;
 
-impl Method {
-    pub const NAMES: &'static [&'static str] = &["auto", "native", "cross", "emulated"];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Method::Auto => "auto",
-            Method::Native => "native",
-            Method::Cross => "cross",
-            Method::Emulated => "emulated",
-        }
-    }
-}
-
-impl FromStr for Method {
-    type Err = Invalid;
-    fn from_str(text: &str) -> Result<Method, Invalid> {
-        match text {
-            "auto" => Ok(Method::Auto),
-            "native" => Ok(Method::Native),
-            "cross" => Ok(Method::Cross),
-            "emulated" => Ok(Method::Emulated),
-            _ => Err(Invalid::choice(text, Method::NAMES)),
-        }
-    }
-}
-
-impl fmt::Display for Method {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
+fn parse_method(text: &str) -> Result<MethodRequest, Invalid> {
+    text.parse()
+        .map_err(|_| Invalid::choice(text, MethodRequest::NAMES))
 }
 
 // The linker and compiler family are the toolchain crate's own types: the configuration
@@ -202,7 +167,7 @@ pub(crate) fn strsim_closest(input: &str, names: &[&str]) -> Option<String> {
 /// less specific layer (or archway's own choice) decides.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Overrides {
-    pub method: Option<Sourced<Method>>,
+    pub method: Option<Sourced<MethodRequest>>,
     pub toolchain: Option<Sourced<Toolchain>>,
     pub cc: Option<Sourced<String>>,
     pub cxx: Option<Sourced<String>>,
@@ -285,7 +250,9 @@ impl Overrides {
         source: super::Source,
     ) -> Result<(), Invalid> {
         match key {
-            "method" => self.method = Some(Sourced::new(text(raw, "a string")?.parse()?, source)),
+            "method" => {
+                self.method = Some(Sourced::new(parse_method(text(raw, "a string")?)?, source))
+            }
             "toolchain" => self.toolchain = Some(Sourced::new(toolchain(raw)?, source)),
             "cc" => self.cc = Some(Sourced::new(base.program(text(raw, "a string")?), source)),
             "cxx" => self.cxx = Some(Sourced::new(base.program(text(raw, "a string")?), source)),
@@ -395,7 +362,7 @@ impl Overrides {
         let list = |values: &Vec<String>| values.join(" ");
         let path = |path: &PathBuf| path.display().to_string();
         let mut rows = vec![
-            row("method", &self.method, Method::to_string),
+            row("method", &self.method, MethodRequest::to_string),
             row("toolchain", &self.toolchain, Toolchain::to_string),
             row("cc", &self.cc, String::clone),
             row("cxx", &self.cxx, String::clone),
@@ -678,7 +645,7 @@ mod tests {
             set("method", Raw::Text("crosss")).expect_err("crosss"),
             Invalid::Value {
                 value: "crosss".to_string(),
-                expected: "one of `auto`, `native`, `cross`, `emulated`".to_string(),
+                expected: "one of `auto`, `native`, `cross`, `hybrid`, `emulated`".to_string(),
                 suggestion: Some("cross".to_string()),
             }
         );

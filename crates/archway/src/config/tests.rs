@@ -97,7 +97,7 @@ fn method_precedence_table() {
         user: &'static str,
         env: &'static [(&'static str, &'static str)],
         flags: Flags,
-        expected: (Method, &'static str),
+        expected: (MethodRequest, &'static str),
     }
     let arm64 = flags("arm64");
     let cases = [
@@ -107,7 +107,7 @@ fn method_precedence_table() {
             user: "",
             env: &[],
             flags: arm64.clone(),
-            expected: (Method::Auto, "default"),
+            expected: (MethodRequest::Auto, "default"),
         },
         Case {
             name: "user [build]",
@@ -115,7 +115,7 @@ fn method_precedence_table() {
             user: "[build]\nmethod = \"emulated\"\n",
             env: &[],
             flags: arm64.clone(),
-            expected: (Method::Emulated, "user:2"),
+            expected: (MethodRequest::Only(Method::Emulated), "user:2"),
         },
         Case {
             name: "project [build] beats user [build]",
@@ -123,7 +123,7 @@ fn method_precedence_table() {
             user: "[build]\nmethod = \"emulated\"\n",
             env: &[],
             flags: arm64.clone(),
-            expected: (Method::Cross, "project:2"),
+            expected: (MethodRequest::Only(Method::Cross), "project:2"),
         },
         Case {
             name: "a user target section beats the project's [build]: more specific",
@@ -131,7 +131,7 @@ fn method_precedence_table() {
             user: "[target.aarch64]\nmethod = \"emulated\"\n",
             env: &[],
             flags: arm64.clone(),
-            expected: (Method::Emulated, "user:2"),
+            expected: (MethodRequest::Only(Method::Emulated), "user:2"),
         },
         Case {
             name: "project target section beats user target section",
@@ -139,7 +139,7 @@ fn method_precedence_table() {
             user: "[target.aarch64]\nmethod = \"emulated\"\n",
             env: &[],
             flags: arm64.clone(),
-            expected: (Method::Native, "project:3"),
+            expected: (MethodRequest::Only(Method::Native), "project:3"),
         },
         Case {
             name: "a section for another target does not apply",
@@ -147,7 +147,7 @@ fn method_precedence_table() {
             user: "",
             env: &[],
             flags: arm64.clone(),
-            expected: (Method::Auto, "default"),
+            expected: (MethodRequest::Auto, "default"),
         },
         Case {
             name: "environment beats the files",
@@ -155,7 +155,7 @@ fn method_precedence_table() {
             user: "",
             env: &[("ARCHWAY_METHOD", "cross")],
             flags: arm64.clone(),
-            expected: (Method::Cross, "$ARCHWAY_METHOD"),
+            expected: (MethodRequest::Only(Method::Cross), "$ARCHWAY_METHOD"),
         },
         Case {
             name: "flag beats environment",
@@ -163,10 +163,10 @@ fn method_precedence_table() {
             user: "",
             env: &[("ARCHWAY_METHOD", "cross")],
             flags: Flags {
-                method: Some(Method::Emulated),
+                method: Some(MethodRequest::Only(Method::Emulated)),
                 ..arm64.clone()
             },
-            expected: (Method::Emulated, "--method"),
+            expected: (MethodRequest::Only(Method::Emulated), "--method"),
         },
         Case {
             name: "a profile that is defined but not selected changes nothing",
@@ -174,7 +174,7 @@ fn method_precedence_table() {
             user: "",
             env: &[],
             flags: arm64.clone(),
-            expected: (Method::Cross, "project:2"),
+            expected: (MethodRequest::Only(Method::Cross), "project:2"),
         },
         Case {
             name: "the selected profile beats the target section",
@@ -186,7 +186,7 @@ fn method_precedence_table() {
                 profile: Some("slow".to_string()),
                 ..arm64.clone()
             },
-            expected: (Method::Emulated, "project:4"),
+            expected: (MethodRequest::Only(Method::Emulated), "project:4"),
         },
         Case {
             name: "a user profile selected by the project's target section",
@@ -194,7 +194,7 @@ fn method_precedence_table() {
             user: "[profile.slow]\nmethod = \"emulated\"\n",
             env: &[],
             flags: arm64.clone(),
-            expected: (Method::Emulated, "user:2"),
+            expected: (MethodRequest::Only(Method::Emulated), "user:2"),
         },
         Case {
             name: "a target section's profile applies to its target only",
@@ -203,7 +203,7 @@ fn method_precedence_table() {
             user: "",
             env: &[],
             flags: arm64.clone(),
-            expected: (Method::Auto, "default"),
+            expected: (MethodRequest::Auto, "default"),
         },
         Case {
             name: "ARCHWAY_PROFILE selects a profile",
@@ -211,7 +211,7 @@ fn method_precedence_table() {
             user: "",
             env: &[("ARCHWAY_PROFILE", "slow")],
             flags: arm64.clone(),
-            expected: (Method::Emulated, "project:2"),
+            expected: (MethodRequest::Only(Method::Emulated), "project:2"),
         },
     ];
     for case in cases {
@@ -536,7 +536,7 @@ fn errors_say_where_and_what_would_be_right() {
             "[target.aarch64]\nmethod = \"crosss\"\n",
             "",
             Flags::default(),
-            "[DIR]/project/archway.toml:2:10: invalid `method` value `crosss`: expected one of `auto`, `native`, `cross`, `emulated`",
+            "[DIR]/project/archway.toml:2:10: invalid `method` value `crosss`: expected one of `auto`, `native`, `cross`, `hybrid`, `emulated`",
             "did you mean `method = \"cross\"`?",
         ),
         (

@@ -10,8 +10,9 @@ mod emulation;
 mod sources;
 
 use archway::build::{execute, prepare, BuildRequest, Goal};
-use archway::executor::{ChildOutput, HostExecutor};
-use archway::outcome::{ArtifactKind, Method, Outcome};
+use archway::executor::ChildOutput;
+use archway::method::{Method, MethodRequest};
+use archway::outcome::{ArtifactKind, Outcome};
 use archway::platform::{NoProgress, Platform};
 use archway::project::BuildSystem;
 use object::{Architecture, Object};
@@ -71,19 +72,23 @@ fn build(case: &Case<'_>) -> Option<Outcome> {
         .expect("build directory");
     let log = build_dir.path().join("build.log");
     let mut request = BuildRequest::new(&source, target);
-    request.method = Some(Method::Cross);
+    request.method = MethodRequest::Only(Method::Cross);
     request.build_dir = Some(build_dir.path().join("out"));
     request.build_system = case.build_system;
     request.configure_args = case.configure_args.iter().map(|a| a.to_string()).collect();
     // The target's own libc from the cross toolchain: a sysroot other tests may have put in the
     // cache directory is not part of this test.
     request.cache_dir = None;
-    let plan =
-        prepare(&request).unwrap_or_else(|error| panic!("prepare {}: {error}", case.package));
-    let executor = HostExecutor {
-        output: ChildOutput::Log(log.clone()),
-    };
-    let outcome = match execute(&plan, case.goal, &executor, &NoProgress) {
+    request.output = ChildOutput::Log(log.clone());
+    let prepared = prepare(&request, &NoProgress)
+        .unwrap_or_else(|error| panic!("prepare {}: {error}", case.package));
+    assert_eq!(prepared.executor.describe(), "host");
+    let outcome = match execute(
+        &prepared.plan,
+        case.goal,
+        prepared.executor.as_ref(),
+        &NoProgress,
+    ) {
         Ok(outcome) => outcome,
         Err(archway::Error::NoEmulation { .. }) if !in_ci() => {
             eprintln!(

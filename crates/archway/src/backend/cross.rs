@@ -1,0 +1,144 @@
+//! The cross method: a cross toolchain on the host, a sysroot of the target's own Debian
+//! packages, and the build-system files (CMake toolchain, Meson cross file, config.site, Cargo
+//! config) that point the project at both; target programs run under QEMU.
+
+use std::path::Path;
+
+use archway_platform::{Platform, Reporter};
+use archway_toolchain::{CrossEnv, Sysroot};
+
+use super::{Backend, Environment, Job};
+use crate::executor::HostExecutor;
+use crate::method::Method;
+use crate::plan::{Facts, Setup, Verdict};
+use crate::steps::{CrossFiles, CrossSetup, Toolset};
+use crate::Error;
+
+#[derive(Debug)]
+pub struct Cross;
+
+impl Backend for Cross {
+    fn method(&self) -> Method {
+        Method::Cross
+    }
+
+    fn judge(&self, facts: &Facts, _setup: bool) -> Verdict {
+        let verdict = |usable, reason, fix| Verdict::new(Method::Cross, usable, reason, fix);
+        if let Some(why) = &facts.wants_rootfs {
+            return verdict(
+                false,
+                format!("the target's own system is asked for ({why})"),
+                None,
+            );
+        }
+        match &facts.toolchain {
+            None => verdict(
+                false,
+                format!("no cross toolchain for `{}` is installed", facts.target),
+                facts.toolchain_install.clone(),
+            ),
+            Some(toolchain) if facts.needs_libraries && !facts.sysroot_ready => {
+                if facts.sysroot_fillable {
+                    verdict(
+                        true,
+                        format!(
+                            "cross toolchain `{toolchain}`, the sysroot gets the project's packages"
+                        ),
+                        None,
+                    )
+                    .with_setup(Setup::FillSysroot)
+                } else {
+                    verdict(
+                        false,
+                        format!(
+                            "`{toolchain}` is installed, but no sysroot can hold the libraries the project needs"
+                        ),
+                        facts.sysroot_add.clone(),
+                    )
+                }
+            }
+            Some(toolchain) => verdict(true, format!("cross toolchain `{toolchain}`"), None),
+        }
+    }
+
+    fn prepare(&self, job: &Job<'_>, reporter: &dyn Reporter) -> Result<Environment, Error> {
+        let target = job.target;
+        let search_path = std::env::var_os("PATH").unwrap_or_default();
+        let selected = archway_toolchain::select(target, job.toolchain, &search_path)?;
+        let sysroot = sysroot(job.cache_dir, target, job.sysroot_packages, reporter)?;
+        let mut env = CrossEnv::new(&selected, job.toolchain, sysroot.as_ref())?;
+        let files = archway_toolchain::write_files(&env, &job.build_dir.join(".archway"))?;
+        env.set_files(&files);
+        let build_triple = job
+            .host
+            .map(|host| host.platform.config())
+            .unwrap_or_default();
+        let emulator = env.emulator.clone();
+        Ok(Environment {
+            toolset: Toolset::Cross(Box::new(CrossSetup {
+                host_triple: env.host_triple.clone(),
+                build_triple,
+                rust_target: env.rust_target.clone(),
+                vars: env.vars.clone(),
+                files: CrossFiles {
+                    cmake_toolchain: files.cmake_toolchain,
+                    meson_cross: files.meson_cross,
+                    config_site: files.config_site,
+                    cargo_config: files.cargo_config,
+                },
+                loader_prefix: env.library_prefix.clone(),
+            })),
+            executor: Box::new(HostExecutor {
+                output: job.output.clone(),
+            }),
+            toolchain: Some(format!(
+                "{} {} ({})",
+                selected.family,
+                selected.version,
+                selected.cc.display()
+            )),
+            emulator,
+        })
+    }
+}
+
+/// archway's sysroot for the target with the project's `packages` in it (added when missing);
+/// `None` when there is no cache directory, Debian does not build the target, or nothing has
+/// been put in it yet.
+fn sysroot(
+    cache_dir: Option<&Path>,
+    target: &Platform,
+    packages: &[String],
+    reporter: &dyn Reporter,
+) -> Result<Option<Sysroot>, Error> {
+    let Some(cache) = cache_dir else {
+        return Ok(None);
+    };
+    if target.debian_arch().is_none() {
+        return Ok(None);
+    }
+    let sysroot = Sysroot::open(cache, target)?;
+    if !packages.is_empty() {
+        sysroot.add(packages, reporter)?;
+    }
+    Ok(Some(sysroot).filter(Sysroot::exists))
+}
+
+/// Whether every one of `packages` is already unpacked in the target's sysroot (no apt run).
+pub fn sysroot_ready(cache_dir: Option<&Path>, target: &Platform, packages: &[String]) -> bool {
+    let Some(cache) = cache_dir else {
+        return false;
+    };
+    let Ok(sysroot) = Sysroot::open(cache, target) else {
+        return false;
+    };
+    let Ok(manifest) = sysroot.manifest() else {
+        return false;
+    };
+    packages.iter().all(|wanted| {
+        manifest
+            .packages
+            .iter()
+            .any(|package| package.name == *wanted)
+    })
+}

@@ -1,0 +1,92 @@
+//! The emulated method: the build runs inside a Debian root filesystem of the target, under
+//! QEMU through binfmt_misc, sandboxed by bubblewrap — the target's own compiler, headers,
+//! libraries and scripts ([`crate::emulated`] holds the environment itself).
+
+use archway_platform::Reporter;
+use archway_rootfs::{Architecture, RootfsKey, Store};
+
+use super::{Backend, Environment, Job};
+use crate::emulated::{Emulated as Environ, SandboxExecutor};
+use crate::method::Method;
+use crate::plan::{Facts, Verdict};
+use crate::steps::Toolset;
+use crate::Error;
+
+#[derive(Debug)]
+pub struct Emulated;
+
+impl Backend for Emulated {
+    fn method(&self) -> Method {
+        Method::Emulated
+    }
+
+    fn judge(&self, facts: &Facts, setup: bool) -> Verdict {
+        super::judge_rootfs(Method::Emulated, facts, setup, "")
+    }
+
+    fn prepare(&self, job: &Job<'_>, reporter: &dyn Reporter) -> Result<Environment, Error> {
+        let environment = environment(job)?;
+        let rootfs = environment.ensure_rootfs(reporter)?;
+        let executor = SandboxExecutor::new(&environment, &rootfs, job.output.clone());
+        Ok(Environment {
+            toolset: Toolset::Native,
+            executor: Box::new(executor),
+            toolchain: None,
+            emulator: Vec::new(),
+        })
+    }
+}
+
+/// The root filesystem key of `job`: the target's architecture, the suite asked for, the
+/// packages asked for plus the build system's own tool (the buildd base has make and gcc, not
+/// cmake, meson or cargo: a derived root filesystem, cached once).
+pub(crate) fn rootfs_key(job: &Job<'_>) -> Result<RootfsKey, Error> {
+    let architecture = Architecture::from_platform(job.target)?;
+    let mut packages = job.rootfs.packages.clone();
+    if let Some(build_system) = job.build_system {
+        let (_, package) = build_system.driver();
+        if package != "make" && !packages.iter().any(|existing| existing == package) {
+            packages.push(package.to_string());
+        }
+    }
+    Ok(RootfsKey::from_names(
+        architecture,
+        job.rootfs.suite.as_deref(),
+        &packages,
+    )?)
+}
+
+/// The emulated environment of `job` (not yet created on disk).
+pub(crate) fn environment(job: &Job<'_>) -> Result<Environ, Error> {
+    let cache = job.cache_dir.ok_or(Error::NoCacheDir)?;
+    let key = rootfs_key(job)?;
+    let qemu = key.architecture.qemu_user();
+    let mut environment = Environ::new(Store::new(cache), key, job.project_dir);
+    environment.network = job.rootfs.network;
+    environment.environment = job
+        .rootfs
+        .env
+        .iter()
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    environment.extra_writable = vec![job.build_dir.to_path_buf()];
+    environment.interpreter_to_bind = crate::emulated::interpreter_to_bind(qemu);
+    Ok(environment)
+}
+
+/// The sandbox of `job` in its root filesystem (created when missing), and its description.
+pub(crate) fn sandbox(
+    job: &Job<'_>,
+    reporter: &dyn Reporter,
+) -> Result<(archway_rootfs::Sandbox, String), Error> {
+    let environment = environment(job)?;
+    let rootfs = environment.ensure_rootfs(reporter)?;
+    Ok((
+        environment.sandbox(&rootfs),
+        format!(
+            "bubblewrap in the {} root filesystem ({})",
+            environment.key,
+            rootfs.tree().display()
+        ),
+    ))
+}

@@ -1,0 +1,49 @@
+//! The native method: the host runs the target's programs itself (x86_64 runs i686), so the
+//! host's own compilers build and the tests run directly.
+
+use archway_platform::Reporter;
+
+use super::{Backend, Environment, Job};
+use crate::executor::HostExecutor;
+use crate::method::Method;
+use crate::plan::{Facts, Verdict};
+use crate::steps::Toolset;
+use crate::Error;
+
+#[derive(Debug)]
+pub struct Native;
+
+impl Backend for Native {
+    fn method(&self) -> Method {
+        Method::Native
+    }
+
+    fn judge(&self, facts: &Facts, _setup: bool) -> Verdict {
+        if facts.runs_natively {
+            Verdict::new(
+                Method::Native,
+                true,
+                format!("`{}` runs `{}` binaries natively", facts.host, facts.target),
+                None,
+            )
+        } else {
+            Verdict::new(
+                Method::Native,
+                false,
+                format!("`{}` cannot run `{}` binaries", facts.host, facts.target),
+                None,
+            )
+        }
+    }
+
+    fn prepare(&self, job: &Job<'_>, _reporter: &dyn Reporter) -> Result<Environment, Error> {
+        Ok(Environment {
+            toolset: Toolset::Native,
+            executor: Box::new(HostExecutor {
+                output: job.output.clone(),
+            }),
+            toolchain: None,
+            emulator: Vec::new(),
+        })
+    }
+}

@@ -1,0 +1,356 @@
+//! Operations: what the CLI's commands do, as library calls (like cargo's `ops`). Each loads
+//! the configuration for the project, resolves it for the target, builds a
+//! [`BuildRequest`], and lets the planner and the chosen backend do the rest; the CLI parses,
+//! calls one operation and prints. Messages for people go through the [`Reporter`].
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use archway_platform::Reporter;
+
+use crate::build::{execute, prepare, BuildRequest, Goal, Prepared};
+use crate::config::{Config, Flags, Settings, Source, Sourced};
+use crate::executor::ChildOutput;
+use crate::outcome::Outcome;
+use crate::project::BuildSystem;
+use crate::Error;
+
+/// What `archway build` and `archway test` take from the command line.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// The project directory (`-C DIR`).
+    pub directory: PathBuf,
+    /// What the configuration layer takes from the flags (target, profile, method).
+    pub flags: Flags,
+    /// `--build-dir` (absolute): beats the configured `[build] build-dir`.
+    pub build_dir: Option<PathBuf>,
+    pub build_system: Option<BuildSystem>,
+    /// `-- COMMAND...`: run this instead of the project's build system.
+    pub command: Vec<String>,
+    pub configure_args: Vec<String>,
+    pub jobs: Option<usize>,
+    /// Report every method's verdict.
+    pub explain: bool,
+    /// Register a missing binfmt_misc entry.
+    pub setup: bool,
+    /// Share the host's network inside a root filesystem.
+    pub network: bool,
+    /// `--packages`: extra packages in the root filesystem.
+    pub packages: Vec<String>,
+    /// `--suite`: the root filesystem's suite.
+    pub suite: Option<String>,
+    /// Report each step (program, arguments, environment) before anything runs (`-v`).
+    pub show_steps: bool,
+    pub output: ChildOutput,
+}
+
+impl BuildOptions {
+    pub fn new(directory: impl Into<PathBuf>) -> BuildOptions {
+        BuildOptions {
+            directory: directory.into(),
+            flags: Flags::default(),
+            build_dir: None,
+            build_system: None,
+            command: Vec::new(),
+            configure_args: Vec::new(),
+            jobs: None,
+            explain: false,
+            setup: false,
+            network: false,
+            packages: Vec::new(),
+            suite: None,
+            show_steps: false,
+            output: ChildOutput::ToStderr,
+        }
+    }
+}
+
+/// The configuration of the project in `directory` (found by walking up from it).
+pub fn load(directory: &Path) -> Result<Config, Error> {
+    let directory = std::path::absolute(directory).map_err(|source| Error::Io {
+        action: "resolve",
+        path: directory.to_path_buf(),
+        source,
+    })?;
+    Ok(Config::load(&directory)?)
+}
+
+/// The host's platform: the target when nothing names one.
+pub fn host_platform() -> Result<archway_platform::Platform, Error> {
+    Ok(archway_platform::host::Host::detect()?.platform)
+}
+
+/// The configuration of `options.directory` resolved for its flags.
+pub fn settings(options: &BuildOptions) -> Result<Settings, Error> {
+    Ok(load(&options.directory)?.resolve(&options.flags, &host_platform()?)?)
+}
+
+/// The library request for resolved `settings` with `options` on top.
+pub fn request(options: &BuildOptions, settings: &Settings) -> BuildRequest {
+    let platform = settings.target.value.platform.clone();
+    let mut request = BuildRequest::new(&options.directory, platform.clone());
+    request.method = settings.method();
+    request.build_dir = match &options.build_dir {
+        Some(dir) => Some(dir.clone()),
+        None if settings.build_dir.source != Source::Default => {
+            Some(settings.build_dir.value.join(platform.config()))
+        }
+        None => None,
+    };
+    let search_path = std::env::var_os("PATH").unwrap_or_default();
+    request.toolchain = settings.toolchain_request(&search_path);
+    request.sysroot_packages = settings.sysroot_packages();
+    let emulated = settings.emulated_request();
+    let configured_packages = settings
+        .overrides
+        .rootfs_packages
+        .as_ref()
+        .filter(|packages| !packages.value.is_empty());
+    request.wants_rootfs = if !options.packages.is_empty() {
+        Some("`--packages`".to_string())
+    } else if options.suite.is_some() {
+        Some("`--suite`".to_string())
+    } else {
+        configured_packages.map(|packages| format!("`rootfs-packages` from {}", packages.source))
+    };
+    request.rootfs = crate::backend::RootfsRequest {
+        suite: options.suite.clone().or(emulated.suite),
+        packages: options
+            .packages
+            .iter()
+            .chain(&emulated.packages)
+            .cloned()
+            .collect(),
+        env: emulated.env,
+        network: options.network,
+        setup: options.setup,
+    };
+    request.build_system = options.build_system;
+    request.command = options.command.clone();
+    request.configure_args = options.configure_args.clone();
+    request.jobs = options.jobs;
+    request.output = options.output.clone();
+    request.explain = options.explain;
+    request
+}
+
+/// `archway build` / `archway test` for the configured (or given) target.
+pub fn build(
+    options: &BuildOptions,
+    goal: Goal,
+    reporter: &dyn Reporter,
+) -> Result<Outcome, Error> {
+    let settings = settings(options)?;
+    run(options, &settings, goal, reporter)
+}
+
+fn run(
+    options: &BuildOptions,
+    settings: &Settings,
+    goal: Goal,
+    reporter: &dyn Reporter,
+) -> Result<Outcome, Error> {
+    let request = request(options, settings);
+    let Prepared { plan, executor } = prepare(&request, reporter)?;
+    let what = match &plan.project {
+        Some(project) => format!(
+            "{} project in `{}`",
+            project.build_system,
+            project.root.display()
+        ),
+        None => format!("`{}`", request.command.join(" ")),
+    };
+    reporter.note(&format!(
+        "building {what} for `{}` ({} method: {})",
+        plan.target.config(),
+        plan.method,
+        plan.reason
+    ));
+    if let Some(project) = &plan.project {
+        if !project.alternatives.is_empty() {
+            let others: Vec<_> = project.alternatives.iter().map(|s| s.name()).collect();
+            reporter.note(&format!(
+                "  also found: {} (choose with `--build-system NAME`)",
+                others.join(", ")
+            ));
+        }
+    }
+    if let Some(toolchain) = &plan.toolchain {
+        reporter.note(&format!("toolchain: {toolchain}"));
+    }
+    if plan.method.uses_rootfs() {
+        reporter.note(&format!("running in: {}", executor.describe()));
+    }
+    if options.show_steps {
+        for line in describe_steps(&plan) {
+            reporter.note(&line);
+        }
+    }
+    execute(&plan, goal, executor.as_ref(), reporter)
+}
+
+/// Every step with the environment it adds, for `-v`.
+fn describe_steps(plan: &crate::build::Plan) -> Vec<String> {
+    let steps = plan.recipe.iter().flat_map(|recipe| {
+        recipe
+            .configure
+            .iter()
+            .chain(&recipe.build)
+            .chain(&recipe.test)
+    });
+    let mut lines = Vec::new();
+    for step in steps.chain(&plan.command) {
+        lines.push(format!(
+            "  {} step, in `{}`:",
+            step.kind,
+            step.dir.display()
+        ));
+        for (key, value) in &step.env {
+            lines.push(format!("    {key}={}", crate::steps::shell_quote(value)));
+        }
+        lines.push(format!("    {}", step.command_line()));
+    }
+    lines
+}
+
+/// One target of `--all-targets`.
+#[derive(Debug)]
+pub struct TargetResult {
+    /// The target as the configuration names it.
+    pub target: String,
+    pub result: Result<Outcome, Error>,
+    pub time: Duration,
+}
+
+/// `archway build --all-targets`: every target of `[build] targets` in turn, each through the
+/// planner in its own method (a failure does not stop the others).
+pub fn build_all_targets(
+    options: &BuildOptions,
+    reporter: &dyn Reporter,
+) -> Result<Vec<TargetResult>, Error> {
+    let config = load(&options.directory)?;
+    let Some(targets) = config.targets() else {
+        let file = config.project_file().map_or_else(
+            || config.project_root().join("archway.toml"),
+            Path::to_path_buf,
+        );
+        return Err(Error::NoTargets { file });
+    };
+    let mut results = Vec::new();
+    for target in &targets.value {
+        let started = Instant::now();
+        let target_source = Sourced::new(target.clone(), targets.source.clone());
+        let result = config
+            .resolve_for(target_source, &options.flags)
+            .map_err(Error::from)
+            .and_then(|settings| run(options, &settings, Goal::Build, reporter));
+        results.push(TargetResult {
+            target: target.name.clone(),
+            result,
+            time: started.elapsed(),
+        });
+    }
+    Ok(results)
+}
+
+/// What `archway shell` takes from the command line.
+#[derive(Debug, Clone)]
+pub struct ShellOptions {
+    /// The working directory: writable inside, at the same path.
+    pub directory: PathBuf,
+    /// The target (any name archway accepts).
+    pub target: String,
+    pub profile: Option<String>,
+    pub method: crate::method::MethodRequest,
+    pub suite: Option<String>,
+    pub packages: Vec<String>,
+    pub network: bool,
+    pub setup: bool,
+    pub explain: bool,
+}
+
+/// Where `archway shell` runs.
+#[derive(Debug)]
+pub enum Shell {
+    /// The host's own shell (native, or cross: `archway env` sets the compilers up in it).
+    Host { method: crate::method::Method },
+    /// An interactive shell inside the target's root filesystem: run `command`.
+    Sandbox {
+        method: crate::method::Method,
+        /// The environment in a few words (`bubblewrap in the arm64/bookworm root filesystem`).
+        description: String,
+        command: Box<std::process::Command>,
+    },
+}
+
+/// `archway shell`: chooses the method with the planner (there is no cross shell: `auto` means
+/// native, else hybrid, else emulated), sets up its root filesystem and gives the interactive
+/// shell to run.
+pub fn shell(options: &ShellOptions, reporter: &dyn Reporter) -> Result<Shell, Error> {
+    let config = load(&options.directory)?;
+    let flags = Flags {
+        target: Some(options.target.clone()),
+        profile: options.profile.clone(),
+        method: Some(options.method),
+        build_dir: None,
+    };
+    let settings = config.resolve(&flags, &host_platform()?)?;
+    let build_options = BuildOptions {
+        packages: options.packages.clone(),
+        suite: options.suite.clone(),
+        network: options.network,
+        setup: options.setup,
+        ..BuildOptions::new(&options.directory)
+    };
+    let request = request(&build_options, &settings);
+    let host = archway_platform::host::Host::detect()?;
+    let search_path = std::env::var_os("PATH").unwrap_or_default();
+    let declared = crate::plan::Declared {
+        wants_rootfs: request.wants_rootfs.clone(),
+        toolchain: request.toolchain.clone(),
+        ..crate::plan::Declared::default()
+    };
+    let facts = crate::plan::Facts::gather(&request.target, &host, &search_path, &declared);
+    let decision =
+        crate::plan::plan_shell(options.method, &facts, options.setup).map_err(Error::NoMethod)?;
+    if options.explain {
+        reporter.note(decision.explain().trim_end());
+    }
+    for step in &decision.setup {
+        if let crate::plan::Setup::InstallBinfmt { qemu_name } = step {
+            crate::emulated::install_binfmt(qemu_name, reporter)?;
+        }
+    }
+    let method = decision.method;
+    if !method.uses_rootfs() {
+        return Ok(Shell::Host { method });
+    }
+    let directory = std::path::absolute(&options.directory).map_err(|source| Error::Io {
+        action: "resolve",
+        path: options.directory.clone(),
+        source,
+    })?;
+    let job = crate::backend::Job {
+        target: &request.target,
+        host: Some(&host),
+        project_dir: &directory,
+        build_dir: &directory,
+        build_system: None,
+        toolchain: &request.toolchain,
+        cache_dir: request.cache_dir.as_deref(),
+        rootfs: &request.rootfs,
+        sysroot_packages: &[],
+        output: ChildOutput::Inherit,
+    };
+    let (sandbox, description) = crate::backend::sandbox(method, &job, reporter)?;
+    let architecture = archway_rootfs::Architecture::from_platform(&request.target)?;
+    let command = sandbox
+        .interactive(true)
+        .env("PS1", format!("({architecture} {method}) \\w\\$ "))
+        .command("/bin/bash", ["--norc", "-i"])?;
+    Ok(Shell::Sandbox {
+        method,
+        description,
+        command: Box::new(command),
+    })
+}
