@@ -460,6 +460,7 @@ fn run_step(
             step: step.kind,
             command,
             code,
+            log: executor.log().map(Path::to_path_buf),
         })
     }
 }

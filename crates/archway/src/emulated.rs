@@ -159,6 +159,10 @@ impl Executor for SandboxExecutor {
     fn describe(&self) -> String {
         format!("bubblewrap in the {} root filesystem", self.key)
     }
+
+    fn log(&self) -> Option<&Path> {
+        self.output.log()
+    }
 }
 
 impl SandboxExecutor {

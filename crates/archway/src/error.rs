@@ -58,6 +58,8 @@ pub enum Error {
         command: String,
         /// The exit code, `None` when the process was killed by a signal.
         code: Option<i32>,
+        /// Where the step's output went (`-q`), to read what failed.
+        log: Option<std::path::PathBuf>,
     },
 
     /// A file system operation in the build directory or the project failed.
@@ -208,7 +210,11 @@ impl Error {
             Error::NoRootfs { .. } => {
                 Some("use `--method hybrid` or `--method emulated`".to_string())
             }
-            Error::StepFailed { .. }
+            Error::StepFailed { log: Some(log), .. } => Some(format!(
+                "the build's output is in `{}` (`-q` kept it off the terminal)",
+                log.display()
+            )),
+            Error::StepFailed { log: None, .. }
             | Error::Spawn { .. }
             | Error::Io { .. }
             | Error::NoRustTarget { .. } => None,

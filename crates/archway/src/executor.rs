@@ -20,6 +20,11 @@ pub trait Executor: std::fmt::Debug {
 
     /// A few words for the user: `host`, `bubblewrap in <rootfs>`.
     fn describe(&self) -> String;
+
+    /// The file the steps' output goes to, if any.
+    fn log(&self) -> Option<&Path> {
+        None
+    }
 }
 
 /// Where a child's standard output goes.
@@ -36,6 +41,14 @@ pub enum ChildOutput {
 }
 
 impl ChildOutput {
+    /// The log file, for [`ChildOutput::Log`].
+    pub fn log(&self) -> Option<&Path> {
+        match self {
+            ChildOutput::Log(path) => Some(path),
+            _ => None,
+        }
+    }
+
     /// Points `command`'s stdout and stderr where this says (a log file is opened for append).
     pub fn apply(&self, command: &mut Command) -> Result<(), Error> {
         match self {
@@ -101,6 +114,10 @@ impl Executor for HostExecutor {
 
     fn describe(&self) -> String {
         "host".to_string()
+    }
+
+    fn log(&self) -> Option<&Path> {
+        self.output.log()
     }
 }
 

@@ -41,6 +41,8 @@ pub struct BuildOptions {
     pub suite: Option<String>,
     /// Report each step (program, arguments, environment) before anything runs (`-v`).
     pub show_steps: bool,
+    /// `-q`: the build's own output goes to `<build dir>/.archway/build.log`, not the terminal.
+    pub quiet: bool,
     pub output: ChildOutput,
 }
 
@@ -60,6 +62,7 @@ impl BuildOptions {
             packages: Vec::new(),
             suite: None,
             show_steps: false,
+            quiet: false,
             output: ChildOutput::ToStderr,
         }
     }
@@ -130,6 +133,17 @@ pub fn request(options: &BuildOptions, settings: &Settings) -> BuildRequest {
     request.configure_args = options.configure_args.clone();
     request.jobs = options.jobs;
     request.output = options.output.clone();
+    if options.quiet {
+        let project_dir =
+            std::path::absolute(&options.directory).unwrap_or_else(|_| options.directory.clone());
+        let build_dir =
+            crate::build::build_dir_for(&project_dir, &platform, request.build_dir.as_deref());
+        let log = build_dir.join(".archway").join("build.log");
+        // A missing directory leaves the log unopened: the step then reports that error.
+        let _ = std::fs::create_dir_all(build_dir.join(".archway"));
+        let _ = std::fs::remove_file(&log);
+        request.output = ChildOutput::Log(log);
+    }
     request.explain = options.explain;
     request
 }

@@ -114,10 +114,8 @@ impl Common {
         options.packages = self.packages.clone();
         options.suite = self.suite.clone();
         options.show_steps = context.verbose > 0 && !context.quiet;
-        if context.quiet {
-            // `-q`: nothing but errors, the build's own output included.
-            options.output = ChildOutput::Null;
-        }
+        // `-q`: nothing but errors; the build's own output goes to a log the error names.
+        options.quiet = context.quiet && options.command.is_empty();
         Ok(options)
     }
 

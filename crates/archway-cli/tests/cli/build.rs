@@ -173,6 +173,53 @@ fn test_cross_builds_into_the_per_target_directory_and_runs_ctest_under_qemu() {
 }
 
 #[test]
+fn quiet_prints_only_the_artifacts_and_a_failure_names_the_log() {
+    if !cross_tools_present(&["cmake", "aarch64-linux-gnu-gcc", "qemu-aarch64-static"]) {
+        return;
+    }
+    let command = archway();
+    let project = command.work_dir().join("greet");
+    write_cmake_project(&project);
+    let output = command
+        .args(["-q", "build", "--target", "aarch64", "-C", "greet"])
+        .run();
+    output.assert_code(0);
+    assert_eq!(
+        output.stderr, "",
+        "-q: nothing on stderr, the build's output included"
+    );
+    assert!(output
+        .stdout
+        .contains("hello\texecutable\taarch64-unknown-linux-gnu"));
+
+    // A compile error: only the error, which says where the compiler's output went.
+    let project = output.temp().join("work/greet");
+    fs::write(project.join("greet.c"), "int greet(void) { return 42 }\n").expect("break it");
+    let failed = archway()
+        .arg("-q")
+        .args(["build", "--target", "aarch64", "-C"])
+        .arg(&project)
+        .run();
+    assert_ne!(failed.code, Some(0));
+    let log = project.join("build/archway/aarch64-unknown-linux-gnu/.archway/build.log");
+    assert!(
+        failed.stderr.starts_with("error: build step failed"),
+        "{}",
+        failed.stderr
+    );
+    assert!(
+        failed.stderr.contains(&format!(
+            "hint: the build's output is in `{}`",
+            log.display()
+        )),
+        "{}",
+        failed.stderr
+    );
+    let log = fs::read_to_string(log).expect("the log");
+    assert!(log.contains("error: expected"), "{log}");
+}
+
+#[test]
 fn build_natively_for_the_host_and_as_json() {
     if !cross_tools_present(&["cmake", "cc"]) {
         return;
