@@ -146,6 +146,29 @@ fn bootstrap(
     as_root: bool,
     reporter: &dyn Reporter,
 ) -> Result<String, Error> {
+    run_mmdebstrap(
+        options,
+        partial,
+        as_root,
+        &key.to_string(),
+        &format!("creating the {key} root filesystem"),
+        |output, tarball| mmdebstrap_arguments(key, output, options.mirror.as_deref(), tarball),
+        reporter,
+    )
+}
+
+/// Runs mmdebstrap with `arguments(output, tarball)` into `<partial>/root`: straight into the
+/// directory as root, else through a tarball unpacked without owners (see the module doc).
+/// Returns how the tree was made, for the metadata.
+pub(crate) fn run_mmdebstrap(
+    options: &CreateOptions,
+    partial: &Path,
+    as_root: bool,
+    key: &str,
+    label: &str,
+    arguments: impl Fn(&Path, bool) -> Vec<OsString>,
+    reporter: &dyn Reporter,
+) -> Result<String, Error> {
     let program = match &options.mmdebstrap {
         Some(program) => program.clone(),
         None => find_program("mmdebstrap").ok_or(Error::ToolMissing {
@@ -157,13 +180,8 @@ fn bootstrap(
     let tarball = partial.join("root.tar");
     let output = if as_root { &tree } else { &tarball };
     let mut command = Command::new(&program);
-    command.args(mmdebstrap_arguments(
-        key,
-        output,
-        options.mirror.as_deref(),
-        !as_root,
-    ));
-    reporter.start(&format!("creating the {key} root filesystem"), None);
+    command.args(arguments(output, !as_root));
+    reporter.start(label, None);
     let result = run_logged(command, reporter);
     reporter.finish();
     let (status, log_tail) = result?;
@@ -248,7 +266,7 @@ fn install_into_copy(
 
 /// Prepares a finished tree for the read-only sandbox: `/etc/resolv.conf` must exist as a
 /// mount point for `--network` (bwrap cannot create it in a read-only tree).
-fn finish_tree(tree: &Path) -> Result<(), Error> {
+pub(crate) fn finish_tree(tree: &Path) -> Result<(), Error> {
     let resolv = tree.join("etc/resolv.conf");
     if std::fs::symlink_metadata(&resolv).is_err() {
         std::fs::write(&resolv, "").map_err(Error::io("create", &resolv))?;
@@ -259,7 +277,7 @@ fn finish_tree(tree: &Path) -> Result<(), Error> {
 /// Runs `command`, passing each output line to the reporter, and returns its status and the
 /// last lines of its output (both streams: mmdebstrap writes its progress, `I: ...`, to
 /// stderr, apt writes to stdout).
-fn run_logged(
+pub(crate) fn run_logged(
     mut command: Command,
     reporter: &dyn Reporter,
 ) -> Result<(std::process::ExitStatus, String), Error> {

@@ -75,6 +75,31 @@ pub enum Error {
 
     #[error("`{}` cannot be bound into the sandbox: {reason}", path.display())]
     UnsupportedBindPath { path: PathBuf, reason: &'static str },
+
+    #[error(
+        "`{architecture}` is the host's own architecture: the hybrid method has nothing to emulate"
+    )]
+    HybridNotNeeded { architecture: Architecture },
+
+    #[error("Debian `{suite}` has no amd64 cross compiler for `{architecture}` (no package `{package}`)")]
+    NoCrossCompiler {
+        architecture: Architecture,
+        suite: Suite,
+        package: String,
+    },
+
+    #[error("the native prefix `{prefix}` does not serve the `{rootfs}` root filesystem")]
+    PrefixMismatch { prefix: String, rootfs: String },
+
+    #[error("making the hybrid view `{view}` failed: {step} ({status})\n{output}")]
+    HybridView {
+        view: String,
+        step: &'static str,
+        status: String,
+        output: String,
+        /// The architecture whose programs the step ran (for the binfmt hint).
+        architecture: Architecture,
+    },
 }
 
 impl Error {
@@ -112,7 +137,20 @@ impl Error {
             Error::NotFound { create_args, .. } => {
                 Some(format!("run `archway rootfs create {create_args}`"))
             }
-            Error::Io { .. } | Error::Metadata { .. } | Error::UnsupportedBindPath { .. } => None,
+            Error::HybridNotNeeded { .. } => {
+                Some("build natively: `--method native`".to_string())
+            }
+            Error::NoCrossCompiler { architecture, .. } => Some(format!(
+                "use `--method emulated` for `{architecture}` (`apt-cache search gcc-` lists Debian's cross compilers)"
+            )),
+            Error::HybridView { architecture, .. } => Some(format!(
+                "the target's programs run through binfmt_misc: run `archway binfmt install {}` as root, then retry",
+                architecture.qemu_user()
+            )),
+            Error::Io { .. }
+            | Error::Metadata { .. }
+            | Error::UnsupportedBindPath { .. }
+            | Error::PrefixMismatch { .. } => None,
         }
     }
 

@@ -25,7 +25,9 @@
 mod architecture;
 mod bootstrap;
 mod error;
+mod hybrid;
 mod key;
+mod prefix;
 mod sandbox;
 mod store;
 pub mod tree;
@@ -36,6 +38,8 @@ pub use bootstrap::{
     DEFAULT_MIRROR,
 };
 pub use error::Error;
+pub use hybrid::{view_name, HybridMetadata, HybridView, EMULATED_PROGRAMS, NATIVE_PROGRAMS};
 pub use key::{PackageName, RootfsKey};
+pub use prefix::{cross_triple, multiarch, Prefix, PrefixKey, PrefixMetadata};
 pub use sandbox::Sandbox;
 pub use store::{KeyLock, Metadata, Rootfs, RootfsInfo, Store};

@@ -163,29 +163,23 @@ impl Store {
 
     /// Removes the root filesystem for `key`; `false` when there was none.
     pub fn remove(&self, key: &RootfsKey) -> Result<bool, Error> {
-        let _lock = self.lock(key)?;
-        let directory = self.directory_of(key);
-        if !directory.exists() {
-            return Ok(false);
-        }
-        // Rename first so that a reader never sees a half-deleted tree under the real name.
-        let doomed = self.root.join(format!(
-            "{PARTIAL_PREFIX}{}-removing-{}",
-            key.directory_name(),
-            std::process::id()
-        ));
-        fs::rename(&directory, &doomed).map_err(Error::io("rename", &directory))?;
-        tree::remove_tree(&doomed)?;
-        Ok(true)
+        // Renamed first so that a reader never sees a half-deleted tree under the real name.
+        self.remove_named(&key.directory_name())
     }
 
     /// Takes the exclusive lock for `key`, waiting for another creator or remover.
     pub fn lock(&self, key: &RootfsKey) -> Result<KeyLock, Error> {
-        let file = self.open_lock(&key.directory_name())?;
+        self.lock_named(&key.directory_name())
+    }
+
+    /// Takes the exclusive lock of the cache entry `name` (a root filesystem, a native prefix
+    /// or a hybrid view: all share one naming and locking scheme).
+    pub(crate) fn lock_named(&self, name: &str) -> Result<KeyLock, Error> {
+        let file = self.open_lock(name)?;
         rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive).map_err(|errno| {
             Error::Io {
                 action: "lock",
-                path: self.lock_path(&key.directory_name()),
+                path: self.lock_path(name),
                 source: errno.into(),
             }
         })?;
@@ -209,8 +203,12 @@ impl Store {
 
     /// A fresh partial directory for `key` (the caller holds the key's lock).
     pub(crate) fn partial_directory(&self, key: &RootfsKey) -> Result<PathBuf, Error> {
-        let name = key.directory_name();
-        self.remove_partials_of(&name)?;
+        self.partial_directory_named(&key.directory_name())
+    }
+
+    /// A fresh partial directory for the cache entry `name` (the caller holds its lock).
+    pub(crate) fn partial_directory_named(&self, name: &str) -> Result<PathBuf, Error> {
+        self.remove_partials_of(name)?;
         let path = self
             .root
             .join(format!("{PARTIAL_PREFIX}{name}-{}", std::process::id()));
@@ -220,18 +218,90 @@ impl Store {
 
     /// Moves a finished partial directory into place, writing its metadata first.
     pub(crate) fn commit(&self, partial: &Path, metadata: Metadata) -> Result<Rootfs, Error> {
-        let metadata_path = partial.join(METADATA_FILE);
-        let text = serde_json::to_string_pretty(&metadata).map_err(|source| Error::Metadata {
-            path: metadata_path.clone(),
-            source,
-        })?;
-        fs::write(&metadata_path, text).map_err(Error::io("write", &metadata_path))?;
-        let directory = self.directory_of(&metadata.key);
-        fs::rename(partial, &directory).map_err(Error::io("rename", partial))?;
+        let directory = self.commit_named(
+            partial,
+            &metadata.key.directory_name(),
+            METADATA_FILE,
+            &metadata,
+        )?;
         Ok(Rootfs {
             metadata,
             directory,
         })
+    }
+
+    /// Writes `metadata` as `metadata_file` into a finished partial directory and renames it
+    /// to `<store>/<name>`: the last step, so the name only ever holds a complete entry.
+    pub(crate) fn commit_named<M: Serialize>(
+        &self,
+        partial: &Path,
+        name: &str,
+        metadata_file: &str,
+        metadata: &M,
+    ) -> Result<PathBuf, Error> {
+        let metadata_path = partial.join(metadata_file);
+        let text = serde_json::to_string_pretty(metadata).map_err(|source| Error::Metadata {
+            path: metadata_path.clone(),
+            source,
+        })?;
+        fs::write(&metadata_path, text).map_err(Error::io("write", &metadata_path))?;
+        let directory = self.root.join(name);
+        fs::rename(partial, &directory).map_err(Error::io("rename", partial))?;
+        Ok(directory)
+    }
+
+    /// Reads the metadata file of the cache entry `name`; `None` when it is not complete.
+    pub(crate) fn read_metadata<M: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+        metadata_file: &str,
+    ) -> Result<Option<M>, Error> {
+        let metadata_path = self.root.join(name).join(metadata_file);
+        let text = match fs::read_to_string(&metadata_path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(Error::io("read", metadata_path)(error)),
+        };
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|source| Error::Metadata {
+                path: metadata_path,
+                source,
+            })
+    }
+
+    /// The names of complete cache entries holding `metadata_file`, sorted.
+    pub(crate) fn entries_with(&self, metadata_file: &str) -> Result<Vec<String>, Error> {
+        self.clean_stale()?;
+        let entries = match fs::read_dir(&self.root) {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(error) => return Err(Error::io("read", &self.root)(error)),
+        };
+        let mut names: Vec<String> = entries
+            .flatten()
+            .filter_map(|entry| entry.file_name().to_str().map(str::to_string))
+            .filter(|name| !name.starts_with('.'))
+            .filter(|name| self.root.join(name).join(metadata_file).is_file())
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// Removes the cache entry `name` (renamed away first, under its lock); `false` when absent.
+    pub(crate) fn remove_named(&self, name: &str) -> Result<bool, Error> {
+        let _lock = self.lock_named(name)?;
+        let directory = self.root.join(name);
+        if !directory.exists() {
+            return Ok(false);
+        }
+        let doomed = self.root.join(format!(
+            "{PARTIAL_PREFIX}{name}-removing-{}",
+            std::process::id()
+        ));
+        fs::rename(&directory, &doomed).map_err(Error::io("rename", &directory))?;
+        tree::remove_tree(&doomed)?;
+        Ok(true)
     }
 
     /// Removes the partial directories of one key (the caller holds its lock, so whoever made
