@@ -74,7 +74,13 @@ impl Emulated {
     /// The sandbox the build steps run in: the project (and extra directories) writable at
     /// their own paths, the working directory the project.
     pub fn sandbox(&self, rootfs: &Rootfs) -> Sandbox {
-        let mut sandbox = Sandbox::new(rootfs.tree())
+        self.sandbox_in(&rootfs.tree())
+    }
+
+    /// [`Emulated::sandbox`] over another tree made from the root filesystem (the hybrid
+    /// method's view).
+    pub fn sandbox_in(&self, tree: &Path) -> Sandbox {
+        let mut sandbox = Sandbox::new(tree)
             .bind(&self.project)
             .network(self.network)
             .current_dir(&self.project);
@@ -102,7 +108,7 @@ pub struct SandboxExecutor {
     /// The root filesystem's tree, to look programs up in.
     pub tree: PathBuf,
     /// For [`Executor::describe`].
-    pub key: RootfsKey,
+    pub description: String,
     pub output: ChildOutput,
 }
 
@@ -157,7 +163,7 @@ impl Executor for SandboxExecutor {
     }
 
     fn describe(&self) -> String {
-        format!("bubblewrap in the {} root filesystem", self.key)
+        self.description.clone()
     }
 
     fn log(&self) -> Option<&Path> {
@@ -171,7 +177,22 @@ impl SandboxExecutor {
         SandboxExecutor {
             sandbox: emulated.sandbox(rootfs),
             tree: rootfs.tree(),
-            key: emulated.key.clone(),
+            description: format!("bubblewrap in the {} root filesystem", emulated.key),
+            output,
+        }
+    }
+
+    /// The executor for `emulated`'s project in another `tree` made from its root filesystem.
+    pub fn in_tree(
+        emulated: &Emulated,
+        tree: PathBuf,
+        description: String,
+        output: ChildOutput,
+    ) -> SandboxExecutor {
+        SandboxExecutor {
+            sandbox: emulated.sandbox_in(&tree),
+            tree,
+            description,
             output,
         }
     }

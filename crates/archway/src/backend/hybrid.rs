@@ -7,11 +7,14 @@
 //! root filesystem, so whatever builds emulated builds hybrid.
 
 use archway_platform::{Platform, Reporter};
-use archway_rootfs::Architecture;
+use archway_rootfs::HybridView;
+use archway_rootfs::{Architecture, PackageName, PrefixKey};
 
 use super::{Backend, Environment, Job};
+use crate::emulated::{Emulated as Environ, SandboxExecutor};
 use crate::method::Method;
 use crate::plan::{Facts, Verdict};
+use crate::steps::Toolset;
 use crate::Error;
 
 #[derive(Debug)]
@@ -32,8 +35,20 @@ impl Backend for Hybrid {
     }
 
     fn prepare(&self, job: &Job<'_>, reporter: &dyn Reporter) -> Result<Environment, Error> {
-        let _ = (job, reporter);
-        Err(Error::NoCacheDir)
+        let (environment, view) = view(job, reporter)?;
+        let description = describe(&view);
+        let executor =
+            SandboxExecutor::in_tree(&environment, view.tree(), description, job.output.clone());
+        Ok(Environment {
+            toolset: Toolset::Native,
+            executor: Box::new(executor),
+            toolchain: Some(format!(
+                "the {} prefix's cross gcc for {}, native",
+                view.metadata.prefix.suite,
+                environment.key.architecture
+            )),
+            emulator: Vec::new(),
+        })
     }
 }
 
@@ -66,6 +81,57 @@ pub(crate) fn sandbox(
     job: &Job<'_>,
     reporter: &dyn Reporter,
 ) -> Result<(archway_rootfs::Sandbox, String), Error> {
-    let _ = (job, reporter);
-    Err(Error::NoCacheDir)
+    let (environment, view) = view(job, reporter)?;
+    let sandbox = environment.sandbox_in(&view.tree());
+    Ok((sandbox, describe(&view)))
+}
+
+/// The emulated environment of `job` and its hybrid view: the root filesystem (created or
+/// derived when missing, same key and cache as the emulated method), the native prefix of its
+/// suite (with the toolchain override's cross compiler) and the view joining them.
+fn view(job: &Job<'_>, reporter: &dyn Reporter) -> Result<(Environ, HybridView), Error> {
+    // The emulated method's root filesystem, same key: the build system's tool is the
+    // target's package, which the view then replaces with the prefix's program of that name.
+    let environment = super::emulated::environment(job)?;
+    let rootfs = environment.ensure_rootfs(reporter)?;
+    let prefix_key = PrefixKey::for_rootfs(&environment.key, prefix_packages(job, &environment))?;
+    let (prefix, created) =
+        environment
+            .store
+            .ensure_prefix(&prefix_key, &environment.options, reporter)?;
+    if created {
+        reporter.note(&format!(
+            "created the native prefix {} in {:.0} s",
+            prefix_key.directory_name(),
+            prefix.metadata.creation_seconds
+        ));
+    }
+    let (view, _) = environment.store.ensure_hybrid(&rootfs, &prefix, reporter)?;
+    Ok((environment, view))
+}
+
+/// A toolchain override's compiler in the prefix: GCC `N` → Debian's `gcc-N-<triple>` and
+/// `g++-N-<triple>` (the root filesystem gets `gcc-N`, whose binaries of the same name they
+/// replace in the view). Clang stays the target's own, emulated.
+fn prefix_packages(job: &Job<'_>, environment: &Environ) -> Vec<PackageName> {
+    let triple = archway_rootfs::cross_triple(environment.key.architecture);
+    match (&job.toolchain.family, &job.toolchain.version) {
+        (Some(archway_toolchain::Family::Gcc) | None, Some(version)) => [
+            format!("gcc-{version}-{triple}"),
+            format!("g++-{version}-{triple}"),
+        ]
+        .iter()
+        .filter_map(|name| name.parse().ok())
+        .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn describe(view: &HybridView) -> String {
+    format!(
+        "bubblewrap in the {} root filesystem with a native prefix ({} programs run natively: {})",
+        view.rootfs_key(),
+        view.native_programs().len(),
+        archway_rootfs::NATIVE_PROGRAMS
+    )
 }
