@@ -665,9 +665,12 @@ impl Sysroot {
         write_file(&base.join("etc/apt/sources.list"), &sources)?;
         // `Dir` roots etc, state, cache and log in the private tree; methods stay the host's
         // (`Dir::Bin::Methods` is absolute). No recommends: a sysroot holds what builds need.
+        // No `pkgcache.bin` (apt.conf(5): an empty name keeps it in memory): it depends on the
+        // status file, which changes with every tree, so apt would rewrite 35 MB each time.
         let config = format!(
             "Dir \"{base}/\";\n\
              Dir::State::status \"{status}\";\n\
+             Dir::Cache::pkgcache \"\";\n\
              APT::Architecture \"{arch}\";\n\
              APT::Architectures {{ \"{arch}\"; }};\n\
              APT::Install-Recommends \"false\";\n\
