@@ -21,6 +21,12 @@ pub enum Error {
     /// The running machine could not be probed.
     #[error("cannot detect the host platform: {reason}")]
     Host { reason: String },
+    /// A Debian suite archway does not know (it also names a cache directory).
+    #[error("unknown Debian suite `{}`", input.escape_debug())]
+    UnknownSuite { input: String },
+    /// A word that is not a Debian binary package name (Debian Policy §5.6.1).
+    #[error("`{}` is not a Debian package name: {reason}", input.escape_debug())]
+    InvalidPackageName { input: String, reason: String },
 }
 
 fn did_you_mean(suggestions: &[String]) -> String {
@@ -54,6 +60,14 @@ impl Error {
             ),
             Error::Host { .. } => Some(
                 "name the platform explicitly, e.g. `--target x86_64-linux`".to_string(),
+            ),
+            Error::UnknownSuite { .. } => Some(format!(
+                "use one of {}, or leave the suite out for the architecture's default",
+                crate::debian_names::Suite::quoted_names()
+            )),
+            Error::InvalidPackageName { .. } => Some(
+                "give Debian binary package names such as `zlib1g-dev`; `apt-cache search WORD` finds them"
+                    .to_string(),
             ),
         }
     }

@@ -10,6 +10,8 @@
 //!   `multiarch`, `qemu_user`, `rust_target`, ...); `None` where that tool has no name for it.
 //! - [`Platform::can_execute`] is nixpkgs' `canExecute`.
 //! - [`identify`] tells which platform a binary (ELF, PE, Mach-O, WebAssembly) is for.
+//! - [`debian_names`]: Debian suites and package names, validated once for the crates that
+//!   talk to Debian's archive.
 //!
 //! ```
 //! let p = archway_platform::Platform::parse("linux/arm64").unwrap();
@@ -27,6 +29,7 @@ mod binary;
 mod catalog;
 mod cpu;
 mod debian;
+pub mod debian_names;
 mod error;
 pub mod host;
 mod index;

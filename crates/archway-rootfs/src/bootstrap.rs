@@ -20,7 +20,7 @@ use std::time::Instant;
 use archway_platform::Reporter;
 
 use crate::store::{unix_now, Metadata};
-use crate::{tree, Error, Rootfs, RootfsKey, Sandbox, Store};
+use crate::{tree, Error, Rootfs, RootfsKey, Sandbox, Store, DEFAULT_MIRROR};
 
 /// How a root filesystem with extra packages is made from its base.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -44,11 +44,10 @@ pub struct CreateOptions {
     pub mmdebstrap: Option<PathBuf>,
 }
 
-/// The mirror when none is given. Always passed explicitly: without a mirror argument
-/// mmdebstrap also adds the `-updates` and `-security` suites of a stable release, whose
-/// indices change daily (a mirror mid-sync fails the whole creation) and which a build
-/// environment keyed by suite does not need.
-pub const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
+// The mirror is always passed explicitly (`DEFAULT_MIRROR` when none is given): without a
+// mirror argument mmdebstrap also adds the `-updates` and `-security` suites of a stable
+// release, whose indices change daily (a mirror mid-sync fails the whole creation) and which
+// a build environment keyed by suite does not need.
 
 /// Lines of a failing tool's output kept for the error message.
 const LOG_TAIL_LINES: usize = 25;

@@ -8,8 +8,9 @@ use crate::{Architecture, Suite};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    #[error("unknown Debian suite `{input}`")]
-    UnknownSuite { input: String },
+    /// A suite or package name that is not one (from [`archway_platform::debian_names`]).
+    #[error(transparent)]
+    DebianName(#[from] archway_platform::Error),
 
     #[error("unknown Debian architecture `{input}`")]
     UnknownArchitecture { input: String },
@@ -22,9 +23,6 @@ pub enum Error {
         architecture: Architecture,
         suite: Suite,
     },
-
-    #[error("`{input}` is not a Debian package name")]
-    InvalidPackageName { input: String },
 
     #[error("`{tool}` is not installed")]
     ToolMissing {
@@ -106,7 +104,7 @@ impl Error {
     /// The `hint:` line for the user, with the command that fixes it.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::UnknownSuite { .. } => Some("use `bookworm` or `trixie`".to_string()),
+            Error::DebianName(error) => error.hint(),
             Error::UnknownArchitecture { .. } => Some(format!(
                 "use one of {}",
                 Architecture::ALL
@@ -123,10 +121,6 @@ impl Error {
                 "use `--suite {}`",
                 architecture.default_suite()
             )),
-            Error::InvalidPackageName { .. } => Some(
-                "package names are lowercase letters, digits, `+`, `-` and `.` (`apt-cache search` finds them)"
-                    .to_string(),
-            ),
             Error::ToolMissing { package, .. } => {
                 Some(format!("run `apt-get install {package}` as root"))
             }

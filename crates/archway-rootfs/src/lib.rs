@@ -32,14 +32,14 @@ mod sandbox;
 mod store;
 pub mod tree;
 
-pub use architecture::{Architecture, Suite};
+pub use architecture::Architecture;
+pub use archway_platform::debian_names::{PackageName, Suite, DEFAULT_MIRROR};
 pub use bootstrap::{
     find_program, mmdebstrap_arguments, running_as_root, CreateOptions, DeriveStrategy,
-    DEFAULT_MIRROR,
 };
 pub use error::Error;
 pub use hybrid::{view_name, HybridMetadata, HybridView, EMULATED_PROGRAMS, NATIVE_PROGRAMS};
-pub use key::{PackageName, RootfsKey};
+pub use key::RootfsKey;
 pub use prefix::{cross_triple, multiarch, Prefix, PrefixKey, PrefixMetadata};
 pub use sandbox::Sandbox;
 pub use store::{KeyLock, Metadata, Rootfs, RootfsInfo, Store};

@@ -43,12 +43,26 @@ pub enum Error {
     /// The target has no Debian architecture, so there are no packages to fill a sysroot with.
     #[error("`{target}` has no Debian architecture, so archway cannot fill a sysroot for it")]
     NoDebianArchitecture { target: String },
-    /// The Debian archive has no suite for this architecture.
-    #[error("no Debian suite serves `{architecture}` from {mirror}")]
-    NoSuite {
+    /// The suite's archive has no packages for this architecture.
+    #[error("Debian `{suite}` has no `{architecture}` packages")]
+    SuiteLacksArchitecture {
+        suite: archway_platform::debian_names::Suite,
         architecture: String,
-        mirror: String,
     },
+    /// A suite or package name that is not one (`archway_platform::debian_names`).
+    #[error(transparent)]
+    DebianName(#[from] archway_platform::Error),
+    /// The file system holding the sysroot filled up; the previous tree is unchanged.
+    #[error("no space left on the file system holding `{path}`")]
+    DiskFull {
+        path: PathBuf,
+        target: String,
+        #[source]
+        source: Box<Error>,
+    },
+    /// A staged tree failed its check before replacing the current one (which is unchanged).
+    #[error("the new sysroot tree at `{path}` is incomplete: {problem}")]
+    Unverified { path: PathBuf, problem: String },
     /// `sysroot remove` or a build asked for a sysroot that was never created.
     #[error("there is no sysroot for `{target}` (looked in `{path}`)")]
     NoSysroot { target: String, path: PathBuf },
@@ -100,6 +114,32 @@ pub enum Error {
     Malformed { path: PathBuf, reason: String },
 }
 
+/// `ENOSPC`, as `std::io::Error` reports it.
+fn is_disk_full(error: &std::io::Error) -> bool {
+    error.raw_os_error() == Some(rustix::io::Errno::NOSPC.raw_os_error())
+}
+
+impl Error {
+    /// This error as [`Error::DiskFull`] when it comes from a full disk: a file operation that
+    /// failed with `ENOSPC`, or apt or dpkg-deb saying so (they report it as text).
+    pub(crate) fn disk_full(self, path: &std::path::Path, target: &str) -> Error {
+        let full = match &self {
+            Error::Io { source, .. } => is_disk_full(source),
+            Error::CommandFailed { output, .. } => output.0.contains("No space left on device"),
+            _ => false,
+        };
+        if full {
+            Error::DiskFull {
+                path: path.to_path_buf(),
+                target: target.to_string(),
+                source: Box::new(self),
+            }
+        } else {
+            self
+        }
+    }
+}
+
 fn quoted(names: &[String]) -> String {
     names
         .iter()
@@ -136,7 +176,22 @@ impl Error {
                 "give a sysroot you made yourself: `sysroot = \"/path\"` under `[target.<name>]` in archway.toml"
                     .to_string(),
             ),
-            Error::NoSuite { .. } => None,
+            Error::SuiteLacksArchitecture { architecture, .. } => {
+                match archway_platform::debian_names::Suite::default_for(architecture) {
+                    Some(suite) => Some(format!("use `--suite {suite}`")),
+                    None => Some(format!(
+                        "no Debian release has `{architecture}` (only Debian Ports builds it): give a sysroot you made yourself with `sysroot = \"/path\"` in archway.toml"
+                    )),
+                }
+            }
+            Error::DebianName(error) => error.hint(),
+            Error::DiskFull { target, .. } => Some(format!(
+                "free space there (or set `ARCHWAY_CACHE_DIR` to a larger disk), then run `archway sysroot add --target {target}` again; the previous sysroot is unchanged"
+            )),
+            Error::Unverified { .. } => Some(
+                "this is a bug in archway or an inconsistent mirror; the previous sysroot is unchanged, so builds keep working"
+                    .to_string(),
+            ),
             Error::NoSysroot { target, .. } => Some(format!(
                 "`archway sysroot list` shows the sysroots; `archway sysroot add --target {target} PACKAGE...` creates one"
             )),

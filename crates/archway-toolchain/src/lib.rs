@@ -50,7 +50,7 @@ pub use files::{
 pub use install::{install, install_plan, InstallPlan};
 pub use rust::{rust_std, RustStd};
 pub use sysroot::{
-    default_suite, AddOutcome, Manifest, Package, Sysroot, SysrootInfo, DEFAULT_MIRROR,
+    AddOutcome, Manifest, Package, Problem, Sysroot, SysrootInfo, Verification, DEFAULT_MIRROR,
 };
 pub use toolchain::{
     discover, find_program, gnu_prefixes, select, Family, Linker, Request, Toolchain,

@@ -2,54 +2,63 @@
 //! "binary cache" of cross builds.
 //!
 //! apt does the dependency resolution and the downloads, with a private configuration (its own
-//! `sources.list` with `[arch=arm64]`, state, cache and `dpkg` status under the sysroot's
+//! `sources.list` with `[arch=arm64]`, lists and downloaded archives under the sysroot's
 //! directory, `APT::Architecture=arm64`), so the host's dpkg architectures and package state
-//! are never touched. `dpkg-deb -x` unpacks each package into the tree; its control paragraph is
-//! appended to the private status file, so the next `add` only fetches what is new.
+//! are never touched. `dpkg-deb -x` unpacks each package; its control paragraph goes into the
+//! tree's own dpkg status file, so the next `add` only fetches what is new.
 //!
 //! Layout under the cache directory (one tree per Debian suite and architecture, so gnu and musl
 //! targets of one architecture share it, and the emulated method can use the same tree):
 //!
 //! ```text
 //! sysroots/bookworm-arm64/
-//!   root/            the target tree: usr/include, usr/lib/aarch64-linux-gnu, lib/ ...
-//!   apt/             apt's private etc, lists, archives and dpkg status
-//!   apt.conf         APT_CONFIG for every apt call
-//!   manifest.json    suite, architecture, requested and unpacked packages
-//!   lock             flock(2)ed while the tree changes
+//!   root/                          the target tree: usr/include, usr/lib/aarch64-linux-gnu, lib/ ...
+//!     var/lib/dpkg/status          the packages in this tree (apt resolves against it)
+//!     var/lib/archway/manifest.json  suite, architecture, requested and unpacked packages
+//!     var/lib/archway/files.json   every file's size and every symlink's target, for `verify`
+//!   apt/                           apt's private etc, lists and downloaded archives
+//!   apt.conf                       APT_CONFIG for every apt call
+//!   staging/                       the next tree while an `add` builds it
+//!   lock                           flock(2)ed while the tree changes
 //! ```
 //!
+//! Changes are transactional: an `add` builds the new tree in `staging/` (hard links to the
+//! current tree's files plus the new packages), relocates it, checks that every package's
+//! dependencies are in it, records its files, and only then exchanges it with `root/` in one
+//! `renameat2(RENAME_EXCHANGE)`. The tree, its dpkg status and its manifest therefore change
+//! together or not at all: a kill or a full disk at any point leaves the previous tree, and the
+//! next `add` (holding the lock, so any `staging/` it finds is stale) starts over.
+//!
 //! After unpacking, absolute symlinks are made relative (so `libz.so -> /lib/...` does not
-//! point at the host's file), `.pc` variables holding absolute paths get the sysroot in front
-//! (pkgconf leaves paths already under `PKG_CONFIG_SYSROOT_DIR` alone, so both ways of using
-//! them agree), and libtool `.la` files get the same for `libdir` and `dependency_libs`.
+//! point at the host's file), `.pc` variables holding absolute paths get the sysroot's final
+//! path (`.../root`) in front (pkgconf leaves paths already under `PKG_CONFIG_SYSROOT_DIR`
+//! alone, so both ways of using them agree), and libtool `.la` files get the same for `libdir`
+//! and `dependency_libs`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
+use std::fmt;
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use archway_platform::debian_names::{PackageName, Suite};
 use archway_platform::{Libc, Platform, Reporter};
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
 
-/// The Debian archive every sysroot is filled from, unless told otherwise.
-pub const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
+pub use archway_platform::debian_names::DEFAULT_MIRROR;
 
 /// The keyring apt checks the archive's signatures with (package `debian-archive-keyring`).
 const KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
 
-/// The suite a sysroot for `architecture` comes from: bookworm (the host's release) where it
-/// is an official architecture, trixie for riscv64 (official only from trixie on).
-pub fn default_suite(architecture: &str) -> &'static str {
-    match architecture {
-        "riscv64" | "loong64" => "trixie",
-        _ => "bookworm",
-    }
-}
+/// Where a tree keeps what archway knows about it, relative to the tree.
+const MANIFEST: &str = "var/lib/archway/manifest.json";
+const FILES: &str = "var/lib/archway/files.json";
+/// The tree's dpkg status file (dpkg(1)'s `/var/lib/dpkg/status`), relative to the tree.
+const STATUS: &str = "var/lib/dpkg/status";
 
 /// The Debian archive architecture whose packages fill the sysroot. musl targets have their
 /// own Debian architecture names (`musl-linux-arm64`), but the archive only has the glibc one,
@@ -73,16 +82,112 @@ pub struct Package {
     pub architecture: String,
 }
 
-/// What `manifest.json` holds.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// What `var/lib/archway/manifest.json` holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
-    pub suite: String,
+    pub suite: Suite,
     pub architecture: String,
     pub mirror: String,
     /// What users asked for, in order of first request.
-    pub requested: Vec<String>,
+    pub requested: Vec<PackageName>,
     /// Everything unpacked, dependencies included.
     pub packages: Vec<Package>,
+}
+
+/// The manifest of sysroots made before trees were transactional (`<directory>/manifest.json`,
+/// beside the tree). Only its requested packages are read, to rebuild the tree from them.
+#[derive(Debug, Deserialize)]
+struct LegacyManifest {
+    #[serde(default)]
+    requested: Vec<String>,
+}
+
+/// One file of a tree as `files.json` records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+enum Entry {
+    File { size: u64 },
+    Symlink { target: String },
+}
+
+/// Something [`Sysroot::verify`] found wrong with a tree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "problem", rename_all = "kebab-case")]
+pub enum Problem {
+    /// No tree at all, or one without its manifest.
+    NoTree,
+    /// A tree made before trees were transactional: it has nothing to verify against.
+    Legacy,
+    /// A file the tree recorded is gone.
+    Missing { path: String },
+    /// A file is there but not as recorded (size, kind or symlink target).
+    Changed {
+        path: String,
+        expected: String,
+        found: String,
+    },
+    /// The dpkg status and the manifest disagree about a package.
+    Status {
+        package: String,
+        manifest: Option<String>,
+        status: Option<String>,
+    },
+    /// A package's dependency is not in the tree.
+    UnmetDependency { package: String, dependency: String },
+    /// A requested package is not in the tree.
+    NotInstalled { package: String },
+    /// The manifest, the file list or the status cannot be read.
+    Unreadable { path: String, reason: String },
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::NoTree => f.write_str("there is no tree (or it has no manifest)"),
+            Problem::Legacy => f.write_str(
+                "the tree was made by an older archway and has no file list to check against",
+            ),
+            Problem::Missing { path } => write!(f, "`{path}` is missing"),
+            Problem::Changed {
+                path,
+                expected,
+                found,
+            } => write!(f, "`{path}` changed: expected {expected}, found {found}"),
+            Problem::Status {
+                package,
+                manifest,
+                status,
+            } => write!(
+                f,
+                "package `{package}` is {} in the manifest but {} in the dpkg status",
+                manifest
+                    .as_deref()
+                    .map_or("absent".to_string(), |v| format!("`{v}`")),
+                status
+                    .as_deref()
+                    .map_or("absent".to_string(), |v| format!("`{v}`")),
+            ),
+            Problem::UnmetDependency {
+                package,
+                dependency,
+            } => write!(
+                f,
+                "package `{package}` depends on `{dependency}`, which is not in the tree"
+            ),
+            Problem::NotInstalled { package } => {
+                write!(f, "requested package `{package}` is not in the tree")
+            }
+            Problem::Unreadable { path, reason } => write!(f, "cannot read `{path}`: {reason}"),
+        }
+    }
+}
+
+/// What [`Sysroot::verify`] found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verification {
+    pub packages: usize,
+    pub files: usize,
+    pub problems: Vec<Problem>,
 }
 
 /// A sysroot on disk (it may not exist yet: [`Sysroot::add`] creates it).
@@ -91,15 +196,19 @@ pub struct Sysroot {
     directory: PathBuf,
     target: Platform,
     architecture: String,
-    suite: String,
+    suite: Suite,
     mirror: String,
 }
 
 /// What [`Sysroot::add`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct AddOutcome {
-    /// Packages unpacked by this call (the requested ones and new dependencies).
+    /// Packages unpacked by this call (the requested ones and new dependencies; every package
+    /// when the tree was rebuilt).
     pub unpacked: Vec<Package>,
+    /// The tree was rebuilt from scratch because the previous one failed verification (or was
+    /// made by an older archway).
+    pub rebuilt: bool,
 }
 
 /// One entry of [`Sysroot::list`].
@@ -111,33 +220,41 @@ pub struct SysrootInfo {
     pub manifest: Manifest,
 }
 
+/// The state an `add` starts from.
+enum Current {
+    /// No usable tree: build a fresh one holding these earlier requests too.
+    Fresh { carried: Vec<PackageName> },
+    /// A verified tree with its manifest.
+    Tree(Manifest),
+}
+
 impl Sysroot {
-    /// The sysroot for `target` under `cache_dir`, from the default suite and mirror.
+    /// The sysroot for `target` under `cache_dir`, from the architecture's default suite and
+    /// the default mirror. Architectures no suite carries get bookworm here and an error from
+    /// [`Sysroot::add`], so that opening (to see whether a sysroot exists) never fails.
     pub fn open(cache_dir: &Path, target: &Platform) -> Result<Sysroot, Error> {
         let architecture = archive_architecture(target)?;
-        Sysroot::open_with(
-            cache_dir,
-            target,
-            default_suite(architecture),
-            DEFAULT_MIRROR,
-        )
+        let suite = Suite::default_for(architecture).unwrap_or(Suite::Bookworm);
+        Sysroot::open_with(cache_dir, target, suite, DEFAULT_MIRROR)
     }
 
     /// The sysroot for `target` from a given Debian suite and mirror.
     pub fn open_with(
         cache_dir: &Path,
         target: &Platform,
-        suite: &str,
+        suite: Suite,
         mirror: &str,
     ) -> Result<Sysroot, Error> {
         let architecture = archive_architecture(target)?;
         Ok(Sysroot {
+            // Both parts are closed sets of plain names (`Suite`, dpkg's architecture table),
+            // so the directory always stays inside `<cache>/sysroots`.
             directory: cache_dir
                 .join("sysroots")
                 .join(format!("{suite}-{architecture}")),
             target: target.clone(),
             architecture: architecture.to_string(),
-            suite: suite.to_string(),
+            suite,
             mirror: mirror.trim_end_matches('/').to_string(),
         })
     }
@@ -147,7 +264,7 @@ impl Sysroot {
         self.directory.join("root")
     }
 
-    /// The directory holding the tree, apt's state and the manifest.
+    /// The directory holding the tree, apt's state and the lock.
     pub fn directory(&self) -> &Path {
         &self.directory
     }
@@ -160,62 +277,112 @@ impl Sysroot {
         &self.architecture
     }
 
-    pub fn suite(&self) -> &str {
-        &self.suite
+    pub fn suite(&self) -> Suite {
+        self.suite
+    }
+
+    fn staging(&self) -> PathBuf {
+        self.directory.join("staging")
+    }
+
+    fn legacy_manifest(&self) -> PathBuf {
+        self.directory.join("manifest.json")
     }
 
     /// Has anything been unpacked yet?
     pub fn exists(&self) -> bool {
-        self.directory.join("manifest.json").is_file()
+        self.path().join(MANIFEST).is_file() || self.legacy_manifest().is_file()
     }
 
-    /// The manifest, or an empty one for a sysroot not created yet.
+    /// The manifest of the current tree, or an empty one for a sysroot not created yet.
     pub fn manifest(&self) -> Result<Manifest, Error> {
-        read_manifest(&self.directory.join("manifest.json")).map(|manifest| {
-            manifest.unwrap_or_else(|| Manifest {
-                suite: self.suite.clone(),
+        Ok(
+            read_json::<Manifest>(&self.path().join(MANIFEST))?.unwrap_or_else(|| Manifest {
+                suite: self.suite,
                 architecture: self.architecture.clone(),
                 mirror: self.mirror.clone(),
-                ..Manifest::default()
-            })
-        })
+                requested: Vec::new(),
+                packages: Vec::new(),
+            }),
+        )
     }
 
     /// The C library development package every sysroot for this target holds.
-    fn libc_package(&self) -> &'static str {
-        match self.target.libc() {
+    fn libc_package(&self) -> PackageName {
+        let name = match self.target.libc() {
             Libc::Musl => "musl-dev",
             _ => "libc6-dev",
-        }
+        };
+        name.parse()
+            .expect("`musl-dev` and `libc6-dev` are package names")
     }
 
-    /// Fetches `packages` of the target architecture with their dependencies and unpacks the
-    /// ones not already there. The C library's development package always comes along.
-    pub fn add(&self, packages: &[String], reporter: &dyn Reporter) -> Result<AddOutcome, Error> {
-        fs::create_dir_all(&self.directory).map_err(|source| Error::Io {
-            action: "create directory",
-            path: self.directory.clone(),
-            source,
-        })?;
+    /// Fetches `packages` of the target architecture with their dependencies into the tree.
+    /// The C library's development package always comes along. The new tree replaces the old
+    /// one only once complete (see the module documentation); a tree that fails
+    /// [`Sysroot::verify`] is rebuilt from the downloaded archives without being asked.
+    ///
+    /// Every name is checked to be a Debian package name (they reach apt's command line).
+    pub fn add<P: AsRef<str>>(
+        &self,
+        packages: &[P],
+        reporter: &dyn Reporter,
+    ) -> Result<AddOutcome, Error> {
+        let packages = packages
+            .iter()
+            .map(|name| name.as_ref().parse::<PackageName>())
+            .collect::<Result<Vec<_>, _>>()?;
+        fs::create_dir_all(&self.directory).map_err(io("create directory", &self.directory))?;
         let _lock = Lock::acquire(&self.directory.join("lock"))?;
-        let mut wanted: Vec<String> = vec![self.libc_package().to_string()];
-        for package in packages {
+        self.add_locked(&packages, reporter)
+            .map_err(|error| error.disk_full(&self.directory, &self.target.display_name()))
+    }
+
+    fn add_locked(
+        &self,
+        packages: &[PackageName],
+        reporter: &dyn Reporter,
+    ) -> Result<AddOutcome, Error> {
+        // Holding the lock: a staging tree left now is from a run that died.
+        remove_if_present(&self.staging())?;
+        remove_if_present(&self.directory.join("unpacking"))?;
+        let current = self.current()?;
+        let mut wanted: Vec<PackageName> = vec![self.libc_package()];
+        let carried = match &current {
+            Current::Fresh { carried } => carried.clone(),
+            Current::Tree(manifest) => manifest.requested.clone(),
+        };
+        for package in carried.iter().chain(packages) {
             if !wanted.contains(package) {
                 wanted.push(package.clone());
             }
         }
         // Everything asked for is there already: no apt run (reading the package lists alone
         // takes seconds, and builds call this every time with their `sysroot-packages`).
-        let manifest = self.manifest()?;
-        let unpacked: BTreeSet<&str> = manifest.packages.iter().map(|p| p.name.as_str()).collect();
-        if wanted
-            .iter()
-            .all(|package| unpacked.contains(package.as_str()))
-        {
-            return Ok(AddOutcome::default());
+        if let Current::Tree(manifest) = &current {
+            let present: BTreeSet<&str> =
+                manifest.packages.iter().map(|p| p.name.as_str()).collect();
+            if wanted
+                .iter()
+                .all(|package| present.contains(package.as_str()))
+            {
+                return Ok(AddOutcome::default());
+            }
         }
-        let apt = self.prepare_apt()?;
-
+        if !self.suite.carries(&self.architecture) {
+            return Err(Error::SuiteLacksArchitecture {
+                suite: self.suite,
+                architecture: self.architecture.clone(),
+            });
+        }
+        let status = match &current {
+            Current::Tree(_) => self.path().join(STATUS),
+            Current::Fresh { .. } => self.directory.join("apt").join(STATUS),
+        };
+        let apt = self.prepare_apt(&status)?;
+        if matches!(current, Current::Fresh { .. }) {
+            write_file(&status, "")?;
+        }
         if apt.needs_update() {
             reporter.start(
                 &format!(
@@ -224,48 +391,62 @@ impl Sysroot {
                 ),
                 None,
             );
-            let result = apt.run("apt-get", &["update"]);
+            let result = apt.run("apt-get", &["update"], &[]);
             reporter.finish();
             result?;
         }
 
-        let mut install_args = vec!["install", "--print-uris", "-qq"];
-        install_args.extend(wanted.iter().map(String::as_str));
-        let uris = apt.run("apt-get", &install_args)?;
+        // Every archive the new tree needs, downloaded or not: `--print-uris` leaves out what is
+        // in the archive cache already, so it looks at an empty one.
+        let empty_cache = apt.base.join("var/cache/apt/empty");
+        fs::create_dir_all(empty_cache.join("partial"))
+            .map_err(io("create directory", &empty_cache))?;
+        let empty_cache_option = format!("Dir::Cache::Archives={}/", empty_cache.display());
+        let uris = apt.run(
+            "apt-get",
+            &["install", "--print-uris", "-qq", "-o", &empty_cache_option],
+            &wanted,
+        )?;
         let debs = parse_print_uris(&uris);
+        reporter.start(&format!("downloading {} packages", debs.len()), None);
+        let result = apt.run("apt-get", &["install", "--download-only", "-qq"], &wanted);
+        reporter.finish();
+        result?;
 
-        let mut outcome = AddOutcome::default();
-        if !debs.is_empty() {
-            reporter.start(&format!("downloading {} packages", debs.len()), None);
-            let mut download_args = vec!["install", "--download-only", "-qq"];
-            download_args.extend(wanted.iter().map(String::as_str));
-            let result = apt.run("apt-get", &download_args);
-            reporter.finish();
-            result?;
-
-            let root = self.path();
-            fs::create_dir_all(&root).map_err(|source| Error::Io {
-                action: "create directory",
-                path: root.clone(),
-                source,
-            })?;
-            reporter.start("unpacking", Some(debs.len() as u64));
-            for file_name in &debs {
-                let deb = apt.archives().join(file_name);
-                reporter.status(file_name);
-                let package = unpack(&deb, &root, &apt.status_file())?;
-                outcome.unpacked.push(package);
-                reporter.advance(1);
-            }
-            reporter.finish();
-            add_merged_usr_aliases(&root)?;
-            relocate_tree(&root)?;
-            if host_codename().as_deref() != Some(self.suite.as_str()) {
-                strip_static_debug_info(&root);
+        let staging = Staging::create(self.staging())?;
+        match &current {
+            Current::Tree(_) => link_tree(&self.path(), staging.path())?,
+            Current::Fresh { .. } => {
+                let status_directory = staging.path().join("var/lib/dpkg");
+                fs::create_dir_all(&status_directory)
+                    .map_err(io("create directory", &status_directory))?;
             }
         }
+        // The status is the one file of the tree that is appended to: a copy, never a link.
+        let staged_status = staging.path().join(STATUS);
+        let previous = fs::read(&status).unwrap_or_default();
+        fs::write(&staged_status, previous).map_err(io("write", &staged_status))?;
+        let strip = host_codename().as_deref() != Some(self.suite.name());
+        let mut outcome = AddOutcome {
+            unpacked: Vec::new(),
+            rebuilt: matches!(current, Current::Fresh { .. }) && self.legacy_or_broken(),
+        };
+        reporter.start("unpacking", Some(debs.len() as u64));
+        for file_name in &debs {
+            let deb = apt.archives().join(file_name);
+            reporter.status(file_name);
+            let package = unpack(&deb, staging.path(), &staged_status, strip)?;
+            outcome.unpacked.push(package);
+            reporter.advance(1);
+        }
+        reporter.finish();
+        add_merged_usr_aliases(staging.path())?;
+        relocate_tree(staging.path(), &self.path())?;
 
-        let mut manifest = self.manifest()?;
+        let mut manifest = match current {
+            Current::Tree(manifest) => manifest,
+            Current::Fresh { .. } => self.manifest_template(),
+        };
         for package in &wanted {
             if !manifest.requested.contains(package) {
                 manifest.requested.push(package.clone());
@@ -277,8 +458,143 @@ impl Sysroot {
             all.insert(package.clone());
         }
         manifest.packages = all.into_iter().collect();
-        write_manifest(&self.directory.join("manifest.json"), &manifest)?;
+        // What apt resolved must be complete before it replaces anything.
+        let status_text = fs::read_to_string(&staged_status).map_err(io("read", &staged_status))?;
+        let mut problems = check_status(&manifest, &status_text);
+        if let Some(problem) = problems.pop() {
+            return Err(Error::Unverified {
+                path: staging.path().to_path_buf(),
+                problem: problem.to_string(),
+            });
+        }
+        let files = record_files(staging.path())?;
+        write_json(&staging.path().join(FILES), &files)?;
+        write_json(&staging.path().join(MANIFEST), &manifest)?;
+        staging.commit(&self.path())?;
+        // Only now is the old layout's state obsolete.
+        remove_if_present(&self.legacy_manifest())?;
         Ok(outcome)
+    }
+
+    fn manifest_template(&self) -> Manifest {
+        Manifest {
+            suite: self.suite,
+            architecture: self.architecture.clone(),
+            mirror: self.mirror.clone(),
+            requested: Vec::new(),
+            packages: Vec::new(),
+        }
+    }
+
+    /// Was there something before that this `add` replaces wholesale?
+    fn legacy_or_broken(&self) -> bool {
+        self.path().exists() || self.legacy_manifest().exists()
+    }
+
+    /// The tree an `add` builds on: the current one when it verifies, else a fresh one that
+    /// also holds what the old tree's users had asked for.
+    fn current(&self) -> Result<Current, Error> {
+        let manifest = match read_json::<Manifest>(&self.path().join(MANIFEST)) {
+            Ok(Some(manifest)) => manifest,
+            Ok(None) | Err(Error::Malformed { .. }) => {
+                let carried = read_json::<LegacyManifest>(&self.legacy_manifest())
+                    .ok()
+                    .flatten()
+                    .map(|legacy| {
+                        // Names that were never valid (this used to be unchecked) are dropped.
+                        legacy
+                            .requested
+                            .iter()
+                            .filter_map(|name| name.parse().ok())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                return Ok(Current::Fresh { carried });
+            }
+            Err(error) => return Err(error),
+        };
+        let verification = self.verify_tree()?;
+        if verification.problems.is_empty() {
+            Ok(Current::Tree(manifest))
+        } else {
+            tracing::info!(
+                problems = verification.problems.len(),
+                "the sysroot fails verification: rebuilding it"
+            );
+            Ok(Current::Fresh {
+                carried: manifest.requested,
+            })
+        }
+    }
+
+    /// Checks the tree against its manifest and file list: every recorded file present with its
+    /// size (symlinks with their target), the dpkg status agreeing with the manifest, every
+    /// package's dependencies and every requested package in the tree.
+    pub fn verify(&self) -> Result<Verification, Error> {
+        if !self.directory.exists() {
+            return Ok(Verification {
+                packages: 0,
+                files: 0,
+                problems: vec![Problem::NoTree],
+            });
+        }
+        let _lock = Lock::acquire(&self.directory.join("lock"))?;
+        self.verify_tree()
+    }
+
+    fn verify_tree(&self) -> Result<Verification, Error> {
+        let root = self.path();
+        let unreadable = |path: &Path, reason: String| Problem::Unreadable {
+            path: path.display().to_string(),
+            reason,
+        };
+        let mut verification = Verification {
+            packages: 0,
+            files: 0,
+            problems: Vec::new(),
+        };
+        let manifest = match read_json::<Manifest>(&root.join(MANIFEST)) {
+            Ok(Some(manifest)) => manifest,
+            Ok(None) => {
+                verification
+                    .problems
+                    .push(if self.legacy_manifest().exists() {
+                        Problem::Legacy
+                    } else {
+                        Problem::NoTree
+                    });
+                return Ok(verification);
+            }
+            Err(error) => {
+                verification
+                    .problems
+                    .push(unreadable(&root.join(MANIFEST), error.to_string()));
+                return Ok(verification);
+            }
+        };
+        verification.packages = manifest.packages.len();
+        match fs::read_to_string(root.join(STATUS)) {
+            Ok(status) => verification
+                .problems
+                .extend(check_status(&manifest, &status)),
+            Err(error) => verification
+                .problems
+                .push(unreadable(&root.join(STATUS), error.to_string())),
+        }
+        match read_json::<BTreeMap<String, Entry>>(&root.join(FILES)) {
+            Ok(Some(files)) => {
+                verification.files = files.len();
+                verification.problems.extend(check_files(&root, &files));
+            }
+            Ok(None) => verification.problems.push(unreadable(
+                &root.join(FILES),
+                "it does not exist".to_string(),
+            )),
+            Err(error) => verification
+                .problems
+                .push(unreadable(&root.join(FILES), error.to_string())),
+        }
+        Ok(verification)
     }
 
     /// Deletes the sysroot with its apt state.
@@ -290,14 +606,11 @@ impl Sysroot {
             });
         }
         let _lock = Lock::acquire(&self.directory.join("lock"))?;
-        fs::remove_dir_all(&self.directory).map_err(|source| Error::Io {
-            action: "remove",
-            path: self.directory.clone(),
-            source,
-        })
+        fs::remove_dir_all(&self.directory).map_err(io("remove", &self.directory))
     }
 
-    /// Every sysroot under `cache_dir`.
+    /// Every sysroot under `cache_dir` (not those made by an older archway until an `add`
+    /// rebuilds them: they have no manifest inside the tree).
     pub fn list(cache_dir: &Path) -> Result<Vec<SysrootInfo>, Error> {
         let directory = cache_dir.join("sysroots");
         let entries = match fs::read_dir(&directory) {
@@ -314,7 +627,7 @@ impl Sysroot {
         let mut found = Vec::new();
         for entry in entries.flatten() {
             let path = entry.path();
-            let Some(manifest) = read_manifest(&path.join("manifest.json"))? else {
+            let Some(manifest) = read_json::<Manifest>(&path.join("root").join(MANIFEST))? else {
                 continue;
             };
             found.push(SysrootInfo {
@@ -327,8 +640,8 @@ impl Sysroot {
         Ok(found)
     }
 
-    /// The private apt setup (created on first use).
-    fn prepare_apt(&self) -> Result<Apt, Error> {
+    /// The private apt setup (created on first use), resolving against `status`.
+    fn prepare_apt(&self, status: &Path) -> Result<Apt, Error> {
         let base = self.directory.join("apt");
         for sub in [
             "etc/apt/apt.conf.d",
@@ -341,15 +654,7 @@ impl Sysroot {
             "var/log/apt",
         ] {
             let path = base.join(sub);
-            fs::create_dir_all(&path).map_err(|source| Error::Io {
-                action: "create directory",
-                path,
-                source,
-            })?;
-        }
-        let status = base.join("var/lib/dpkg/status");
-        if !status.exists() {
-            write_file(&status, "")?;
+            fs::create_dir_all(&path).map_err(io("create directory", &path))?;
         }
         let sources = format!(
             "deb [arch={arch} signed-by={KEYRING}] {mirror} {suite} main\n",
@@ -360,9 +665,12 @@ impl Sysroot {
         write_file(&base.join("etc/apt/sources.list"), &sources)?;
         // `Dir` roots etc, state, cache and log in the private tree; methods stay the host's
         // (`Dir::Bin::Methods` is absolute). No recommends: a sysroot holds what builds need.
+        // No `pkgcache.bin` (apt.conf(5): an empty name keeps it in memory): it depends on the
+        // status file, which changes with every tree, so apt would rewrite 35 MB each time.
         let config = format!(
             "Dir \"{base}/\";\n\
              Dir::State::status \"{status}\";\n\
+             Dir::Cache::pkgcache \"\";\n\
              APT::Architecture \"{arch}\";\n\
              APT::Architectures {{ \"{arch}\"; }};\n\
              APT::Install-Recommends \"false\";\n\
@@ -389,6 +697,287 @@ impl Sysroot {
     }
 }
 
+/// The next tree, removed on drop unless [`Staging::commit`]ted (an error, a full disk, a
+/// panic); a kill leaves it for the next `add` to remove.
+struct Staging {
+    path: PathBuf,
+    committed: bool,
+}
+
+impl Staging {
+    fn create(path: PathBuf) -> Result<Staging, Error> {
+        fs::create_dir(&path).map_err(io("create directory", &path))?;
+        Ok(Staging {
+            path,
+            committed: false,
+        })
+    }
+
+    fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Puts the staged tree at `root` in one step: `renameat2(RENAME_EXCHANGE)` when a tree is
+    /// there (Linux 3.15; the old tree is then at the staging path and removed), `rename(2)`
+    /// when none is.
+    fn commit(mut self, root: &Path) -> Result<(), Error> {
+        let exchange = |from: &Path, to: &Path| {
+            rustix::fs::renameat_with(
+                rustix::fs::CWD,
+                from,
+                rustix::fs::CWD,
+                to,
+                rustix::fs::RenameFlags::EXCHANGE,
+            )
+        };
+        if fs::symlink_metadata(root).is_ok() {
+            exchange(&self.path, root).map_err(|errno| Error::Io {
+                action: "exchange the staged tree with",
+                path: root.to_path_buf(),
+                source: errno.into(),
+            })?;
+        } else {
+            fs::rename(&self.path, root).map_err(io("move the staged tree to", root))?;
+            self.committed = true;
+            return Ok(());
+        }
+        // The old tree is at the staging path now; the new one is in place whatever happens
+        // to the removal (a later `add` removes a leftover).
+        self.committed = true;
+        remove_if_present(&self.path)
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed {
+            if let Err(error) = fs::remove_dir_all(&self.path) {
+                tracing::warn!(path = %self.path.display(), %error, "cannot remove the staged tree");
+            }
+        }
+    }
+}
+
+/// `io("create directory", path)`: the `map_err` of a file operation.
+fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
+    let path = path.to_path_buf();
+    move |source| Error::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+fn remove_if_present(path: &Path) -> Result<(), Error> {
+    let result = match fs::symlink_metadata(path) {
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(error) => Err(error),
+        Ok(meta) if meta.is_dir() => fs::remove_dir_all(path),
+        Ok(_) => fs::remove_file(path),
+    };
+    result.map_err(io("remove", path))
+}
+
+/// A copy of the tree `from` at `to` whose files are hard links (same file system: both are in
+/// the sysroot's directory). Nothing writes into a linked file afterwards: unpacking replaces
+/// files by rename, relocation rewrites by rename, and the status file is copied separately.
+/// The manifest and file list are left out: the new tree gets its own.
+fn link_tree(from: &Path, to: &Path) -> Result<(), Error> {
+    let skip: [PathBuf; 3] = [from.join(MANIFEST), from.join(FILES), from.join(STATUS)];
+    let mut stack = vec![(from.to_path_buf(), to.to_path_buf())];
+    while let Some((source, destination)) = stack.pop() {
+        let entries = fs::read_dir(&source).map_err(io("read directory", &source))?;
+        for entry in entries {
+            let entry = entry.map_err(io("read directory", &source))?;
+            let path = entry.path();
+            let target = destination.join(entry.file_name());
+            let kind = entry.file_type().map_err(io("read", &path))?;
+            if kind.is_dir() {
+                fs::create_dir(&target).map_err(io("create directory", &target))?;
+                let permissions = entry.metadata().map_err(io("read", &path))?.permissions();
+                fs::set_permissions(&target, permissions)
+                    .map_err(io("set permissions", &target))?;
+                stack.push((path, target));
+            } else if kind.is_symlink() {
+                let link = fs::read_link(&path).map_err(io("read link", &path))?;
+                std::os::unix::fs::symlink(&link, &target)
+                    .map_err(io("create symlink", &target))?;
+            } else if !skip.contains(&path) {
+                fs::hard_link(&path, &target).map_err(io("link", &target))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every regular file's size and every symlink's target under `root`, keyed by the path
+/// inside it (the tree's own records left out). Names that are not UTF-8 are not recorded.
+fn record_files(root: &Path) -> Result<BTreeMap<String, Entry>, Error> {
+    let own: [PathBuf; 3] = [root.join(MANIFEST), root.join(FILES), root.join(STATUS)];
+    let mut files = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(directory) = stack.pop() {
+        let entries = fs::read_dir(&directory).map_err(io("read directory", &directory))?;
+        for entry in entries {
+            let entry = entry.map_err(io("read directory", &directory))?;
+            let path = entry.path();
+            let kind = entry.file_type().map_err(io("read", &path))?;
+            if kind.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let Some(name) = path
+                .strip_prefix(root)
+                .ok()
+                .and_then(Path::to_str)
+                .map(str::to_string)
+            else {
+                continue;
+            };
+            if own.contains(&path) {
+                continue;
+            }
+            let record = if kind.is_symlink() {
+                let target = fs::read_link(&path).map_err(io("read link", &path))?;
+                Entry::Symlink {
+                    target: target.to_string_lossy().into_owned(),
+                }
+            } else {
+                let size = entry.metadata().map_err(io("read", &path))?.len();
+                Entry::File { size }
+            };
+            files.insert(name, record);
+        }
+    }
+    Ok(files)
+}
+
+/// The recorded files of `root` that are gone or differ.
+fn check_files(root: &Path, files: &BTreeMap<String, Entry>) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for (name, expected) in files {
+        let path = root.join(name);
+        let found = match fs::symlink_metadata(&path) {
+            Err(_) => {
+                problems.push(Problem::Missing { path: name.clone() });
+                continue;
+            }
+            Ok(meta) if meta.file_type().is_symlink() => fs::read_link(&path)
+                .map(|target| Entry::Symlink {
+                    target: target.to_string_lossy().into_owned(),
+                })
+                .ok(),
+            Ok(meta) if meta.is_file() => Some(Entry::File { size: meta.len() }),
+            Ok(_) => None,
+        };
+        if found.as_ref() != Some(expected) {
+            let describe = |entry: Option<&Entry>| match entry {
+                Some(Entry::File { size }) => format!("{size} bytes"),
+                Some(Entry::Symlink { target }) => format!("a symlink to `{target}`"),
+                None => "a directory or special file".to_string(),
+            };
+            problems.push(Problem::Changed {
+                path: name.clone(),
+                expected: describe(Some(expected)),
+                found: describe(found.as_ref()),
+            });
+        }
+    }
+    problems
+}
+
+/// One paragraph of a dpkg status file, the fields [`check_status`] needs.
+struct StatusEntry<'a> {
+    version: &'a str,
+    depends: Vec<&'a str>,
+}
+
+/// The manifest against the tree's dpkg status: the same packages at the same versions, every
+/// `Depends`/`Pre-Depends` satisfied by a package or a `Provides` in the tree, and every
+/// requested package present. Version constraints are not compared: apt resolved them against
+/// the archive, and what this catches is a package missing altogether.
+fn check_status(manifest: &Manifest, status: &str) -> Vec<Problem> {
+    let mut entries: BTreeMap<&str, StatusEntry<'_>> = BTreeMap::new();
+    let mut provided: BTreeSet<&str> = BTreeSet::new();
+    for paragraph in status.split("\n\n") {
+        let field = |name: &str| {
+            paragraph.lines().find_map(|line| {
+                line.strip_prefix(name)
+                    .and_then(|rest| rest.strip_prefix(':'))
+                    .map(str::trim)
+            })
+        };
+        let Some(package) = field("Package") else {
+            continue;
+        };
+        let mut depends = Vec::new();
+        for relation in [field("Depends"), field("Pre-Depends")]
+            .into_iter()
+            .flatten()
+        {
+            depends.extend(relation.split(',').map(str::trim).filter(|d| !d.is_empty()));
+        }
+        for provide in field("Provides").into_iter().flat_map(|p| p.split(',')) {
+            provided.insert(relation_name(provide));
+        }
+        entries.insert(
+            package,
+            StatusEntry {
+                version: field("Version").unwrap_or_default(),
+                depends,
+            },
+        );
+    }
+    let mut problems = Vec::new();
+    let in_manifest: BTreeMap<&str, &str> = manifest
+        .packages
+        .iter()
+        .map(|package| (package.name.as_str(), package.version.as_str()))
+        .collect();
+    let names: BTreeSet<&str> = in_manifest.keys().chain(entries.keys()).copied().collect();
+    for name in names {
+        let manifest_version = in_manifest.get(name).copied();
+        let status_version = entries.get(name).map(|entry| entry.version);
+        if manifest_version != status_version {
+            problems.push(Problem::Status {
+                package: name.to_string(),
+                manifest: manifest_version.map(str::to_string),
+                status: status_version.map(str::to_string),
+            });
+        }
+    }
+    for (package, entry) in &entries {
+        for dependency in &entry.depends {
+            let satisfied = dependency
+                .split('|')
+                .map(relation_name)
+                .any(|name| entries.contains_key(name) || provided.contains(name));
+            if !satisfied {
+                problems.push(Problem::UnmetDependency {
+                    package: package.to_string(),
+                    dependency: dependency.to_string(),
+                });
+            }
+        }
+    }
+    for package in &manifest.requested {
+        let name = package.as_str();
+        if !entries.contains_key(name) && !provided.contains(name) {
+            problems.push(Problem::NotInstalled {
+                package: name.to_string(),
+            });
+        }
+    }
+    problems
+}
+
+/// `libc6 (>= 2.36)` → `libc6`; `python3:any` → `python3` (deb-control(5) relation fields).
+fn relation_name(relation: &str) -> &str {
+    let name = relation.split_whitespace().next().unwrap_or_default();
+    let name = name.split('(').next().unwrap_or_default();
+    name.split(':').next().unwrap_or_default()
+}
+
 /// apt with the sysroot's private configuration.
 struct Apt {
     base: PathBuf,
@@ -399,10 +988,6 @@ struct Apt {
 impl Apt {
     fn archives(&self) -> PathBuf {
         self.base.join("var/cache/apt/archives")
-    }
-
-    fn status_file(&self) -> PathBuf {
-        self.base.join("var/lib/dpkg/status")
     }
 
     /// No package lists yet, lists older than a day, or a changed `sources.list`.
@@ -419,7 +1004,20 @@ impl Apt {
         !fresh
     }
 
-    fn run(&self, program: &str, args: &[&str]) -> Result<String, Error> {
+    /// Runs `program options... -- packages...`. The `--` ends apt's option parsing
+    /// (apt-pkg's `CommandLine::Parse`), a second guard after [`PackageName`]'s own rule that
+    /// no name starts with `-`.
+    fn run(
+        &self,
+        program: &str,
+        options: &[&str],
+        packages: &[PackageName],
+    ) -> Result<String, Error> {
+        let mut args: Vec<&str> = options.to_vec();
+        if !packages.is_empty() {
+            args.push("--");
+            args.extend(packages.iter().map(PackageName::as_str));
+        }
         let command_line = format!(
             "APT_CONFIG={} {program} {}",
             self.config.display(),
@@ -427,7 +1025,7 @@ impl Apt {
         );
         tracing::debug!(command = %command_line, "running apt");
         let output = Command::new(program)
-            .args(args)
+            .args(&args)
             .env("APT_CONFIG", &self.config)
             .env("DEBIAN_FRONTEND", "noninteractive")
             .env("LC_ALL", "C")
@@ -492,27 +1090,25 @@ fn parse_print_uris(output: &str) -> Vec<String> {
         .collect()
 }
 
-/// Unpacks one `.deb` into `root` and records it in the private dpkg status.
-fn unpack(deb: &Path, root: &Path, status: &Path) -> Result<Package, Error> {
+/// Unpacks one `.deb` into `root` and appends it to the dpkg status file `status`; with
+/// `strip`, its static objects lose their debug information first.
+fn unpack(deb: &Path, root: &Path, status: &Path, strip: bool) -> Result<Package, Error> {
     let control = run_tool(Command::new("dpkg-deb").arg("--field").arg(deb))?;
     // Unpack beside the tree, then move into it with /lib, /bin, /sbin folded into /usr:
     // `dpkg-deb -x` would replace the tree's `lib -> usr/lib` symlink with a directory.
     let staging = root.with_file_name("unpacking");
-    if staging.exists() {
-        fs::remove_dir_all(&staging).map_err(|source| Error::Io {
-            action: "remove",
-            path: staging.clone(),
-            source,
-        })?;
-    }
+    remove_if_present(&staging)?;
     run_tool(
         Command::new("dpkg-deb")
             .arg("--extract")
             .arg(deb)
             .arg(&staging),
     )?;
+    if strip {
+        strip_static_debug_info(&staging);
+    }
     merge_into_merged_usr(&staging, root)?;
-    let _ = fs::remove_dir_all(&staging);
+    remove_if_present(&staging)?;
     let field = |name: &str| {
         control
             .lines()
@@ -678,9 +1274,11 @@ fn move_tree(from: &Path, to: &Path) -> Result<(), Error> {
     }
 }
 
-/// Makes the tree self-contained: absolute symlinks relative, `.pc` and `.la` paths inside.
-pub fn relocate_tree(root: &Path) -> Result<(), Error> {
-    let mut stack = vec![root.to_path_buf()];
+/// Makes the tree at `tree` self-contained for use at `root` (where it will be once committed;
+/// the same path when relocating in place): absolute symlinks relative, `.pc` and `.la` paths
+/// under `root`.
+pub fn relocate_tree(tree: &Path, root: &Path) -> Result<(), Error> {
+    let mut stack = vec![tree.to_path_buf()];
     while let Some(directory) = stack.pop() {
         let entries = fs::read_dir(&directory).map_err(|source| Error::Io {
             action: "read directory",
@@ -695,7 +1293,7 @@ pub fn relocate_tree(root: &Path) -> Result<(), Error> {
             if kind.is_dir() {
                 stack.push(path);
             } else if kind.is_symlink() {
-                relativize_symlink(root, &path)?;
+                relativize_symlink(tree, &path)?;
             } else if kind.is_file() {
                 let name = entry.file_name();
                 let name = name.to_string_lossy();
@@ -750,7 +1348,8 @@ fn host_codename() -> Option<String> {
 /// know (trixie's riscv64 objects use `R_RISCV_SET_ULEB128`/`R_RISCV_SUB_ULEB128`, relocation
 /// types 60 and 61, from binutils 2.41; bookworm's ld 2.40 and lld 14 reject them), and static
 /// linking never needs them. `llvm-objcopy` handles every architecture; without it the tree
-/// stays as Debian ships it.
+/// stays as Debian ships it. Runs on one unpacked package before it joins the tree, so files
+/// linked from the previous tree are never rewritten.
 fn strip_static_debug_info(root: &Path) {
     let search_path = std::env::var_os("PATH").unwrap_or_default();
     let Some(objcopy) = crate::find_program(&search_path, "llvm-objcopy") else {
@@ -859,7 +1458,8 @@ fn write_file(path: &Path, contents: &str) -> Result<(), Error> {
         })
 }
 
-fn read_manifest(path: &Path) -> Result<Option<Manifest>, Error> {
+/// The JSON file at `path`, `None` when there is none.
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, Error> {
     let text = match fs::read_to_string(path) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -879,11 +1479,14 @@ fn read_manifest(path: &Path) -> Result<Option<Manifest>, Error> {
         })
 }
 
-fn write_manifest(path: &Path, manifest: &Manifest) -> Result<(), Error> {
-    let text = serde_json::to_string_pretty(manifest).map_err(|error| Error::Malformed {
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), Error> {
+    let text = serde_json::to_string_pretty(value).map_err(|error| Error::Malformed {
         path: path.to_path_buf(),
         reason: error.to_string(),
     })?;
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(io("create directory", parent))?;
+    }
     write_file(path, &(text + "\n"))
 }
 
@@ -930,6 +1533,111 @@ mod tests {
         assert!(parse_print_uris("").is_empty());
     }
 
+    fn manifest(requested: &[&str], packages: &[(&str, &str)]) -> Manifest {
+        Manifest {
+            suite: Suite::Bookworm,
+            architecture: "arm64".to_string(),
+            mirror: DEFAULT_MIRROR.to_string(),
+            requested: requested
+                .iter()
+                .map(|name| name.parse().expect("valid test name"))
+                .collect(),
+            packages: packages
+                .iter()
+                .map(|(name, version)| Package {
+                    name: name.to_string(),
+                    version: version.to_string(),
+                    architecture: "arm64".to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    const STATUS_TEXT: &str = "Package: libc6\nStatus: install ok installed\nVersion: 2.36-9\nDepends: libgcc-s1\nDescription: x\n continued\n\n\
+Package: libgcc-s1\nStatus: install ok installed\nVersion: 12.2.0-14\nProvides: libgcc1 (= 1:12.2.0-14)\n\n\
+Package: zlib1g-dev\nStatus: install ok installed\nVersion: 1:1.2.13\nDepends: libc6 (>= 2.34), libgcc1 | foo, debconf (>= 0.5) | debconf-2.0:any\n\n";
+
+    #[test]
+    fn status_agreeing_with_the_manifest_has_no_problems_but_each_disagreement_is_one() {
+        let packages = [
+            ("libc6", "2.36-9"),
+            ("libgcc-s1", "12.2.0-14"),
+            ("zlib1g-dev", "1:1.2.13"),
+        ];
+        let complete = STATUS_TEXT.replace(", debconf (>= 0.5) | debconf-2.0:any", "");
+        assert_eq!(
+            check_status(&manifest(&["zlib1g-dev"], &packages), &complete),
+            vec![]
+        );
+        let problems = check_status(
+            &manifest(&["zlib1g-dev", "libpng-dev"], &packages[..2]),
+            STATUS_TEXT,
+        );
+        assert_eq!(
+            problems,
+            vec![
+                Problem::Status {
+                    package: "zlib1g-dev".to_string(),
+                    manifest: None,
+                    status: Some("1:1.2.13".to_string()),
+                },
+                Problem::UnmetDependency {
+                    package: "zlib1g-dev".to_string(),
+                    dependency: "debconf (>= 0.5) | debconf-2.0:any".to_string(),
+                },
+                Problem::NotInstalled {
+                    package: "libpng-dev".to_string(),
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_linked_copy_shares_files_and_verification_sees_changes() {
+        let temporary = tempfile::tempdir().expect("temp dir");
+        let from = temporary.path().join("root");
+        fs::create_dir_all(from.join("usr/include")).expect("mkdir");
+        fs::create_dir_all(from.join("var/lib/dpkg")).expect("mkdir");
+        fs::write(from.join("usr/include/zlib.h"), "int z;\n").expect("write");
+        fs::write(from.join(STATUS), "Package: x\n").expect("write");
+        std::os::unix::fs::symlink("usr/lib", from.join("lib")).expect("symlink");
+        let to = temporary.path().join("staging");
+        fs::create_dir(&to).expect("mkdir");
+        link_tree(&from, &to).expect("link");
+        assert!(
+            !to.join(STATUS).exists(),
+            "the status is copied, never linked"
+        );
+        assert_eq!(
+            fs::read_link(to.join("lib")).expect("link"),
+            Path::new("usr/lib")
+        );
+        use std::os::unix::fs::MetadataExt as _;
+        let inode = |path: &Path| fs::metadata(path).expect("stat").ino();
+        assert_eq!(
+            inode(&from.join("usr/include/zlib.h")),
+            inode(&to.join("usr/include/zlib.h"))
+        );
+        let files = record_files(&to).expect("record");
+        assert_eq!(files.len(), 2, "{files:?}");
+        assert!(check_files(&to, &files).is_empty());
+        fs::write(to.join("usr/include/zlib.h"), "int zz;\n").expect("write");
+        fs::remove_file(to.join("lib")).expect("remove");
+        assert_eq!(
+            check_files(&to, &files),
+            vec![
+                Problem::Missing {
+                    path: "lib".to_string()
+                },
+                Problem::Changed {
+                    path: "usr/include/zlib.h".to_string(),
+                    expected: "7 bytes".to_string(),
+                    found: "8 bytes".to_string(),
+                },
+            ]
+        );
+    }
+
     #[test]
     fn pc_variables_with_absolute_paths_move_inside_the_root_once() {
         let root = Path::new("/cache/root");
@@ -962,7 +1670,7 @@ mod tests {
         std::os::unix::fs::symlink("/lib/x/libz.so.1", root.join("usr/lib/x/libz.so"))
             .expect("symlink");
         std::os::unix::fs::symlink("libz.so.1", root.join("lib/x/libz.so")).expect("symlink");
-        relocate_tree(root).expect("relocate");
+        relocate_tree(root, root).expect("relocate");
         assert_eq!(
             fs::read_link(root.join("usr/lib/x/libz.so")).expect("link"),
             Path::new("../../../lib/x/libz.so.1")

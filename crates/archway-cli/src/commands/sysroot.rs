@@ -1,8 +1,14 @@
-//! `archway sysroot add|list|remove|path`: per-target trees of the target's own Debian packages.
+//! `archway sysroot add|list|remove|path|verify`: per-target trees of the target's own Debian
+//! packages.
+//!
+//! Suites and package names are checked here, where the user's words are read
+//! (`archway_platform::debian_names`): a suite names a cache directory, a package name reaches
+//! apt's command line.
 
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use archway_platform::debian_names::{PackageName, Suite};
 use archway_toolchain::Sysroot;
 
 use super::toolchain::parse_target;
@@ -47,6 +53,16 @@ enum Subcommand {
         #[arg(long)]
         suite: Option<String>,
     },
+    /// Check a target's sysroot against its manifest: every file with its recorded size, the
+    /// packages' versions and dependencies. Exits 1 when something is wrong.
+    Verify {
+        #[arg(long)]
+        target: String,
+        #[arg(long)]
+        suite: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn cache_dir() -> anyhow::Result<std::path::PathBuf> {
@@ -60,6 +76,7 @@ fn cache_dir() -> anyhow::Result<std::path::PathBuf> {
 }
 
 fn open(target: &str, suite: Option<&str>) -> anyhow::Result<Sysroot> {
+    let suite = suite.map(str::parse::<Suite>).transpose()?;
     let platform = parse_target(target)?;
     let cache = cache_dir()?;
     Ok(match suite {
@@ -70,6 +87,14 @@ fn open(target: &str, suite: Option<&str>) -> anyhow::Result<Sysroot> {
     })
 }
 
+/// The `add` arguments as package names; the first that is not one is the error.
+fn package_names(words: &[String]) -> anyhow::Result<Vec<PackageName>> {
+    Ok(words
+        .iter()
+        .map(|word| word.parse::<PackageName>())
+        .collect::<Result<_, _>>()?)
+}
+
 pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     match args.command {
         Subcommand::Add {
@@ -77,14 +102,20 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
             suite,
             packages,
         } => {
+            let packages = package_names(&packages)?;
             let sysroot = open(&target, suite.as_deref())?;
             let reporter = context.reporter();
             let outcome = sysroot
                 .add(&packages, &reporter)
                 .with_context(|| format!("cannot fill the sysroot for `{target}`"))?;
             if !context.quiet {
+                let rebuilt = if outcome.rebuilt {
+                    " (rebuilt: the previous tree was incomplete or from an older archway)"
+                } else {
+                    ""
+                };
                 eprintln!(
-                    "{} packages unpacked into the {} {} sysroot",
+                    "{} packages unpacked into the {} {} sysroot{rebuilt}",
                     outcome.unpacked.len(),
                     sysroot.suite(),
                     sysroot.architecture()
@@ -112,7 +143,13 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
                         sysroot.name,
                         sysroot.manifest.packages.len(),
                         sysroot.manifest.suite,
-                        sysroot.manifest.requested.join(" "),
+                        sysroot
+                            .manifest
+                            .requested
+                            .iter()
+                            .map(PackageName::as_str)
+                            .collect::<Vec<_>>()
+                            .join(" "),
                         "",
                         sysroot.path.display()
                     );
@@ -136,6 +173,40 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
                 .into());
             }
             println!("{}", sysroot.path().display());
+        }
+        Subcommand::Verify {
+            target,
+            suite,
+            json,
+        } => {
+            let sysroot = open(&target, suite.as_deref())?;
+            let verification = sysroot.verify()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&verification)?);
+            }
+            let name = format!("{} {}", sysroot.suite(), sysroot.architecture());
+            if verification.problems.is_empty() {
+                if !context.quiet {
+                    eprintln!(
+                        "the {name} sysroot is intact: {} packages, {} files",
+                        verification.packages, verification.files
+                    );
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            for problem in &verification.problems {
+                eprintln!("{problem}");
+            }
+            let count = verification.problems.len();
+            let problems = if count == 1 { "problem" } else { "problems" };
+            return Err(Failure::user(
+                format!("the {name} sysroot has {count} {problems}"),
+                Some(format!(
+                    "run `archway sysroot add --target {target}{}` to rebuild it from the downloaded packages",
+                    suite.map(|suite| format!(" --suite {suite}")).unwrap_or_default()
+                )),
+            )
+            .into());
         }
     }
     Ok(ExitCode::SUCCESS)

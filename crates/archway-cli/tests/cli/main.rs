@@ -10,4 +10,5 @@ mod generated;
 mod inspect;
 mod platform;
 mod rootfs;
+mod sysroot;
 mod toolchain;

@@ -273,13 +273,21 @@ impl Overrides {
             "cxxflags" => self.cxxflags = Some(Sourced::new(words(raw, false)?, source)),
             "ldflags" => self.ldflags = Some(Sourced::new(words(raw, false)?, source)),
             "sysroot-packages" => {
-                self.sysroot_packages = Some(Sourced::new(words(raw, true)?, source))
+                self.sysroot_packages = Some(Sourced::new(package_names(raw)?, source))
             }
             "rootfs-packages" => {
-                self.rootfs_packages = Some(Sourced::new(words(raw, true)?, source))
+                self.rootfs_packages = Some(Sourced::new(package_names(raw)?, source))
             }
             "rootfs-suite" => {
                 let suite = non_empty(text(raw, "a string")?)?.to_string();
+                if suite
+                    .parse::<archway_platform::debian_names::Suite>()
+                    .is_err()
+                {
+                    let names =
+                        archway_platform::debian_names::Suite::ALL.map(|suite| suite.name());
+                    return Err(Invalid::choice(&suite, &names));
+                }
                 self.rootfs_suite = Some(Sourced::new(suite, source));
             }
             "qemu-cpu" => {
@@ -439,6 +447,26 @@ fn non_empty(text: &str) -> Result<&str, Invalid> {
     } else {
         Ok(text)
     }
+}
+
+/// A package list ([`words`]) whose every entry is a Debian package name: they reach apt's
+/// command line, where a word starting with `-` would be one of apt's options.
+fn package_names(raw: Raw<'_>) -> Result<Vec<String>, Invalid> {
+    let names = words(raw, true)?;
+    for name in &names {
+        if let Err(error) = name.parse::<archway_platform::debian_names::PackageName>() {
+            let reason = match error {
+                archway_platform::Error::InvalidPackageName { reason, .. } => reason,
+                other => other.to_string(),
+            };
+            return Err(Invalid::Value {
+                value: name.escape_debug().to_string(),
+                expected: format!("Debian package names ({reason})"),
+                suggestion: None,
+            });
+        }
+    }
+    Ok(names)
 }
 
 /// A list: a TOML array of strings, or one string split at whitespace (and at commas for
@@ -637,6 +665,35 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn package_lists_and_suites_refuse_what_is_not_a_debian_name() {
+        for key in ["sysroot-packages", "rootfs-packages"] {
+            for hostile in [
+                "[\"-o=Dir::Bin::dpkg=./x\"]",
+                "[\"--option\"]",
+                "[\"a b\"]",
+                "[\"\"]",
+                "[\"$(id)\"]",
+                "[\"../x\"]",
+                "[\"/abs\"]",
+            ] {
+                let error = set(key, Raw::Toml(&item(hostile))).expect_err(hostile);
+                assert!(
+                    matches!(&error, Invalid::Value { expected, .. } if expected.starts_with("Debian package names (")),
+                    "{key} = {hostile}: {error:?}"
+                );
+            }
+            assert!(set(key, Raw::Text("-o=Dir::Bin::dpkg=./x")).is_err());
+        }
+        for hostile in ["../../decoy", "/abs", "sid", "$(id)"] {
+            assert!(matches!(
+                set("rootfs-suite", Raw::Text(hostile)),
+                Err(Invalid::Value { .. })
+            ));
+        }
+        assert!(set("rootfs-suite", Raw::Text("trixie")).is_ok());
     }
 
     #[test]

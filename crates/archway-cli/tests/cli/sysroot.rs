@@ -1,0 +1,355 @@
+//! `archway sysroot`: hostile suites and package names are refused before anything touches the
+//! cache or apt; with root and Debian's archive, a killed or disk-starved `add` leaves the
+//! previous tree and the next run repairs it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::support::{self, archway};
+
+const HOSTILE_SUITES: &[&str] = &[
+    "../../decoy",
+    "/abs",
+    "-o=Dir::Bin::dpkg=./x",
+    "a b",
+    "",
+    "$(id)",
+    "sid",
+];
+const HOSTILE_PACKAGES: &[&str] = &[
+    "-o=Dir::Bin::dpkg=./x",
+    "--option",
+    "../x",
+    "/abs",
+    "a b",
+    "",
+    "$(id)",
+];
+
+#[test]
+fn hostile_suites_are_refused_and_nothing_outside_the_cache_is_removed() {
+    for suite in HOSTILE_SUITES {
+        for command in ["add", "remove", "path", "verify"] {
+            let run = archway();
+            let cache = run.temp().join("cache");
+            // What `<cache>/sysroots/<suite>-arm64` named before suites were checked.
+            let decoy = run.temp().join("decoy-arm64");
+            std::fs::create_dir_all(cache.join("sysroots")).expect("mkdir");
+            std::fs::create_dir_all(&decoy).expect("mkdir");
+            let output = run
+                .env("ARCHWAY_CACHE_DIR", &cache)
+                .args(["sysroot", command, "--target", "aarch64"])
+                .arg(format!("--suite={suite}"))
+                .run();
+            output.assert_code(1);
+            assert!(
+                output.stderr.contains("error: unknown Debian suite"),
+                "{command} --suite {suite:?}: {}",
+                output.snapshot()
+            );
+            assert!(
+                decoy.is_dir(),
+                "{command} --suite {suite:?} removed the decoy"
+            );
+            assert!(
+                !cache.join("sysroots").read_dir().expect("ls").any(|_| true),
+                "{command} --suite {suite:?} wrote into the cache"
+            );
+        }
+    }
+    let output = archway()
+        .args([
+            "sysroot",
+            "remove",
+            "--target",
+            "aarch64",
+            "--suite",
+            "../../../decoy",
+        ])
+        .run();
+    insta::assert_snapshot!(output.snapshot());
+}
+
+#[test]
+fn hostile_package_names_are_refused_before_apt_runs() {
+    for package in HOSTILE_PACKAGES {
+        let run = archway();
+        let cache = run.temp().join("cache");
+        let output = run
+            .env("ARCHWAY_CACHE_DIR", &cache)
+            .args(["sysroot", "add", "--target", "aarch64", "--", package])
+            .run();
+        output.assert_code(1);
+        assert!(
+            output.stderr.contains("is not a Debian package name"),
+            "{package:?}: {}",
+            output.snapshot()
+        );
+        assert!(!cache.exists(), "{package:?}: the cache was touched");
+    }
+    let output = archway()
+        .args([
+            "sysroot",
+            "add",
+            "--target",
+            "aarch64",
+            "--",
+            "-o=Dir::Bin::dpkg=./x",
+        ])
+        .run();
+    insta::assert_snapshot!(output.snapshot());
+}
+
+#[test]
+fn hostile_package_names_in_archway_toml_are_refused_with_their_line() {
+    for key in ["sysroot-packages", "rootfs-packages"] {
+        for package in HOSTILE_PACKAGES {
+            let run = archway();
+            let project = run.work_dir();
+            let quoted = package.replace('\\', "\\\\").replace('"', "\\\"");
+            std::fs::write(
+                project.join("archway.toml"),
+                format!("[build]\n{key} = [\"zlib1g-dev\", \"{quoted}\"]\n"),
+            )
+            .expect("write archway.toml");
+            let output = run.args(["config", "show"]).run();
+            output.assert_code(1);
+            assert!(
+                output.stderr.contains("archway.toml:2:")
+                    && output.stderr.contains(&format!("invalid `{key}` value"))
+                    && output.stderr.contains("expected Debian package names"),
+                "{key} = {package:?}: {}",
+                output.snapshot()
+            );
+        }
+    }
+    let run = archway();
+    std::fs::write(
+        run.work_dir().join("archway.toml"),
+        "[build]\nsysroot-packages = [\"-o=Dir::Bin::dpkg=./x\"]\n",
+    )
+    .expect("write archway.toml");
+    insta::assert_snapshot!(run.args(["config", "show"]).run().snapshot());
+}
+
+/// Root (for the tmpfs and for dpkg-deb to keep file owners) and Debian's tools; outside CI a
+/// machine without them skips, loudly.
+fn can_fill_sysroots() -> bool {
+    let uid = Command::new("id").arg("-u").output().expect("running id");
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        return !support::skip_unless_ci("filling sysroots in these tests needs root");
+    }
+    for tool in ["apt-get", "dpkg-deb"] {
+        if !support::have_tool(tool) {
+            return !support::skip_unless_ci(&format!("`{tool}` is not installed"));
+        }
+    }
+    true
+}
+
+/// `archway` with the cache at `cache`, outside the hermetic harness (the tests below need
+/// to kill it and to reuse one cache across runs).
+fn command(cache: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_archway"));
+    command
+        .args(args)
+        .env("ARCHWAY_CACHE_DIR", cache)
+        .env("NO_COLOR", "1")
+        .env_remove("ARCHWAY_LOG")
+        .stdin(Stdio::null());
+    command
+}
+
+fn run(cache: &Path, args: &[&str]) -> (bool, String) {
+    let output = command(cache, args).output().expect("running archway");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.success(), stderr)
+}
+
+#[track_caller]
+fn assert_verified(cache: &Path, context: &str) {
+    let (ok, stderr) = run(cache, &["sysroot", "verify", "--target", "aarch64"]);
+    assert!(ok && stderr.contains("is intact"), "{context}: {stderr}");
+    let directory = cache.join("sysroots/bookworm-arm64");
+    assert!(
+        !directory.join("staging").exists(),
+        "{context}: staging left"
+    );
+    assert!(
+        !directory.join("unpacking").exists(),
+        "{context}: unpacking left"
+    );
+}
+
+/// A small seeded generator (xorshift64): the kill points differ per seed and are the same
+/// on every run.
+fn next(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+#[test]
+fn a_killed_add_leaves_a_tree_the_next_add_completes() {
+    if !can_fill_sysroots() {
+        return;
+    }
+    let temporary = tempfile::tempdir().expect("temp dir");
+    let cache = temporary.path().join("cache");
+    // Small packages whose archives are not downloaded yet in each round, so every killed
+    // run has resolving, downloading, unpacking and committing to be interrupted in.
+    let extra = [
+        "libzstd-dev",
+        "liblz4-dev",
+        "libbz2-dev",
+        "liblzma-dev",
+        "libffi-dev",
+    ];
+    for (round, seed) in [0x9e37_79b9_u64, 7, 1_000_003, 42, 0xdead_beef]
+        .into_iter()
+        .enumerate()
+    {
+        let mut state = seed;
+        // 0-3 s: the first round (no package lists yet) mostly dies in `apt-get update` or the
+        // first download, later ones (0-1.5 s) anywhere from resolving to the exchange of the
+        // trees.
+        let range = if round == 0 { 3000 } else { 1500 };
+        let delay = Duration::from_millis(next(&mut state) % range);
+        let packages = ["zlib1g-dev", extra[round]];
+        let mut args = vec!["sysroot", "add", "--target", "aarch64", "--"];
+        args.extend(packages);
+        // Its own process group, killed whole: what a terminal's ^\ or a CI timeout does
+        // (apt-get and dpkg-deb die with it instead of holding apt's locks).
+        let mut child = {
+            use std::os::unix::process::CommandExt as _;
+            command(&cache, &args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .process_group(0)
+                .spawn()
+                .expect("spawning archway")
+        };
+        std::thread::sleep(delay);
+        let group = format!("-{}", child.id());
+        let killed = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .status()
+            .expect("running kill");
+        assert!(killed.success() || child.try_wait().is_ok_and(|done| done.is_some()));
+        let _ = child.wait();
+        let staged = cache.join("sysroots/bookworm-arm64/staging").exists();
+        let context = format!(
+            "round {round}, seed {seed:#x}, killed after {delay:?} (staging left: {staged})"
+        );
+        let (ok, stderr) = run(&cache, &args);
+        assert!(ok, "{context}: the next add failed: {stderr}");
+        eprintln!("{context}: the next add said:\n{stderr}");
+        assert_verified(&cache, &context);
+        let listing = command(&cache, &["sysroot", "list", "--json"])
+            .output()
+            .expect("list");
+        let listing = String::from_utf8_lossy(&listing.stdout);
+        assert!(listing.contains(extra[round]), "{context}: {listing}");
+    }
+}
+
+/// A tmpfs mounted on a private directory, unmounted (lazily, so a leftover process cannot
+/// keep it) when dropped, also when the test fails.
+struct Tmpfs {
+    path: PathBuf,
+}
+
+impl Tmpfs {
+    fn mount(path: PathBuf, size: &str) -> Tmpfs {
+        std::fs::create_dir_all(&path).expect("mkdir");
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&path)
+            .status()
+            .expect("running mount");
+        assert!(status.success(), "mount -t tmpfs failed");
+        Tmpfs { path }
+    }
+
+    fn resize(&self, size: &str) {
+        let status = Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(&self.path)
+            .status()
+            .expect("running mount");
+        assert!(
+            status.success(),
+            "remounting the tmpfs with size={size} failed"
+        );
+    }
+
+    /// Bytes in use on the mount (`df --output=used`).
+    fn used(&self) -> u64 {
+        let output = Command::new("df")
+            .args(["--block-size=1", "--output=used"])
+            .arg(&self.path)
+            .output()
+            .expect("running df");
+        let text = String::from_utf8_lossy(&output.stdout);
+        let used = text
+            .lines()
+            .nth(1)
+            .and_then(|line| line.trim().parse().ok());
+        used.expect("df prints the used bytes")
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
+    }
+}
+
+#[test]
+fn a_full_disk_fails_clearly_keeps_the_tree_and_the_next_add_succeeds() {
+    if !can_fill_sysroots() {
+        return;
+    }
+    let temporary = tempfile::tempdir().expect("temp dir");
+    let cache = temporary.path().join("cache");
+    let tmpfs = Tmpfs::mount(cache.clone(), "512m");
+    let (ok, stderr) = run(
+        &cache,
+        &["sysroot", "add", "--target", "aarch64", "zlib1g-dev"],
+    );
+    assert!(ok, "the first add failed: {stderr}");
+    // Room for libssl-dev's archive (about 2.4 MB) but not for its unpacked files (about
+    // 13 MB): the disk fills while the new tree is built.
+    let room = tmpfs.used() + 4 * 1024 * 1024;
+    tmpfs.resize(&room.to_string());
+    let (ok, stderr) = run(
+        &cache,
+        &["sysroot", "add", "--target", "aarch64", "libssl-dev"],
+    );
+    assert!(!ok, "the add succeeded on a full disk: {stderr}");
+    eprintln!("the add on a full disk said:\n{stderr}");
+    assert!(
+        stderr.contains("no space left on the file system holding")
+            && stderr.contains("hint: free space there"),
+        "{stderr}"
+    );
+    assert_verified(&cache, "after the failed add");
+    let listing = command(&cache, &["sysroot", "list"])
+        .output()
+        .expect("list");
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    assert!(!listing.contains("libssl-dev"), "{listing}");
+    tmpfs.resize("512m");
+    let (ok, stderr) = run(
+        &cache,
+        &["sysroot", "add", "--target", "aarch64", "libssl-dev"],
+    );
+    assert!(ok, "the add with room again failed: {stderr}");
+    assert_verified(&cache, "after the add with room");
+    assert!(cache
+        .join("sysroots/bookworm-arm64/root/usr/include/openssl/ssl.h")
+        .is_file());
+    drop(tmpfs);
+}
