@@ -21,6 +21,23 @@ pub enum Error {
     /// The running machine could not be probed.
     #[error("cannot detect the host platform: {reason}")]
     Host { reason: String },
+    /// A value that a generated file's syntax cannot carry unchanged.
+    #[error("cannot write `{}` into {syntax}: {reason}", shortened(value))]
+    Unquotable {
+        value: String,
+        /// Where it was to go (`a Meson cross file`).
+        syntax: &'static str,
+        reason: &'static str,
+    },
+}
+
+/// A value for a message: long ones (a 64 KiB flag) cut to their start.
+fn shortened(value: &str) -> String {
+    const LIMIT: usize = 80;
+    match value.char_indices().nth(LIMIT) {
+        Some((end, _)) => format!("{}...", &value[..end]),
+        None => value.to_string(),
+    }
 }
 
 fn did_you_mean(suggestions: &[String]) -> String {
@@ -54,6 +71,10 @@ impl Error {
             ),
             Error::Host { .. } => Some(
                 "name the platform explicitly, e.g. `--target x86_64-linux`".to_string(),
+            ),
+            Error::Unquotable { .. } => Some(
+                "change the value in `archway.toml` (`archway config show` says where it is set)"
+                    .to_string(),
             ),
         }
     }

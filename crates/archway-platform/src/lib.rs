@@ -33,6 +33,7 @@ mod index;
 mod oci;
 mod platform;
 pub mod progress;
+pub mod quote;
 mod triple;
 
 pub use binary::{identify, Binary, BinaryFormat, BinaryKind, ElfHeader, Linkage};
