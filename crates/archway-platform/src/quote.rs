@@ -143,7 +143,28 @@ pub fn meson_string(value: &str) -> Result<String, Error> {
     if !plain.is_empty() || pieces.is_empty() {
         pieces.push(format!("'{plain}'"));
     }
-    Ok(pieces.join(" + "))
+    Ok(balanced_sum(&pieces))
+}
+
+/// `a + b + c + ...` grouped as a balanced tree: Meson parses `+` recursively in Python, and a
+/// flat sum of about 1000 strings (a long flag with many quotes) exceeds Python's recursion
+/// limit.
+fn balanced_sum(pieces: &[String]) -> String {
+    let group = |side: &[String]| {
+        if side.len() == 1 {
+            balanced_sum(side)
+        } else {
+            format!("({})", balanced_sum(side))
+        }
+    };
+    match pieces {
+        [] => "''".to_string(),
+        [one] => one.clone(),
+        _ => {
+            let (left, right) = pieces.split_at(pieces.len() / 2);
+            format!("{} + {}", group(left), group(right))
+        }
+    }
 }
 
 /// `value` as a CMake bracket argument (`cmake-language(7)`, "Bracket Argument"): no escape
@@ -218,7 +239,8 @@ mod tests {
             (r"a\", r"'a\'"),
             ("it's", "'it' + ''''s'''"),
             ("''x", "'''''x'''"),
-            ("a'b'c", "'a' + ''''b''' + ''''c'''"),
+            ("a'b'c", "'a' + (''''b''' + ''''c''')"),
+            ("'a'b'c'd", "(''''a''' + ''''b''') + (''''c''' + ''''d''')"),
         ];
         for (value, expected) in cases {
             assert_eq!(meson_string(value).expect(value), expected, "{value:?}");
