@@ -152,6 +152,57 @@ pub fn identify(bytes: &[u8]) -> Result<Binary, Error> {
     }
 }
 
+/// Identifies a binary from the first `prefix.len()` bytes of a file of `file_len` bytes, for
+/// callers that bound what they read. When an ELF file's section header table lies beyond the
+/// prefix (it is usually at the end), the table is dropped from a copy of the header
+/// (`e_shoff`, `e_shnum`, `e_shstrndx` = 0) and the file is identified from its program
+/// headers alone: without `.dynstr` and `.ARM.attributes`, a shared library's C library and a
+/// 32-bit ARM file's exact architecture level may be unknown.
+pub fn identify_prefix(prefix: &[u8], file_len: u64) -> Result<Binary, Error> {
+    let complete = u64::try_from(prefix.len()).is_ok_and(|len| len >= file_len);
+    if complete || !prefix.starts_with(b"\x7fELF") {
+        return identify(prefix);
+    }
+    let class64 = prefix.get(4) == Some(&2);
+    let little = prefix.get(5) != Some(&2);
+    // (e_shoff offset, its width, e_shnum offset, e_shentsize offset): the ELF header layout
+    // of the System V gABI for each class.
+    let (shoff_at, shoff_width, shentsize_at, shnum_at, shstrndx_at) = if class64 {
+        (0x28, 8, 0x3a, 0x3c, 0x3e)
+    } else {
+        (0x20, 4, 0x2e, 0x30, 0x32)
+    };
+    let read = |at: usize, width: usize| -> Option<u64> {
+        let bytes = prefix.get(at..at + width)?;
+        let mut value: u64 = 0;
+        for index in 0..width {
+            let byte = if little {
+                bytes[width - 1 - index]
+            } else {
+                bytes[index]
+            };
+            value = value << 8 | u64::from(byte);
+        }
+        Some(value)
+    };
+    let table_end = read(shoff_at, shoff_width)
+        .zip(read(shentsize_at, 2))
+        .zip(read(shnum_at, 2))
+        .and_then(|((offset, size), count)| offset.checked_add(size.checked_mul(count)?));
+    match table_end {
+        Some(end) if end > prefix.len() as u64 => {
+            let mut copy = prefix.to_vec();
+            for (at, width) in [(shoff_at, shoff_width), (shnum_at, 2), (shstrndx_at, 2)] {
+                if let Some(field) = copy.get_mut(at..at + width) {
+                    field.fill(0);
+                }
+            }
+            identify(&copy)
+        }
+        _ => identify(prefix),
+    }
+}
+
 fn unrecognized(bytes: &[u8]) -> Error {
     let head: Vec<String> = bytes.iter().take(8).map(|b| format!("{b:02x}")).collect();
     if bytes.len() < 16

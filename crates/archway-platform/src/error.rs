@@ -27,6 +27,23 @@ pub enum Error {
     /// A word that is not a Debian binary package name (Debian Policy §5.6.1).
     #[error("`{}` is not a Debian package name: {reason}", input.escape_debug())]
     InvalidPackageName { input: String, reason: String },
+    /// A value that a generated file's syntax cannot carry unchanged.
+    #[error("cannot write `{}` into {syntax}: {reason}", shortened(value))]
+    Unquotable {
+        value: String,
+        /// Where it was to go (`a Meson cross file`).
+        syntax: &'static str,
+        reason: &'static str,
+    },
+}
+
+/// A value for a message: long ones (a 64 KiB flag) cut to their start.
+fn shortened(value: &str) -> String {
+    const LIMIT: usize = 80;
+    match value.char_indices().nth(LIMIT) {
+        Some((end, _)) => format!("{}...", &value[..end]),
+        None => value.to_string(),
+    }
 }
 
 fn did_you_mean(suggestions: &[String]) -> String {
@@ -67,6 +84,10 @@ impl Error {
             )),
             Error::InvalidPackageName { .. } => Some(
                 "give Debian binary package names such as `zlib1g-dev`; `apt-cache search WORD` finds them"
+                    .to_string(),
+            ),
+            Error::Unquotable { .. } => Some(
+                "change the value in `archway.toml` (`archway config show` says where it is set)"
                     .to_string(),
             ),
         }

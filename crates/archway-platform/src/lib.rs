@@ -36,9 +36,10 @@ mod index;
 mod oci;
 mod platform;
 pub mod progress;
+pub mod quote;
 mod triple;
 
-pub use binary::{identify, Binary, BinaryFormat, BinaryKind, ElfHeader, Linkage};
+pub use binary::{identify, identify_prefix, Binary, BinaryFormat, BinaryKind, ElfHeader, Linkage};
 pub use catalog::{CatalogEntry, CATALOG};
 pub use cpu::{Cpu, Endian};
 pub use debian::{DebianArch, DEBIAN_ARCHES};

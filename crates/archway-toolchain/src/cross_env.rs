@@ -5,6 +5,9 @@ use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use archway_platform::quote::{
+    fish_quoted, is_fish_variable_name, is_sh_variable_name, sh_quoted, sh_words,
+};
 use archway_platform::{Kernel, Libc, Platform};
 use serde::Serialize;
 
@@ -179,6 +182,14 @@ impl CrossEnv {
             qemu_cpu: request.qemu_cpu.clone(),
         };
         env.vars = env.compute_vars();
+        // Names reach `export NAME=...` for `eval` and the build's environment: only POSIX
+        // names are safe there (the configuration checks them too, with their file position).
+        if let Some(name) = request.env.keys().find(|name| !is_sh_variable_name(name)) {
+            return Err(Error::VariableName {
+                name: name.clone(),
+                shell: "POSIX sh",
+            });
+        }
         env.vars.extend(request.env.clone());
         Ok(env)
     }
@@ -203,9 +214,9 @@ impl CrossEnv {
         let mut set = |name: &str, value: String| {
             vars.insert(name.to_string(), value);
         };
-        let cc = join_words(&self.cc());
+        let cc = sh_words(self.cc());
         set("CC", cc.clone());
-        let cxx = self.cxx().map(|cxx| join_words(&cxx));
+        let cxx = self.cxx().map(sh_words);
         if let Some(cxx) = &cxx {
             set("CXX", cxx.clone());
         }
@@ -220,13 +231,13 @@ impl CrossEnv {
             set("WINDRES", windres.display().to_string());
         }
         if !self.cflags.is_empty() {
-            set("CFLAGS", join_words(&self.cflags));
+            set("CFLAGS", sh_words(&self.cflags));
         }
         if !self.cxxflags.is_empty() {
-            set("CXXFLAGS", join_words(&self.cxxflags));
+            set("CXXFLAGS", sh_words(&self.cxxflags));
         }
         if !self.ldflags.is_empty() {
-            set("LDFLAGS", join_words(&self.ldflags));
+            set("LDFLAGS", sh_words(&self.ldflags));
         }
         set("PKG_CONFIG_LIBDIR", join_paths(&self.pkg_config_libdir));
         // pkg-config prefixes every -I/-L path of the target's .pc files with the sysroot.
@@ -261,10 +272,10 @@ impl CrossEnv {
             );
             let rustflags = self.rust_link_args();
             if !rustflags.is_empty() {
-                set(&format!("{cargo}_RUSTFLAGS"), join_words(&rustflags));
+                set(&format!("{cargo}_RUSTFLAGS"), sh_words(&rustflags));
             }
             if !self.emulator.is_empty() {
-                set(&format!("{cargo}_RUNNER"), join_words(&self.emulator));
+                set(&format!("{cargo}_RUNNER"), sh_words(&self.emulator));
             }
         }
         vars
@@ -294,9 +305,16 @@ impl CrossEnv {
         );
     }
 
-    /// The environment as text for a shell, or as JSON.
-    pub fn render(&self, format: Format) -> String {
+    /// The environment as text for a shell, or as JSON. A variable name the shell cannot
+    /// assign is refused rather than printed: `eval "$(archway env)"` would run it.
+    pub fn render(&self, format: Format) -> Result<String, Error> {
         let mut out = String::new();
+        let host_var = ("ARCHWAY_HOST_TRIPLE".to_string(), self.host_triple.clone());
+        let vars = self
+            .vars
+            .clone()
+            .into_iter()
+            .chain(std::iter::once(host_var));
         match format {
             Format::Sh | Format::Fish => {
                 let _ = writeln!(
@@ -305,24 +323,23 @@ impl CrossEnv {
                     self.target.display_name()
                 );
                 let _ = writeln!(out, "# autotools: ./configure --host={}", self.host_triple);
-                for (name, value) in &self.vars {
-                    match format {
-                        Format::Sh => {
-                            let _ = writeln!(out, "export {name}={}", sh_quote(value));
+                for (name, value) in vars {
+                    if format == Format::Sh {
+                        if !is_sh_variable_name(&name) {
+                            return Err(Error::VariableName {
+                                name,
+                                shell: "POSIX sh",
+                            });
                         }
-                        _ => {
-                            let _ = writeln!(out, "set -gx {name} {}", fish_quote(value));
+                        let _ = writeln!(out, "export {name}={}", sh_quoted(&value));
+                    } else {
+                        if !is_fish_variable_name(&name) {
+                            return Err(Error::VariableName {
+                                name,
+                                shell: "fish",
+                            });
                         }
-                    }
-                }
-                let host_var = "ARCHWAY_HOST_TRIPLE";
-                match format {
-                    Format::Sh => {
-                        let _ = writeln!(out, "export {host_var}={}", sh_quote(&self.host_triple));
-                    }
-                    _ => {
-                        let _ =
-                            writeln!(out, "set -gx {host_var} {}", fish_quote(&self.host_triple));
+                        let _ = writeln!(out, "set -gx {name} {}", fish_quoted(&value));
                     }
                 }
             }
@@ -338,7 +355,7 @@ impl CrossEnv {
                 out.push('\n');
             }
         }
-        out
+        Ok(out)
     }
 }
 
@@ -398,23 +415,6 @@ pub(crate) fn musl_triple(target: &Platform) -> Option<String> {
         .flatten()
 }
 
-/// Joins words with spaces, quoting those that need it for a shell's word splitting.
-pub fn join_words(words: &[String]) -> String {
-    words
-        .iter()
-        .map(|word| {
-            if word.is_empty()
-                || word.contains(|c: char| c.is_whitespace() || "'\"\\$`".contains(c))
-            {
-                sh_quote(word)
-            } else {
-                word.clone()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 fn join_paths(paths: &[PathBuf]) -> String {
     paths
         .iter()
@@ -423,28 +423,16 @@ fn join_paths(paths: &[PathBuf]) -> String {
         .join(":")
 }
 
-/// POSIX sh single quoting: `'` becomes `'\''`.
-pub fn sh_quote(value: &str) -> String {
-    format!("'{}'", value.replace('\'', r"'\''"))
-}
-
-/// fish single quoting: only `\` and `'` are special.
-fn fish_quote(value: &str) -> String {
-    format!("'{}'", value.replace('\\', r"\\").replace('\'', r"\'"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn shell_quoting_survives_quotes_and_spaces() {
-        assert_eq!(sh_quote("a b"), "'a b'");
-        assert_eq!(sh_quote("it's"), r"'it'\''s'");
-        assert_eq!(fish_quote(r"a\'b"), r"'a\\\'b'");
+    fn word_lists_are_quoted_per_word() {
         assert_eq!(
-            join_words(&["gcc".into(), "--sysroot=/a b".into(), "".into()]),
+            sh_words(["gcc", "--sysroot=/a b", ""]),
             "gcc '--sysroot=/a b' ''"
         );
+        assert_eq!(sh_words(["-DX=$(id)", "a;b"]), "'-DX=$(id)' 'a;b'");
     }
 }

@@ -109,6 +109,17 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A value (a flag, a path) that a generated file's syntax cannot carry unchanged.
+    #[error("cannot write the {file}")]
+    Unquotable {
+        /// `Meson cross file`.
+        file: &'static str,
+        #[source]
+        source: archway_platform::Error,
+    },
+    /// An environment variable name a shell cannot assign (from `env` in `archway.toml`).
+    #[error("`{name}` is not a valid environment variable name for {shell}")]
+    VariableName { name: String, shell: &'static str },
     /// A package list or manifest did not have the expected form.
     #[error("cannot understand `{path}`: {reason}")]
     Malformed { path: PathBuf, reason: String },
@@ -219,6 +230,11 @@ impl Error {
             Error::Spawn { .. } => None,
             Error::CommandFailed { hint, .. } => hint.clone(),
             Error::Io { .. } | Error::Malformed { .. } => None,
+            Error::Unquotable { source, .. } => source.hint(),
+            Error::VariableName { .. } => Some(
+                "rename it in the `env` table of `archway.toml`: a letter or `_`, then letters, digits and `_`"
+                    .to_string(),
+            ),
         }
     }
 }

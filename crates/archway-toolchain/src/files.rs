@@ -21,8 +21,8 @@ use std::path::{Path, PathBuf};
 use archway_platform::{Endian, Kernel, Platform};
 use serde::Serialize;
 
-use crate::cross_env::{join_words, sh_quote};
 use crate::{CrossEnv, Error, Family};
+use archway_platform::quote::{cmake_bracket, meson_string, sh_quoted, sh_words};
 
 /// Where [`write_files`] put each file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -51,7 +51,7 @@ pub fn write_files(env: &CrossEnv, out_dir: &Path) -> Result<GeneratedFiles, Err
         cargo_config: out_dir.join("cargo-config.toml"),
     };
     write(&files.cmake_toolchain, &cmake_toolchain(env))?;
-    write(&files.meson_cross, &meson_cross(env))?;
+    write(&files.meson_cross, &meson_cross(env)?)?;
     write(&files.config_site, &config_site(env))?;
     write(&files.cargo_config, &cargo_config(env))?;
     Ok(files)
@@ -125,20 +125,14 @@ fn meson_system(target: &Platform) -> &'static str {
     }
 }
 
-/// A CMake quoted argument: `\`, `"` and `$` escaped (`cmake-language(7)`).
+/// A CMake argument that arrives as `value` exactly: a bracket argument, in which neither `\`
+/// nor `${...}` nor `;` means anything.
 fn cmake_quote(value: &str) -> String {
-    let mut quoted = String::from("\"");
-    for c in value.chars() {
-        if matches!(c, '\\' | '"' | '$') {
-            quoted.push('\\');
-        }
-        quoted.push(c);
-    }
-    quoted.push('"');
-    quoted
+    cmake_bracket(value)
 }
 
-/// A CMake list: `;`-separated, so semicolons inside items are escaped.
+/// A CMake list: `;`-separated, so semicolons inside items are escaped (`\;` is a literal `;`
+/// when CMake splits a list, `cmake-language(7)` "Lists").
 fn cmake_list(items: &[String]) -> String {
     cmake_quote(
         &items
@@ -147,6 +141,12 @@ fn cmake_list(items: &[String]) -> String {
             .collect::<Vec<_>>()
             .join(";"),
     )
+}
+
+/// Flags as CMake's `CMAKE_<LANG>_FLAGS` hold them: one command-line string, which the
+/// generated Makefiles and Ninja files hand to `sh -c`, so each flag is one sh word.
+fn cmake_flags(flags: &[String]) -> String {
+    cmake_quote(&sh_words(flags))
 }
 
 /// Flags other than `--sysroot=` (CMake and Meson pass the sysroot themselves).
@@ -212,13 +212,13 @@ pub fn cmake_toolchain(env: &CrossEnv) -> String {
     let cflags: Vec<String> = compile_args.iter().chain(&env.cflags).cloned().collect();
     let cxxflags: Vec<String> = compile_args.iter().chain(&env.cxxflags).cloned().collect();
     if !cflags.is_empty() {
-        set("CMAKE_C_FLAGS_INIT", cmake_quote(&join_words(&cflags)));
+        set("CMAKE_C_FLAGS_INIT", cmake_flags(&cflags));
     }
     if !cxxflags.is_empty() {
-        set("CMAKE_CXX_FLAGS_INIT", cmake_quote(&join_words(&cxxflags)));
+        set("CMAKE_CXX_FLAGS_INIT", cmake_flags(&cxxflags));
     }
     if !env.ldflags.is_empty() {
-        let ldflags = cmake_quote(&join_words(&env.ldflags));
+        let ldflags = cmake_flags(&env.ldflags);
         set("CMAKE_EXE_LINKER_FLAGS_INIT", ldflags.clone());
         set("CMAKE_SHARED_LINKER_FLAGS_INIT", ldflags.clone());
         set("CMAKE_MODULE_LINKER_FLAGS_INIT", ldflags);
@@ -257,30 +257,30 @@ pub fn cmake_toolchain(env: &CrossEnv) -> String {
     out
 }
 
-/// A Meson string: single quotes, `\` and `'` escaped.
-fn meson_quote(value: &str) -> String {
-    format!("'{}'", value.replace('\\', r"\\").replace('\'', r"\'"))
+/// A Meson string expression ([`meson_string`]); a value Meson cannot read is an error.
+fn meson_quote(value: &str) -> Result<String, Error> {
+    meson_string(value).map_err(|source| Error::Unquotable {
+        file: "Meson cross file",
+        source,
+    })
 }
 
-fn meson_array(items: &[String]) -> String {
-    format!(
-        "[{}]",
-        items
-            .iter()
-            .map(|item| meson_quote(item))
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
+fn meson_array(items: &[String]) -> Result<String, Error> {
+    let items = items
+        .iter()
+        .map(|item| meson_quote(item))
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(format!("[{}]", items.join(", ")))
 }
 
 /// The Meson cross file.
-pub fn meson_cross(env: &CrossEnv) -> String {
+pub fn meson_cross(env: &CrossEnv) -> Result<String, Error> {
     let toolchain = &env.toolchain;
     let mut out = header(env, "#");
     out.push_str("\n[binaries]\n");
-    let _ = writeln!(out, "c = {}", meson_array(&toolchain.cc_command()));
+    let _ = writeln!(out, "c = {}", meson_array(&toolchain.cc_command())?);
     if let Some(cxx) = toolchain.cxx_command() {
-        let _ = writeln!(out, "cpp = {}", meson_array(&cxx));
+        let _ = writeln!(out, "cpp = {}", meson_array(&cxx)?);
     }
     for (name, path) in [
         ("ar", &toolchain.ar),
@@ -289,18 +289,22 @@ pub fn meson_cross(env: &CrossEnv) -> String {
         ("strip", &toolchain.strip),
         ("objcopy", &toolchain.objcopy),
     ] {
-        let _ = writeln!(out, "{name} = {}", meson_quote(&path.display().to_string()));
+        let _ = writeln!(
+            out,
+            "{name} = {}",
+            meson_quote(&path.display().to_string())?
+        );
     }
     if let Some(windres) = &toolchain.windres {
         let _ = writeln!(
             out,
             "windres = {}",
-            meson_quote(&windres.display().to_string())
+            meson_quote(&windres.display().to_string())?
         );
     }
     let _ = writeln!(out, "pkg-config = 'pkg-config'");
     if !env.emulator.is_empty() {
-        let _ = writeln!(out, "exe_wrapper = {}", meson_array(&env.emulator));
+        let _ = writeln!(out, "exe_wrapper = {}", meson_array(&env.emulator)?);
     }
 
     out.push_str("\n[built-in options]\n");
@@ -322,17 +326,17 @@ pub fn meson_cross(env: &CrossEnv) -> String {
         .chain(&env.ldflags)
         .cloned()
         .collect();
-    let _ = writeln!(out, "c_args = {}", meson_array(&c_args));
-    let _ = writeln!(out, "c_link_args = {}", meson_array(&link_args));
-    let _ = writeln!(out, "cpp_args = {}", meson_array(&cpp_args));
-    let _ = writeln!(out, "cpp_link_args = {}", meson_array(&link_args));
+    let _ = writeln!(out, "c_args = {}", meson_array(&c_args)?);
+    let _ = writeln!(out, "c_link_args = {}", meson_array(&link_args)?);
+    let _ = writeln!(out, "cpp_args = {}", meson_array(&cpp_args)?);
+    let _ = writeln!(out, "cpp_link_args = {}", meson_array(&link_args)?);
 
     out.push_str("\n[properties]\n");
     if let Some(sysroot) = &env.sysroot {
         let _ = writeln!(
             out,
             "sys_root = {}",
-            meson_quote(&sysroot.display().to_string())
+            meson_quote(&sysroot.display().to_string())?
         );
     }
     let libdir: Vec<String> = env
@@ -340,7 +344,7 @@ pub fn meson_cross(env: &CrossEnv) -> String {
         .iter()
         .map(|dir| dir.display().to_string())
         .collect();
-    let _ = writeln!(out, "pkg_config_libdir = {}", meson_array(&libdir));
+    let _ = writeln!(out, "pkg_config_libdir = {}", meson_array(&libdir)?);
     let _ = writeln!(
         out,
         "needs_exe_wrapper = {}",
@@ -348,19 +352,19 @@ pub fn meson_cross(env: &CrossEnv) -> String {
     );
 
     out.push_str("\n[host_machine]\n");
-    let _ = writeln!(out, "system = {}", meson_quote(meson_system(&env.target)));
+    let _ = writeln!(out, "system = {}", meson_quote(meson_system(&env.target))?);
     let _ = writeln!(
         out,
         "cpu_family = {}",
-        meson_quote(&meson_cpu_family(&env.target))
+        meson_quote(&meson_cpu_family(&env.target))?
     );
-    let _ = writeln!(out, "cpu = {}", meson_quote(&processor(&env.target)));
+    let _ = writeln!(out, "cpu = {}", meson_quote(&processor(&env.target))?);
     let endian = match env.target.cpu().endian() {
         Endian::Little => "little",
         Endian::Big => "big",
     };
-    let _ = writeln!(out, "endian = {}", meson_quote(endian));
-    out
+    let _ = writeln!(out, "endian = {}", meson_quote(endian)?);
+    Ok(out)
 }
 
 /// No emulator was needed because the host runs the target itself.
@@ -395,7 +399,7 @@ pub fn config_site(env: &CrossEnv) -> String {
     ] {
         if let Some(value) = env.vars.get(name) {
             // `: ${VAR=value}` keeps what the user set on the command line or environment.
-            let _ = writeln!(out, ": ${{{name}={}}}", sh_quote(value));
+            let _ = writeln!(out, ": ${{{name}={}}}", sh_quoted(value));
         }
     }
     for name in ["PKG_CONFIG_LIBDIR", "PKG_CONFIG_SYSROOT_DIR"] {
@@ -486,18 +490,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cmake_quoting_escapes_quotes_dollars_and_list_separators() {
-        assert_eq!(cmake_quote(r#"a"b$c\d"#), r#""a\"b\$c\\d""#);
+    fn cmake_arguments_are_bracket_arguments_and_flags_sh_words() {
+        assert_eq!(cmake_quote(r#"a"b${HOME}\d"#), r#"[[a"b${HOME}\d]]"#);
         assert_eq!(
             cmake_list(&["q".into(), "-L".into(), "/a;b".into()]),
-            r#""q;-L;/a\\;b""#
+            r"[[q;-L;/a\;b]]"
+        );
+        assert_eq!(
+            cmake_flags(&["-O2".into(), "-DX=it's".into(), "]]".into()]),
+            r"[=[-O2 '-DX=it'\''s' ']]']=]"
         );
     }
 
     #[test]
     fn meson_and_toml_strings_are_escaped() {
-        assert_eq!(meson_quote(r"it's\"), r"'it\'s\\'");
-        assert_eq!(meson_array(&["a".into(), "b c".into()]), "['a', 'b c']");
+        assert_eq!(
+            meson_quote(r"it's\").expect("quotable"),
+            r"'it' + ''''s''' + '\'"
+        );
+        assert!(meson_quote("a\nb").is_err());
+        assert_eq!(
+            meson_array(&["a".into(), "b c".into()]).expect("quotable"),
+            "['a', 'b c']"
+        );
         assert_eq!(toml_quote("a\"b"), r#""a\"b""#);
     }
 }

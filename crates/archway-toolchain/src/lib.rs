@@ -41,7 +41,7 @@ mod rust;
 mod sysroot;
 mod toolchain;
 
-pub use cross_env::{join_words, sh_quote, CrossEnv, Format};
+pub use cross_env::{CrossEnv, Format};
 pub use emulator::{emulator_command, find_qemu};
 pub use error::{CommandOutput, Error};
 pub use files::{

@@ -463,6 +463,7 @@ fn generated_files_match_their_snapshots() {
         }
         let shell = env
             .render(archway_toolchain::Format::Sh)
+            .expect("names are POSIX names")
             .replace(&temp, "[TEMP]");
         insta::assert_snapshot!(format!("{name}_env_sh"), shell);
     }

@@ -199,7 +199,9 @@ fn invalid_text(
             expected,
             suggestion,
         } => make(value, expected, suggestion),
-        Invalid::Type { expected, .. } => make(text.to_string(), expected.to_string(), None),
+        Invalid::Type { expected, .. } | Invalid::Name { expected, .. } => {
+            make(text.to_string(), expected.to_string(), None)
+        }
         Invalid::Key { valid, .. } => make(text.to_string(), overrides::one_of(valid), None),
     }
 }

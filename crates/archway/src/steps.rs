@@ -84,15 +84,7 @@ impl Step {
 
 /// Quotes `word` for a POSIX shell when it needs it.
 pub fn shell_quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b));
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
+    archway_platform::quote::sh_word(word).into_owned()
 }
 
 /// The files a cross build system reads (written by `archway_toolchain::write_files`).

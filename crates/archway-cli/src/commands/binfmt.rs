@@ -221,7 +221,10 @@ fn with_sudo_hint(error: anyhow::Error) -> anyhow::Error {
     if !denied {
         return error;
     }
-    let arguments: Vec<String> = std::env::args().skip(1).map(|a| shell_quote(&a)).collect();
+    let arguments: Vec<String> = std::env::args()
+        .skip(1)
+        .map(|a| archway_platform::quote::sh_word(&a).into_owned())
+        .collect();
     let message = error.to_string();
     anyhow::Error::new(Failure::user(
         message,
@@ -230,18 +233,6 @@ fn with_sudo_hint(error: anyhow::Error) -> anyhow::Error {
             arguments.join(" ")
         )),
     ))
-}
-
-fn shell_quote(word: &str) -> String {
-    if !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./,:=@+".contains(c))
-    {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
 }
 
 fn registry() -> anyhow::Result<Registry> {

@@ -158,8 +158,17 @@ fn table(settings: &Settings) -> String {
         .map(|row| row[1].chars().count())
         .max()
         .unwrap_or(0);
+    // Padded by hand: `format!`'s `{:width$}` panics for widths above `u16::MAX`, and a
+    // value (a long flag list) can be wider than that.
+    let pad = |text: &str, width: usize, count: usize| {
+        format!("{text}{}", " ".repeat(width.saturating_sub(count)))
+    };
     for [key, value, source] in cells {
-        let line = format!("{key:key_width$}  {value:value_width$}  {source}");
+        let line = format!(
+            "{}  {}  {source}",
+            pad(&key, key_width, key.len()),
+            pad(&value, value_width, value.chars().count())
+        );
         out.push_str(line.trim_end());
         out.push('\n');
     }

@@ -24,11 +24,24 @@ pub fn run(args: Args, _context: &Context) -> anyhow::Result<ExitCode> {
     let cache = archway::cache::cache_dir();
     let mut env = CrossEnv::for_target(&target, &request, cache.as_deref())?;
     // CMAKE_TOOLCHAIN_FILE and CONFIG_SITE need files to point at: kept in the cache, one
-    // directory per target, rewritten on every call so they follow the toolchain.
+    // directory per target, rewritten on every call so they follow the toolchain. They are
+    // extras: when they cannot be written (a read-only cache), the variables are still
+    // printed, without those two, and a note says so.
     if let Some(cache) = &cache {
         let directory = cache.join("toolchain-files").join(target.config());
-        let files = archway_toolchain::write_files(&env, &directory)?;
-        env.set_files(&files);
+        match archway_toolchain::write_files(&env, &directory) {
+            Ok(files) => env.set_files(&files),
+            Err(error) => {
+                eprintln!(
+                    "note: `CMAKE_TOOLCHAIN_FILE` and `CONFIG_SITE` are not set: {error}{}",
+                    caused_by(&error)
+                );
+                eprintln!(
+                    "hint: write the files elsewhere with `archway toolchain files --target {} --out DIR`",
+                    args.target
+                );
+            }
+        }
     }
     // Cargo builds need the target's prebuilt standard library; say so now rather than
     // leaving it to `can't find crate for core` later.
@@ -45,6 +58,14 @@ pub fn run(args: Args, _context: &Context) -> anyhow::Result<ExitCode> {
         "json" => Format::Json,
         _ => Format::Sh,
     };
-    print!("{}", env.render(format));
+    print!("{}", env.render(format)?);
     Ok(ExitCode::SUCCESS)
+}
+
+/// `: <cause>` for the first source of `error`, if any (the I/O error behind a write).
+fn caused_by(error: &dyn std::error::Error) -> String {
+    error
+        .source()
+        .map(|source| format!(": {source}"))
+        .unwrap_or_default()
 }

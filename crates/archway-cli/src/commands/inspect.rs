@@ -4,11 +4,12 @@
 //! stderr and the exit code is 1, but the other files are still reported.
 
 use std::fmt::Write as _;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use archway_platform::host::Host;
-use archway_platform::{identify, Binary};
+use archway_platform::{identify_prefix, Binary};
 
 use super::platform::write_stdout;
 use crate::cli::Context;
@@ -79,13 +80,55 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Reads and identifies one file; the error is the `caused by:` text.
+/// At most this much of a file is read. Every header `identify` looks at (ELF, PE, Mach-O,
+/// wasm, and the ELF program headers, interpreter and notes) sits near the start of a binary;
+/// an ELF section table beyond it is left out (`identify_prefix`).
+const READ_LIMIT: u64 = 16 * 1024 * 1024;
+
+/// Reads and identifies one file; the error is the `caused by:` text. Only regular files are
+/// read, and only up to [`READ_LIMIT`]: `/dev/zero` would never end and a FIFO would block.
 fn inspect_file(path: &Path) -> Result<Binary, String> {
-    if path.is_dir() {
-        return Err("it is a directory".to_string());
+    let metadata = std::fs::metadata(path).map_err(|error| format!("cannot read it: {error}"))?;
+    not_regular(&metadata)?;
+    let file = std::fs::File::open(path).map_err(|error| format!("cannot read it: {error}"))?;
+    // Checked again on the open file: the path may have been replaced in between.
+    let metadata = file
+        .metadata()
+        .map_err(|error| format!("cannot read it: {error}"))?;
+    not_regular(&metadata)?;
+    let mut prefix = Vec::new();
+    file.take(READ_LIMIT)
+        .read_to_end(&mut prefix)
+        .map_err(|error| format!("cannot read it: {error}"))?;
+    identify_prefix(&prefix, metadata.len()).map_err(|error| error.to_string())
+}
+
+/// An error naming what `metadata` is when it is not a regular file.
+fn not_regular(metadata: &std::fs::Metadata) -> Result<(), String> {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = metadata.file_type();
+    if kind.is_file() {
+        return Ok(());
     }
-    let bytes = std::fs::read(path).map_err(|error| format!("cannot read it: {error}"))?;
-    identify(&bytes).map_err(|error| error.to_string())
+    if kind.is_dir() {
+        return Err(
+            "it is a directory: name the binaries in it (`archway inspect DIR/*`)".to_string(),
+        );
+    }
+    let what = if kind.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else {
+        "not a regular file"
+    };
+    Err(format!(
+        "it is {what}: only regular files are inspected (copy the binary into a file first)"
+    ))
 }
 
 fn yes_no(value: Option<bool>) -> &'static str {

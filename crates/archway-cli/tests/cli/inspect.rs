@@ -169,3 +169,150 @@ fn inspect_needs_a_file() {
     output.assert_code(1);
     insta::assert_snapshot!(output.snapshot());
 }
+
+/// Runs `archway inspect <paths>` and fails (instead of hanging) when it takes longer than
+/// `limit`; `unblock` runs first in that case, so the stuck process can end.
+fn inspect_within(
+    paths: &[&Path],
+    limit: std::time::Duration,
+    unblock: impl FnOnce(),
+) -> crate::support::Output {
+    let command = archway().arg("inspect").args(paths);
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(command.run());
+    });
+    match receiver.recv_timeout(limit) {
+        Ok(output) => output,
+        Err(_) => {
+            unblock();
+            panic!("`archway inspect` did not finish within {limit:?}");
+        }
+    }
+}
+
+const PROMPTLY: std::time::Duration = std::time::Duration::from_secs(20);
+
+#[test]
+fn inspect_refuses_a_character_device_instead_of_reading_it_forever() {
+    let output = inspect_within(&[Path::new("/dev/zero")], PROMPTLY, || {});
+    output.assert_code(1);
+    assert!(
+        output
+            .stderr
+            .contains("caused by: it is a character device: only regular files are inspected"),
+        "{}",
+        output.stderr
+    );
+}
+
+#[test]
+fn inspect_refuses_a_fifo_without_blocking() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let fifo = dir.path().join("pipe");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("running mkfifo");
+    assert!(made.success());
+    let writer_path = fifo.clone();
+    let output = inspect_within(&[&fifo], PROMPTLY, move || {
+        // Opening the write end lets a reader blocked in open(2) go on (and see EOF).
+        let _ = std::fs::OpenOptions::new().write(true).open(&writer_path);
+    });
+    output.assert_code(1);
+    assert!(
+        output
+            .stderr
+            .contains("caused by: it is a FIFO (named pipe)"),
+        "{}",
+        output.stderr
+    );
+}
+
+#[test]
+fn inspect_refuses_a_directory_by_name() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let output = inspect_within(&[dir.path()], PROMPTLY, || {});
+    output.assert_code(1);
+    assert!(
+        output.stderr.contains("caused by: it is a directory"),
+        "{}",
+        output.stderr
+    );
+}
+
+/// A 64-bit little-endian ELF header for an aarch64 executable without program or section
+/// headers (System V gABI field layout).
+fn aarch64_elf_header() -> Vec<u8> {
+    let mut header = vec![0x7f, b'E', b'L', b'F', 2, 1, 1, 0];
+    header.resize(16, 0);
+    header.extend_from_slice(&2u16.to_le_bytes()); // e_type: ET_EXEC
+    header.extend_from_slice(&183u16.to_le_bytes()); // e_machine: EM_AARCH64
+    header.extend_from_slice(&1u32.to_le_bytes()); // e_version
+    header.extend_from_slice(&0x400000u64.to_le_bytes()); // e_entry
+    header.extend_from_slice(&0u64.to_le_bytes()); // e_phoff
+    header.extend_from_slice(&0u64.to_le_bytes()); // e_shoff
+    header.extend_from_slice(&0u32.to_le_bytes()); // e_flags
+    for value in [64u16, 56, 0, 64, 0, 0] {
+        // e_ehsize, e_phentsize, e_phnum, e_shentsize, e_shnum, e_shstrndx
+        header.extend_from_slice(&value.to_le_bytes());
+    }
+    header
+}
+
+#[test]
+fn inspect_reads_a_bounded_prefix_of_a_100_mib_sparse_file() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let sparse = dir.path().join("sparse");
+    std::fs::write(&sparse, aarch64_elf_header()).expect("writing the header");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&sparse)
+        .and_then(|file| file.set_len(100 * 1024 * 1024))
+        .expect("extending to 100 MiB");
+    let started = std::time::Instant::now();
+    let output = inspect_within(&[&sparse], PROMPTLY, || {});
+    output.assert_code(0);
+    assert!(
+        output
+            .stdout
+            .contains("aarch64-linux (aarch64-unknown-linux-gnu)"),
+        "{}",
+        output.stdout
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
+#[test]
+fn inspect_identifies_a_binary_whose_section_table_is_beyond_the_read_limit() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    std::fs::write(
+        dir.path().join("big.c"),
+        "char big[20 << 20] = {1};\nint main(void) { return big[0]; }\n",
+    )
+    .expect("writing big.c");
+    let source = dir.path().join("big.c");
+    if !have_tool("aarch64-linux-gnu-gcc") {
+        skip_unless_ci("`aarch64-linux-gnu-gcc` is not installed");
+        return;
+    }
+    let binary = dir.path().join("big");
+    let built = Command::new("aarch64-linux-gnu-gcc")
+        .arg("-o")
+        .arg(&binary)
+        .arg(&source)
+        .status()
+        .expect("running the compiler");
+    assert!(built.success());
+    let size = std::fs::metadata(&binary).expect("size").len();
+    assert!(size > 20 << 20, "{size}");
+    let output = inspect_within(&[&binary], PROMPTLY, || {});
+    output.assert_code(0);
+    assert!(
+        output.stdout.contains("aarch64-unknown-linux-gnu")
+            && output.stdout.contains("/lib/ld-linux-aarch64.so.1"),
+        "{}",
+        output.stdout
+    );
+}

@@ -7,6 +7,7 @@ mod binfmt;
 mod build;
 mod config;
 mod generated;
+mod hostile;
 mod inspect;
 mod platform;
 mod rootfs;

@@ -44,8 +44,7 @@ impl Backend for Hybrid {
             executor: Box::new(executor),
             toolchain: Some(format!(
                 "the {} prefix's cross gcc for {}, native",
-                view.metadata.prefix.suite,
-                environment.key.architecture
+                view.metadata.prefix.suite, environment.key.architecture
             )),
             emulator: Vec::new(),
         })
@@ -106,7 +105,9 @@ fn view(job: &Job<'_>, reporter: &dyn Reporter) -> Result<(Environ, HybridView),
             prefix.metadata.creation_seconds
         ));
     }
-    let (view, _) = environment.store.ensure_hybrid(&rootfs, &prefix, reporter)?;
+    let (view, _) = environment
+        .store
+        .ensure_hybrid(&rootfs, &prefix, reporter)?;
     Ok((environment, view))
 }
 

@@ -300,6 +300,17 @@ impl Parser<'_> {
                 expected,
                 suggestion,
             },
+            Invalid::Name {
+                name,
+                expected,
+                span,
+            } => Error::InvalidValue {
+                location: span.map_or_else(value_location, |span| self.location(Some(span))),
+                key: key.to_string(),
+                value: name,
+                expected: expected.to_string(),
+                suggestion: None,
+            },
             Invalid::Key {
                 key: inner,
                 valid,

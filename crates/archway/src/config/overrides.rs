@@ -129,6 +129,13 @@ pub enum Invalid {
         expected: String,
         suggestion: Option<String>,
     },
+    /// A name inside a table that must follow a rule (`env` variable names).
+    Name {
+        name: String,
+        expected: &'static str,
+        /// Byte span of the name.
+        span: Option<std::ops::Range<usize>>,
+    },
     /// A key inside an inline table (`toolchain = { famly = ... }`).
     Key {
         key: String,
@@ -207,6 +214,10 @@ pub const KEYS: &[&str] = &[
     "emulator",
     "qemu-cpu",
 ];
+
+/// What an `env` variable name must be (POSIX's name rule, XBD 3.235).
+pub const ENV_NAME_RULE: &str =
+    "a variable name: a letter or `_`, then letters, digits and `_` (`[A-Za-z_][A-Za-z0-9_]*`)";
 
 /// The environment variable for an override key: `qemu-cpu` → `ARCHWAY_QEMU_CPU`.
 pub fn env_variable(key: &str) -> String {
@@ -308,6 +319,15 @@ impl Overrides {
                     span: None,
                 })?;
                 for (name, value) in table.iter() {
+                    // `archway env` prints `export NAME=...` for `eval`: a name is only safe
+                    // there, and only exportable at all, if it is a POSIX name.
+                    if !archway_platform::quote::is_sh_variable_name(name) {
+                        return Err(Invalid::Name {
+                            name: name.to_string(),
+                            expected: ENV_NAME_RULE,
+                            span: table.key(name).and_then(|key| key.span()),
+                        });
+                    }
                     let value = value.as_str().ok_or_else(|| Invalid::Type {
                         expected: "a string (each `env` value)",
                         found: item_type(value),
@@ -632,6 +652,7 @@ mod tests {
                 Invalid::Type { .. } => "type",
                 Invalid::Value { .. } => "value",
                 Invalid::Key { .. } => "key",
+                Invalid::Name { .. } => "name",
             };
             assert_eq!(actual, kind, "{form}");
         }
@@ -742,6 +763,24 @@ mod tests {
         assert_eq!(overrides.env.len(), 2);
         assert!(set("env", Raw::Toml(&item("{ A = 1 }"))).is_err());
         assert!(set("env", Raw::Text("A=1")).is_err());
+    }
+
+    #[test]
+    fn env_names_must_be_posix_names() {
+        for table in [
+            r#"{ "$(touch /tmp/pwned)" = "1" }"#,
+            r#"{ "A B" = "1" }"#,
+            r#"{ "1A" = "1" }"#,
+            r#"{ "A-B" = "1" }"#,
+            r#"{ "" = "1" }"#,
+            r#"{ "A;id" = "1" }"#,
+        ] {
+            match set("env", Raw::Toml(&item(table))) {
+                Err(Invalid::Name { expected, .. }) => assert_eq!(expected, ENV_NAME_RULE),
+                other => panic!("{table}: {other:?}"),
+            }
+        }
+        assert!(set("env", Raw::Toml(&item(r#"{ _A1 = "1" }"#))).is_ok());
     }
 
     #[test]

@@ -736,3 +736,28 @@ mod never_panics {
         }
     }
 }
+
+#[test]
+fn env_variable_name_that_is_not_a_posix_name_is_refused_at_its_line_and_column() {
+    let project = "[build]\ncflags = [\"-O2\"]\n\n[target.aarch64]\nenv = { OK = \"1\", \"$(touch /tmp/pwned)\" = \"1\" }\n";
+    let error = Fixture::new(project, "").load().expect_err("bad name");
+    match &error {
+        Error::InvalidValue {
+            location,
+            key,
+            value,
+            ..
+        } => {
+            assert_eq!((location.line, location.column), (5, 19), "{error}");
+            assert_eq!(key, "env");
+            assert_eq!(value, "$(touch /tmp/pwned)");
+        }
+        other => panic!("{other:?}"),
+    }
+    let table_form = "[target.aarch64.env]\n\"A B\" = \"1\"\n";
+    let error = Fixture::new(table_form, "").load().expect_err("bad name");
+    assert!(
+        matches!(&error, Error::InvalidValue { location, .. } if location.line == 2),
+        "{error:?}"
+    );
+}

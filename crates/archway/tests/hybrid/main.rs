@@ -33,7 +33,13 @@ fn prerequisites() -> bool {
     if !archway_rootfs::running_as_root() {
         missing.push("root".to_string());
     }
-    for tool in ["mmdebstrap", "bwrap", "apt-get", "dpkg-source", "qemu-aarch64-static"] {
+    for tool in [
+        "mmdebstrap",
+        "bwrap",
+        "apt-get",
+        "dpkg-source",
+        "qemu-aarch64-static",
+    ] {
         if archway_rootfs::find_program(tool).is_none() {
             missing.push(format!("`{tool}`"));
         }
@@ -390,7 +396,11 @@ fn a_tool_the_prefix_lacks_runs_emulated_from_the_rootfs() {
     .unwrap_or_else(|error| panic!("{error}\n{}", tail(&log)));
     let built = &outcome.build_dir;
     let read = |name: &str| std::fs::read_to_string(built.join(name)).expect(name);
-    assert_eq!(read("architecture.txt").trim(), "arm64", "dpkg ran emulated");
+    assert_eq!(
+        read("architecture.txt").trim(),
+        "arm64",
+        "dpkg ran emulated"
+    );
     // e_machine, little-endian: 0x3e 0x00 is x86-64.
     assert_eq!(read("make-machine.txt"), "3e00", "make is native");
     assert_eq!(read("gcc-machine.txt"), "3e00", "gcc is native");
