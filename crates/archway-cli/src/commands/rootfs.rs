@@ -36,8 +36,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Remove a cached root filesystem.
-    Remove(KeyArgs),
+    /// Remove a cached root filesystem (and the hybrid views made from it); with `--prefix`,
+    /// the hybrid method's native prefix for that target and suite instead.
+    Remove {
+        #[command(flatten)]
+        key: KeyArgs,
+        /// Remove the native prefix(es) of the target's suite (every package set) and their
+        /// views, not the root filesystem.
+        #[arg(long)]
+        prefix: bool,
+    },
     /// Open an interactive shell inside a root filesystem (the current directory writable).
     Shell {
         #[command(flatten)]
@@ -131,7 +139,7 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
             create(&key, derive, setup, context)
         }
         Command::List { json } => list(json),
-        Command::Remove(key_args) => remove(&key_args),
+        Command::Remove { key, prefix } => remove(&key, prefix),
         Command::Shell {
             key,
             network,
@@ -169,40 +177,136 @@ fn create(
     Ok(ExitCode::SUCCESS)
 }
 
+/// One cached tree of any kind, for `rootfs list`.
+#[derive(Debug, serde::Serialize)]
+struct Entry {
+    /// `rootfs`, `prefix` (the hybrid method's native tools) or `view` (a root filesystem with
+    /// a prefix linked in; its files are hard links, so it adds next to nothing).
+    kind: &'static str,
+    /// What it is (`arm64/bookworm`, `amd64 tools for arm64/bookworm`).
+    key: String,
+    name: String,
+    path: PathBuf,
+    size_bytes: u64,
+    age_seconds: u64,
+    creation_seconds: f64,
+}
+
+fn entries(store: &Store) -> anyhow::Result<Vec<Entry>> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs())
+        .unwrap_or(0);
+    let mut entries: Vec<Entry> = store
+        .list()?
+        .into_iter()
+        .map(|info| Entry {
+            kind: "rootfs",
+            key: info.key.to_string(),
+            name: info.name,
+            path: info.path,
+            size_bytes: info.size_bytes,
+            age_seconds: info.age_seconds,
+            creation_seconds: info.creation_seconds,
+        })
+        .collect();
+    for prefix in store.list_prefixes()? {
+        entries.push(Entry {
+            kind: "prefix",
+            key: prefix.metadata.key.to_string(),
+            name: prefix.metadata.key.directory_name(),
+            size_bytes: prefix.metadata.size_bytes,
+            age_seconds: now.saturating_sub(prefix.metadata.created_unix),
+            creation_seconds: prefix.metadata.creation_seconds,
+            path: prefix.directory,
+        });
+    }
+    for view in store.list_hybrid_views()? {
+        entries.push(Entry {
+            kind: "view",
+            key: format!("{} + {}", view.metadata.rootfs, view.metadata.prefix),
+            name: view.name(),
+            // Its files are hard links of the root filesystem's and the prefix's.
+            size_bytes: 0,
+            age_seconds: now.saturating_sub(view.metadata.created_unix),
+            creation_seconds: view.metadata.creation_seconds,
+            path: view.directory,
+        });
+    }
+    Ok(entries)
+}
+
 fn list(json: bool) -> anyhow::Result<ExitCode> {
-    let infos = store()?.list()?;
+    let entries = entries(&store()?)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&infos)?);
+        println!("{}", serde_json::to_string_pretty(&entries)?);
         return Ok(ExitCode::SUCCESS);
     }
-    if infos.is_empty() {
+    if entries.is_empty() {
         eprintln!(
             "no root filesystems in the cache (`archway rootfs create --target arm64` makes one)"
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let width = infos
+    let width = entries
         .iter()
-        .map(|info| info.key.to_string().len())
+        .map(|entry| entry.key.len())
         .max()
         .unwrap_or(3)
         .max(3);
-    println!("{:<width$}  {:>9}  {:>8}  PATH", "KEY", "SIZE", "AGE");
-    for info in &infos {
+    println!(
+        "{:<6}  {:<width$}  {:>9}  {:>8}  PATH",
+        "KIND", "KEY", "SIZE", "AGE"
+    );
+    for entry in &entries {
+        let size = if entry.kind == "view" {
+            "(links)".to_string()
+        } else {
+            human_size(entry.size_bytes)
+        };
         println!(
-            "{:<width$}  {:>9}  {:>8}  {}",
-            info.key.to_string(),
-            human_size(info.size_bytes),
-            human_age(info.age_seconds),
-            info.path.display()
+            "{:<6}  {:<width$}  {:>9}  {:>8}  {}",
+            entry.kind,
+            entry.key,
+            size,
+            human_age(entry.age_seconds),
+            entry.path.display()
         );
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn remove(key_args: &KeyArgs) -> anyhow::Result<ExitCode> {
+fn remove(key_args: &KeyArgs, prefix: bool) -> anyhow::Result<ExitCode> {
     let key = key_args.key()?;
-    if store()?.remove(&key)? {
+    let store = store()?;
+    if prefix {
+        let prefixes: Vec<_> = store
+            .list_prefixes()?
+            .into_iter()
+            .filter(|prefix| {
+                prefix.metadata.key.target == key.architecture
+                    && prefix.metadata.key.suite == key.suite
+            })
+            .collect();
+        if prefixes.is_empty() {
+            return Err(Failure::user(
+                format!(
+                    "no native prefix for `{}/{}` in the cache",
+                    key.architecture, key.suite
+                ),
+                Some("`archway rootfs list` shows what is cached".to_string()),
+            )
+            .into());
+        }
+        for prefix in prefixes {
+            remove_views(&store, |view| view.metadata.prefix == prefix.metadata.key)?;
+            store.remove_prefix(&prefix.metadata.key)?;
+            eprintln!("removed the native prefix {}", prefix.metadata.key);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if store.remove(&key)? {
+        remove_views(&store, |view| view.metadata.rootfs == key)?;
         eprintln!("removed {key}");
         Ok(ExitCode::SUCCESS)
     } else {
@@ -212,6 +316,19 @@ fn remove(key_args: &KeyArgs) -> anyhow::Result<ExitCode> {
         )
         .into())
     }
+}
+
+/// Removes the hybrid views `made_from` selects (they would never be used again).
+fn remove_views(
+    store: &Store,
+    made_from: impl Fn(&archway_rootfs::HybridView) -> bool,
+) -> anyhow::Result<()> {
+    for view in store.list_hybrid_views()? {
+        if made_from(&view) {
+            store.remove_hybrid_view(&view.name())?;
+        }
+    }
+    Ok(())
 }
 
 fn shell(
