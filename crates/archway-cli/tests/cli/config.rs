@@ -515,3 +515,84 @@ fn all_targets_builds_aarch64_emulated_with_gcc_11_and_riscv64_cross_with_gcc_12
         "riscv64 is unaffected"
     );
 }
+
+/// `--all-targets` with `method = auto` goes through the planner for each target: with no cross
+/// compiler on the path, aarch64 and riscv64 both fall back to the hybrid method — aarch64 with
+/// its profile's GCC 11 (the root filesystem's `gcc-11`, run natively from the prefix's
+/// `gcc-11-aarch64-linux-gnu`), riscv64 with trixie's GCC 14.
+#[test]
+fn all_targets_with_auto_falls_back_to_hybrid_per_target_with_the_profiles_gcc() {
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|output| output.stdout == b"0\n");
+    if !root && crate::support::skip_unless_ci("needs root (mmdebstrap, binfmt_misc)") {
+        return;
+    }
+    for tool in [
+        "mmdebstrap",
+        "bwrap",
+        "qemu-aarch64-static",
+        "qemu-riscv64-static",
+    ] {
+        if !crate::support::have_tool(tool)
+            && crate::support::skip_unless_ci(&format!("needs `{tool}`"))
+        {
+            return;
+        }
+    }
+    let registrations: Vec<_> = ["aarch64-linux", "riscv64-linux"]
+        .iter()
+        .map(|name| {
+            let target = archway_platform::Platform::parse(name).expect("a valid target");
+            archway::emulation::TemporaryRegistration::for_target(&target)
+                .expect("a binfmt entry (as root)")
+        })
+        .collect();
+    let project = "[build]\ntargets = [\"aarch64\", \"riscv64\"]\n\n[target.aarch64]\nprofile = \"gcc11\"\n\n[profile.gcc11]\ntoolchain = { family = \"gcc\", version = \"11\" }\n";
+    let command = in_project(project, "");
+    let work = command.work_dir();
+    write(
+        &work.join("hello.c"),
+        "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n",
+    );
+    write(
+        &work.join("Makefile"),
+        "hello: hello.c\n\t$(CC) $(CFLAGS) -o $@ $<\n",
+    );
+    let path = crate::rootfs::path_without_cross_compilers(&command.temp().join("bin"));
+    let output = command
+        .real_cache()
+        .env("PATH", &path)
+        .current_dir(&work)
+        .args(["build", "--all-targets"])
+        .run();
+    drop(registrations);
+    output.assert_code(0);
+    let rows: Vec<Vec<&str>> = output
+        .stdout
+        .lines()
+        .skip(1)
+        .map(|line| line.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{}", output.snapshot());
+    assert_eq!(
+        rows[0][..3],
+        ["aarch64", "hybrid", "ok"],
+        "{}",
+        output.snapshot()
+    );
+    assert_eq!(
+        rows[1][..3],
+        ["riscv64", "hybrid", "ok"],
+        "{}",
+        output.snapshot()
+    );
+    let majors = |config: &str| gcc_majors(&work.join("build/archway").join(config).join("hello"));
+    assert_eq!(majors("aarch64-unknown-linux-gnu"), ["11"]);
+    assert_eq!(
+        majors("riscv64-unknown-linux-gnu"),
+        ["14"],
+        "trixie's own GCC"
+    );
+}

@@ -254,7 +254,7 @@ fn zlib_source(directory: &std::path::Path) -> std::path::PathBuf {
 
 /// A `PATH` directory with every program of the system's but the cross compilers: the host
 /// as it would be with no cross toolchain installed.
-fn path_without_cross_compilers(directory: &std::path::Path) -> std::path::PathBuf {
+pub(crate) fn path_without_cross_compilers(directory: &std::path::Path) -> std::path::PathBuf {
     std::fs::create_dir_all(directory).expect("mkdir");
     for system in ["/usr/local/bin", "/usr/bin", "/usr/sbin"] {
         for entry in std::fs::read_dir(system).into_iter().flatten().flatten() {
@@ -271,7 +271,7 @@ fn path_without_cross_compilers(directory: &std::path::Path) -> std::path::PathB
 }
 
 #[test]
-fn build_auto_picks_cross_then_falls_back_to_emulated_without_a_toolchain() {
+fn build_auto_picks_cross_then_falls_back_to_hybrid_without_a_toolchain() {
     if !have_prerequisites() {
         return;
     }
@@ -313,7 +313,7 @@ fn build_auto_picks_cross_then_falls_back_to_emulated_without_a_toolchain() {
         cross.snapshot()
     );
 
-    // The emulated fallback needs a binfmt_misc entry for aarch64: hold one for this test
+    // The fallback (hybrid on this amd64 host) needs a binfmt_misc entry for aarch64: hold one for this test
     // (removed when dropped) instead of relying on what other tests happen to register.
     let aarch64 = archway_platform::Platform::parse("aarch64-linux").expect("a valid target");
     let _registration = archway::emulation::TemporaryRegistration::for_target(&aarch64)
@@ -342,7 +342,12 @@ fn build_auto_picks_cross_then_falls_back_to_emulated_without_a_toolchain() {
         emulated.snapshot()
     );
     assert!(
-        emulated.stderr.contains("(emulated method: binfmt entry"),
+        emulated.stderr.contains("(hybrid method: binfmt entry"),
+        "{}",
+        emulated.snapshot()
+    );
+    assert!(
+        emulated.stderr.contains("with a native prefix"),
         "{}",
         emulated.snapshot()
     );
