@@ -1,6 +1,7 @@
 //! Platforms: every way a user names a target, elaborated into one [`Platform`].
 //!
-//! This crate is pure (no I/O) except for [`host`], which probes the running machine.
+//! This crate is pure (no I/O) except for [`host`], which probes the running machine, and the
+//! hidden `testing` module that the workspace's tests share.
 //!
 //! The contract other crates rely on (keep it stable; extend, don't rename):
 //! - [`Platform::parse`] accepts catalog names (`aarch64-multiplatform`), short aliases
@@ -37,6 +38,8 @@ mod oci;
 mod platform;
 pub mod progress;
 pub mod quote;
+#[doc(hidden)]
+pub mod testing;
 mod triple;
 
 pub use binary::{identify, identify_prefix, Binary, BinaryFormat, BinaryKind, ElfHeader, Linkage};

@@ -2,16 +2,13 @@
 //! every Linux architecture it lists, and `<triple>-gcc -dumpmachine` for every installed
 //! cross compiler.
 //!
-//! These need dpkg-dev and the cross compilers; outside CI (`CI` unset) they skip with
-//! `skipped: <why>` when a tool is missing, under `CI=true` they fail instead.
+//! These need dpkg-dev and the cross compilers; outside CI they skip with `skipped: <why>` when
+//! a tool is missing, under CI they fail instead (`archway_platform::testing`).
 
 use std::process::Command;
 
+use archway_platform::testing::{require, skip_unless_ci};
 use archway_platform::{Platform, DEBIAN_ARCHES};
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|value| !value.is_empty() && value != "false" && value != "0")
-}
 
 /// Runs a tool; `None` (after printing `skipped:`) if it is missing outside CI.
 fn run(program: &str, args: &[&str]) -> Option<String> {
@@ -24,11 +21,10 @@ fn run(program: &str, args: &[&str]) -> Option<String> {
             args.join(" "),
             String::from_utf8_lossy(&output.stderr)
         ),
-        Err(error) if !in_ci() => {
-            eprintln!("skipped: `{program}` is not available ({error})");
+        Err(error) => {
+            skip_unless_ci(&format!("`{program}` is not available ({error})"));
             None
         }
-        Err(error) => panic!("`{program}` is required under CI: {error}"),
     }
 }
 
@@ -145,9 +141,10 @@ fn every_dpkg_linux_architecture_matches_dpkg_architecture() {
 /// (Debian's GNU type for Linux compilers, the MinGW config for MinGW ones).
 #[test]
 fn installed_cross_compilers_match_dumpmachine() {
-    let Some(path) = std::env::var_os("PATH") else {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    if !require(!path.is_empty(), "`PATH` is not set") {
         return;
-    };
+    }
     let mut compilers: Vec<String> = std::env::split_paths(&path)
         .filter_map(|dir| std::fs::read_dir(dir).ok())
         .flatten()
@@ -170,8 +167,7 @@ fn installed_cross_compilers_match_dumpmachine() {
     ];
     for triple in expected_in_ci {
         if !compilers.iter().any(|c| c == triple) {
-            assert!(!in_ci(), "`{triple}-gcc` is required under CI");
-            eprintln!("skipped: `{triple}-gcc` is not installed");
+            skip_unless_ci(&format!("`{triple}-gcc` is not installed"));
         }
     }
     for triple in &compilers {

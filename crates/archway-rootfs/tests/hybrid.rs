@@ -2,7 +2,7 @@
 //! by mmdebstrap), QEMU through binfmt_misc for the target's own programs.
 //!
 //! Trees go to `ARCHWAY_CACHE_DIR` (else `~/.cache/archway`), so a warm machine reuses them.
-//! Outside CI (`CI` unset) a missing prerequisite skips the test with a note; under CI it fails.
+//! Outside CI a missing prerequisite skips the test with a note; under CI it fails.
 //! Each test remakes its view (removing a cached one first) to check that making it changes
 //! neither the root filesystem nor the prefix.
 
@@ -14,10 +14,6 @@ use std::time::Instant;
 
 use archway_platform::NoProgress;
 use archway_rootfs::{Architecture, CreateOptions, PrefixKey, RootfsKey, Sandbox, Store, Suite};
-
-fn in_ci() -> bool {
-    std::env::var_os("CI").is_some_and(|value| !value.is_empty())
-}
 
 fn prerequisites() -> bool {
     let mut missing = Vec::new();
@@ -35,10 +31,7 @@ fn prerequisites() -> bool {
     if missing.is_empty() {
         return true;
     }
-    let why = format!("needs {}", missing.join(", "));
-    assert!(!in_ci(), "CI: this test {why}");
-    eprintln!("skipped: {why}");
-    false
+    !archway_platform::testing::skip_unless_ci(&format!("needs {}", missing.join(", ")))
 }
 
 fn store() -> Store {

@@ -222,21 +222,9 @@ impl Output {
     }
 }
 
-/// True when running under CI (`CI` set and not empty or `false`): tests that need a tool
-/// or root must run then, and may only skip outside CI.
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|value| !value.is_empty() && value != "false" && value != "0")
-}
-
-/// Skips (returns true, printing `skipped: <why>`) outside CI; panics with `why` under CI.
-#[track_caller]
-pub fn skip_unless_ci(why: &str) -> bool {
-    if in_ci() {
-        panic!("required under CI: {why}");
-    }
-    eprintln!("skipped: {why}");
-    true
-}
+/// The workspace's one rule: tests that need a tool or root must run under CI, and may only
+/// skip (saying why) outside it.
+pub use archway_platform::testing::skip_unless_ci;
 
 /// Is `program` on PATH?
 pub fn have_tool(program: &str) -> bool {

@@ -9,17 +9,17 @@ use archway::emulation::TemporaryRegistration;
 use archway::platform::Platform;
 use archway_binfmt::BinfmtFs;
 
-use crate::{have_program, required};
+use crate::{have_program, require};
 
 #[test]
 fn temporary_registration_runs_foreign_programs_and_is_removed_after_its_last_user() {
     for tool in ["powerpc64le-linux-gnu-gcc", "qemu-ppc64le-static"] {
-        if !required(have_program(tool), &format!("`{tool}` on PATH")) {
+        if !require(have_program(tool), &format!("`{tool}` on PATH")) {
             return;
         }
     }
     let fs = BinfmtFs::system();
-    if !required(
+    if !require(
         rustix::process::geteuid().is_root(),
         "root (binfmt_misc registrations)",
     ) {

@@ -4,7 +4,8 @@
 //!
 //! Needs: the cross compilers and QEMU of `scripts/test-packages.txt`, deb-src entries, and
 //! root (a temporary binfmt_misc entry) where `make check` runs foreign programs directly.
-//! Outside CI (`CI` unset) a missing piece skips the test with a note on stderr.
+//! Outside CI a missing piece skips the test with a note on stderr; under CI it fails
+//! (`archway_platform::testing`).
 
 mod emulation;
 mod sources;
@@ -15,21 +16,8 @@ use archway::method::{Method, MethodRequest};
 use archway::outcome::{ArtifactKind, Outcome};
 use archway::platform::{NoProgress, Platform};
 use archway::project::BuildSystem;
+use archway_platform::testing::{in_ci, require, skip_unless_ci};
 use object::{Architecture, Object};
-
-fn in_ci() -> bool {
-    std::env::var_os("CI").is_some_and(|value| !value.is_empty())
-}
-
-/// `true` when `ok`; otherwise skips outside CI (with a note) and fails in CI.
-fn required(ok: bool, what: &str) -> bool {
-    if ok {
-        return true;
-    }
-    assert!(!in_ci(), "CI needs {what}");
-    eprintln!("skipped: {what}");
-    false
-}
 
 fn have_program(program: &str) -> bool {
     archway::executor::find_program(program, std::env::var_os("PATH").as_deref()).is_some()
@@ -53,15 +41,14 @@ struct Case<'a> {
 /// Builds (and tests) the case; `None` when skipped.
 fn build(case: &Case<'_>) -> Option<Outcome> {
     for tool in case.tools.iter().chain(&["apt-get", "dpkg-source"]) {
-        if !required(have_program(tool), &format!("`{tool}` on PATH")) {
+        if !require(have_program(tool), &format!("`{tool}` on PATH")) {
             return None;
         }
     }
     let source = match sources::source(case.package) {
         Ok(source) => source,
         Err(error) => {
-            assert!(!in_ci(), "fetching {}: {error}", case.package);
-            eprintln!("skipped: could not fetch `{}`: {error}", case.package);
+            skip_unless_ci(&format!("could not fetch `{}`: {error}", case.package));
             return None;
         }
     };
@@ -91,10 +78,10 @@ fn build(case: &Case<'_>) -> Option<Outcome> {
     ) {
         Ok(outcome) => outcome,
         Err(archway::Error::NoEmulation { .. }) if !in_ci() => {
-            eprintln!(
-                "skipped: no binfmt_misc entry for `{}` and not root",
+            skip_unless_ci(&format!(
+                "no binfmt_misc entry for `{}` and not root",
                 case.target
-            );
+            ));
             return None;
         }
         Err(error) => {
