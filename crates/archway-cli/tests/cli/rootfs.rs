@@ -231,6 +231,46 @@ fn shell_setup_registers_the_missing_binfmt_entry() {
     assert!(entry_with_magic(RISCV64_MAGIC));
 }
 
+/// `archway shell` (auto: hybrid on this host) is the target's system with native tools:
+/// `uname -m` and `dpkg` say aarch64/arm64, `make` and `gcc` are x86-64 programs, and the
+/// shell's exit code is archway's.
+#[test]
+fn shell_auto_is_hybrid_with_native_tools_in_the_target_system() {
+    if !have_prerequisites() {
+        return;
+    }
+    let _entry = Aarch64Entry::ensure();
+    let shell = archway()
+        .real_cache()
+        .args(["shell", "--target", "arm64", "--explain"])
+        .stdin(
+            "uname -m; dpkg --print-architecture\n\
+             od -An -tx1 -j18 -N2 /usr/bin/make | tr -d ' '\n\
+             od -An -tx1 -j18 -N2 \"$(readlink -f /usr/bin/gcc)\" | tr -d ' '\n\
+             exit 3\n",
+        )
+        .run();
+    shell.assert_code(3);
+    assert!(
+        shell.stderr.contains("chosen: hybrid"),
+        "{}",
+        shell.snapshot()
+    );
+    assert!(
+        shell.stderr.contains(
+            "hybrid shell: bubblewrap in the arm64/bookworm root filesystem with a native prefix"
+        ),
+        "{}",
+        shell.snapshot()
+    );
+    assert_eq!(
+        shell.stdout.lines().collect::<Vec<_>>(),
+        ["aarch64", "arm64", "3e00", "3e00"],
+        "{}",
+        shell.snapshot()
+    );
+}
+
 /// zlib's source, fetched now with `apt-get source` into `directory`.
 fn zlib_source(directory: &std::path::Path) -> std::path::PathBuf {
     std::fs::create_dir_all(directory).expect("mkdir");
