@@ -27,6 +27,7 @@ mod bootstrap;
 mod error;
 mod key;
 mod sandbox;
+pub mod seccomp;
 mod store;
 pub mod tree;
 
