@@ -38,5 +38,5 @@ pub use bootstrap::{
 };
 pub use error::Error;
 pub use key::{PackageName, RootfsKey};
-pub use sandbox::Sandbox;
+pub use sandbox::{Identity, Sandbox, SANDBOX_ID};
 pub use store::{KeyLock, Metadata, Rootfs, RootfsInfo, Store};
