@@ -205,22 +205,7 @@ fn hostile_build(sandbox: &Sandbox, build: &Path, project: &Path, marker: &str) 
         fs::read("/proc/sys/kernel/core_pattern").expect("core_pattern"),
         core_pattern
     );
-    let mut attempts = BTreeMap::new();
-    let mut facts: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let mut words = line.splitn(3, ' ');
-        match (words.next(), words.next(), words.next()) {
-            (Some("fact"), Some(name), value) => facts
-                .entry(name.to_string())
-                .or_default()
-                .push(value.unwrap_or("").to_string()),
-            (Some(name), Some(outcome), _) => {
-                attempts.insert(name.to_string(), outcome.to_string());
-            }
-            _ => {}
-        }
-    }
-    let mut report = Report { attempts, facts };
+    let mut report = attempts_of(&output);
     // What only the host can see.
     let daemon_gone = wait_until_gone(marker, Duration::from_secs(5));
     report.attempts.insert(
@@ -364,15 +349,10 @@ fn a_hostile_build_with_a_writable_project_as_root_cannot_get_out() {
     assert_eq!(report.fact("CapEff"), ["0000000000000000"]);
 }
 
-#[test]
-fn a_package_install_as_root_keeps_the_kernel_out_of_reach() {
-    if !prerequisites() {
-        return;
-    }
-    let rootfs = amd64_rootfs();
-    let project = project();
-    // Compile statically in a read-only sandbox, then run it as an "install" over a scratch
-    // tree holding only that program: writable_root must never touch a cached tree.
+/// `hostile.c` compiled statically (by the tree's gcc, inside the sandbox) into a scratch
+/// tree that holds only that program: for sandboxes that must not run over the cached tree
+/// (`writable_root` would change it) or cannot reach it (another user).
+fn scratch_tree_with_static_hostile(rootfs: &Rootfs, project: &Project) -> tempfile::TempDir {
     let compile = Sandbox::new(rootfs.tree())
         .bind_read_only(&project.project)
         .bind_build_directory(&project.build);
@@ -397,15 +377,41 @@ fn a_package_install_as_root_keeps_the_kernel_out_of_reach() {
         .prefix("archway-escape-tree-")
         .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
         .expect("scratch tree");
+    fs::set_permissions(scratch.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
     for directory in ["bin", "usr", "etc", "tmp", "build"] {
         fs::create_dir(scratch.path().join(directory)).expect("mkdir");
     }
     fs::copy(&binary, scratch.path().join("bin/hostile")).expect("copy");
-    fs::copy(
-        rootfs.tree().join("bin/sleep"),
-        scratch.path().join("bin/sleep"),
-    )
-    .ok();
+    scratch
+}
+
+fn attempts_of(output: &Output) -> Report {
+    let mut attempts = BTreeMap::new();
+    let mut facts: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let mut words = line.splitn(3, ' ');
+        match (words.next(), words.next(), words.next()) {
+            (Some("fact"), Some(name), value) => facts
+                .entry(name.to_string())
+                .or_default()
+                .push(value.unwrap_or("").to_string()),
+            (Some(name), Some(outcome), _) => {
+                attempts.insert(name.to_string(), outcome.to_string());
+            }
+            _ => {}
+        }
+    }
+    Report { attempts, facts }
+}
+
+#[test]
+fn a_package_install_as_root_keeps_the_kernel_out_of_reach() {
+    if !prerequisites() {
+        return;
+    }
+    let rootfs = amd64_rootfs();
+    let project = project();
+    let scratch = scratch_tree_with_static_hostile(&rootfs, &project);
     let sandbox = Sandbox::new(scratch.path())
         .writable_root(true)
         .current_dir("/");
@@ -413,22 +419,9 @@ fn a_package_install_as_root_keeps_the_kernel_out_of_reach() {
     let marker = marker("install");
     let output = run(&sandbox, "/bin/hostile", &["/build", "/usr", "1", &marker]);
     assert!(output.status.success());
-    let mut attempts = BTreeMap::new();
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let mut words = line.split(' ');
-        if let (Some(name), Some(outcome)) = (words.next(), words.next()) {
-            if name != "fact" {
-                attempts.insert(name.to_string(), outcome.to_string());
-            }
-        }
-    }
-    let report = Report {
-        attempts,
-        facts: BTreeMap::new(),
-    };
+    let report = attempts_of(&output);
     // Writable by design: the tree being installed into (`/`, `/usr`, `/etc`; "project" is
-    // `/usr` here).
-    // The daemon and descriptors are checked by the other tests.
+    // `/usr` here). The daemon and descriptors are checked by the other tests.
     assert_blocked(
         &report,
         &[
@@ -440,8 +433,72 @@ fn a_package_install_as_root_keeps_the_kernel_out_of_reach() {
             "leak-descriptors",
         ],
     );
-    // The static sleep may be absent (dynamic in the tree); the process check still holds.
+    // CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SYS_CHROOT SETFCAP, nothing else.
+    assert_eq!(report.fact("CapEff"), ["00000000800400fb"]);
+    assert_eq!(report.fact("Seccomp"), ["2"]);
     assert!(wait_until_gone(&marker, Duration::from_secs(5)));
+}
+
+/// A host user for the invoker test: in Debian's reserved range 65000-65533, which no
+/// package allocates.
+const USER: u32 = 65533;
+
+#[test]
+fn a_hostile_build_as_a_user_is_that_user_and_cannot_get_out() {
+    if !prerequisites() {
+        return;
+    }
+    let rootfs = amd64_rootfs();
+    let project = project();
+    let scratch = scratch_tree_with_static_hostile(&rootfs, &project);
+    let build = scratch.path().join("build");
+    std::os::unix::fs::chown(&build, Some(USER), Some(USER)).expect("chown");
+    let sandbox = Sandbox::new(scratch.path())
+        .identity(Identity::Invoker)
+        .bind(&build)
+        .current_dir(&build);
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a host listener");
+    listener.set_nonblocking(true).expect("non-blocking");
+    let port = listener
+        .local_addr()
+        .expect("its address")
+        .port()
+        .to_string();
+    let marker = marker("invoker");
+    let build_argument = build.to_str().expect("a UTF-8 path");
+    let mut command = sandbox
+        .command(
+            "/bin/hostile",
+            [build_argument, "/usr", port.as_str(), marker.as_str()],
+        )
+        .expect("a sandbox command");
+    // archway started by that user: std's Command drops groups, gid and uid before exec.
+    use std::os::unix::process::CommandExt;
+    let output = command
+        .uid(USER)
+        .gid(USER)
+        .stdin(Stdio::null())
+        .output()
+        .expect("running bwrap");
+    eprintln!(
+        "{}\n{}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success());
+    assert!(listener.accept().is_err());
+    let report = attempts_of(&output);
+    // No /bin/sleep in the scratch tree: the daemon is checked by the root tests.
+    assert_blocked(&report, &["leave-a-daemon", "leak-descriptors"]);
+    assert!(report
+        .fact("open-descriptor")
+        .iter()
+        .all(|descriptor| descriptor.ends_with(" /dev/null")));
+    assert_confined(&report);
+    assert_eq!(report.fact("uid"), ["0"], "root inside");
+    let made = fs::metadata(build.join("made-inside")).expect("made inside");
+    assert_eq!((made.uid(), made.gid()), (USER, USER), "the user outside");
 }
 
 /// A binfmt entry with the `F` flag for aarch64, unique to this process, removed on drop.
