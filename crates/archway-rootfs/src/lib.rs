@@ -29,6 +29,7 @@ mod hybrid;
 mod key;
 mod prefix;
 mod sandbox;
+pub mod seccomp;
 mod store;
 pub mod tree;
 
@@ -41,5 +42,5 @@ pub use error::Error;
 pub use hybrid::{view_name, HybridMetadata, HybridView, EMULATED_PROGRAMS, NATIVE_PROGRAMS};
 pub use key::RootfsKey;
 pub use prefix::{cross_triple, multiarch, Prefix, PrefixKey, PrefixMetadata};
-pub use sandbox::Sandbox;
+pub use sandbox::{Identity, Sandbox, SANDBOX_ID};
 pub use store::{KeyLock, Metadata, Rootfs, RootfsInfo, Store};

@@ -1,14 +1,59 @@
 //! The sandboxed runner: a command inside a root filesystem with bubblewrap (`bwrap`).
 //!
-//! What the sandbox sees (bwrap(1)):
+//! # What the sandbox sees (bwrap(1))
 //! - the root filesystem read-only, as `/`;
-//! - the paths given to [`Sandbox::bind`] (the project, its build directory) read-write at the
-//!   same paths as on the host, so paths in logs and error messages match;
-//! - a fresh `/proc` (`--proc`), a minimal `/dev` (`--dev`), tmpfs `/tmp`, `/var/tmp` and `/run`;
-//! - no network (`--unshare-net`) unless [`Sandbox::network`] is set;
+//! - the paths given to [`Sandbox::bind`], [`Sandbox::bind_build_directory`] and
+//!   [`Sandbox::bind_read_only`] at the same paths as on the host, so paths in logs and error
+//!   messages match (a bind inside another is mounted after it);
+//! - a fresh `/proc` of its own PID namespace (`--proc`), a minimal `/dev` (`--dev`: `null`,
+//!   `zero`, `full`, `random`, `urandom`, `tty`, its own `pts` and `shm`), no `/sys`, tmpfs
+//!   `/tmp`, `/var/tmp` and `/run`;
+//! - no network (`--unshare-net`: only its own `lo`) unless [`Sandbox::network`] is set;
+//! - its own PID, IPC, UTS and cgroup namespaces, a new session (`--new-session`, unless
+//!   [`Sandbox::interactive`]), and it dies with its parent (`--die-with-parent`): when bwrap
+//!   exits, its PID namespace ends and the kernel kills every process left in it;
 //! - nothing else of the host, and the root itself is remounted read-only (`--remount-ro /`),
 //!   so a build that writes anywhere else fails with "Read-only file system".
 //!
+//! # Who the command runs as ([`Identity`])
+//! The sources being built and the packages' maintainer scripts are not trusted
+//! (docs/security.md). Every build runs with no capabilities, `no_new_privs` (bwrap sets it
+//! always), the [`crate::seccomp`] filter, and, except for package installs as root, in a user
+//! namespace where it is root over nothing of the host's:
+//! - archway runs as a user: root inside is mapped to that user ([`Identity::Invoker`]);
+//! - archway runs as root and every writable place is a build directory: root inside is mapped
+//!   to the unprivileged [`SANDBOX_ID`] ([`Identity::Dedicated`]). The build directories are
+//!   created and handed over to that id before the command starts (their files belong to
+//!   `nobody:nogroup` on the host afterwards; root reads and removes them as before); the
+//!   project, bound read-only or owned by root, cannot be changed. That id cannot traverse
+//!   root's private directories (`/root` is `0700`), where the cache and projects usually are,
+//!   so a first bwrap, as root and without a user namespace, only binds each source under its
+//!   own `/tmp/archway/`, and runs `setpriv` to drop to the id and start the real sandbox over
+//!   those paths;
+//! - archway runs as root and a plain [`Sandbox::bind`] must stay writable (a project that
+//!   the build writes into): root inside is mapped to host root in a user namespace with
+//!   every capability dropped ([`Identity::MappedRoot`]). It still owns the host's root-owned
+//!   files, so `/proc/sys` and `/proc/sysrq-trigger` are bound read-only over the sandbox's
+//!   `/proc` (bwrap 0.8.0 covers them only when `access(W_OK)` succeeds, which it does not
+//!   for the `/proc/sys` directory: bubblewrap.c, `SETUP_MOUNT_PROC`);
+//! - [`Sandbox::writable_root`] as root (installing packages into a new tree): host root
+//!   without a user namespace ([`Identity::Root`]), since dpkg must `chown` to the tree's other
+//!   users and apt switches to `_apt`; it keeps only the file-ownership and user-switching
+//!   capabilities of Docker's default set (`INSTALL_CAPABILITIES`), with the same filter
+//!   and the same read-only `/proc/sys`. Maintainer scripts run as real root there: what is left is
+//!   listed in docs/security.md.
+//!
+//! # How the filter gets to bwrap
+//! `--seccomp FD` reads a BPF program from a file descriptor. The program is written into a
+//! `memfd` (close-on-exec, so no other child of this process inherits it) and the child gets
+//! it as descriptor [`SECCOMP_FD`] through `command-fds`, which `dup2`s it between `fork` and
+//! `exec`: the one place this needs `unsafe`, kept in that crate. The [`Command`] owns the
+//! descriptor, so it is meant to be spawned once. bwrap closes it after loading the filter,
+//! so the sandboxed command never holds it. Every other descriptor this process would pass
+//! on (opened without close-on-exec by whoever started it) is replaced by `/dev/null` in the
+//! child the same way.
+//!
+//! # Mount points in a read-only tree
 //! Mount points for the binds must be created inside a read-only tree without changing it, so
 //! the new root is bwrap's own tmpfs: every top-level entry of the root filesystem is bound
 //! read-only onto it, and a directory that is an ancestor of a bind is recreated on the tmpfs
@@ -16,9 +61,15 @@
 
 use std::ffi::{OsStr, OsString};
 use std::fs;
+use std::io::{Seek, SeekFrom, Write};
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 use std::process::Command;
 
+use command_fds::{CommandFdExt, FdMapping};
+
+use crate::seccomp::Filter;
 use crate::Error;
 
 /// `PATH` inside the sandbox: Debian's default for root (`/etc/login.defs` ENV_SUPATH).
@@ -27,11 +78,67 @@ const SANDBOX_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
 /// Top-level directories the sandbox provides itself instead of taking them from the tree.
 const PROVIDED: [&str; 5] = ["proc", "dev", "sys", "tmp", "run"];
 
+/// The host id a sandbox started by root runs as: `nobody`/`nogroup`, which Debian reserves
+/// for "no privileges" on every system (Debian Policy 9.2.2), so nothing has to be allocated
+/// and `ls -l` says what the build directory's files are. The sandbox's PID namespace hides
+/// every other process of that id.
+pub const SANDBOX_ID: u32 = 65534;
+
+/// The descriptor number bwrap reads the filter from (`--seccomp 9`).
+pub const SECCOMP_FD: i32 = 9;
+
+/// Where the first bwrap of an [`Identity::Dedicated`] sandbox binds the sources, on its own
+/// tmpfs over `/tmp` (the second bwrap pivots away from `/tmp`'s own tmpfs, so these stay
+/// visible to it under its old root).
+const STAGING: &str = "/tmp/archway";
+
+/// What an [`Identity::Root`] sandbox keeps to install packages: Docker's default set (moby
+/// `oci/caps/defaults.go`) without `CAP_NET_RAW` and `CAP_NET_BIND_SERVICE` (the sandbox
+/// shares the host's network), `CAP_MKNOD` (without Docker's device cgroup a device node made
+/// in the tree would open the host's disks), `CAP_SETPCAP` and `CAP_AUDIT_WRITE`: dpkg
+/// changes owners and modes, apt switches to `_apt`, maintainer scripts `chroot` rarely.
+const INSTALL_CAPABILITIES: [&str; 9] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SYS_CHROOT",
+];
+
+/// Who the sandboxed command is, seen from the host (module docs: "Who the command runs as").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identity {
+    /// archway runs as a user: root inside is that user.
+    Invoker,
+    /// archway runs as root: root inside is this unprivileged host id.
+    Dedicated(u32),
+    /// archway runs as root and a plain writable bind must stay writable: root inside is host
+    /// root in a user namespace, without capabilities.
+    MappedRoot,
+    /// Installing packages as root: host root, no user namespace, Docker's capabilities.
+    Root,
+}
+
+impl Identity {
+    fn has_user_namespace(self) -> bool {
+        !matches!(self, Identity::Root)
+    }
+    /// Host root owns the sandbox's files: `/proc/sys` must be covered explicitly.
+    fn is_host_root(self) -> bool {
+        matches!(self, Identity::MappedRoot | Identity::Root)
+    }
+}
+
 /// A command runner inside one root filesystem.
 #[derive(Debug, Clone)]
 pub struct Sandbox {
     tree: PathBuf,
     writable: Vec<PathBuf>,
+    build_directories: Vec<PathBuf>,
     read_only: Vec<PathBuf>,
     network: bool,
     writable_root: bool,
@@ -39,6 +146,17 @@ pub struct Sandbox {
     working_directory: Option<PathBuf>,
     environment: Vec<(OsString, OsString)>,
     bwrap: PathBuf,
+    identity: Option<Identity>,
+}
+
+/// The host paths bwrap binds from: the paths themselves, or their staged copies under
+/// [`STAGING`].
+struct Sources {
+    tree: PathBuf,
+    writable: Vec<PathBuf>,
+    build_directories: Vec<PathBuf>,
+    read_only: Vec<PathBuf>,
+    resolv_conf: PathBuf,
 }
 
 impl Sandbox {
@@ -47,6 +165,7 @@ impl Sandbox {
         Sandbox {
             tree: tree.into(),
             writable: Vec::new(),
+            build_directories: Vec::new(),
             read_only: Vec::new(),
             network: false,
             writable_root: false,
@@ -54,17 +173,28 @@ impl Sandbox {
             working_directory: None,
             environment: Vec::new(),
             bwrap: PathBuf::from("bwrap"),
+            identity: None,
         }
     }
 
-    /// Binds a host directory read-write at the same path (the project, the build directory).
+    /// Binds a host directory read-write at the same path. As root, a sandbox with such a
+    /// bind runs as [`Identity::MappedRoot`]; prefer [`Sandbox::bind_build_directory`] for
+    /// what the build writes and [`Sandbox::bind_read_only`] for the project.
     pub fn bind(mut self, path: impl Into<PathBuf>) -> Sandbox {
         self.writable.push(path.into());
         self
     }
 
-    /// Binds a host path read-only at the same path (e.g. a binfmt interpreter without the
-    /// `F` flag, which the kernel opens by path inside the sandbox).
+    /// Binds a directory the build writes into (created when missing) read-write at the same
+    /// path. As root, it is handed over to [`SANDBOX_ID`] when the command is made (its owner
+    /// changed, recursively, when it is not that id yet).
+    pub fn bind_build_directory(mut self, path: impl Into<PathBuf>) -> Sandbox {
+        self.build_directories.push(path.into());
+        self
+    }
+
+    /// Binds a host path read-only at the same path (the project; a binfmt interpreter
+    /// without the `F` flag, which the kernel opens by path inside the sandbox).
     pub fn bind_read_only(mut self, path: impl Into<PathBuf>) -> Sandbox {
         self.read_only.push(path.into());
         self
@@ -76,8 +206,9 @@ impl Sandbox {
         self
     }
 
-    /// Makes the whole tree writable and keeps root's capabilities: only for installing
-    /// packages into a tree that is not yet in the cache (a derived root filesystem).
+    /// Makes the whole tree writable and keeps the capabilities a package install needs: only
+    /// for installing packages into a tree that is not yet in the cache (a derived root
+    /// filesystem).
     pub fn writable_root(mut self, enabled: bool) -> Sandbox {
         self.writable_root = enabled;
         self
@@ -108,35 +239,225 @@ impl Sandbox {
         self
     }
 
-    /// The bwrap arguments that set up the sandbox (everything before the command).
-    pub fn arguments(&self) -> Result<Vec<OsString>, Error> {
-        let mut arguments = Arguments::default();
-        for path in self.writable.iter().chain(&self.read_only) {
-            check_bind_path(path)?;
+    /// Chooses who the command runs as instead of deciding from the process's user and the
+    /// binds (tests; a caller that knows better).
+    pub fn identity(mut self, identity: Identity) -> Sandbox {
+        self.identity = Some(identity);
+        self
+    }
+
+    /// Who the command will run as.
+    pub fn effective_identity(&self) -> Identity {
+        if let Some(identity) = self.identity {
+            return identity;
         }
-        if self.writable_root {
-            arguments.push(["--bind"]).path(&self.tree).push(["/"]);
+        if !rustix::process::geteuid().is_root() {
+            Identity::Invoker
+        } else if self.writable_root {
+            Identity::Root
+        } else if self.writable.is_empty() {
+            Identity::Dedicated(SANDBOX_ID)
         } else {
-            let binds: Vec<&Path> = self
-                .writable
+            Identity::MappedRoot
+        }
+    }
+
+    /// The arguments of the bwrap that runs the command (everything before the command).
+    /// For [`Identity::Dedicated`] the sources are the staged paths under `/tmp/archway/`.
+    pub fn arguments(&self) -> Result<Vec<OsString>, Error> {
+        let identity = self.effective_identity();
+        let sources = match identity {
+            Identity::Dedicated(_) => self.staged_sources(),
+            _ => self.host_sources(),
+        };
+        self.sandbox_arguments(identity, &sources, Filter::host().is_some())
+    }
+
+    /// The full command, ready to spawn once: `bwrap ... -- program args`, or for
+    /// [`Identity::Dedicated`] `bwrap (staging) -- setpriv ... -- bwrap ... -- program args`.
+    /// As root, this creates the build directories and hands them over to the sandbox id.
+    pub fn command<I, S>(&self, program: impl AsRef<OsStr>, args: I) -> Result<Command, Error>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let identity = self.effective_identity();
+        let filter = Filter::host();
+        if filter.is_none() {
+            tracing::warn!("no system call filter for this host architecture; the sandbox only drops capabilities");
+        }
+        for directory in &self.build_directories {
+            fs::create_dir_all(directory).map_err(Error::io("create", directory))?;
+            if let Identity::Dedicated(id) = identity {
+                hand_over(directory, id)?;
+            }
+        }
+        let mut command = Command::new(&self.bwrap);
+        if let Identity::Dedicated(id) = identity {
+            let staged = self.staged_sources();
+            command
+                .args(self.staging_arguments(&staged)?)
+                .arg("--")
+                .arg("setpriv")
+                .arg(format!("--reuid={id}"))
+                .arg(format!("--regid={id}"))
+                .args([
+                    "--clear-groups",
+                    "--inh-caps=-all",
+                    "--bounding-set=-all",
+                    "--",
+                ])
+                .arg(&self.bwrap)
+                .args(self.sandbox_arguments(identity, &staged, filter.is_some())?);
+        } else {
+            command.args(self.sandbox_arguments(
+                identity,
+                &self.host_sources(),
+                filter.is_some(),
+            )?);
+        }
+        command.arg("--").arg(program).args(args);
+        let mut mappings = Vec::new();
+        if let Some(filter) = filter {
+            mappings.push(FdMapping {
+                parent_fd: filter_descriptor(&filter)?,
+                child_fd: SECCOMP_FD,
+            });
+        }
+        for inherited in inherited_descriptors() {
+            if inherited != SECCOMP_FD {
+                let null = Path::new("/dev/null");
+                let file = fs::File::open(null).map_err(Error::io("open", null))?;
+                mappings.push(FdMapping {
+                    parent_fd: file.into(),
+                    child_fd: inherited,
+                });
+            }
+        }
+        command.fd_mappings(mappings).map_err(|_| Error::Io {
+            action: "pass descriptors to",
+            path: self.bwrap.clone(),
+            source: std::io::Error::other("two descriptors for one number"),
+        })?;
+        Ok(command)
+    }
+
+    fn host_sources(&self) -> Sources {
+        Sources {
+            tree: self.tree.clone(),
+            writable: self.writable.clone(),
+            build_directories: self.build_directories.clone(),
+            read_only: self.read_only.clone(),
+            resolv_conf: PathBuf::from("/etc/resolv.conf"),
+        }
+    }
+
+    fn staged_sources(&self) -> Sources {
+        let staged = |kind: &str, paths: &[PathBuf]| -> Vec<PathBuf> {
+            (0..paths.len())
+                .map(|index| Path::new(STAGING).join(format!("{kind}-{index}")))
+                .collect()
+        };
+        Sources {
+            tree: Path::new(STAGING).join("tree"),
+            writable: staged("writable", &self.writable),
+            build_directories: staged("build", &self.build_directories),
+            read_only: staged("read-only", &self.read_only),
+            resolv_conf: Path::new(STAGING).join("resolv.conf"),
+        }
+    }
+
+    /// The first bwrap of [`Identity::Dedicated`]: the host as it is (it runs only `setpriv`
+    /// and the second bwrap), with every source bound under [`STAGING`] on a private tmpfs.
+    fn staging_arguments(&self, staged: &Sources) -> Result<Vec<OsString>, Error> {
+        let mut arguments = Arguments::default();
+        arguments.push(["--bind", "/", "/", "--tmpfs", "/tmp", "--dir", STAGING]);
+        arguments
+            .push(["--ro-bind"])
+            .path(&self.tree)
+            .path(&staged.tree);
+        for (host, staged) in self.writable.iter().zip(&staged.writable) {
+            arguments.push(["--bind"]).path(host).path(staged);
+        }
+        for (host, staged) in self.build_directories.iter().zip(&staged.build_directories) {
+            arguments.push(["--bind"]).path(host).path(staged);
+        }
+        for (host, staged) in self.read_only.iter().zip(&staged.read_only) {
+            arguments.push(["--ro-bind"]).path(host).path(staged);
+        }
+        if self.network && Path::new("/etc/resolv.conf").exists() {
+            arguments
+                .push(["--ro-bind", "/etc/resolv.conf"])
+                .path(&staged.resolv_conf);
+        }
+        arguments.push(["--die-with-parent"]);
+        Ok(arguments.0)
+    }
+
+    fn sandbox_arguments(
+        &self,
+        identity: Identity,
+        sources: &Sources,
+        with_filter: bool,
+    ) -> Result<Vec<OsString>, Error> {
+        let mut arguments = Arguments::default();
+        // Destinations with their sources, parents before the binds inside them.
+        let mut binds: Vec<(&Path, &Path, bool)> = Vec::new();
+        for (destination, source) in self.writable.iter().zip(&sources.writable) {
+            binds.push((destination, source, true));
+        }
+        for (destination, source) in self
+            .build_directories
+            .iter()
+            .zip(&sources.build_directories)
+        {
+            binds.push((destination, source, true));
+        }
+        for (destination, source) in self.read_only.iter().zip(&sources.read_only) {
+            binds.push((destination, source, false));
+        }
+        for (destination, _, _) in &binds {
+            check_bind_path(destination)?;
+        }
+        binds.sort_by_key(|(destination, _, _)| destination.components().count());
+        if self.writable_root {
+            arguments.push(["--bind"]).path(&sources.tree).push(["/"]);
+        } else {
+            let destinations: Vec<&Path> = binds
                 .iter()
-                .chain(&self.read_only)
-                .map(PathBuf::as_path)
+                .map(|(destination, _, _)| *destination)
                 .collect();
-            carve(&mut arguments, &self.tree, Path::new("/"), &binds)?;
+            carve(
+                &mut arguments,
+                &self.tree,
+                &sources.tree,
+                Path::new("/"),
+                &destinations,
+            )?;
+        }
+        arguments.push(["--proc", "/proc", "--dev", "/dev"]);
+        if identity.is_host_root() {
+            // Host root owns /proc/sys (kernel/sysctl.c `test_perm` gives the owner bits to
+            // the global root uid whatever its capabilities); bwrap 0.8.0 does not cover it.
+            // sysrq-trigger exists only with CONFIG_MAGIC_SYSRQ.
+            arguments.push([
+                "--ro-bind",
+                "/proc/sys",
+                "/proc/sys",
+                "--ro-bind-try",
+                "/proc/sysrq-trigger",
+                "/proc/sysrq-trigger",
+            ]);
         }
         // /tmp and /var/tmp sticky and world-writable as on any system (bwrap's tmpfs default
         // is 0755): apt's unprivileged `_apt` methods write their temporary files there.
-        arguments.push(["--proc", "/proc", "--dev", "/dev"]);
         arguments.push(["--perms", "1777", "--tmpfs", "/tmp", "--tmpfs", "/run"]);
         if !self.writable_root && self.tree.join("var/tmp").is_dir() {
             arguments.push(["--perms", "1777", "--tmpfs", "/var/tmp"]);
         }
-        for path in &self.writable {
-            arguments.push(["--bind"]).path(path).path(path);
-        }
-        for path in &self.read_only {
-            arguments.push(["--ro-bind"]).path(path).path(path);
+        for (destination, source, writable) in &binds {
+            let option = if *writable { "--bind" } else { "--ro-bind" };
+            arguments.push([option]).path(source).path(destination);
         }
         if self.network {
             // Only over an existing regular file: the tree is read-only, so bwrap could not
@@ -144,7 +465,10 @@ impl Sandbox {
             let inside = self.tree.join("etc/resolv.conf");
             let regular = fs::symlink_metadata(&inside).is_ok_and(|metadata| metadata.is_file());
             if regular && Path::new("/etc/resolv.conf").exists() {
-                arguments.push(["--ro-bind", "/etc/resolv.conf", "/etc/resolv.conf"]);
+                arguments
+                    .push(["--ro-bind"])
+                    .path(&sources.resolv_conf)
+                    .push(["/etc/resolv.conf"]);
             }
         } else {
             arguments.push(["--unshare-net"]);
@@ -155,17 +479,35 @@ impl Sandbox {
             "--unshare-uts",
             "--unshare-cgroup-try",
         ]);
+        if identity.has_user_namespace() {
+            // Root inside, mapped to the identity's host id (bwrap writes `0 <uid> 1`);
+            // --disable-userns sets user.max_user_namespaces to 1 in a namespace the command
+            // cannot leave, so it cannot make another one to regain capabilities in.
+            arguments.push([
+                "--unshare-user",
+                "--uid",
+                "0",
+                "--gid",
+                "0",
+                "--disable-userns",
+            ]);
+        }
         arguments.push(["--hostname", "archway", "--die-with-parent"]);
         if !self.interactive {
             arguments.push(["--new-session"]);
         }
-        if !self.writable_root {
-            arguments.push(["--remount-ro", "/"]);
-            if rustix::process::geteuid().is_root() {
-                // Root inside without capabilities: it owns the files it made in the
-                // project, but cannot remount, mount or bypass permissions.
-                arguments.push(["--cap-drop", "ALL"]);
+        arguments.push(["--cap-drop", "ALL"]);
+        if self.writable_root {
+            for capability in INSTALL_CAPABILITIES {
+                arguments.push(["--cap-add", capability]);
             }
+        } else {
+            arguments.push(["--remount-ro", "/"]);
+        }
+        if with_filter {
+            arguments
+                .push(["--seccomp"])
+                .os(OsStr::new(&SECCOMP_FD.to_string()));
         }
         arguments.push(["--clearenv", "--setenv", "PATH", SANDBOX_PATH]);
         arguments.push(["--setenv", "HOME", "/tmp", "--setenv", "LC_ALL", "C.UTF-8"]);
@@ -179,25 +521,72 @@ impl Sandbox {
             .working_directory
             .clone()
             .or_else(|| self.writable.first().cloned())
+            .or_else(|| self.build_directories.first().cloned())
             .unwrap_or_else(|| PathBuf::from("/"));
         arguments.push(["--chdir"]).path(&working_directory);
         Ok(arguments.0)
     }
+}
 
-    /// The full `bwrap ... -- program args` command, ready to spawn.
-    pub fn command<I, S>(&self, program: impl AsRef<OsStr>, args: I) -> Result<Command, Error>
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<OsStr>,
-    {
-        let mut command = Command::new(&self.bwrap);
-        command
-            .args(self.arguments()?)
-            .arg("--")
-            .arg(program)
-            .args(args);
-        Ok(command)
+/// This process's descriptors above 2 that a child would inherit (no `O_CLOEXEC`): whatever
+/// the caller was started with (a make jobserver's pipe, a harness's log pipe). bwrap passes
+/// every inherited descriptor to the command, and an inherited directory or pipe of the host
+/// is a way out (runc's CVE-2024-21626 was one), so the child gets `/dev/null` in their
+/// place. Read from `/proc/self/fdinfo` (`flags:` in octal, `O_CLOEXEC` is `02000000`), which
+/// needs no borrowing of descriptors this code does not own.
+fn inherited_descriptors() -> Vec<i32> {
+    const O_CLOEXEC: u32 = 0o2_000_000;
+    let Ok(entries) = fs::read_dir("/proc/self/fdinfo") else {
+        return Vec::new();
+    };
+    let mut inherited: Vec<i32> = entries
+        .flatten()
+        .filter_map(|entry| {
+            let number: i32 = entry.file_name().to_str()?.parse().ok()?;
+            let info = fs::read_to_string(entry.path()).ok()?;
+            let flags = info
+                .lines()
+                .find_map(|line| line.strip_prefix("flags:"))
+                .and_then(|flags| u32::from_str_radix(flags.trim(), 8).ok())?;
+            (number > 2 && flags & O_CLOEXEC == 0).then_some(number)
+        })
+        .collect();
+    inherited.sort_unstable();
+    inherited
+}
+
+/// The filter in a memory file, positioned at its start for bwrap's `read`.
+fn filter_descriptor(filter: &Filter) -> Result<OwnedFd, Error> {
+    let path = Path::new("memfd:archway-seccomp");
+    let descriptor = rustix::fs::memfd_create("archway-seccomp", rustix::fs::MemfdFlags::CLOEXEC)
+        .map_err(|errno| Error::io("create", path)(errno.into()))?;
+    let mut file = fs::File::from(descriptor);
+    file.write_all(&filter.to_bytes())
+        .and_then(|()| file.seek(SeekFrom::Start(0)).map(|_| ()))
+        .map_err(Error::io("write", path))?;
+    Ok(OwnedFd::from(file))
+}
+
+/// Gives a build directory to `id`: its owner (and that of everything below it, never
+/// following symbolic links) when the directory itself is not `id`'s yet, e.g. after a build
+/// of an earlier archway that ran as root.
+fn hand_over(directory: &Path, id: u32) -> Result<(), Error> {
+    let metadata = fs::symlink_metadata(directory).map_err(Error::io("inspect", directory))?;
+    if metadata.uid() == id && metadata.gid() == id {
+        return Ok(());
     }
+    let mut pending = vec![directory.to_path_buf()];
+    while let Some(path) = pending.pop() {
+        std::os::unix::fs::lchown(&path, Some(id), Some(id))
+            .map_err(Error::io("change the owner of", &path))?;
+        let metadata = fs::symlink_metadata(&path).map_err(Error::io("inspect", &path))?;
+        if metadata.is_dir() {
+            for entry in fs::read_dir(&path).map_err(Error::io("read", &path))? {
+                pending.push(entry.map_err(Error::io("read", &path))?.path());
+            }
+        }
+    }
+    Ok(())
 }
 
 #[derive(Default)]
@@ -252,16 +641,18 @@ fn check_bind_path(path: &Path) -> Result<(), Error> {
     }
 }
 
-/// Binds the entries of `host_directory` (a directory of the tree) at `inside`, recursing into
-/// directories that contain a bind destination instead of binding them whole.
+/// Binds the entries of `listed` (a directory of the tree, as this process reads it) from
+/// `source` (the same directory as bwrap sees it) at `inside`, recursing into directories that
+/// contain a bind destination instead of binding them whole.
 fn carve(
     arguments: &mut Arguments,
-    host_directory: &Path,
+    listed: &Path,
+    source: &Path,
     inside: &Path,
     binds: &[&Path],
 ) -> Result<(), Error> {
-    let mut entries: Vec<_> = fs::read_dir(host_directory)
-        .map_err(Error::io("read", host_directory))?
+    let mut entries: Vec<_> = fs::read_dir(listed)
+        .map_err(Error::io("read", listed))?
         .flatten()
         .collect();
     entries.sort_by_key(|entry| entry.file_name());
@@ -272,12 +663,14 @@ fn carve(
             continue;
         }
         let destination = inside.join(&name);
-        let source = entry.path();
+        let entry_path = entry.path();
+        let entry_source = source.join(&name);
         if binds.iter().any(|bind| *bind == destination) {
             continue; // the bind itself covers it; bwrap creates the mount point on the tmpfs
         }
         let contains_bind = binds.iter().any(|bind| bind.starts_with(&destination));
-        let metadata = fs::symlink_metadata(&source).map_err(Error::io("inspect", &source))?;
+        let metadata =
+            fs::symlink_metadata(&entry_path).map_err(Error::io("inspect", &entry_path))?;
         if metadata.file_type().is_symlink() {
             if contains_bind {
                 return Err(Error::UnsupportedBindPath {
@@ -285,18 +678,18 @@ fn carve(
                     reason: "it is a symbolic link in the root filesystem",
                 });
             }
-            let target = fs::read_link(&source).map_err(Error::io("read", &source))?;
+            let target = fs::read_link(&entry_path).map_err(Error::io("read", &entry_path))?;
             arguments
                 .push(["--symlink"])
                 .path(&target)
                 .path(&destination);
         } else if contains_bind && metadata.is_dir() {
             arguments.push(["--dir"]).path(&destination);
-            carve(arguments, &source, &destination, binds)?;
+            carve(arguments, &entry_path, &entry_source, &destination, binds)?;
         } else {
             arguments
                 .push(["--ro-bind"])
-                .path(&source)
+                .path(&entry_source)
                 .path(&destination);
         }
     }
@@ -336,7 +729,9 @@ mod tests {
     fn the_tree_is_bound_read_only_and_the_project_read_write() {
         let tree = fake_tree();
         let root = tree.path().to_string_lossy().into_owned();
-        let sandbox = Sandbox::new(tree.path()).bind("/home/user/project");
+        let sandbox = Sandbox::new(tree.path())
+            .identity(Identity::Invoker)
+            .bind("/home/user/project");
         let arguments = strings(&sandbox.arguments().expect("arguments"));
         assert!(contains_sequence(
             &arguments,
@@ -376,6 +771,7 @@ mod tests {
         let root = tree.path().to_string_lossy().into_owned();
         let arguments = strings(
             &Sandbox::new(tree.path())
+                .identity(Identity::Invoker)
                 .bind("/var/tmp/project")
                 .arguments()
                 .expect("arguments"),
@@ -393,6 +789,7 @@ mod tests {
         let tree = fake_tree();
         let arguments = strings(
             &Sandbox::new(tree.path())
+                .identity(Identity::Invoker)
                 .network(true)
                 .arguments()
                 .expect("arguments"),
@@ -407,18 +804,200 @@ mod tests {
     }
 
     #[test]
-    fn writable_root_binds_the_tree_itself() {
+    fn writable_root_binds_the_tree_itself_and_keeps_only_install_capabilities() {
         let tree = fake_tree();
         let root = tree.path().to_string_lossy().into_owned();
         let arguments = strings(
             &Sandbox::new(tree.path())
+                .identity(Identity::Root)
                 .writable_root(true)
                 .arguments()
                 .expect("arguments"),
         );
         assert!(contains_sequence(&arguments, &["--bind", &root, "/"]));
         assert!(!arguments.contains(&"--remount-ro".to_string()));
-        assert!(!arguments.contains(&"--cap-drop".to_string()));
+        assert!(!arguments.contains(&"--unshare-user".to_string()));
+        assert!(contains_sequence(
+            &arguments,
+            &["--cap-drop", "ALL", "--cap-add", "CAP_CHOWN"]
+        ));
+        assert!(!arguments.contains(&"CAP_NET_RAW".to_string()));
+        assert!(!arguments.contains(&"CAP_SYS_ADMIN".to_string()));
+        assert!(contains_sequence(
+            &arguments,
+            &["--ro-bind", "/proc/sys", "/proc/sys"]
+        ));
+    }
+
+    #[test]
+    fn a_dedicated_sandbox_binds_staged_sources_and_maps_root_to_its_id() {
+        let tree = fake_tree();
+        let arguments = strings(
+            &Sandbox::new(tree.path())
+                .identity(Identity::Dedicated(SANDBOX_ID))
+                .bind_read_only("/home/user/project")
+                .bind_build_directory("/home/user/project/build/archway/aarch64")
+                .arguments()
+                .expect("arguments"),
+        );
+        assert!(contains_sequence(
+            &arguments,
+            &["--ro-bind", "/tmp/archway/tree/usr", "/usr"]
+        ));
+        assert!(contains_sequence(
+            &arguments,
+            &[
+                "--ro-bind",
+                "/tmp/archway/read-only-0",
+                "/home/user/project"
+            ]
+        ));
+        assert!(contains_sequence(
+            &arguments,
+            &[
+                "--bind",
+                "/tmp/archway/build-0",
+                "/home/user/project/build/archway/aarch64"
+            ]
+        ));
+        let position = |needle: &str| arguments.iter().position(|argument| argument == needle);
+        assert!(
+            position("/tmp/archway/read-only-0") < position("/tmp/archway/build-0"),
+            "the project is mounted before the build directory inside it"
+        );
+        assert!(contains_sequence(
+            &arguments,
+            &[
+                "--unshare-user",
+                "--uid",
+                "0",
+                "--gid",
+                "0",
+                "--disable-userns"
+            ]
+        ));
+        assert!(contains_sequence(&arguments, &["--cap-drop", "ALL"]));
+        assert!(!arguments.contains(&"--cap-add".to_string()));
+        assert!(contains_sequence(&arguments, &["--remount-ro", "/"]));
+        assert!(contains_sequence(
+            &arguments,
+            &["--chdir", "/home/user/project/build/archway/aarch64"]
+        ));
+        if cfg!(target_arch = "x86_64") {
+            assert!(contains_sequence(&arguments, &["--seccomp", "9"]));
+        }
+    }
+
+    #[test]
+    fn mapped_root_covers_proc_sys_and_unprivileged_identities_need_not() {
+        let tree = fake_tree();
+        let mapped = strings(
+            &Sandbox::new(tree.path())
+                .identity(Identity::MappedRoot)
+                .bind("/srv/project")
+                .arguments()
+                .expect("arguments"),
+        );
+        assert!(contains_sequence(
+            &mapped,
+            &["--unshare-user", "--uid", "0"]
+        ));
+        let proc = mapped.iter().position(|argument| argument == "--proc");
+        let sys = mapped.iter().position(|argument| argument == "/proc/sys");
+        assert!(proc < sys, "/proc/sys is covered after /proc is mounted");
+        assert!(contains_sequence(
+            &mapped,
+            &[
+                "--ro-bind-try",
+                "/proc/sysrq-trigger",
+                "/proc/sysrq-trigger"
+            ]
+        ));
+        let invoker = strings(
+            &Sandbox::new(tree.path())
+                .identity(Identity::Invoker)
+                .bind("/srv/project")
+                .arguments()
+                .expect("arguments"),
+        );
+        assert!(!invoker.contains(&"/proc/sys".to_string()));
+    }
+
+    #[test]
+    fn the_identity_follows_the_user_and_the_binds() {
+        let tree = fake_tree();
+        let build = Sandbox::new(tree.path()).bind_build_directory("/srv/build");
+        let project = Sandbox::new(tree.path()).bind("/srv/project");
+        let install = Sandbox::new(tree.path()).writable_root(true);
+        if rustix::process::geteuid().is_root() {
+            assert_eq!(build.effective_identity(), Identity::Dedicated(SANDBOX_ID));
+            assert_eq!(project.effective_identity(), Identity::MappedRoot);
+            assert_eq!(install.effective_identity(), Identity::Root);
+        } else {
+            for sandbox in [build, project, install] {
+                assert_eq!(sandbox.effective_identity(), Identity::Invoker);
+            }
+        }
+    }
+
+    #[test]
+    fn a_dedicated_command_stages_then_drops_to_the_id() {
+        let tree = fake_tree();
+        let build = tempfile::tempdir().expect("temp dir");
+        let directory = build.path().join("out");
+        let sandbox = Sandbox::new(tree.path())
+            .identity(Identity::Dedicated(SANDBOX_ID))
+            .bind_build_directory(&directory);
+        let result = sandbox.command("make", ["check"]);
+        if !rustix::process::geteuid().is_root() {
+            // Handing the directory over needs root.
+            assert!(result.is_err());
+            return;
+        }
+        let command = result.expect("command");
+        let arguments: Vec<String> = command
+            .get_args()
+            .map(|argument| argument.to_string_lossy().into_owned())
+            .collect();
+        let build_source = directory.to_string_lossy().into_owned();
+        assert!(contains_sequence(
+            &arguments,
+            &["--bind", &build_source, "/tmp/archway/build-0"]
+        ));
+        assert!(contains_sequence(
+            &arguments,
+            &[
+                "--",
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups"
+            ]
+        ));
+        assert!(contains_sequence(&arguments, &["--", "make", "check"]));
+        let metadata = fs::metadata(&directory).expect("the build directory exists");
+        assert_eq!((metadata.uid(), metadata.gid()), (SANDBOX_ID, SANDBOX_ID));
+    }
+
+    #[test]
+    fn handing_over_changes_every_owner_below_without_following_links() {
+        if !rustix::process::geteuid().is_root() {
+            eprintln!("skipped: changing owners needs root");
+            return;
+        }
+        let directory = tempfile::tempdir().expect("temp dir");
+        let outside = tempfile::NamedTempFile::new().expect("temp file");
+        fs::create_dir_all(directory.path().join("a/b")).expect("mkdir");
+        fs::write(directory.path().join("a/b/file.o"), "").expect("write");
+        std::os::unix::fs::symlink(outside.path(), directory.path().join("a/link"))
+            .expect("symlink");
+        hand_over(directory.path(), SANDBOX_ID).expect("hand over");
+        for path in ["", "a", "a/b", "a/b/file.o", "a/link"] {
+            let metadata = fs::symlink_metadata(directory.path().join(path)).expect("inspect");
+            assert_eq!(metadata.uid(), SANDBOX_ID, "{path}");
+        }
+        let target = fs::metadata(outside.path()).expect("inspect");
+        assert_eq!(target.uid(), 0, "the link's target is not followed");
     }
 
     #[test]

@@ -1,0 +1,585 @@
+//! A hostile build inside the sandbox over a real root filesystem: every way out that
+//! docs/security.md promises to close is tried (`escape/hostile.c`, compiled inside the
+//! sandbox by the tree's own gcc), and each must fail; the host checks what it can see from
+//! outside (file owners, the listener, leftover processes, `core_pattern`).
+//!
+//! Needs root, bwrap, setpriv and mmdebstrap: outside `CI` a missing one skips (saying so),
+//! under `CI` it fails. The amd64/bookworm root filesystem goes to the normal cache directory
+//! (`$ARCHWAY_CACHE_DIR`, else `~/.cache/archway`), so a warm machine reuses it. When an
+//! arm64/bookworm one is cached and QEMU is installed, an ordinary build step also runs under
+//! QEMU through a temporary binfmt entry with the `F` flag.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::net::TcpListener;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+use archway_rootfs::{
+    find_program, running_as_root, Architecture, CreateOptions, Identity, Rootfs, RootfsKey,
+    Sandbox, Store, Suite, SANDBOX_ID,
+};
+
+const HOSTILE: &str = include_str!("escape/hostile.c");
+
+/// Every attempt `hostile.c` makes.
+const ATTEMPTS: [&str; 32] = [
+    "write-core-pattern",
+    "write-sysrq-trigger",
+    "write-proc-sys-vm",
+    "mount-tmpfs",
+    "umount-root",
+    "new-user-namespace",
+    "new-mount-namespace",
+    "ptrace-parent",
+    "ptrace-init",
+    "load-module",
+    "load-module-image",
+    "bpf",
+    "kexec",
+    "keyctl",
+    "open-by-handle",
+    "perf-event-open",
+    "userfaultfd",
+    "io-uring",
+    "set-clock",
+    "x32-abi",
+    "i386-mount",
+    "terminal-injection",
+    "write-root",
+    "write-usr",
+    "write-etc",
+    "write-project",
+    "mknod-disk",
+    "open-host-disk",
+    "open-sys",
+    "connect-host-loopback",
+    // Attempts that need a second look from the host are checked there too.
+    "leave-a-daemon",
+    "leak-descriptors",
+];
+
+fn prerequisites() -> bool {
+    let mut missing = Vec::new();
+    if !running_as_root() {
+        missing.push("root".to_string());
+    }
+    for tool in ["bwrap", "setpriv", "mmdebstrap"] {
+        if find_program(tool).is_none() {
+            missing.push(format!("`{tool}`"));
+        }
+    }
+    if missing.is_empty() {
+        return true;
+    }
+    let why = format!("needs {}", missing.join(", "));
+    assert!(std::env::var_os("CI").is_none(), "CI: this test {why}");
+    eprintln!("skipped: {why}");
+    false
+}
+
+fn store() -> Store {
+    let cache = std::env::var_os("ARCHWAY_CACHE_DIR")
+        .filter(|value| !value.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/archway")))
+        .expect("ARCHWAY_CACHE_DIR or HOME is set");
+    Store::new(&cache)
+}
+
+/// The amd64/bookworm root filesystem (buildd: it has gcc), created when missing.
+fn amd64_rootfs() -> Rootfs {
+    let key = RootfsKey::new(Architecture::Amd64, Suite::Bookworm, []).expect("a key");
+    let (rootfs, created) = store()
+        .ensure(
+            &key,
+            &CreateOptions::default(),
+            &archway_platform::NoProgress,
+        )
+        .expect("the amd64/bookworm root filesystem");
+    eprintln!("root filesystem {key} (created now: {created})");
+    rootfs
+}
+
+/// A project in a directory only root can traverse (`0700`, as `/root` is): the sandbox's
+/// unprivileged id reaches it only through the staging bwrap.
+struct Project {
+    _private: tempfile::TempDir,
+    project: PathBuf,
+    build: PathBuf,
+}
+
+fn project() -> Project {
+    let private = tempfile::Builder::new()
+        .prefix("archway-escape-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("temp dir");
+    fs::set_permissions(private.path(), fs::Permissions::from_mode(0o700)).expect("chmod");
+    let project = private.path().join("project");
+    fs::create_dir(&project).expect("project dir");
+    fs::set_permissions(&project, fs::Permissions::from_mode(0o755)).expect("chmod");
+    fs::write(project.join("hostile.c"), HOSTILE).expect("source");
+    let build = project.join("build/archway/x86_64");
+    Project {
+        _private: private,
+        project,
+        build,
+    }
+}
+
+fn run(sandbox: &Sandbox, program: &str, args: &[&str]) -> Output {
+    let output = sandbox
+        .command(program, args)
+        .expect("a sandbox command")
+        .stdin(Stdio::null())
+        .output()
+        .expect("running bwrap");
+    eprintln!(
+        "{program} {args:?}: {}\n{}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// Compiles `hostile.c` into the build directory (an ordinary build step), runs it, and
+/// returns its `attempt -> outcome` lines and its `fact name -> values`.
+struct Report {
+    attempts: BTreeMap<String, String>,
+    facts: BTreeMap<String, Vec<String>>,
+}
+
+impl Report {
+    fn fact(&self, name: &str) -> Vec<&str> {
+        self.facts
+            .get(name)
+            .map(|values| values.iter().map(String::as_str).collect())
+            .unwrap_or_default()
+    }
+}
+
+fn hostile_build(sandbox: &Sandbox, build: &Path, project: &Path, marker: &str) -> Report {
+    let binary = build.join("hostile");
+    let binary = binary.to_str().expect("a UTF-8 path");
+    let source = project.join("hostile.c");
+    let compiled = run(
+        sandbox,
+        "gcc",
+        &["-O1", "-o", binary, source.to_str().expect("a UTF-8 path")],
+    );
+    assert!(compiled.status.success(), "an ordinary build step works");
+
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a host listener");
+    listener.set_nonblocking(true).expect("non-blocking");
+    let port = listener
+        .local_addr()
+        .expect("its address")
+        .port()
+        .to_string();
+    let core_pattern = fs::read("/proc/sys/kernel/core_pattern").expect("core_pattern");
+
+    let output = run(
+        sandbox,
+        binary,
+        &[
+            build.to_str().expect("a UTF-8 path"),
+            project.to_str().expect("a UTF-8 path"),
+            &port,
+            marker,
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "the hostile program ran to its end"
+    );
+
+    assert!(
+        listener.accept().is_err(),
+        "the host's loopback listener was reached from inside"
+    );
+    assert_eq!(
+        fs::read("/proc/sys/kernel/core_pattern").expect("core_pattern"),
+        core_pattern
+    );
+    let mut report = attempts_of(&output);
+    // What only the host can see.
+    let daemon_gone = wait_until_gone(marker, Duration::from_secs(5));
+    report.attempts.insert(
+        "leave-a-daemon".into(),
+        if report.fact("daemon-started") == ["yes"] && daemon_gone {
+            "blocked".into()
+        } else {
+            "ESCAPED".into()
+        },
+    );
+    report.attempts.insert(
+        "leak-descriptors".into(),
+        // Descriptors this process was started with reach the child as `/dev/null` only.
+        if report
+            .fact("open-descriptor")
+            .iter()
+            .all(|descriptor| descriptor.ends_with(" /dev/null"))
+        {
+            "blocked".into()
+        } else {
+            "ESCAPED".into()
+        },
+    );
+    report
+}
+
+/// `true` once no host process has `marker` as its `argv[0]`.
+fn wait_until_gone(marker: &str, timeout: Duration) -> bool {
+    let start = Instant::now();
+    loop {
+        let alive = fs::read_dir("/proc")
+            .map(|entries| {
+                entries.flatten().any(|entry| {
+                    fs::read(entry.path().join("cmdline")).is_ok_and(|cmdline| {
+                        cmdline.split(|byte| *byte == 0).next() == Some(marker.as_bytes())
+                    })
+                })
+            })
+            .unwrap_or(false);
+        if !alive {
+            return true;
+        }
+        if start.elapsed() > timeout {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn assert_blocked(report: &Report, except: &[&str]) {
+    let mut escaped = Vec::new();
+    for attempt in ATTEMPTS {
+        if except.contains(&attempt) {
+            continue;
+        }
+        match report.attempts.get(attempt).map(String::as_str) {
+            Some("blocked") => {}
+            Some(outcome) => escaped.push(format!("{attempt}: {outcome}")),
+            None => escaped.push(format!("{attempt}: not attempted")),
+        }
+    }
+    assert!(escaped.is_empty(), "escaped: {escaped:?}");
+}
+
+fn assert_confined(report: &Report) {
+    assert_eq!(report.fact("interfaces"), ["1"], "only the sandbox's lo");
+    assert_eq!(report.fact("interface"), ["lo"]);
+    // bwrap's init, the hostile program, its daemon child (maybe already a zombie).
+    let processes: usize = report.fact("processes")[0].parse().expect("a count");
+    assert!(processes <= 3, "{processes} processes visible");
+    assert_eq!(report.fact("CapBnd"), ["0000000000000000"]);
+    assert_eq!(report.fact("NoNewPrivs"), ["1"]);
+    if cfg!(target_arch = "x86_64") {
+        assert_eq!(report.fact("Seccomp"), ["2"], "a filter is loaded");
+    }
+    assert_eq!(report.fact("build-directory-writable"), ["yes"]);
+    // The build may write bwrap's init's memory (`/proc/1/mem`: the same user inside), which
+    // gains nothing as long as that init carries the same filter and no capabilities.
+    assert_eq!(report.fact("init-seccomp"), ["2"]);
+}
+
+fn marker(test: &str) -> String {
+    format!("archway-escape-{test}-{}", std::process::id())
+}
+
+#[test]
+fn a_hostile_build_as_root_runs_as_the_sandbox_id_and_cannot_get_out() {
+    if !prerequisites() {
+        return;
+    }
+    let rootfs = amd64_rootfs();
+    let project = project();
+    let sandbox = Sandbox::new(rootfs.tree())
+        .bind_read_only(&project.project)
+        .bind_build_directory(&project.build)
+        .current_dir(&project.build);
+    assert_eq!(
+        sandbox.effective_identity(),
+        Identity::Dedicated(SANDBOX_ID)
+    );
+    let report = hostile_build(
+        &sandbox,
+        &project.build,
+        &project.project,
+        &marker("dedicated"),
+    );
+    assert_blocked(&report, &[]);
+    assert_confined(&report);
+    assert_eq!(report.fact("CapEff"), ["0000000000000000"]);
+    assert_eq!(report.fact("uid"), ["0"], "root inside");
+    let made = fs::metadata(project.build.join("made-inside")).expect("made inside");
+    assert_eq!(
+        (made.uid(), made.gid()),
+        (SANDBOX_ID, SANDBOX_ID),
+        "root inside is the sandbox id outside"
+    );
+    assert!(!project.project.join("archway-escape").exists());
+}
+
+#[test]
+fn a_hostile_build_with_a_writable_project_as_root_cannot_get_out() {
+    if !prerequisites() {
+        return;
+    }
+    let rootfs = amd64_rootfs();
+    let project = project();
+    fs::create_dir_all(&project.build).expect("build dir");
+    let sandbox = Sandbox::new(rootfs.tree())
+        .bind(&project.project)
+        .current_dir(&project.build);
+    assert_eq!(sandbox.effective_identity(), Identity::MappedRoot);
+    let report = hostile_build(
+        &sandbox,
+        &project.build,
+        &project.project,
+        &marker("mapped-root"),
+    );
+    // The project is writable by design in this mode.
+    assert_blocked(&report, &["write-project"]);
+    assert_confined(&report);
+    assert_eq!(report.fact("CapEff"), ["0000000000000000"]);
+}
+
+/// `hostile.c` compiled statically (by the tree's gcc, inside the sandbox) into a scratch
+/// tree that holds only that program: for sandboxes that must not run over the cached tree
+/// (`writable_root` would change it) or cannot reach it (another user).
+fn scratch_tree_with_static_hostile(rootfs: &Rootfs, project: &Project) -> tempfile::TempDir {
+    let compile = Sandbox::new(rootfs.tree())
+        .bind_read_only(&project.project)
+        .bind_build_directory(&project.build);
+    let binary = project.build.join("hostile-static");
+    let compiled = run(
+        &compile,
+        "gcc",
+        &[
+            "-static",
+            "-O1",
+            "-o",
+            binary.to_str().expect("a UTF-8 path"),
+            project
+                .project
+                .join("hostile.c")
+                .to_str()
+                .expect("a UTF-8 path"),
+        ],
+    );
+    assert!(compiled.status.success());
+    let scratch = tempfile::Builder::new()
+        .prefix("archway-escape-tree-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("scratch tree");
+    fs::set_permissions(scratch.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+    for directory in ["bin", "usr", "etc", "tmp", "build"] {
+        fs::create_dir(scratch.path().join(directory)).expect("mkdir");
+    }
+    fs::copy(&binary, scratch.path().join("bin/hostile")).expect("copy");
+    scratch
+}
+
+fn attempts_of(output: &Output) -> Report {
+    let mut attempts = BTreeMap::new();
+    let mut facts: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let mut words = line.splitn(3, ' ');
+        match (words.next(), words.next(), words.next()) {
+            (Some("fact"), Some(name), value) => facts
+                .entry(name.to_string())
+                .or_default()
+                .push(value.unwrap_or("").to_string()),
+            (Some(name), Some(outcome), _) => {
+                attempts.insert(name.to_string(), outcome.to_string());
+            }
+            _ => {}
+        }
+    }
+    Report { attempts, facts }
+}
+
+#[test]
+fn a_package_install_as_root_keeps_the_kernel_out_of_reach() {
+    if !prerequisites() {
+        return;
+    }
+    let rootfs = amd64_rootfs();
+    let project = project();
+    let scratch = scratch_tree_with_static_hostile(&rootfs, &project);
+    let sandbox = Sandbox::new(scratch.path())
+        .writable_root(true)
+        .current_dir("/");
+    assert_eq!(sandbox.effective_identity(), Identity::Root);
+    let marker = marker("install");
+    let output = run(&sandbox, "/bin/hostile", &["/build", "/usr", "1", &marker]);
+    assert!(output.status.success());
+    let report = attempts_of(&output);
+    // Writable by design: the tree being installed into (`/`, `/usr`, `/etc`; "project" is
+    // `/usr` here). The daemon and descriptors are checked by the other tests.
+    assert_blocked(
+        &report,
+        &[
+            "write-root",
+            "write-usr",
+            "write-etc",
+            "write-project",
+            "leave-a-daemon",
+            "leak-descriptors",
+        ],
+    );
+    // CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SYS_CHROOT SETFCAP, nothing else.
+    assert_eq!(report.fact("CapEff"), ["00000000800400fb"]);
+    assert_eq!(report.fact("Seccomp"), ["2"]);
+    assert!(wait_until_gone(&marker, Duration::from_secs(5)));
+}
+
+/// A host user for the invoker test: in Debian's reserved range 65000-65533, which no
+/// package allocates.
+const USER: u32 = 65533;
+
+#[test]
+fn a_hostile_build_as_a_user_is_that_user_and_cannot_get_out() {
+    if !prerequisites() {
+        return;
+    }
+    let rootfs = amd64_rootfs();
+    let project = project();
+    let scratch = scratch_tree_with_static_hostile(&rootfs, &project);
+    let build = scratch.path().join("build");
+    std::os::unix::fs::chown(&build, Some(USER), Some(USER)).expect("chown");
+    let sandbox = Sandbox::new(scratch.path())
+        .identity(Identity::Invoker)
+        .bind(&build)
+        .current_dir(&build);
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a host listener");
+    listener.set_nonblocking(true).expect("non-blocking");
+    let port = listener
+        .local_addr()
+        .expect("its address")
+        .port()
+        .to_string();
+    let marker = marker("invoker");
+    let build_argument = build.to_str().expect("a UTF-8 path");
+    let mut command = sandbox
+        .command(
+            "/bin/hostile",
+            [build_argument, "/usr", port.as_str(), marker.as_str()],
+        )
+        .expect("a sandbox command");
+    // archway started by that user: std's Command drops groups, gid and uid before exec.
+    use std::os::unix::process::CommandExt;
+    let output = command
+        .uid(USER)
+        .gid(USER)
+        .stdin(Stdio::null())
+        .output()
+        .expect("running bwrap");
+    eprintln!(
+        "{}\n{}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success());
+    assert!(listener.accept().is_err());
+    let report = attempts_of(&output);
+    // No /bin/sleep in the scratch tree: the daemon is checked by the root tests.
+    assert_blocked(&report, &["leave-a-daemon", "leak-descriptors"]);
+    assert!(report
+        .fact("open-descriptor")
+        .iter()
+        .all(|descriptor| descriptor.ends_with(" /dev/null")));
+    assert_confined(&report);
+    assert_eq!(report.fact("uid"), ["0"], "root inside");
+    let made = fs::metadata(build.join("made-inside")).expect("made inside");
+    assert_eq!((made.uid(), made.gid()), (USER, USER), "the user outside");
+}
+
+/// A binfmt entry with the `F` flag for aarch64, unique to this process, removed on drop.
+struct TemporaryEntry(Option<PathBuf>);
+
+impl TemporaryEntry {
+    fn aarch64() -> Option<TemporaryEntry> {
+        let interpreter = Path::new("/usr/bin/qemu-aarch64-static");
+        if !interpreter.exists() {
+            return None;
+        }
+        let name = format!("archway-escape-{}-aarch64", std::process::id());
+        // QEMU's aarch64 magic and mask (qemu scripts/qemu-binfmt-conf.sh).
+        let line = format!(
+            ":{name}:M::\\x7fELF\\x02\\x01\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x02\\x00\\xb7\\x00:\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\x00\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xfe\\xff\\xff\\xff:{}:F",
+            interpreter.display()
+        );
+        let registered = fs::OpenOptions::new()
+            .write(true)
+            .open("/proc/sys/fs/binfmt_misc/register")
+            .and_then(|mut register| register.write_all(line.as_bytes()));
+        match registered {
+            Ok(()) => Some(TemporaryEntry(Some(
+                Path::new("/proc/sys/fs/binfmt_misc").join(name),
+            ))),
+            Err(error) => {
+                eprintln!("could not register a binfmt entry: {error}");
+                None
+            }
+        }
+    }
+}
+
+impl Drop for TemporaryEntry {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = fs::write(path, "-1");
+        }
+    }
+}
+
+#[test]
+fn an_ordinary_build_step_runs_under_qemu_as_the_sandbox_id() {
+    if !prerequisites() {
+        return;
+    }
+    let key = RootfsKey::new(Architecture::Arm64, Suite::Bookworm, []).expect("a key");
+    let Some(rootfs) = store().get(&key).expect("reading the cache") else {
+        eprintln!(
+            "skipped: no cached {key} root filesystem (`archway rootfs create --target arm64`)"
+        );
+        return;
+    };
+    let Some(_entry) = TemporaryEntry::aarch64() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI: needs qemu-user-static and binfmt_misc"
+        );
+        eprintln!("skipped: no QEMU aarch64 binfmt entry could be registered");
+        return;
+    };
+    let project = project();
+    fs::write(
+        project.project.join("hello.c"),
+        "#include <stdio.h>\nint main(void) { puts(\"hello from the sandbox\"); return 0; }\n",
+    )
+    .expect("source");
+    let sandbox = Sandbox::new(rootfs.tree())
+        .bind_read_only(&project.project)
+        .bind_build_directory(&project.build)
+        .current_dir(&project.build);
+    let script = format!(
+        "uname -m && gcc -o hello {}/hello.c && ./hello && id -u",
+        project.project.display()
+    );
+    let output = run(&sandbox, "/bin/sh", &["-c", &script]);
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "aarch64\nhello from the sandbox\n0\n"
+    );
+    let hello = fs::metadata(project.build.join("hello")).expect("built");
+    assert_eq!(hello.uid(), SANDBOX_ID);
+}
