@@ -32,10 +32,13 @@ pub struct Emulated {
     pub store: Store,
     pub key: RootfsKey,
     pub options: CreateOptions,
-    /// The project directory (bound read-write at the same path).
+    /// The project directory, bound at the same path: read-only when there is a
+    /// [`Emulated::build_dir`] (a build), writable otherwise (an interactive shell).
     pub project: PathBuf,
-    /// Extra writable directories (a build directory outside the project).
-    pub extra_writable: Vec<PathBuf>,
+    /// The build directory: the only place a build writes. As root, it is handed to the
+    /// sandbox's unprivileged user ([`archway_rootfs::SANDBOX_ID`]) and the build runs as
+    /// that user (see `archway_rootfs::Sandbox`).
+    pub build_dir: Option<PathBuf>,
     /// Share the host's network.
     pub network: bool,
     /// Environment for the build steps (CFLAGS, ...).
@@ -52,7 +55,7 @@ impl Emulated {
             key,
             options: CreateOptions::default(),
             project: project.into(),
-            extra_writable: Vec::new(),
+            build_dir: None,
             network: false,
             environment: Vec::new(),
             interpreter_to_bind: None,
@@ -81,14 +84,14 @@ impl Emulated {
     /// method's view).
     pub fn sandbox_in(&self, tree: &Path) -> Sandbox {
         let mut sandbox = Sandbox::new(tree)
-            .bind(&self.project)
             .network(self.network)
             .current_dir(&self.project);
-        for directory in &self.extra_writable {
-            if !directory.starts_with(&self.project) {
-                sandbox = sandbox.bind(directory);
-            }
-        }
+        sandbox = match &self.build_dir {
+            Some(build_dir) => sandbox
+                .bind_read_only(&self.project)
+                .bind_build_directory(build_dir),
+            None => sandbox.bind(&self.project),
+        };
         if let Some(interpreter) = &self.interpreter_to_bind {
             sandbox = sandbox.bind_read_only(interpreter);
         }
@@ -331,7 +334,7 @@ mod tests {
     use archway_rootfs::{Architecture, Suite};
 
     #[test]
-    fn the_sandbox_binds_the_project_and_an_outside_build_directory() {
+    fn a_build_sees_the_project_read_only_and_writes_only_its_build_directory() {
         let tree = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir_all(tree.path().join("root/usr")).expect("mkdir");
         let rootfs = Rootfs {
@@ -348,24 +351,39 @@ mod tests {
             rootfs.metadata.key.clone(),
             "/srv/project",
         );
-        emulated.extra_writable = vec![
-            PathBuf::from("/srv/project/build/archway/aarch64"),
-            PathBuf::from("/srv/out"),
-        ];
+        emulated.build_dir = Some(PathBuf::from("/srv/out"));
         let arguments: Vec<String> = emulated
             .sandbox(&rootfs)
+            .identity(archway_rootfs::Identity::Invoker)
             .arguments()
             .expect("arguments")
             .into_iter()
             .map(|argument| argument.to_string_lossy().into_owned())
             .collect();
-        let binds: Vec<&String> = arguments
+        let binds = |option: &str| -> Vec<&String> {
+            arguments
+                .windows(2)
+                .filter(|pair| pair[0] == option)
+                .map(|pair| &pair[1])
+                .collect()
+        };
+        assert_eq!(binds("--bind"), ["/srv/out"]);
+        assert!(binds("--ro-bind").contains(&&"/srv/project".to_string()));
+        assert!(arguments.contains(&"--unshare-net".to_string()));
+
+        // A shell has no build directory: the working directory is writable.
+        emulated.build_dir = None;
+        let arguments = emulated
+            .sandbox(&rootfs)
+            .identity(archway_rootfs::Identity::Invoker)
+            .arguments()
+            .expect("arguments");
+        let writable: Vec<_> = arguments
             .windows(2)
             .filter(|pair| pair[0] == "--bind")
-            .map(|pair| &pair[1])
+            .map(|pair| pair[1].to_string_lossy().into_owned())
             .collect();
-        assert_eq!(binds, ["/srv/project", "/srv/out"]);
-        assert!(arguments.contains(&"--unshare-net".to_string()));
+        assert_eq!(writable, ["/srv/project"]);
     }
 
     #[test]

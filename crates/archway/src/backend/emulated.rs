@@ -69,7 +69,7 @@ pub(crate) fn environment(job: &Job<'_>) -> Result<Environ, Error> {
         .iter()
         .map(|(name, value)| (name.clone(), value.clone()))
         .collect();
-    environment.extra_writable = vec![job.build_dir.to_path_buf()];
+    environment.build_dir = Some(job.build_dir.to_path_buf());
     environment.interpreter_to_bind = crate::emulated::interpreter_to_bind(qemu);
     Ok(environment)
 }
