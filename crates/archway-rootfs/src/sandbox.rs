@@ -371,7 +371,9 @@ impl Sandbox {
     /// and the second bwrap), with every source bound under [`STAGING`] on a private tmpfs.
     fn staging_arguments(&self, staged: &Sources) -> Result<Vec<OsString>, Error> {
         let mut arguments = Arguments::default();
-        arguments.push(["--bind", "/", "/", "--tmpfs", "/tmp", "--dir", STAGING]);
+        // `--dev-bind`: bwrap mounts `--bind` sources `nodev`, and the sandbox's `--dev` binds
+        // its device nodes from this namespace (with `nodev`, opening `/dev/null` is EACCES).
+        arguments.push(["--dev-bind", "/", "/", "--tmpfs", "/tmp", "--dir", STAGING]);
         arguments
             .push(["--ro-bind"])
             .path(&self.tree)
