@@ -263,7 +263,8 @@ fn sigterm_to_archway_ends_the_emulated_sandbox() {
         "--",
         "sh",
         "-c",
-        &sleeping_command(&marker),
+        // A pipeline rather than `&`: dash gives a background job `/dev/null` as its input.
+        &format!("sleep {marker} | sleep {marker}"),
     ]);
     signal_ends_every_process(
         command,
