@@ -26,6 +26,21 @@ fn main() -> ExitCode {
     let context = cli::Context::new(&cli.global);
     match commands::run(cli.command, &context) {
         Ok(code) => code,
-        Err(error) => report::print(&error, &context),
+        Err(error) => match interrupted(&error) {
+            // Not an error of the build: one line, and the shell's code for the signal.
+            Some(interrupted) => {
+                eprintln!("{interrupted}");
+                ExitCode::from(interrupted.exit_code())
+            }
+            None => report::print(&error, &context),
+        },
     }
+}
+
+/// The interruption (SIGINT, SIGTERM...) that ended the build, if one did.
+fn interrupted(error: &anyhow::Error) -> Option<&archway::Error> {
+    error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<archway::Error>())
+        .find(|cause| matches!(cause, archway::Error::Interrupted { .. }))
 }

@@ -17,6 +17,7 @@ use archway_toolchain::Request;
 use crate::backend::{Job, RootfsRequest};
 use crate::emulation::TemporaryRegistration;
 use crate::executor::{ChildOutput, Executor};
+use crate::lock::{BuildDirLock, LockWait};
 use crate::method::MethodRequest;
 use crate::outcome::{find_artifacts, ArtifactSearch, Method, Outcome, Timing, INTERMEDIATE_DIRS};
 use crate::project::{BuildSystem, Project};
@@ -60,6 +61,8 @@ pub struct BuildRequest {
     pub output: ChildOutput,
     /// Report the whole method decision (`--explain`) through the reporter.
     pub explain: bool,
+    /// When another build holds the build directory: wait, or fail (`--no-wait`).
+    pub lock: LockWait,
 }
 
 impl BuildRequest {
@@ -81,6 +84,7 @@ impl BuildRequest {
             cache_dir: crate::cache::cache_dir(),
             output: ChildOutput::ToStderr,
             explain: false,
+            lock: LockWait::Wait,
         }
     }
 }
@@ -107,6 +111,8 @@ pub struct Plan {
     pub command: Option<Step>,
     /// The planner's decision (every method's verdict, for `--explain` and `--json`).
     pub decision: crate::plan::Plan,
+    /// When another build holds the build directory: wait, or fail.
+    pub lock: LockWait,
 }
 
 /// A plan with the executor its steps run in.
@@ -195,6 +201,7 @@ pub fn prepare(request: &BuildRequest, reporter: &dyn Reporter) -> Result<Prepar
             recipe,
             command,
             decision,
+            lock: request.lock,
         },
         executor: environment.executor,
     })
@@ -299,6 +306,9 @@ pub fn execute(
     let started = Instant::now();
     let started_at = SystemTime::now();
     let mut timings = Vec::new();
+    // One build per build directory, from before configure to the end of the tests (a user's
+    // command too: it runs in the same generated environment and directory).
+    let _lock = BuildDirLock::acquire(&plan.build_dir, plan.lock, reporter)?;
     if let Some(command) = &plan.command {
         run_step(command, executor, reporter, &mut timings)?;
         let skip_paths = [

@@ -133,19 +133,24 @@ impl Executor for SandboxExecutor {
         }
         let mut command = sandbox.command(&step.program, &step.args)?;
         self.output.apply(&mut command)?;
-        let status = command.status().map_err(|source| match source.kind() {
-            std::io::ErrorKind::NotFound => {
-                crate::Error::Rootfs(archway_rootfs::Error::ToolMissing {
-                    tool: "bwrap",
-                    package: "bubblewrap",
-                })
+        // bwrap leads the step's group; the sandbox's processes are in a session of their own
+        // (`--new-session`), and the supervisor signals them one by one. When bwrap itself
+        // ends, `--die-with-parent` (PR_SET_PDEATHSIG, SIGKILL) ends the sandbox's init and
+        // with it the whole PID namespace (pid_namespaces(7)).
+        crate::executor::run_supervised(&mut command, step, &self.output, |source| {
+            match source.kind() {
+                std::io::ErrorKind::NotFound => {
+                    crate::Error::Rootfs(archway_rootfs::Error::ToolMissing {
+                        tool: "bwrap",
+                        package: "bubblewrap",
+                    })
+                }
+                _ => crate::Error::Spawn {
+                    command: step.command_line(),
+                    source,
+                },
             }
-            _ => crate::Error::Spawn {
-                command: step.command_line(),
-                source,
-            },
-        })?;
-        Ok(status.code())
+        })
     }
 
     fn has_program(&self, program: &str) -> bool {

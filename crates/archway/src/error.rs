@@ -62,6 +62,20 @@ pub enum Error {
         log: Option<std::path::PathBuf>,
     },
 
+    /// archway was told to stop (SIGINT, SIGTERM...) while a step ran: the signal was
+    /// forwarded and every process of the step has ended. The exit code is 128 + `signal`, as
+    /// shells report a process ended by it.
+    #[error("interrupted: stopped `{command}` and its children")]
+    Interrupted { signal: i32, command: String },
+
+    /// Another archway build holds the build directory's lock, and `--no-wait` was given.
+    #[error(
+        "another archway build of `{}` is running{}",
+        dir.display(),
+        pid.map(|pid| format!(" (pid {pid})")).unwrap_or_default()
+    )]
+    BuildDirBusy { dir: PathBuf, pid: Option<u32> },
+
     /// A file system operation in the build directory or the project failed.
     #[error("could not {action} `{}`", path.display())]
     Io {
@@ -214,7 +228,13 @@ impl Error {
                 "the build's output is in `{}` (`-q` kept it off the terminal)",
                 log.display()
             )),
+            Error::BuildDirBusy { .. } => Some(
+                "leave out `--no-wait` to wait for it, or build into another directory with \
+                 `--build-dir DIR`"
+                    .to_string(),
+            ),
             Error::StepFailed { log: None, .. }
+            | Error::Interrupted { .. }
             | Error::Spawn { .. }
             | Error::Io { .. }
             | Error::NoRustTarget { .. } => None,
@@ -237,6 +257,7 @@ impl Error {
                 .unwrap_or(1),
             // A signal: the shell convention would be 128 + signal; 2 marks it unexpected.
             Error::StepFailed { code: None, .. } => 2,
+            Error::Interrupted { signal, .. } => u8::try_from(128 + signal).unwrap_or(2),
             Error::Spawn { .. } | Error::Io { .. } => 2,
             _ => 1,
         }

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use crate::process::{Ended, Group};
 use crate::steps::Step;
 use crate::Error;
 
@@ -101,11 +102,10 @@ impl Executor for HostExecutor {
             .envs(&step.env);
         self.output.apply(&mut command)?;
         tracing::debug!(program = %step.program, args = ?step.args, dir = %step.dir.display(), "running step");
-        let status = command.status().map_err(|source| Error::Spawn {
+        run_supervised(&mut command, step, &self.output, |source| Error::Spawn {
             command: step.command_line(),
             source,
-        })?;
-        Ok(status.code())
+        })
     }
 
     fn has_program(&self, program: &str) -> bool {
@@ -118,6 +118,35 @@ impl Executor for HostExecutor {
 
     fn log(&self) -> Option<&Path> {
         self.output.log()
+    }
+}
+
+/// Runs a step's `command` under the [process supervisor](crate::process): in its own process
+/// group with standard input from `/dev/null` (a build step must not wait for the terminal:
+/// read from a background group, it would stop on SIGTTIN), except a user's command whose
+/// output is inherited, which keeps standard input and, when that is a terminal, archway's
+/// group (job control, as `archway run`). `spawn_error` says why it could not start.
+pub(crate) fn run_supervised(
+    command: &mut Command,
+    step: &Step,
+    output: &ChildOutput,
+    spawn_error: impl FnOnce(std::io::Error) -> Error,
+) -> Result<Option<i32>, Error> {
+    use std::io::IsTerminal;
+    let group = if *output != ChildOutput::Inherit {
+        command.stdin(Stdio::null());
+        Group::Own
+    } else if std::io::stdin().is_terminal() {
+        Group::Inherited
+    } else {
+        Group::Own
+    };
+    match crate::process::run(command, group).map_err(spawn_error)? {
+        Ended::Exited(status) => Ok(status.code()),
+        Ended::Interrupted { signal } => Err(Error::Interrupted {
+            signal,
+            command: step.command_line(),
+        }),
     }
 }
 

@@ -32,10 +32,12 @@ pub mod emulated;
 pub mod emulation;
 mod error;
 pub mod executor;
+pub mod lock;
 pub mod method;
 pub mod ops;
 pub mod outcome;
 pub mod plan;
+pub mod process;
 pub mod project;
 pub mod steps;
 

@@ -44,6 +44,8 @@ pub struct BuildOptions {
     /// `-q`: the build's own output goes to `<build dir>/.archway/build.log`, not the terminal.
     pub quiet: bool,
     pub output: ChildOutput,
+    /// `--no-wait`: fail at once when another build holds the build directory.
+    pub no_wait: bool,
 }
 
 impl BuildOptions {
@@ -64,6 +66,7 @@ impl BuildOptions {
             show_steps: false,
             quiet: false,
             output: ChildOutput::ToStderr,
+            no_wait: false,
         }
     }
 }
@@ -145,6 +148,11 @@ pub fn request(options: &BuildOptions, settings: &Settings) -> BuildRequest {
         request.output = ChildOutput::Log(log);
     }
     request.explain = options.explain;
+    request.lock = if options.no_wait {
+        crate::lock::LockWait::Fail
+    } else {
+        crate::lock::LockWait::Wait
+    };
     request
 }
 

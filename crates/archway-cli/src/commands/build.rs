@@ -87,6 +87,10 @@ pub struct Common {
     /// Print the outcome as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Fail at once when another archway build uses the same build directory, instead of
+    /// waiting for it to finish.
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 impl Common {
@@ -113,6 +117,7 @@ impl Common {
         options.network = self.network;
         options.packages = self.packages.clone();
         options.suite = self.suite.clone();
+        options.no_wait = self.no_wait;
         options.show_steps = context.verbose > 0 && !context.quiet;
         // `-q`: nothing but errors; the build's own output goes to a log the error names.
         options.quiet = context.quiet && options.command.is_empty();

@@ -10,6 +10,7 @@ mod generated;
 mod hostile;
 mod inspect;
 mod platform;
+mod processes;
 mod rootfs;
 mod sysroot;
 mod toolchain;

@@ -167,6 +167,74 @@ impl Archway {
     }
 }
 
+impl Archway {
+    /// Starts the command without waiting for it: standard input from `/dev/null`, standard
+    /// output and error into files of the temporary directory. Dropping the [`Running`] kills
+    /// it (SIGKILL) if it still runs.
+    pub fn spawn(mut self) -> Running {
+        let create = |name: &str| {
+            std::fs::File::create(self.temp.path().join(name)).expect("creating an output file")
+        };
+        self.command
+            .stdin(Stdio::null())
+            .stdout(create("stdout"))
+            .stderr(create("stderr"));
+        let child = self.command.spawn().expect("spawning the archway binary");
+        Running {
+            child,
+            temp: self.temp,
+        }
+    }
+}
+
+/// An `archway` started by [`Archway::spawn`].
+#[derive(Debug)]
+pub struct Running {
+    child: std::process::Child,
+    temp: tempfile::TempDir,
+}
+
+impl Running {
+    /// archway's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// What it wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.temp.path().join("stderr")).unwrap_or_default()
+    }
+
+    /// Whether it has ended (it is reaped then).
+    pub fn has_ended(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Waits at most `limit` for it to end: its exit code (`None`: killed by a signal), or
+    /// `Err` with its stderr when it still runs.
+    pub fn wait_for(&mut self, limit: std::time::Duration) -> Result<Option<i32>, String> {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Ok(status.code());
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(self.stderr());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// What a run produced. Keeps the temporary directory alive until dropped.
 #[derive(Debug)]
 pub struct Output {
