@@ -111,15 +111,16 @@ pub struct Plan {
     pub command: Option<Step>,
     /// The planner's decision (every method's verdict, for `--explain` and `--json`).
     pub decision: crate::plan::Plan,
-    /// When another build holds the build directory: wait, or fail.
-    pub lock: LockWait,
 }
 
-/// A plan with the executor its steps run in.
+/// A plan with the executor its steps run in, holding its build directory's lock.
 #[derive(Debug)]
 pub struct Prepared {
     pub plan: Plan,
     pub executor: Box<dyn Executor>,
+    /// One build per build directory: held from before the generated files are written to the
+    /// end of the tests (while this lives).
+    pub lock: BuildDirLock,
 }
 
 /// The per-target build directory: `<project>/build/archway/<target config>` unless given.
@@ -150,6 +151,7 @@ pub fn prepare(request: &BuildRequest, reporter: &dyn Reporter) -> Result<Prepar
     };
     let target = request.target.clone();
     let build_dir = build_dir_for(&project_dir, &target, request.build_dir.as_deref());
+    let lock = BuildDirLock::acquire(&build_dir, request.lock, reporter)?;
     let host = Host::detect()?;
     let decision = decide(request, &host, reporter)?;
     let job = Job {
@@ -201,9 +203,9 @@ pub fn prepare(request: &BuildRequest, reporter: &dyn Reporter) -> Result<Prepar
             recipe,
             command,
             decision,
-            lock: request.lock,
         },
         executor: environment.executor,
+        lock,
     })
 }
 
@@ -306,9 +308,6 @@ pub fn execute(
     let started = Instant::now();
     let started_at = SystemTime::now();
     let mut timings = Vec::new();
-    // One build per build directory, from before configure to the end of the tests (a user's
-    // command too: it runs in the same generated environment and directory).
-    let _lock = BuildDirLock::acquire(&plan.build_dir, plan.lock, reporter)?;
     if let Some(command) = &plan.command {
         run_step(command, executor, reporter, &mut timings)?;
         let skip_paths = [

@@ -141,11 +141,8 @@ pub fn request(options: &BuildOptions, settings: &Settings) -> BuildRequest {
             std::path::absolute(&options.directory).unwrap_or_else(|_| options.directory.clone());
         let build_dir =
             crate::build::build_dir_for(&project_dir, &platform, request.build_dir.as_deref());
-        let log = build_dir.join(".archway").join("build.log");
-        // A missing directory leaves the log unopened: the step then reports that error.
-        let _ = std::fs::create_dir_all(build_dir.join(".archway"));
-        let _ = std::fs::remove_file(&log);
-        request.output = ChildOutput::Log(log);
+        // Emptied once the build directory is this build's (see `run`).
+        request.output = ChildOutput::Log(build_dir.join(".archway").join("build.log"));
     }
     request.explain = options.explain;
     request.lock = if options.no_wait {
@@ -173,7 +170,15 @@ fn run(
     reporter: &dyn Reporter,
 ) -> Result<Outcome, Error> {
     let request = request(options, settings);
-    let Prepared { plan, executor } = prepare(&request, reporter)?;
+    let Prepared {
+        plan,
+        executor,
+        lock: _lock,
+    } = prepare(&request, reporter)?;
+    if let ChildOutput::Log(log) = &request.output {
+        // `-q`'s log holds this build's output only (the build directory's lock is held).
+        let _ = std::fs::write(log, "");
+    }
     let what = match &plan.project {
         Some(project) => format!(
             "{} project in `{}`",
@@ -260,6 +265,10 @@ pub fn build_all_targets(
     };
     let mut results = Vec::new();
     for target in &targets.value {
+        if crate::process::interrupted().is_some() {
+            // Ctrl-C stopped a target's step: the others are not started.
+            break;
+        }
         let started = Instant::now();
         let target_source = Sourced::new(target.clone(), targets.source.clone());
         let result = config
