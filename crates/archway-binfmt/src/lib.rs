@@ -3,7 +3,8 @@
 //!
 //! - [`Registration`] parses and renders `:name:type:offset:magic:mask:interpreter:flags` with
 //!   the kernel's rules ([`entry`]); errors give the column and the rule.
-//! - [`magic`] is QEMU's table (`qemu-binfmt-conf.sh`), one [`magic::QemuTarget`] per emulator.
+//! - [`magic`] is QEMU's table (`qemu-binfmt-conf.sh`), one [`magic::QemuTarget`] per emulator;
+//!   [`runtime`] the entries of Wine (`MZ`) and the WASI runtime (`\0asm`).
 //! - [`BinfmtFs`] reads and writes the filesystem at an injected root; [`handler`] applies the
 //!   kernel's matching order to tell who runs a file.
 //! - [`Registry`] installs, removes, enables and disables entries and keeps archway's
@@ -34,6 +35,7 @@ pub mod handler;
 pub mod interpreter;
 pub mod magic;
 mod registry;
+pub mod runtime;
 
 pub use entry::{EntryName, Flags, Registration, Rule};
 pub use error::{Error, LineError};

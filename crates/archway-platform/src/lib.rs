@@ -31,6 +31,7 @@ mod catalog;
 mod cpu;
 mod debian;
 pub mod debian_names;
+pub mod emulator;
 mod error;
 pub mod host;
 mod index;

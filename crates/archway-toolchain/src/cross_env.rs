@@ -152,7 +152,7 @@ impl CrossEnv {
             pkg_config_libdir.insert(0, prefix.join("lib/pkgconfig"));
         }
 
-        let emulator = if runs_natively || target.kernel() != Kernel::Linux {
+        let emulator = if runs_natively || crate::Emulator::for_platform(&target).is_none() {
             Vec::new()
         } else {
             match crate::emulator_command(&target, request, library_prefix.as_deref(), search_path)

@@ -72,9 +72,21 @@ pub enum Error {
     /// No QEMU user-mode emulator for the target on this machine.
     #[error("no QEMU user-mode emulator for `{target}` found (looked for {looked_for})")]
     NoEmulator { target: String, looked_for: String },
-    /// QEMU has no user-mode emulator for this target at all.
-    #[error("QEMU has no user-mode emulator for `{target}`")]
+    /// No emulator archway knows runs this target's programs on Linux (QEMU user mode covers
+    /// Linux programs, Wine x86 Windows ones, a WASI runtime `wasm32` WASI modules).
+    #[error("no emulator runs `{target}` programs on this host (QEMU user mode runs Linux programs, Wine x86 Windows programs, a WASI runtime wasm32 modules)")]
     NotEmulable { target: String },
+    /// The emulator for the target (Wine, a WASI runtime) is not installed.
+    #[error("{emulator} is needed to run `{target}` programs and is not installed")]
+    EmulatorMissing {
+        target: String,
+        emulator: String,
+        /// The command that installs it, run as root.
+        install: String,
+    },
+    /// Wine and the WASI runtime keep their runner (and Wine its prefix) in the cache.
+    #[error("running `{target}` programs needs archway's cache directory, and none is known")]
+    NoCacheDir { target: String },
     /// The Rust standard library for the target is not installed.
     #[error("the Rust standard library for `{triple}` is not installed (looked in `{path}`)")]
     RustStdMissing { triple: String, path: PathBuf },
@@ -213,6 +225,10 @@ impl Error {
                 Some("run `apt-get install qemu-user-static` as root".to_string())
             }
             Error::NotEmulable { .. } => None,
+            Error::EmulatorMissing { install, .. } => Some(format!("run `{install}` as root")),
+            Error::NoCacheDir { .. } => Some(
+                "set `ARCHWAY_CACHE_DIR` (or `HOME`) to a directory archway may write to".to_string(),
+            ),
             Error::RustStdMissing { triple, .. } => Some(format!("run `rustup target add {triple}`")),
             Error::NoRustTarget { .. } => None,
             Error::NotRoot { command, .. } => Some(format!("run `sudo {command}`")),

@@ -12,7 +12,8 @@
 //!   `CARGO_TARGET_<T>_{LINKER,RUNNER}`, autotools' `--host` and the QEMU command;
 //!   [`write_files`] renders it as a CMake toolchain file, a Meson cross file, a `config.site`
 //!   and a Cargo configuration.
-//! - [`emulator_command`]: `qemu-<name>-static -L <sysroot>` for running target programs.
+//! - [`emulator_command`]: `qemu-<name>-static -L <sysroot>` for running Linux target programs,
+//!   a Wine or WASI [`runner`] in the cache for Windows programs and WASI modules.
 //!
 //! System state is injected: the search path (normally `PATH`) and the cache directory are
 //! arguments, so tests run against stub tools in temporary directories.
@@ -42,7 +43,7 @@ mod sysroot;
 mod toolchain;
 
 pub use cross_env::{CrossEnv, Format};
-pub use emulator::{emulator_command, find_qemu};
+pub use emulator::{emulator_command, find_qemu, runner, Emulator};
 pub use error::{CommandOutput, Error};
 pub use files::{
     cargo_config, cmake_toolchain, config_site, meson_cross, write_files, GeneratedFiles,

@@ -111,6 +111,10 @@ pub struct Request {
     pub emulator: Option<PathBuf>,
     /// The QEMU CPU model (`QEMU_CPU`, `-cpu`).
     pub qemu_cpu: Option<String>,
+    /// archway's cache directory: Wine and the WASI runtime keep their runner there (and
+    /// Wine its prefix, `wine/<config>`). Without it, Windows and WASI programs have no
+    /// emulator.
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// One installed cross toolchain serving one target.
@@ -527,6 +531,14 @@ fn clang_libc_dirs(clang: &Path) -> Vec<(String, Platform, PathBuf)> {
             Some((name, platform, entry.path()))
         })
         .collect();
+    // Debian's `wasi-libc` uses the multiarch layout instead (`/usr/include/wasm32-wasi`,
+    // `/usr/lib/wasm32-wasi`), which Debian's clang searches for `--target=wasm32-wasi`.
+    let wasi = "wasm32-wasi";
+    if prefix.join("include").join(wasi).is_dir() && prefix.join("lib").join(wasi).is_dir() {
+        if let Ok(platform) = Platform::parse(wasi) {
+            found.push((wasi.to_string(), platform, prefix.to_path_buf()));
+        }
+    }
     found.sort_by(|a, b| a.0.cmp(&b.0));
     found
 }

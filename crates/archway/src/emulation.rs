@@ -5,7 +5,9 @@
 //! `exe_wrapper`, Cargo's runner) prefix test programs with it. Makefiles and test scripts just
 //! run `./example`, which only works when the kernel hands the foreign ELF file to QEMU: a
 //! binfmt_misc entry. [`TemporaryRegistration`] makes sure one exists for the duration and
-//! removes what it added — never an entry it did not create.
+//! removes what it added — never an entry it did not create. Windows programs (`make check`
+//! running `./example.exe`) get Wine's `MZ` entry and WASI modules the WASI runtime's `\0asm`
+//! entry the same way, with archway's runner (`archway_toolchain::runner`) as the interpreter.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), archway::Error> {
@@ -48,7 +50,7 @@ impl Drop for Registered {
     }
 }
 
-/// Temporary entries are named `archway-tmp-<pid>-<qemu>`.
+/// Temporary entries are named `archway-tmp-<pid>-<qemu>` (or `-wine`, `-wasm32-wasi`).
 pub const TEMPORARY_PREFIX: &str = "archway-tmp-";
 
 /// The live registrations of this process, by binfmt_misc root and QEMU name.
@@ -75,12 +77,23 @@ impl TemporaryRegistration {
         target: &Platform,
         interpreter_directories: &[PathBuf],
     ) -> Result<Option<TemporaryRegistration>, Error> {
-        let qemu = magic::for_platform(target).ok_or_else(|| Error::NoEmulator {
-            target: target.config(),
-        })?;
+        // QEMU for Linux programs; Wine's `MZ` and the WASI runtime's `\0asm` entries
+        // (NixOS's `boot.binfmt.emulatedSystems`) for Windows programs and WASI modules.
+        let kind = match (
+            magic::for_platform(target),
+            archway_binfmt::runtime::for_platform(target),
+        ) {
+            (Some(qemu), _) => Kind::Qemu(qemu),
+            (None, Some(runtime)) => Kind::Runtime(runtime),
+            (None, None) => {
+                return Err(Error::NoEmulator {
+                    target: target.config(),
+                })
+            }
+        };
         let no_emulation = || Error::NoEmulation {
             target: target.config(),
-            arch: qemu.name().to_string(),
+            arch: kind.name().to_string(),
         };
         let binfmt = |source| Error::Binfmt {
             target: target.config(),
@@ -91,12 +104,12 @@ impl TemporaryRegistration {
         let mut live = live()
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let key = (fs.root().to_path_buf(), qemu.name());
+        let key = (fs.root().to_path_buf(), kind.name());
         if let Some(shared) = live.get(&key).and_then(Weak::upgrade) {
             return Ok(Some(TemporaryRegistration { shared }));
         }
         // A header the target's rule matches: its magic, padded to the kernel's buffer size.
-        let mut header = qemu.magic().to_vec();
+        let mut header = kind.magic().to_vec();
         header.resize(128, 0);
         let native = native_targets(&magic::host_family());
         let probe = Path::new("/archway-probe");
@@ -126,15 +139,24 @@ impl TemporaryRegistration {
         if !fs.is_mounted() {
             fs.mount().map_err(binfmt)?;
         }
-        let (interpreter, _tried) =
-            archway_binfmt::interpreter::find(qemu.emulator_cpu(), interpreter_directories);
-        let Some(interpreter) = interpreter else {
-            return Err(no_emulation());
+        let interpreter = match kind {
+            Kind::Qemu(qemu) => {
+                let (interpreter, _tried) =
+                    archway_binfmt::interpreter::find(qemu.emulator_cpu(), interpreter_directories);
+                interpreter.ok_or_else(no_emulation)?
+            }
+            // archway's runner: Wine in archway's own prefix, or the WASI runtime with the
+            // host's directories preopened (`archway_toolchain::runner`).
+            Kind::Runtime(_) => {
+                let cache_dir = crate::cache::cache_dir().ok_or(Error::NoCacheDir)?;
+                let search_path = std::env::join_paths(interpreter_directories).unwrap_or_default();
+                archway_toolchain::runner(target, &cache_dir, None, &search_path)?
+            }
         };
         let name = EntryName::new(format!(
             "{TEMPORARY_PREFIX}{}-{}",
             std::process::id(),
-            qemu.name()
+            kind.name()
         ))
         .map_err(binfmt)?;
         // F: the kernel opens the interpreter now, so programs run in any mount namespace.
@@ -142,9 +164,11 @@ impl TemporaryRegistration {
             fix_binary: true,
             ..Flags::default()
         };
-        let registration = qemu
-            .registration(name.clone(), interpreter, flags)
-            .map_err(binfmt)?;
+        let registration = match kind {
+            Kind::Qemu(qemu) => qemu.registration(name.clone(), interpreter, flags),
+            Kind::Runtime(runtime) => runtime.registration(name.clone(), interpreter, flags),
+        }
+        .map_err(binfmt)?;
         fs.register(&registration).map_err(|source| {
             if source.is_permission_denied() {
                 no_emulation()
@@ -164,9 +188,32 @@ impl TemporaryRegistration {
         Ok(Some(TemporaryRegistration { shared }))
     }
 
-    /// The entry's name (`archway-tmp-<pid>-<qemu>`).
+    /// The entry's name (`archway-tmp-<pid>-<qemu>`, `archway-tmp-<pid>-wine`).
     pub fn name(&self) -> &str {
         self.shared.name.as_str()
+    }
+}
+
+/// Who runs the target's programs: a QEMU target or a non-QEMU runtime (Wine, WASI).
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Qemu(&'static magic::QemuTarget),
+    Runtime(&'static archway_binfmt::runtime::RuntimeTarget),
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Qemu(qemu) => qemu.name(),
+            Kind::Runtime(runtime) => runtime.name(),
+        }
+    }
+
+    fn magic(self) -> &'static [u8] {
+        match self {
+            Kind::Qemu(qemu) => qemu.magic(),
+            Kind::Runtime(runtime) => runtime.magic(),
+        }
     }
 }
 
@@ -295,11 +342,11 @@ mod tests {
     }
 
     #[test]
-    fn a_target_qemu_cannot_run_is_an_error() {
+    fn a_target_no_emulator_runs_is_an_error() {
         let dir = fake_binfmt("enabled", &[]);
-        let target = Platform::parse("x86_64-w64-mingw32").expect("mingw");
+        let target = Platform::parse("aarch64-darwin").expect("darwin");
         let error = TemporaryRegistration::for_target_in(&BinfmtFs::new(dir.path()), &target, &[])
-            .expect_err("no QEMU for Windows");
+            .expect_err("no emulator for Darwin");
         assert!(matches!(error, Error::NoEmulator { .. }), "{error:?}");
     }
 }

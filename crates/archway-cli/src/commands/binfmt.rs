@@ -1,5 +1,6 @@
 //! `archway binfmt`: install, remove, inspect and export QEMU emulators registered with the
-//! kernel's binfmt_misc.
+//! kernel's binfmt_misc, and the entries of Wine (`wine`: PE files) and the WASI runtime
+//! (`wasm32-wasi`: WebAssembly modules).
 //!
 //! Data (status tables, `--json`, explanations, exports) goes to stdout; what happened to each
 //! architecture during install/uninstall goes to stderr.
@@ -17,6 +18,7 @@ use anyhow::Context as _;
 use archway_binfmt::export::{self, Format};
 use archway_binfmt::interpreter::{self, Linkage, PreserveArgv0};
 use archway_binfmt::magic::{self, QemuTarget};
+use archway_binfmt::runtime::{self, RuntimeTarget};
 use archway_binfmt::{
     BinfmtFs, Entry, FlagRequest, Handler, InstallOptions, InstallOutcome, Registration, Registry,
     Status,
@@ -67,7 +69,8 @@ enum BinfmtCommand {
     /// Register QEMU emulators (mounts binfmt_misc if needed).
     Install {
         /// Architectures (`aarch64`, `arm64`, `linux/arm/v7`, `riscv64-linux`, ...), comma- or
-        /// space-separated, or `all`.
+        /// space-separated, or `all`; `wine` (or `mingwW64`) and `wasi` (or `wasi32`) for the
+        /// Windows and WASI entries.
         #[arg(value_name = "ARCH", required_unless_present_any = ["line", "from"])]
         architectures: Vec<String>,
         #[command(flatten)]
@@ -290,6 +293,87 @@ fn resolve(architecture: &str) -> anyhow::Result<&'static QemuTarget> {
     })
 }
 
+/// Takes out the words that name a non-QEMU entry: `wine`, `wasi`/`wasm32-wasi`, or a
+/// platform Wine or the WASI runtime runs (`mingwW64`, `wasi32`). The rest are QEMU's.
+fn split_runtimes(words: &[String]) -> (Vec<String>, Vec<&'static RuntimeTarget>) {
+    let mut rest = Vec::new();
+    let mut runtimes: Vec<&'static RuntimeTarget> = Vec::new();
+    for word in words.iter().flat_map(|w| w.split(',')).map(str::trim) {
+        let found = runtime::for_name(word).or_else(|| {
+            let platform = archway_platform::Platform::parse(word).ok()?;
+            runtime::for_platform(&platform)
+        });
+        match found {
+            Some(target) if !runtimes.contains(&target) => runtimes.push(target),
+            Some(_) => {}
+            None => rest.push(word.to_string()),
+        }
+    }
+    (rest, runtimes)
+}
+
+/// The interpreter of a non-QEMU entry: its program (`wine`, `wasmtime`) in `directory` or on
+/// PATH, as Debian's and NixOS's entries name it; for WASI without wasmtime, archway's own
+/// runner (Node.js's `node:wasi`) in the cache.
+fn runtime_interpreter(
+    target: &RuntimeTarget,
+    directory: Option<&Path>,
+) -> anyhow::Result<PathBuf> {
+    let search_path = match directory {
+        Some(directory) => directory.as_os_str().to_os_string(),
+        None => std::env::var_os("PATH").unwrap_or_default(),
+    };
+    if let Some(found) = target
+        .programs()
+        .iter()
+        .find_map(|program| archway_toolchain::find_program(&search_path, program))
+    {
+        return Ok(found);
+    }
+    if target.name() == runtime::WASI.name() {
+        if let (Some(cache_dir), Ok(platform)) = (
+            archway::cache::cache_dir(),
+            archway_platform::Platform::parse("wasm32-wasi"),
+        ) {
+            if let Ok(runner) = archway_toolchain::runner(&platform, &cache_dir, None, &search_path)
+            {
+                return Ok(runner);
+            }
+        }
+    }
+    Err(Failure::user(
+        format!(
+            "interpreter missing: {}: no {} found",
+            target.name(),
+            target
+                .programs()
+                .iter()
+                .map(|program| format!("`{program}`"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        ),
+        Some(format!("run `{}` as root", target.install_command())),
+    )
+    .into())
+}
+
+/// A non-QEMU entry with the flags asked for: `F` by default like QEMU's; `P` never (Wine and
+/// wasmtime take the program as their first argument, not argv[0] after it).
+fn runtime_registration(
+    target: &RuntimeTarget,
+    interpreter: PathBuf,
+    request: &FlagRequest,
+) -> anyhow::Result<Registration> {
+    let flags = archway_binfmt::Flags {
+        preserve_argv0: false,
+        open_binary: request.open_binary || request.credentials,
+        credentials: request.credentials,
+        fix_binary: request.fix_binary,
+    };
+    let name = archway_binfmt::EntryName::new(target.name())?;
+    Ok(target.registration(name, interpreter, flags)?)
+}
+
 /// `ARCH[,ARCH...]` words, or `all`: targets in QEMU's order, without repeats.
 fn targets(words: &[String]) -> anyhow::Result<Vec<&'static QemuTarget>> {
     let mut targets: Vec<&'static QemuTarget> = Vec::new();
@@ -445,6 +529,7 @@ fn status(registry: &Registry, json: bool) -> anyhow::Result<ExitCode> {
 fn entry_report<'a>(registry: &Registry, entry: &'a Entry) -> EntryReport<'a> {
     let interpreter = entry.registration.interpreter();
     let emulates = magic::emulated_by(entry.registration.rule());
+    let runtimes = runtime::emulated_by(entry.registration.rule());
     EntryReport {
         name: entry.name().as_str(),
         enabled: entry.enabled,
@@ -453,7 +538,11 @@ fn entry_report<'a>(registry: &Registry, entry: &'a Entry) -> EntryReport<'a> {
         interpreter_linkage: interpreter::linkage(interpreter),
         flags: entry.registration.flags().to_string(),
         platforms: emulates.iter().flat_map(|t| oci_platforms(t)).collect(),
-        emulates: emulates.iter().map(|t| t.name()).collect(),
+        emulates: emulates
+            .iter()
+            .map(|t| t.name())
+            .chain(runtimes.iter().map(|t| t.name()))
+            .collect(),
         owner: registry.owner(entry).to_string(),
         rule: entry.registration.rule(),
         line: entry.registration.render(),
@@ -493,8 +582,14 @@ fn install(
     context: &Context,
 ) -> anyhow::Result<ExitCode> {
     // Validate everything the user typed before touching the kernel.
+    let (architectures, runtimes) = split_runtimes(architectures);
+    let architectures = &architectures[..];
     let targets = targets(architectures)?;
     let mut raw = Vec::new();
+    for runtime in runtimes {
+        let interpreter = runtime_interpreter(runtime, options.interpreter_dir.as_deref())?;
+        raw.push(runtime_registration(runtime, interpreter, &options.flags)?);
+    }
     for line in lines {
         raw.push(Registration::parse(line)?);
     }
@@ -838,7 +933,23 @@ fn export(
         ..InstallOptions::default()
     };
     let mut registrations = Vec::new();
-    for target in targets(architectures)? {
+    let (architectures, runtimes) = split_runtimes(architectures);
+    for runtime in runtimes {
+        // Exports are often for another machine: the usual path when this one has none.
+        let interpreter =
+            runtime_interpreter(runtime, interpreter_dir.as_deref()).unwrap_or_else(|_| {
+                interpreter_dir
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from("/usr/bin"))
+                    .join(runtime.programs()[0])
+            });
+        registrations.push(runtime_registration(
+            runtime,
+            interpreter,
+            &flags.request(),
+        )?);
+    }
+    for target in targets(&architectures)? {
         if !flags.include_native && registry.runs_natively(target) {
             continue;
         }

@@ -164,6 +164,13 @@ fn show(name: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
         ),
         ("multiarch", dash(platform.multiarch()).to_string()),
         ("qemu user", dash(platform.qemu_user()).to_string()),
+        // nixpkgs' `emulator`: QEMU, Wine (`wine64`), the WASI runtime (`wasmtime`).
+        (
+            "emulator",
+            archway_platform::emulator::Emulator::for_platform(&platform)
+                .map(|emulator| emulator.name())
+                .unwrap_or_else(|| "-".to_string()),
+        ),
         ("nix qemuArch", dash(platform.nix_qemu_arch()).to_string()),
         ("linux arch", dash(platform.linux_arch()).to_string()),
         ("uname -m", dash(platform.uname_machine()).to_string()),

@@ -1,4 +1,5 @@
-//! `archway run --target X -- PROG ARGS...`: a foreign program under QEMU user mode.
+//! `archway run --target X -- PROG ARGS...`: a foreign program under its emulator: QEMU user
+//! mode for Linux programs, Wine for Windows programs, a WASI runtime for WASI modules.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -22,7 +23,7 @@ pub struct Args {
     /// QEMU CPU model (`-cpu`, like `QEMU_CPU`).
     #[arg(long)]
     qemu_cpu: Option<String>,
-    /// An emulator to use instead of `qemu-<arch>-static`.
+    /// An emulator to use instead of `qemu-<arch>-static` (Wine, the WASI runtime).
     #[arg(long)]
     emulator: Option<PathBuf>,
     /// Apply `[profile.NAME]` of `archway.toml`.
@@ -60,6 +61,8 @@ pub fn run(args: Args, _context: &Context) -> anyhow::Result<ExitCode> {
         let request = Request {
             qemu_cpu: args.qemu_cpu.clone().or(configured.qemu_cpu.clone()),
             emulator: args.emulator.clone().or(configured.emulator.clone()),
+            // Wine's prefix and the WASI runner live in the cache.
+            cache_dir: configured.cache_dir.clone(),
             ..Request::default()
         };
         let emulator = archway_toolchain::emulator_command(

@@ -6,6 +6,7 @@ mod support;
 mod binfmt;
 mod build;
 mod config;
+mod emulators;
 mod generated;
 mod hostile;
 mod inspect;

@@ -79,6 +79,7 @@ impl Settings {
                 .as_ref()
                 .map(|emulator| emulator.value.clone()),
             qemu_cpu: overrides.qemu_cpu.as_ref().map(|cpu| cpu.value.clone()),
+            cache_dir: crate::cache::cache_dir(),
         }
     }
 
