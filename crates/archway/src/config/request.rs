@@ -139,25 +139,34 @@ impl Settings {
         if let Some(linker) = &overrides.linker {
             ldflags.push(format!("-fuse-ld={}", linker.value));
         }
+        // The platform's CPU (`-march=armv6kz -mfpu=vfpv2 -marm`) before the configured
+        // flags, which win where they differ; the compiler inside is the distribution's own,
+        // built for the distribution's baseline.
+        let platform = &self.target.value.platform;
+        let with_cpu = |flags: &Option<super::Sourced<Vec<String>>>| {
+            let mut all = platform.compiler_flags();
+            all.extend(flags.iter().flat_map(|flags| flags.value.iter().cloned()));
+            Some(all)
+        };
         for (name, flags) in [
-            (
-                "CFLAGS",
-                overrides.cflags.as_ref().map(|flags| flags.value.clone()),
-            ),
-            (
-                "CXXFLAGS",
-                overrides.cxxflags.as_ref().map(|flags| flags.value.clone()),
-            ),
+            ("CFLAGS", with_cpu(&overrides.cflags)),
+            ("CXXFLAGS", with_cpu(&overrides.cxxflags)),
             ("LDFLAGS", Some(ldflags)),
         ] {
             if let Some(flags) = flags.filter(|flags| !flags.is_empty()) {
                 env.insert(name.to_string(), flags.join(" "));
             }
         }
-        if let Some(cpu) = &overrides.qemu_cpu {
-            // qemu-user reads QEMU_CPU from its environment (qemu linux-user/main.c), also
-            // when the kernel starts it through binfmt_misc.
-            env.insert("QEMU_CPU".to_string(), cpu.value.clone());
+        // qemu-user reads QEMU_CPU from its environment (qemu linux-user/main.c), also when
+        // the kernel starts it through binfmt_misc. An explicit model wins; else the one that
+        // runs the platform's CPU (`arm1176` for raspberryPi).
+        let qemu_cpu = overrides
+            .qemu_cpu
+            .as_ref()
+            .map(|cpu| cpu.value.clone())
+            .or_else(|| platform.qemu_cpu().model().map(str::to_string));
+        if let Some(cpu) = qemu_cpu {
+            env.insert("QEMU_CPU".to_string(), cpu);
         }
         // `env` wins over everything archway sets, as in the cross method.
         env.extend(self.env());
@@ -290,8 +299,9 @@ toolchain = { family = "gcc", version = "11" }
             env,
             [
                 ("CC", "my-cc-wins"),
-                ("CFLAGS", "-O2"),
+                ("CFLAGS", "-march=armv8-a -O2"),
                 ("CXX", "g++-11"),
+                ("CXXFLAGS", "-march=armv8-a"),
                 ("LDFLAGS", "-fuse-ld=lld"),
                 ("QEMU_CPU", "cortex-a72"),
             ]
@@ -299,8 +309,73 @@ toolchain = { family = "gcc", version = "11" }
     }
 
     #[test]
+    fn gcc_keys_set_the_platform_cpu_with_their_source() {
+        let project = "[target.x86_64-linux]\ngcc-arch = \"x86-64-v3\"\n\n[profile.newer]\ngcc-arch = \"armv8.2-a\"\n";
+        let x86 = settings(project, &flags("x86_64-linux", None));
+        assert_eq!(
+            x86.target.value.platform.compiler_flags(),
+            ["-march=x86-64-v3"]
+        );
+        let arm = settings(project, &flags("aarch64-multiplatform", Some("newer")));
+        assert_eq!(
+            arm.target.value.platform.compiler_flags(),
+            ["-march=armv8.2-a"]
+        );
+        let row = arm
+            .overrides
+            .rows()
+            .into_iter()
+            .find(|(key, _)| key == "gcc-arch")
+            .and_then(|(_, value)| value)
+            .expect("a gcc-arch row");
+        assert_eq!(row.value, "armv8.2-a");
+        assert!(
+            row.source.to_string().contains("[profile.newer]"),
+            "{}",
+            row.source
+        );
+    }
+
+    #[test]
+    fn gcc_values_that_are_not_one_compiler_word_are_refused_at_their_line() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let no_env = |_: &str| None::<OsString>;
+        for (text, shown) in [
+            (
+                "gcc-arch = \"armv8-a -fplugin=/tmp/x.so\"",
+                "`armv8-a -fplugin=/tmp/x.so`",
+            ),
+            ("gcc-cpu = \"-mcpu=x\"", "`-mcpu=x`"),
+            ("gcc-float = \"softfp\"", "one of `soft`, `hard`"),
+            ("gcc-mode = \"thumb2\"", "one of `arm`, `thumb`"),
+        ] {
+            let project = format!("[target.raspberryPi]\n{text}\n");
+            std::fs::write(dir.path().join("archway.toml"), &project).expect("project file");
+            let error = Config::load_with(dir.path(), None, no_env).expect_err(text);
+            let message = error.to_string();
+            assert!(message.contains("archway.toml:2:"), "{message}");
+            assert!(message.contains(shown), "{message}");
+        }
+    }
+
+    #[test]
+    fn emulated_request_compiles_for_the_platform_cpu_and_runs_its_qemu_model() {
+        let pi = settings(PROJECT, &flags("raspberryPi", None));
+        let env = pi.emulated_request().env;
+        assert_eq!(env["CFLAGS"], "-march=armv6kz -mfpu=vfpv2 -marm");
+        assert_eq!(env["CXXFLAGS"], "-march=armv6kz -mfpu=vfpv2 -marm");
+        assert_eq!(env["QEMU_CPU"], "arm1176");
+        // A configured CPU replaces the platform's, down to the QEMU model.
+        let project = "[target.raspberryPi]\ngcc-cpu = \"cortex-a7\"\ngcc-fpu = \"neon-vfpv4\"\n";
+        let configured = settings(project, &flags("raspberryPi", None));
+        let env = configured.emulated_request().env;
+        assert_eq!(env["CFLAGS"], "-mcpu=cortex-a7 -mfpu=neon-vfpv4");
+        assert_eq!(env["QEMU_CPU"], "cortex-a7");
+    }
+
+    #[test]
     fn emulated_request_for_an_unconfigured_target_is_empty() {
-        let settings = settings(PROJECT, &flags("s390x", None));
+        let settings = settings(PROJECT, &flags("ppc64le", None));
         assert_eq!(
             settings.emulated_request(),
             super::EmulatedRequest::default()
