@@ -12,6 +12,7 @@ use std::str::FromStr;
 use crate::catalog::{self, CatalogEntry};
 use crate::cpu::{Cpu, Endian};
 use crate::debian::{self, DebianArch};
+use crate::gcc::{GccSettings, QemuCpu};
 use crate::triple::{self, Abi, Kernel, Libc, Vendor};
 use crate::Error;
 
@@ -32,6 +33,10 @@ pub struct Platform {
     entry: Option<&'static CatalogEntry>,
     /// The GNU config as the user gave it (nixpkgs keeps a given `config` verbatim).
     given_config: Option<Cow<'static, str>>,
+    /// nixpkgs' `gcc`: the CPU the platform's code is compiled for. Not part of equality:
+    /// `remarkable1` and `armv7l-hf-multiplatform` are one platform for toolchains, sysroots
+    /// and configuration sections, with different CPUs.
+    gcc: GccSettings,
 }
 
 impl PartialEq for Platform {
@@ -132,6 +137,7 @@ impl Platform {
             is_static: false,
             entry: None,
             given_config: None,
+            gcc: GccSettings::implied_by(cpu, kernel),
         };
         platform.libc = platform.default_libc();
         // nixpkgs: `isStatic = final.isWasi || final.isRedox`.
@@ -149,7 +155,41 @@ impl Platform {
         }
         platform.entry = Some(entry);
         platform.given_config = Some(Cow::Borrowed(entry.config));
+        // nixpkgs `elaborate`: the example's own `gcc` replaces what `platforms.select`
+        // implies for its config.
+        if let Some(gcc) = crate::gcc::explicit(entry.name) {
+            platform.gcc = gcc.clone();
+        }
         platform
+    }
+
+    /// nixpkgs' `gcc` settings: the CPU this platform's code is compiled for.
+    pub fn gcc(&self) -> &GccSettings {
+        &self.gcc
+    }
+
+    /// The same platform with `over` on top of its `gcc` settings (a configuration's
+    /// `gcc-arch`...; see [`GccSettings::overlaid`]).
+    pub fn with_gcc_overrides(mut self, over: &GccSettings) -> Platform {
+        self.gcc = self.gcc.overlaid(over);
+        self
+    }
+
+    /// The compiler flags for this platform's CPU (`-march=armv6kz -mfpu=vfpv2 -marm`), for
+    /// every compile and link of the platform's code.
+    pub fn compiler_flags(&self) -> Vec<String> {
+        self.gcc.compiler_flags(self.cpu.is_aarch32())
+    }
+
+    /// rustc flags for this platform's CPU (`-C target-cpu=cortex-a7`), where LLVM knows it.
+    pub fn rustc_cpu_flags(&self) -> Vec<String> {
+        self.gcc.rustc_flags(self.cpu)
+    }
+
+    /// The QEMU CPU model that runs this platform's CPU (`arm1176` for raspberryPi), or why
+    /// there is none.
+    pub fn qemu_cpu(&self) -> QemuCpu {
+        self.gcc.qemu_cpu(self.cpu)
     }
 
     /// The same platform with another C library (a catalog entry's `libc = "ucrt"`).
@@ -778,7 +818,7 @@ impl serde::Serialize for Platform {
     /// Every attribute (`archway platform show --json`).
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut s = serializer.serialize_struct("Platform", 32)?;
+        let mut s = serializer.serialize_struct("Platform", 35)?;
         s.serialize_field("name", &self.catalog_name())?;
         s.serialize_field("config", &self.config())?;
         s.serialize_field("canonical_config", &self.canonical_config())?;
@@ -805,6 +845,16 @@ impl serde::Serialize for Platform {
         s.serialize_field("uname_machine", &self.uname_machine())?;
         s.serialize_field("exec_format", self.kernel.exec_format())?;
         s.serialize_field("elf", &self.elf())?;
+        let gcc: std::collections::BTreeMap<&str, String> =
+            self.gcc.entries().into_iter().collect();
+        s.serialize_field("gcc", &gcc)?;
+        let qemu_cpu = self.qemu_cpu();
+        s.serialize_field("qemu_cpu", &qemu_cpu.model())?;
+        if let QemuCpu::Unmatched(reason) = &qemu_cpu {
+            s.serialize_field("qemu_cpu_note", reason)?;
+        } else {
+            s.serialize_field("qemu_cpu_note", &None::<String>)?;
+        }
         s.end()
     }
 }

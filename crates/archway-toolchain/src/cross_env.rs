@@ -129,7 +129,10 @@ impl CrossEnv {
         }
         let library_prefix = sysroot.clone().or_else(|| toolchain.libc_prefix.clone());
 
-        let mut compile_args = Vec::new();
+        // The platform's CPU (`-march=armv6kz -mfpu=vfpv2 -marm`) goes where nixpkgs'
+        // cc-wrapper puts it (`cc-cflags-before`): into every compile and link, as part of
+        // `CC`, so a build's own `CFLAGS` (and autoconf's `-g -O2` default) stay as they are.
+        let mut compile_args = target.compiler_flags();
         if let Some(sysroot) = &sysroot {
             compile_args.push(format!("--sysroot={}", sysroot.display()));
             compile_args.extend(musl_args(&target, sysroot));
@@ -165,6 +168,11 @@ impl CrossEnv {
             }
         };
 
+        // An explicit model wins; else the one that runs the platform's CPU.
+        let qemu_cpu = request
+            .qemu_cpu
+            .clone()
+            .or_else(|| target.qemu_cpu().model().map(str::to_string));
         let mut env = CrossEnv {
             host_triple: toolchain.triple.clone(),
             rust_target: target.rust_target(),
@@ -179,7 +187,7 @@ impl CrossEnv {
             cxxflags: request.cxxflags.clone(),
             ldflags,
             pkg_config_libdir,
-            qemu_cpu: request.qemu_cpu.clone(),
+            qemu_cpu,
         };
         env.vars = env.compute_vars();
         // Names reach `export NAME=...` for `eval` and the build's environment: only POSIX
@@ -270,7 +278,7 @@ impl CrossEnv {
                 &format!("{cargo}_LINKER"),
                 toolchain.cc.display().to_string(),
             );
-            let rustflags = self.rust_link_args();
+            let rustflags = self.rust_flags();
             if !rustflags.is_empty() {
                 set(&format!("{cargo}_RUSTFLAGS"), sh_words(&rustflags));
             }
@@ -279,6 +287,14 @@ impl CrossEnv {
             }
         }
         vars
+    }
+
+    /// rustc flags: the platform's CPU (`-C target-cpu=`, where LLVM knows it), then
+    /// [`CrossEnv::rust_link_args`].
+    pub fn rust_flags(&self) -> Vec<String> {
+        let mut flags = self.target.rustc_cpu_flags();
+        flags.extend(self.rust_link_args());
+        flags
     }
 
     /// rustc flags that pass the compiler driver's target arguments through to the linker.

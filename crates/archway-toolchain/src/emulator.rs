@@ -77,9 +77,11 @@ pub fn emulator_command(
             command.push("-L".to_string());
             command.push(prefix.display().to_string());
         }
-        if let Some(cpu) = &request.qemu_cpu {
+        // An explicit model wins; else the one that runs the platform's CPU (`arm1176`).
+        let cpu = (request.qemu_cpu.as_deref()).or_else(|| target.qemu_cpu().model());
+        if let Some(cpu) = cpu {
             command.push("-cpu".to_string());
-            command.push(cpu.clone());
+            command.push(cpu.to_string());
         }
     }
     Ok(command)

@@ -465,7 +465,7 @@ pub fn cargo_config(env: &CrossEnv) -> String {
     if !env.emulator.is_empty() {
         let _ = writeln!(out, "runner = {}", toml_array(&env.emulator));
     }
-    let rustflags = env.rust_link_args();
+    let rustflags = env.rust_flags();
     if !rustflags.is_empty() {
         let _ = writeln!(out, "rustflags = {}", toml_array(&rustflags));
     }

@@ -100,7 +100,8 @@ fn records(bytes: &[u8]) -> Vec<String> {
 
 /// A temporary directory with wrapper compilers for aarch64 that run the host's `gcc`: every
 /// argument between `-DARCHWAY_PROBE_BEGIN` and `-DARCHWAY_PROBE_END` is logged (NUL after
-/// each) to `probe.<pid>` and left out, so the compile itself succeeds.
+/// each) to `probe.<pid>` and left out, so the compile itself succeeds; so is the platform's
+/// `-march=armv8-a`, which the host's `gcc` does not take.
 struct Workspace {
     temp: tempfile::TempDir,
 }
@@ -120,7 +121,7 @@ impl Workspace {
         fs::create_dir_all(&logs).expect("logs");
         for (name, real) in [("gcc", "gcc"), ("g++", "g++")] {
             let script = format!(
-                "#!/bin/sh\ninside=0\nfor arg do\n  shift\n  case $inside/$arg in\n    0/{BEGIN}) inside=1; continue ;;\n    1/{END}) inside=0; continue ;;\n    1/*) printf '%s\\0' \"$arg\" >> '{}/probe.'$$; continue ;;\n  esac\n  set -- \"$@\" \"$arg\"\ndone\nexec {real} \"$@\"\n",
+                "#!/bin/sh\ninside=0\nfor arg do\n  shift\n  case $inside/$arg in\n    0/{BEGIN}) inside=1; continue ;;\n    1/{END}) inside=0; continue ;;\n    1/*) printf '%s\\0' \"$arg\" >> '{}/probe.'$$; continue ;;\n    0/-march=*) continue ;;\n  esac\n  set -- \"$@\" \"$arg\"\ndone\nexec {real} \"$@\"\n",
                 logs.display()
             );
             let path = bin.join(format!("aarch64-linux-gnu-{name}"));
@@ -288,7 +289,10 @@ fn cmake_toolchain_file_gives_back_every_flag() {
     // The generated Makefiles and Ninja files run compile commands with `sh -c`.
     let words = workspace.write("words.sh", &format!("printf '%s\\0' {flags}\n"));
     let output = run(Command::new("sh").arg(&words));
-    assert_eq!(records(&output), with_markers(&values));
+    // The platform's CPU flags come first (`-march=armv8-a`), then the user's.
+    let mut expected = env.target.compiler_flags();
+    expected.extend(with_markers(&values));
+    assert_eq!(records(&output), expected);
 }
 
 #[test]

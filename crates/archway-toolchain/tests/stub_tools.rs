@@ -359,11 +359,11 @@ fn cross_env_sets_compilers_pkg_config_cargo_and_the_emulator() {
     };
     assert_eq!(
         var("CC"),
-        format!("{bin}/aarch64-linux-gnu-gcc --sysroot={root}")
+        format!("{bin}/aarch64-linux-gnu-gcc -march=armv8-a --sysroot={root}")
     );
     assert_eq!(
         var("CXX"),
-        format!("{bin}/aarch64-linux-gnu-g++ --sysroot={root}")
+        format!("{bin}/aarch64-linux-gnu-g++ -march=armv8-a --sysroot={root}")
     );
     assert_eq!(var("AR"), format!("{bin}/aarch64-linux-gnu-ar"));
     assert_eq!(var("CFLAGS"), "-O2");
@@ -395,6 +395,57 @@ fn cross_env_sets_compilers_pkg_config_cargo_and_the_emulator() {
             "cortex-a72".into()
         ]
     );
+}
+
+#[test]
+fn the_platform_cpu_reaches_the_compiler_rustc_and_qemu() {
+    let stubs = Stubs::new();
+    stubs
+        .debian_cross("arm-linux-gnueabihf", "12.2.0")
+        .qemu("arm");
+    let path = stubs.search_path();
+    let bin = stubs.bin().display().to_string();
+    let target = platform("raspberryPi");
+    let toolchain = select(&target, &Request::default(), &path).expect("toolchain");
+    let env = CrossEnv::with_search_path(&toolchain, &Request::default(), None, &path, false)
+        .expect("env");
+    assert_eq!(
+        env.vars["CC"],
+        format!("{bin}/arm-linux-gnueabihf-gcc -march=armv6kz -mfpu=vfpv2 -marm")
+    );
+    assert_eq!(env.vars["QEMU_CPU"], "arm1176");
+    assert_eq!(env.emulator[env.emulator.len() - 2..], ["-cpu", "arm1176"]);
+    // The generated files carry it: CMake's and Meson's flags, config.site's CC, Cargo's
+    // link arguments (rustc's own arm-unknown-linux-gnueabihf is already ARMv6 + VFPv2).
+    let cmake = archway_toolchain::cmake_toolchain(&env);
+    assert!(
+        cmake.contains("CMAKE_C_FLAGS_INIT [[-march=armv6kz -mfpu=vfpv2 -marm]]"),
+        "{cmake}"
+    );
+    let meson = archway_toolchain::meson_cross(&env).expect("meson");
+    assert!(
+        meson.contains("c_args = ['-march=armv6kz', '-mfpu=vfpv2', '-marm']"),
+        "{meson}"
+    );
+    assert!(archway_toolchain::config_site(&env).contains("-march=armv6kz"));
+    assert!(archway_toolchain::cargo_config(&env).contains("\"link-arg=-march=armv6kz\""));
+
+    // remarkable2: rustc gets the Cortex-A7 and its NEON-VFPv4; an explicit model wins.
+    let target = platform("remarkable2");
+    let request = Request {
+        qemu_cpu: Some("max".into()),
+        ..Request::default()
+    };
+    let toolchain = select(&target, &request, &path).expect("toolchain");
+    let env = CrossEnv::with_search_path(&toolchain, &request, None, &path, false).expect("env");
+    assert_eq!(env.vars["QEMU_CPU"], "max");
+    let rustflags = &env.vars["CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_RUSTFLAGS"];
+    assert!(
+        rustflags.starts_with("-C target-cpu=cortex-a7 -C target-feature=+neon,+vfp4 "),
+        "{rustflags}"
+    );
+    assert!(archway_toolchain::cargo_config(&env)
+        .contains("rustflags = [\"-C\", \"target-cpu=cortex-a7\""));
 }
 
 #[test]
@@ -573,7 +624,7 @@ fn musl_env_needs_a_sysroot_with_musl_and_links_statically_against_it() {
     assert_eq!(
         env.vars["CC"],
         format!(
-            "{}/clang --target=aarch64-unknown-linux-musl --sysroot={root} -isystem{root}/usr/include/aarch64-linux-musl -L{root}/usr/lib/aarch64-linux-musl -B{root}/usr/lib/aarch64-linux-musl",
+            "{}/clang --target=aarch64-unknown-linux-musl -march=armv8-a --sysroot={root} -isystem{root}/usr/include/aarch64-linux-musl -L{root}/usr/lib/aarch64-linux-musl -B{root}/usr/lib/aarch64-linux-musl",
             stubs.bin().display()
         )
     );

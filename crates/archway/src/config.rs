@@ -393,6 +393,13 @@ impl Config {
             .unwrap_or_else(|| Sourced::new(PathBuf::from(DEFAULT_BUILD_DIR), Source::Default))
             .map(|dir| self.project_root.join(dir));
 
+        // The platform's CPU as configured (`gcc-arch`...), over the one its name gives.
+        let mut target = target;
+        let gcc = overrides.gcc_settings();
+        if !gcc.is_empty() {
+            let platform = target.value.platform.clone();
+            target.value.platform = platform.with_gcc_overrides(&gcc);
+        }
         Ok(Settings {
             target,
             profile,

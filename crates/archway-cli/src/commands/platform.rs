@@ -133,6 +133,13 @@ fn show(name: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
         }
         text
     });
+    // The model archway gives QEMU, or why there is none (QEMU's default then runs more
+    // than the platform's CPU does).
+    let qemu_cpu = match platform.qemu_cpu() {
+        archway_platform::QemuCpu::Model(model) => model.to_string(),
+        archway_platform::QemuCpu::Default => "- (QEMU's default)".to_string(),
+        archway_platform::QemuCpu::Unmatched(reason) => format!("- ({reason})"),
+    };
     let rows: Vec<(&str, String)> = vec![
         ("name", dash(platform.catalog_name()).to_string()),
         ("config", platform.config()),
@@ -163,7 +170,18 @@ fn show(name: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
             dash(platform.debian_gnu_type()).to_string(),
         ),
         ("multiarch", dash(platform.multiarch()).to_string()),
+        ("gcc", platform.gcc().summary()),
+        (
+            "compiler flags",
+            dash(
+                Some(platform.compiler_flags().join(" "))
+                    .filter(|flags| !flags.is_empty())
+                    .as_deref(),
+            )
+            .to_string(),
+        ),
         ("qemu user", dash(platform.qemu_user()).to_string()),
+        ("qemu cpu", qemu_cpu),
         // nixpkgs' `emulator`: QEMU, Wine (`wine64`), the WASI runtime (`wasmtime`).
         (
             "emulator",

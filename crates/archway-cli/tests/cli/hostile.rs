@@ -76,7 +76,7 @@ fn env_prints_the_variables_when_the_cache_cannot_take_the_build_files() {
     assert!(
         output
             .stdout
-            .contains("/tools/bin/aarch64-linux-gnu-gcc'\nexport CXX="),
+            .contains("/tools/bin/aarch64-linux-gnu-gcc -march=armv8-a'\nexport CXX="),
         "{}",
         output.stdout
     );

@@ -192,6 +192,54 @@ pub struct Overrides {
     pub rootfs_packages: Option<Sourced<Vec<String>>>,
     pub emulator: Option<Sourced<PathBuf>>,
     pub qemu_cpu: Option<Sourced<String>>,
+    /// `gcc-arch`, `gcc-cpu`, ...: nixpkgs' `gcc` settings of the platform, in
+    /// [`GCC_KEYS`] order (see [`Overrides::gcc_settings`]).
+    pub gcc: [Option<Sourced<String>>; GCC_KEYS.len()],
+}
+
+/// The keys that set the platform's CPU the way nixpkgs' `crossSystem.gcc` does, each with
+/// its `gcc` attribute (`gcc-float-abi` is `gcc.float-abi`).
+pub const GCC_KEYS: [&str; 8] = [
+    "gcc-arch",
+    "gcc-cpu",
+    "gcc-tune",
+    "gcc-fpu",
+    "gcc-float-abi",
+    "gcc-float",
+    "gcc-abi",
+    "gcc-mode",
+];
+
+/// The values some `gcc-*` keys take (GCC's `--with-float`, `--with-mode`, `-mfloat-abi`).
+fn gcc_choices(key: &str) -> Option<&'static [&'static str]> {
+    match key {
+        "gcc-float" => Some(&["soft", "hard"]),
+        "gcc-mode" => Some(&["arm", "thumb"]),
+        "gcc-float-abi" => Some(&["soft", "softfp", "hard"]),
+        _ => None,
+    }
+}
+
+/// A `gcc-*` value: one compiler-flag word of `[A-Za-z0-9._+-]` (it reaches `-march=...` on
+/// command lines and in generated files), or one of the key's choices.
+fn gcc_value(key: &str, raw: Raw<'_>) -> Result<String, Invalid> {
+    let value = non_empty(text(raw, "a string")?)?;
+    if let Some(choices) = gcc_choices(key) {
+        if !choices.contains(&value) {
+            return Err(Invalid::choice(value, choices));
+        }
+    }
+    if !archway_platform::GccSettings::is_valid_value(value) {
+        return Err(Invalid::Value {
+            value: value.escape_debug().to_string(),
+            expected: format!(
+                "a GCC name such as `armv8.2-a` or `cortex-a7`: {}, not starting with `-`",
+                archway_platform::gcc::VALUE_RULE
+            ),
+            suggestion: None,
+        });
+    }
+    Ok(value.to_string())
 }
 
 /// The override keys, as written in TOML, in the order `config show` prints them.
@@ -213,6 +261,14 @@ pub const KEYS: &[&str] = &[
     "rootfs-packages",
     "emulator",
     "qemu-cpu",
+    "gcc-arch",
+    "gcc-cpu",
+    "gcc-tune",
+    "gcc-fpu",
+    "gcc-float-abi",
+    "gcc-float",
+    "gcc-abi",
+    "gcc-mode",
 ];
 
 /// What an `env` variable name must be (POSIX's name rule, XBD 3.235).
@@ -305,6 +361,12 @@ impl Overrides {
                 let cpu = non_empty(text(raw, "a string")?)?.to_string();
                 self.qemu_cpu = Some(Sourced::new(cpu, source));
             }
+            key if GCC_KEYS.contains(&key) => {
+                let index = GCC_KEYS.iter().position(|name| *name == key);
+                if let Some(slot) = index.and_then(|index| self.gcc.get_mut(index)) {
+                    *slot = Some(Sourced::new(gcc_value(key, raw)?, source));
+                }
+            }
             "env" => {
                 let Raw::Toml(item) = raw else {
                     return Err(Invalid::Type {
@@ -372,6 +434,30 @@ impl Overrides {
         fill(&mut self.rootfs_packages, &lower.rootfs_packages);
         fill(&mut self.emulator, &lower.emulator);
         fill(&mut self.qemu_cpu, &lower.qemu_cpu);
+        for (mine, theirs) in self.gcc.iter_mut().zip(&lower.gcc) {
+            fill(mine, theirs);
+        }
+    }
+
+    /// The configured `gcc-*` keys as settings to lay over the platform's own
+    /// ([`archway_platform::Platform::with_gcc_overrides`]).
+    pub fn gcc_settings(&self) -> archway_platform::GccSettings {
+        let value = |key: &str| {
+            let index = GCC_KEYS.iter().position(|name| *name == key)?;
+            let sourced = self.gcc.get(index)?.as_ref()?;
+            Some(std::borrow::Cow::Owned(sourced.value.clone()))
+        };
+        archway_platform::GccSettings {
+            arch: value("gcc-arch"),
+            cpu: value("gcc-cpu"),
+            tune: value("gcc-tune"),
+            fpu: value("gcc-fpu"),
+            float_abi: value("gcc-float-abi"),
+            float: value("gcc-float"),
+            abi: value("gcc-abi"),
+            mode: value("gcc-mode"),
+            ..archway_platform::GccSettings::default()
+        }
     }
 
     /// Each key with its value rendered for people (`None`: not set), in [`KEYS`] order;
@@ -415,6 +501,9 @@ impl Overrides {
             row("emulator", &self.emulator, path),
             row("qemu-cpu", &self.qemu_cpu, String::clone),
         ]);
+        for (key, value) in GCC_KEYS.iter().zip(&self.gcc) {
+            rows.push(row(key, value, String::clone));
+        }
         rows
     }
 }

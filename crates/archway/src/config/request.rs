@@ -155,10 +155,31 @@ impl Settings {
                 env.insert(name.to_string(), flags.join(" "));
             }
         }
-        if let Some(cpu) = &overrides.qemu_cpu {
-            // qemu-user reads QEMU_CPU from its environment (qemu linux-user/main.c), also
-            // when the kernel starts it through binfmt_misc.
-            env.insert("QEMU_CPU".to_string(), cpu.value.clone());
+        // The platform's CPU (`-march=armv6kz -mfpu=vfpv2 -marm`) goes with the compiler, as
+        // in the cross method (nixpkgs' cc-wrapper does the same): in CFLAGS it would replace
+        // the build system's own defaults (autoconf's `-g -O2`). The values are checked where
+        // read (`[A-Za-z0-9._+-]`), so they need no quoting.
+        let cpu_flags = self.target.value.platform.compiler_flags();
+        if !cpu_flags.is_empty() {
+            for (name, default) in [("CC", "gcc"), ("CXX", "g++")] {
+                let compiler = env.get(name).map_or(default, String::as_str).to_string();
+                env.insert(
+                    name.to_string(),
+                    format!("{compiler} {}", cpu_flags.join(" ")),
+                );
+            }
+        }
+        let platform = &self.target.value.platform;
+        // qemu-user reads QEMU_CPU from its environment (qemu linux-user/main.c), also when
+        // the kernel starts it through binfmt_misc. An explicit model wins; else the one that
+        // runs the platform's CPU (`arm1176` for raspberryPi).
+        let qemu_cpu = overrides
+            .qemu_cpu
+            .as_ref()
+            .map(|cpu| cpu.value.clone())
+            .or_else(|| platform.qemu_cpu().model().map(str::to_string));
+        if let Some(cpu) = qemu_cpu {
+            env.insert("QEMU_CPU".to_string(), cpu);
         }
         // `env` wins over everything archway sets, as in the cross method.
         env.extend(self.env());
@@ -290,9 +311,10 @@ toolchain = { family = "gcc", version = "11" }
         assert_eq!(
             env,
             [
+                // `env` wins over everything archway sets.
                 ("CC", "my-cc-wins"),
                 ("CFLAGS", "-O2"),
-                ("CXX", "g++-11"),
+                ("CXX", "g++-11 -march=armv8-a"),
                 ("LDFLAGS", "-fuse-ld=lld"),
                 ("QEMU_CPU", "cortex-a72"),
             ]
@@ -300,8 +322,75 @@ toolchain = { family = "gcc", version = "11" }
     }
 
     #[test]
+    fn gcc_keys_set_the_platform_cpu_with_their_source() {
+        let project = "[target.x86_64-linux]\ngcc-arch = \"x86-64-v3\"\n\n[profile.newer]\ngcc-arch = \"armv8.2-a\"\n";
+        let x86 = settings(project, &flags("x86_64-linux", None));
+        assert_eq!(
+            x86.target.value.platform.compiler_flags(),
+            ["-march=x86-64-v3"]
+        );
+        let arm = settings(project, &flags("aarch64-multiplatform", Some("newer")));
+        assert_eq!(
+            arm.target.value.platform.compiler_flags(),
+            ["-march=armv8.2-a"]
+        );
+        let row = arm
+            .overrides
+            .rows()
+            .into_iter()
+            .find(|(key, _)| key == "gcc-arch")
+            .and_then(|(_, value)| value)
+            .expect("a gcc-arch row");
+        assert_eq!(row.value, "armv8.2-a");
+        assert!(
+            row.source.to_string().contains("[profile.newer]"),
+            "{}",
+            row.source
+        );
+    }
+
+    #[test]
+    fn gcc_values_that_are_not_one_compiler_word_are_refused_at_their_line() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let no_env = |_: &str| None::<OsString>;
+        for (text, shown) in [
+            (
+                "gcc-arch = \"armv8-a -fplugin=/tmp/x.so\"",
+                "`armv8-a -fplugin=/tmp/x.so`",
+            ),
+            ("gcc-cpu = \"-mcpu=x\"", "`-mcpu=x`"),
+            ("gcc-float = \"softfp\"", "one of `soft`, `hard`"),
+            ("gcc-mode = \"thumb2\"", "one of `arm`, `thumb`"),
+        ] {
+            let project = format!("[target.raspberryPi]\n{text}\n");
+            std::fs::write(dir.path().join("archway.toml"), &project).expect("project file");
+            let error = Config::load_with(dir.path(), None, no_env).expect_err(text);
+            let message = error.to_string();
+            assert!(message.contains("archway.toml:2:"), "{message}");
+            assert!(message.contains(shown), "{message}");
+        }
+    }
+
+    #[test]
+    fn emulated_request_compiles_for_the_platform_cpu_and_runs_its_qemu_model() {
+        let pi = settings(PROJECT, &flags("raspberryPi", None));
+        let env = pi.emulated_request().env;
+        // With the compiler (CFLAGS would replace the build system's `-g -O2`).
+        assert_eq!(env["CC"], "gcc -march=armv6kz -mfpu=vfpv2 -marm");
+        assert_eq!(env["CXX"], "g++ -march=armv6kz -mfpu=vfpv2 -marm");
+        assert!(!env.contains_key("CFLAGS"));
+        assert_eq!(env["QEMU_CPU"], "arm1176");
+        // A configured CPU replaces the platform's, down to the QEMU model.
+        let project = "[target.raspberryPi]\ngcc-cpu = \"cortex-a7\"\ngcc-fpu = \"neon-vfpv4\"\n";
+        let configured = settings(project, &flags("raspberryPi", None));
+        let env = configured.emulated_request().env;
+        assert_eq!(env["CC"], "gcc -mcpu=cortex-a7 -mfpu=neon-vfpv4");
+        assert_eq!(env["QEMU_CPU"], "cortex-a7");
+    }
+
+    #[test]
     fn emulated_request_for_an_unconfigured_target_is_empty() {
-        let settings = settings(PROJECT, &flags("s390x", None));
+        let settings = settings(PROJECT, &flags("ppc64le", None));
         assert_eq!(
             settings.emulated_request(),
             super::EmulatedRequest::default()
@@ -351,7 +440,7 @@ toolchain = { family = "gcc", version = "11" }
         );
         let emulated = settings.emulated_request();
         assert_eq!(emulated.packages, ["clang-16"]);
-        assert_eq!(emulated.env["CC"], "clang-16");
-        assert_eq!(emulated.env["CXX"], "clang++-16");
+        assert_eq!(emulated.env["CC"], "clang-16 -march=armv8-a");
+        assert_eq!(emulated.env["CXX"], "clang++-16 -march=armv8-a");
     }
 }
