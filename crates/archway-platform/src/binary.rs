@@ -1,8 +1,9 @@
 //! Binary identification: which platform an ELF, PE/COFF, Mach-O or WebAssembly file is for.
 //!
-//! Pure: takes the file's bytes. Headers are read with the `object` crate; the few things it
-//! does not interpret (ARM build attributes, ELF ABI notes) are read here with bounds checks.
-//! Any input gives `Ok` or an [`Error::Binary`], never a panic.
+//! Pure: takes the file's bytes. Headers, notes and attribute sections are read with the
+//! `object` crate (what the CPU must have: [`crate::requirements`]); the ELF ABI tag's
+//! descriptor is read here with bounds checks. Any input gives `Ok` or an [`Error::Binary`],
+//! never a panic.
 //!
 //! What the headers tell, and the rules used where they do not:
 //! - ELF: `e_machine`, class and byte order give the CPU family and width; `e_flags` give the
@@ -25,6 +26,7 @@ use object::{Endianness, FileKind, Object};
 use serde::Serialize;
 
 use crate::cpu::{Cpu, Endian};
+use crate::requirements::{self, ArmArch, Requirements};
 use crate::triple::{Abi, Kernel, Libc, Vendor};
 use crate::{Error, Platform};
 
@@ -118,6 +120,8 @@ pub struct Binary {
     pub interpreter: Option<String>,
     pub linkage: Linkage,
     pub elf: Option<ElfHeader>,
+    /// What the CPU must have, as the file records it (ELF only; empty otherwise).
+    pub requirements: Requirements,
 }
 
 /// Identifies the binary in `bytes`.
@@ -370,10 +374,17 @@ fn identify_elf<'data, H: FileHeader<Endian = Endianness>>(
             "ELF for machine {machine} (`e_machine`), which archway does not know"
         ))
     })?;
+    let requirements = requirements::elf_requirements(file);
+    // The linker sets `EF_ARM_ABI_FLOAT_HARD`; a relocatable object says hard-float only in
+    // its attributes (`Tag_ABI_VFP_args`), so that counts too.
+    let abi_flags = match &requirements.arm {
+        Some(arm) if arm.vfp_arguments => flags | elf::EF_ARM_ABI_FLOAT_HARD,
+        _ => flags,
+    };
     let abi = if kernel != Kernel::Linux {
         Abi::Unknown
     } else {
-        elf_linux_abi(cpu, class, flags, libc)
+        elf_linux_abi(cpu, class, abi_flags, libc)
     };
     let mut platform = Platform::new(cpu, Vendor::Unknown, kernel, abi);
     if linkage == Linkage::Static && kind == BinaryKind::Executable {
@@ -387,6 +398,7 @@ fn identify_elf<'data, H: FileHeader<Endian = Endianness>>(
         interpreter,
         linkage,
         elf: Some(elf_header),
+        requirements,
     })
 }
 
@@ -467,88 +479,26 @@ fn elf_cpu<'data, H: FileHeader<Endian = Endianness>>(
 }
 
 /// 32-bit little-endian ARM: the architecture version from `.ARM.attributes`
-/// (`Tag_CPU_arch`), else what the float ABI implies for Debian (hard-float is armhf, ARMv7).
+/// (`Tag_CPU_arch`, read with `object`'s attributes reader), else what the float ABI implies
+/// for Debian (hard-float is armhf, ARMv7).
 fn arm_cpu<'data, H: FileHeader<Endian = Endianness>>(
     file: &object::read::elf::ElfFile<'data, H, &'data [u8]>,
     flags: u32,
 ) -> Cpu {
-    let from_attributes = file
-        .elf_section_table()
-        .iter()
-        .find(|section| section.sh_type(file.endian()) == elf::SHT_ARM_ATTRIBUTES)
-        .and_then(|section| section.data(file.endian(), file.data()).ok())
-        .and_then(arm_cpu_arch);
-    // Tag_CPU_arch values (ARM IHI 0045): 1 v4, 2 v4T, 3 v5T, 4 v5TE, 5 v5TEJ, 6 v6, 7 v6KZ,
-    // 8 v6T2, 9 v6K, 10 v7, 11 v6-M, 12 v6S-M, 13 v7E-M, 14 v8-A, 15 v8-R, 16/17 v8-M.
-    match from_attributes {
-        Some(0..=2) => Cpu::Arm,
-        Some(3..=5) => Cpu::Armv5tel,
-        Some(6..=9) => Cpu::Armv6l,
-        Some(11 | 12) => Cpu::Armv6m,
-        Some(10) => Cpu::Armv7l,
-        Some(13) => Cpu::Armv7m,
-        Some(14) => Cpu::Armv8a,
-        Some(15) => Cpu::Armv8r,
-        Some(16 | 17) => Cpu::Armv8m,
+    use ArmArch::*;
+    match requirements::arm_architecture(file) {
+        Some(V4 | V4T) => Cpu::Arm,
+        Some(V5T | V5TE | V5TEJ) => Cpu::Armv5tel,
+        Some(V6 | V6KZ | V6T2 | V6K) => Cpu::Armv6l,
+        Some(V6M | V6SM) => Cpu::Armv6m,
+        Some(V7) => Cpu::Armv7l,
+        Some(V7EM) => Cpu::Armv7m,
+        Some(V8A | V9A) => Cpu::Armv8a,
+        Some(V8R) => Cpu::Armv8r,
+        Some(V8MBase | V8MMain | V8_1MMain) => Cpu::Armv8m,
         _ if flags & elf::EF_ARM_ABI_FLOAT_HARD != 0 => Cpu::Armv7l,
         _ => Cpu::Armv5tel,
     }
-}
-
-/// `Tag_CPU_arch` from an `.ARM.attributes` section, if present and well formed.
-fn arm_cpu_arch(data: &[u8]) -> Option<u64> {
-    // Format: 'A', then subsections: u32 length (little-endian on LE targets), vendor NTBS,
-    // then sub-subsections: tag (ULEB), u32 length, attributes.
-    let rest = data.strip_prefix(b"A")?;
-    let length = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
-    let subsection = rest.get(4..length.min(rest.len()))?;
-    let vendor_end = subsection.iter().position(|&b| b == 0)?;
-    if &subsection[..vendor_end] != b"aeabi" {
-        return None;
-    }
-    let mut cursor = subsection.get(vendor_end + 1..)?;
-    // Tag_File (1) followed by its size.
-    let (tag, after) = uleb(cursor)?;
-    if tag != 1 {
-        return None;
-    }
-    let size = u32::from_le_bytes(after.get(..4)?.try_into().ok()?) as usize;
-    let consumed = cursor.len() - after.len();
-    let end = size.checked_sub(consumed)?;
-    cursor = after.get(4..end.min(after.len()))?;
-    while !cursor.is_empty() {
-        let (tag, rest) = uleb(cursor)?;
-        cursor = rest;
-        match tag {
-            6 => return uleb(cursor).map(|(value, _)| value),
-            // Tag_CPU_raw_name, Tag_CPU_name, Tag_also_compatible_with, Tag_conformance,
-            // and unknown odd tags above 32: NUL-terminated strings.
-            4 | 5 | 65 | 67 => cursor = skip_string(cursor)?,
-            32 => {
-                let (_, rest) = uleb(cursor)?;
-                cursor = skip_string(rest)?;
-            }
-            tag if tag > 32 && tag % 2 == 1 => cursor = skip_string(cursor)?,
-            _ => cursor = uleb(cursor)?.1,
-        }
-    }
-    None
-}
-
-fn uleb(bytes: &[u8]) -> Option<(u64, &[u8])> {
-    let mut value: u64 = 0;
-    for (index, &byte) in bytes.iter().enumerate().take(10) {
-        value |= u64::from(byte & 0x7f) << (7 * index);
-        if byte & 0x80 == 0 {
-            return Some((value, &bytes[index + 1..]));
-        }
-    }
-    None
-}
-
-fn skip_string(bytes: &[u8]) -> Option<&[u8]> {
-    let end = bytes.iter().position(|&b| b == 0)?;
-    Some(&bytes[end + 1..])
 }
 
 /// The Linux ABI name for an ELF's CPU, class and flags.
@@ -647,6 +597,7 @@ fn identify_pe(bytes: &[u8]) -> Result<Binary, Error> {
             Linkage::Dynamic
         },
         elf: None,
+        requirements: Requirements::default(),
     })
 }
 
@@ -751,6 +702,7 @@ fn identify_macho(bytes: &[u8]) -> Result<Binary, Error> {
         interpreter: dylinker,
         linkage,
         elf: None,
+        requirements: Requirements::default(),
     })
 }
 
@@ -769,6 +721,7 @@ fn identify_wasm(bytes: &[u8]) -> Result<Binary, Error> {
         interpreter: None,
         linkage: Linkage::Static,
         elf: None,
+        requirements: Requirements::default(),
     })
 }
 
@@ -926,23 +879,95 @@ mod tests {
         assert!(error.to_string().contains("30583"), "{error}");
     }
 
+    /// A little-endian ELF32 file of `machine` with one section of `section_type` holding
+    /// `data` (and the section name table).
+    pub(crate) fn elf32_with_section(
+        machine: u16,
+        flags: u32,
+        e_type: u16,
+        section_type: u32,
+        data: &[u8],
+    ) -> Vec<u8> {
+        let mut bytes = elf_header(32, true, machine, flags, e_type);
+        let data_at = bytes.len();
+        bytes.extend_from_slice(data);
+        let names_at = bytes.len();
+        let names = b"\0.attributes\0.shstrtab\0";
+        bytes.extend_from_slice(names);
+        while bytes.len() % 4 != 0 {
+            bytes.push(0);
+        }
+        let table_at = bytes.len();
+        let section = |name: u32, kind: u32, offset: usize, size: usize| -> Vec<u8> {
+            [name, kind, 0, 0, offset as u32, size as u32, 0, 0, 1, 0]
+                .iter()
+                .flat_map(|word| word.to_le_bytes())
+                .collect()
+        };
+        bytes.extend(section(0, 0, 0, 0));
+        bytes.extend(section(1, section_type, data_at, data.len()));
+        bytes.extend(section(13, elf::SHT_STRTAB, names_at, names.len()));
+        bytes[32..36].copy_from_slice(&(table_at as u32).to_le_bytes());
+        bytes[46..48].copy_from_slice(&40u16.to_le_bytes());
+        bytes[48..50].copy_from_slice(&3u16.to_le_bytes());
+        bytes[50..52].copy_from_slice(&2u16.to_le_bytes());
+        bytes
+    }
+
+    /// An `.ARM.attributes` section: 'A', one `aeabi` subsection with one `Tag_File`
+    /// sub-subsection holding `attributes`.
+    fn aeabi_section(attributes: &[u8]) -> Vec<u8> {
+        let file_length = (1 + 4 + attributes.len()) as u32;
+        let subsection_length = (4 + 6) as u32 + file_length;
+        [
+            b"A".as_slice(),
+            &subsection_length.to_le_bytes(),
+            b"aeabi\0",
+            &[1],
+            &file_length.to_le_bytes(),
+            attributes,
+        ]
+        .concat()
+    }
+
     #[test]
     fn arm_attributes_give_the_architecture_version() {
-        // 'A', subsection length 0x16, "aeabi\0", Tag_File(1) size 0xc, Tag_CPU_name "7-A",
-        // Tag_CPU_arch(6) = 10 (v7).
-        let mut section = vec![b'A'];
-        let body: Vec<u8> = [
-            b"aeabi\0".as_slice(),
-            &[1, 12, 0, 0, 0],
-            &[5, b'7', b'-', b'A', 0],
-            &[6, 10],
-        ]
-        .concat();
-        section.extend_from_slice(&((body.len() + 4) as u32).to_le_bytes());
-        section.extend_from_slice(&body);
-        assert_eq!(arm_cpu_arch(&section), Some(10));
-        assert_eq!(arm_cpu_arch(&section[..section.len() - 1]), None);
-        assert_eq!(arm_cpu_arch(b"A"), None);
+        // Tag_CPU_name (5) "7-A", Tag_CPU_arch (6) = 10 (v7), Tag_THUMB_ISA_use (9) = 2,
+        // Tag_FP_arch (10) = 4 (VFPv3-D16), Tag_ABI_VFP_args (28) = 1.
+        let attributes = [b"\x057-A\0".as_slice(), &[6, 10, 9, 2, 10, 4, 28, 1]].concat();
+        let bytes = elf32_with_section(
+            elf::EM_ARM,
+            elf::EF_ARM_EABI_VER5 | elf::EF_ARM_ABI_FLOAT_HARD,
+            elf::ET_REL,
+            elf::SHT_ARM_ATTRIBUTES,
+            &aeabi_section(&attributes),
+        );
+        let binary = identify(&bytes).expect("an ARM object");
+        assert_eq!(binary.platform.cpu(), Cpu::Armv7l);
+        let arm = binary.requirements.arm.expect("attributes");
+        assert_eq!(arm.arch, Some(ArmArch::V7));
+        assert!(arm.thumb2 && arm.vfp_arguments);
+        assert_eq!(arm.fp, Some(requirements::ArmFp::Vfpv3D16));
+        // Tag_CPU_arch 7 (v6KZ) on a soft-float file: ARMv6, not the float ABI's guess.
+        let bytes = elf32_with_section(
+            elf::EM_ARM,
+            elf::EF_ARM_EABI_VER5,
+            elf::ET_REL,
+            elf::SHT_ARM_ATTRIBUTES,
+            &aeabi_section(&[6, 7]),
+        );
+        assert_eq!(identify(&bytes).expect("v6").platform.cpu(), Cpu::Armv6l);
+        // A truncated section: what was read before the fault, no panic.
+        let section = aeabi_section(&[6, 10]);
+        let bytes = elf32_with_section(
+            elf::EM_ARM,
+            elf::EF_ARM_EABI_VER5 | elf::EF_ARM_ABI_FLOAT_HARD,
+            elf::ET_REL,
+            elf::SHT_ARM_ATTRIBUTES,
+            &section[..section.len() - 1],
+        );
+        let binary = identify(&bytes).expect("still identified");
+        assert_eq!(binary.platform.cpu(), Cpu::Armv7l);
     }
 
     proptest! {
@@ -967,6 +992,30 @@ mod tests {
         ) {
             let bytes = [magic, tail].concat();
             let _ = identify(&bytes);
+        }
+
+        #[test]
+        fn random_attribute_and_note_sections_never_panic(
+            machine in prop_oneof![
+                Just(elf::EM_ARM),
+                Just(elf::EM_RISCV),
+                Just(elf::EM_386),
+                Just(elf::EM_MIPS),
+            ],
+            section_type in prop_oneof![
+                Just(elf::SHT_ARM_ATTRIBUTES),
+                Just(elf::SHT_NOTE),
+                Just(0x7000_002au32),
+            ],
+            start in prop_oneof![Just(b"A".to_vec()), Just(Vec::new())],
+            body in proptest::collection::vec(any::<u8>(), 0..256),
+            cut in 0usize..400,
+        ) {
+            let data = [start, body].concat();
+            let bytes = elf32_with_section(machine, 0, elf::ET_REL, section_type, &data);
+            let _ = identify(&bytes);
+            let _ = identify(&bytes[..cut.min(bytes.len())]);
+            let _ = identify_prefix(&bytes[..cut.min(bytes.len())], bytes.len() as u64);
         }
 
         #[test]

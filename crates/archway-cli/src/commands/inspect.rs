@@ -1,18 +1,23 @@
-//! `archway inspect FILE...`: which platform each binary is for.
+//! `archway inspect FILE...`: which platform each binary is for, and what CPU it needs.
 //!
 //! Every file is reported; a file that cannot be read or identified gets its own error on
-//! stderr and the exit code is 1, but the other files are still reported.
+//! stderr and the exit code is 1, but the other files are still reported. With `--target X`,
+//! each file is also checked against X's CPU: the first file that needs more than X has (an
+//! architecture version, Thumb-2, an ISA level...) or is for another platform fails the
+//! command (exit 1), naming the file and the requirement; what a file only *may* use (FP and
+//! SIMD units a library may select at run time) is a warning.
 
 use std::fmt::Write as _;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use archway_platform::artifacts::{check_binary, platform_mismatch, read_binary};
 use archway_platform::host::Host;
-use archway_platform::{identify_prefix, Binary};
+use archway_platform::{Binary, Certainty, CpuCapability, Finding, Platform};
 
 use super::platform::write_stdout;
 use crate::cli::Context;
+use crate::report::Failure;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -22,32 +27,91 @@ pub struct Args {
     /// Print JSON (one object per file) instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Check that each file runs on this platform's CPU; fail (exit 1) on the first that
+    /// needs more than it has.
+    #[arg(long, value_name = "PLATFORM")]
+    pub target: Option<String>,
+}
+
+/// What `--target` found for one file.
+struct Verdict {
+    /// "is for x86_64-linux (...)", when the file is not for the platform at all.
+    mismatch: Option<String>,
+    findings: Vec<Finding>,
+}
+
+impl Verdict {
+    /// The sentence of the first failing requirement.
+    fn failure(&self, path: &Path, platform: &Platform) -> Option<String> {
+        if let Some(mismatch) = &self.mismatch {
+            return Some(format!(
+                "`{}` {mismatch}, not {}",
+                file_name(path),
+                platform.display_name()
+            ));
+        }
+        self.findings
+            .iter()
+            .find(|finding| finding.shortfall.certainty == Certainty::Needs)
+            .map(|finding| finding.message.clone())
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |name| name.to_string_lossy().into_owned(),
+    )
 }
 
 pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
+    let target = args.target.as_deref().map(Platform::parse).transpose()?;
+    let capability = target.as_ref().and_then(CpuCapability::of_platform);
     let host = Host::detect().ok();
     let mut failures = 0usize;
+    let mut first_failure: Option<String> = None;
+    let mut failing_files = 0usize;
+    let mut warnings: Vec<String> = Vec::new();
     let mut json_entries = Vec::new();
     let mut text = String::new();
+    let (yellow, red, bold, reset) = if context.color {
+        ("\x1b[33;1m", "\x1b[31;1m", "\x1b[1m", "\x1b[0m")
+    } else {
+        ("", "", "", "")
+    };
     for path in &args.files {
-        match inspect_file(path) {
+        match read_binary(path) {
             Ok(binary) => {
                 let runs_natively = host
                     .as_ref()
                     .map(|host| host.runs_natively(&binary.platform));
+                let verdict = target.as_ref().map(|platform| Verdict {
+                    mismatch: platform_mismatch(platform, &binary),
+                    findings: check_binary(platform, path, &binary),
+                });
+                if let (Some(platform), Some(verdict)) = (&target, &verdict) {
+                    if let Some(sentence) = verdict.failure(path, platform) {
+                        failing_files += 1;
+                        first_failure.get_or_insert(sentence);
+                    } else {
+                        warnings.extend(
+                            verdict
+                                .findings
+                                .iter()
+                                .filter(|finding| finding.shortfall.certainty == Certainty::MayUse)
+                                .map(|finding| finding.message.clone()),
+                        );
+                    }
+                }
+                let check = target.as_ref().zip(verdict.as_ref());
                 if args.json {
-                    json_entries.push(json_entry(path, &binary, runs_natively));
+                    json_entries.push(json_entry(path, &binary, runs_natively, check));
                 } else {
-                    render(&mut text, path, &binary, runs_natively);
+                    render(&mut text, path, &binary, runs_natively, check);
                 }
             }
             Err(reason) => {
                 failures += 1;
-                let (red, reset) = if context.color {
-                    ("\x1b[31;1m", "\x1b[0m")
-                } else {
-                    ("", "")
-                };
                 eprintln!(
                     "{red}error{reset}: cannot inspect `{}`\n  caused by: {reason}",
                     path.display()
@@ -69,66 +133,41 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     } else {
         write_stdout(&text)?;
     }
+    for warning in &warnings {
+        eprintln!("{yellow}warning{reset}: {warning} (it may choose at run time; check it runs)");
+    }
+    if let (Some(platform), None) = (&target, &capability) {
+        eprintln!(
+            "{yellow}warning{reset}: archway does not know the CPU of `{}`; only the platform was checked",
+            platform.display_name()
+        );
+    }
     if failures > 0 {
-        let bold = if context.color { "\x1b[1m" } else { "" };
-        let reset = if context.color { "\x1b[0m" } else { "" };
         eprintln!(
             "{bold}hint{reset}: `archway inspect` reads ELF, PE/COFF, Mach-O and WebAssembly executables and libraries; check the path with `file <path>`"
         );
+    }
+    if let (Some(platform), Some(sentence)) = (&target, first_failure) {
+        let more = match failing_files {
+            0 | 1 => String::new(),
+            2 => " (and 1 more file)".to_string(),
+            count => format!(" (and {} more files)", count - 1),
+        };
+        let cpu = capability.map_or_else(String::new, |cpu| format!(" ({cpu})"));
+        return Err(Failure::user(
+            format!("{sentence}{more}"),
+            format!(
+                "build it for {}'s CPU{cpu}: `archway env --target {}` gives the compiler for it; `archway inspect --target PLATFORM FILE` checks another platform",
+                platform.display_name(),
+                platform.display_name()
+            ),
+        )
+        .into());
+    }
+    if failures > 0 {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// At most this much of a file is read. Every header `identify` looks at (ELF, PE, Mach-O,
-/// wasm, and the ELF program headers, interpreter and notes) sits near the start of a binary;
-/// an ELF section table beyond it is left out (`identify_prefix`).
-const READ_LIMIT: u64 = 16 * 1024 * 1024;
-
-/// Reads and identifies one file; the error is the `caused by:` text. Only regular files are
-/// read, and only up to [`READ_LIMIT`]: `/dev/zero` would never end and a FIFO would block.
-fn inspect_file(path: &Path) -> Result<Binary, String> {
-    let metadata = std::fs::metadata(path).map_err(|error| format!("cannot read it: {error}"))?;
-    not_regular(&metadata)?;
-    let file = std::fs::File::open(path).map_err(|error| format!("cannot read it: {error}"))?;
-    // Checked again on the open file: the path may have been replaced in between.
-    let metadata = file
-        .metadata()
-        .map_err(|error| format!("cannot read it: {error}"))?;
-    not_regular(&metadata)?;
-    let mut prefix = Vec::new();
-    file.take(READ_LIMIT)
-        .read_to_end(&mut prefix)
-        .map_err(|error| format!("cannot read it: {error}"))?;
-    identify_prefix(&prefix, metadata.len()).map_err(|error| error.to_string())
-}
-
-/// An error naming what `metadata` is when it is not a regular file.
-fn not_regular(metadata: &std::fs::Metadata) -> Result<(), String> {
-    use std::os::unix::fs::FileTypeExt;
-    let kind = metadata.file_type();
-    if kind.is_file() {
-        return Ok(());
-    }
-    if kind.is_dir() {
-        return Err(
-            "it is a directory: name the binaries in it (`archway inspect DIR/*`)".to_string(),
-        );
-    }
-    let what = if kind.is_fifo() {
-        "a FIFO (named pipe)"
-    } else if kind.is_socket() {
-        "a socket"
-    } else if kind.is_char_device() {
-        "a character device"
-    } else if kind.is_block_device() {
-        "a block device"
-    } else {
-        "not a regular file"
-    };
-    Err(format!(
-        "it is {what}: only regular files are inspected (copy the binary into a file first)"
-    ))
 }
 
 fn yes_no(value: Option<bool>) -> &'static str {
@@ -139,7 +178,13 @@ fn yes_no(value: Option<bool>) -> &'static str {
     }
 }
 
-fn render(out: &mut String, path: &Path, binary: &Binary, runs_natively: Option<bool>) {
+fn render(
+    out: &mut String,
+    path: &Path,
+    binary: &Binary,
+    runs_natively: Option<bool>,
+    check: Option<(&Platform, &Verdict)>,
+) {
     let platform = &binary.platform;
     let _ = writeln!(out, "{}", path.display());
     let mut rows: Vec<(&str, String)> = vec![
@@ -185,13 +230,61 @@ fn render(out: &mut String, path: &Path, binary: &Binary, runs_natively: Option<
         }
     }
     rows.push(("runs natively here", native));
+    if binary.format == archway_platform::BinaryFormat::Elf {
+        let needs = binary.requirements.describe();
+        if needs.is_empty() {
+            rows.push(("cpu needs", "nothing recorded".to_string()));
+        }
+        for (index, line) in needs.into_iter().enumerate() {
+            rows.push((if index == 0 { "cpu needs" } else { "" }, line));
+        }
+    }
+    let fits_label;
+    if let Some((platform, verdict)) = check {
+        fits_label = format!("fits {}", platform.display_name());
+        let value = match (&verdict.mismatch, verdict.failure(path, platform)) {
+            (Some(mismatch), _) => format!("no: {mismatch}"),
+            (None, Some(_)) => {
+                let needs: Vec<String> = verdict
+                    .findings
+                    .iter()
+                    .filter(|finding| finding.shortfall.certainty == Certainty::Needs)
+                    .map(|finding| format!("needs {}", finding.shortfall.needed))
+                    .collect();
+                format!("no: {}", needs.join(", "))
+            }
+            (None, None) if verdict.findings.is_empty() => "yes".to_string(),
+            (None, None) => {
+                let may: Vec<String> = verdict
+                    .findings
+                    .iter()
+                    .map(|finding| finding.shortfall.needed.clone())
+                    .collect();
+                format!("yes, unless it uses {} without checking", may.join(", "))
+            }
+        };
+        rows.push((fits_label.as_str(), value));
+    }
     let width = rows.iter().map(|(key, _)| key.len()).max().unwrap_or(0);
     for (key, value) in rows {
         let _ = writeln!(out, "  {key:width$}  {value}");
     }
 }
 
-fn json_entry(path: &Path, binary: &Binary, runs_natively: Option<bool>) -> serde_json::Value {
+fn json_entry(
+    path: &Path,
+    binary: &Binary,
+    runs_natively: Option<bool>,
+    check: Option<(&Platform, &Verdict)>,
+) -> serde_json::Value {
+    let check = check.map(|(platform, verdict)| {
+        serde_json::json!({
+            "platform": platform.display_name(),
+            "fits": verdict.failure(path, platform).is_none(),
+            "mismatch": verdict.mismatch,
+            "findings": verdict.findings,
+        })
+    });
     serde_json::json!({
         "path": path.display().to_string(),
         "format": binary.format,
@@ -204,5 +297,7 @@ fn json_entry(path: &Path, binary: &Binary, runs_natively: Option<bool>) -> serd
         "interpreter": binary.interpreter,
         "elf": binary.elf,
         "runs_natively": runs_natively,
+        "requirements": binary.requirements,
+        "check": check,
     })
 }

@@ -316,3 +316,107 @@ fn inspect_identifies_a_binary_whose_section_table_is_beyond_the_read_limit() {
         output.stdout
     );
 }
+
+/// Debian's armhf C library (from `libc6-armhf-cross`), or `None` after `skipped:`.
+fn debian_armhf_libc() -> Option<PathBuf> {
+    let path = PathBuf::from("/usr/arm-linux-gnueabihf/lib/libc.so.6");
+    if !path.exists() {
+        skip_unless_ci("`/usr/arm-linux-gnueabihf/lib/libc.so.6` is missing (`libc6-armhf-cross`)");
+        return None;
+    }
+    Some(path)
+}
+
+#[test]
+fn inspect_target_refuses_debian_armhf_libc_for_raspberry_pi() {
+    let Some(libc) = debian_armhf_libc() else {
+        return;
+    };
+    let output = archway()
+        .args(["inspect", "--target", "raspberryPi"])
+        .arg(&libc)
+        .run();
+    output.assert_code(1);
+    insta::assert_snapshot!(format!(
+        "----- stdout -----\n{}----- stderr -----\n{}",
+        without_native_lines(&output.stdout),
+        output.stderr
+    ));
+}
+
+#[test]
+fn inspect_target_accepts_debian_armhf_libc_for_armv7l_with_warnings() {
+    let Some(libc) = debian_armhf_libc() else {
+        return;
+    };
+    let output = archway()
+        .args(["inspect", "--target", "armv7l-hf-multiplatform", "--json"])
+        .arg(&libc)
+        .run();
+    output.assert_code(0);
+    let value: serde_json::Value = serde_json::from_str(&output.stdout).expect("valid JSON");
+    let entry = &value[0];
+    assert_eq!(entry["requirements"]["arm"]["arch"], "v7");
+    assert_eq!(entry["requirements"]["arm"]["thumb2"], true);
+    assert_eq!(entry["check"]["fits"], true);
+    let certainties: Vec<&str> = entry["check"]["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|finding| finding["shortfall"]["certainty"].as_str())
+        .collect();
+    assert_eq!(certainties, ["may-use", "may-use"]);
+    assert!(
+        output
+            .stderr
+            .contains("warning: `libc.so.6` may use NEONv1 (Tag_Advanced_SIMD_arch NEONv1)"),
+        "{}",
+        output.stderr
+    );
+}
+
+#[test]
+fn inspect_target_passes_armv6_code_for_raspberry_pi_and_names_the_first_offender() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let Some(armv6) = compile(
+        dir.path(),
+        "arm-linux-gnueabihf-gcc",
+        &["-c", "-march=armv6kz", "-mfpu=vfp", "-marm"],
+        "armv6.o",
+    ) else {
+        return;
+    };
+    let Some(armv7) = compile(dir.path(), "arm-linux-gnueabihf-gcc", &["-c"], "armv7.o") else {
+        return;
+    };
+    let Some(x86) = compile(dir.path(), "x86_64-linux-gnu-gcc", &["-c"], "x86.o") else {
+        return;
+    };
+    let passing = archway()
+        .args(["inspect", "--target", "raspberryPi"])
+        .arg(&armv6)
+        .run();
+    passing.assert_code(0);
+    assert!(
+        passing.stdout.contains("fits raspberryPi    yes"),
+        "{}",
+        passing.stdout
+    );
+    let failing = archway()
+        .args(["inspect", "--target", "raspberryPi"])
+        .args([&armv6, &armv7, &x86])
+        .run();
+    failing.assert_code(1);
+    assert!(
+        failing.stderr.starts_with(
+            "error: `armv7.o` needs ARMv7 (Tag_CPU_arch v7) but raspberryPi's CPU is ARMv6KZ (and 1 more file)\n"
+        ),
+        "{}",
+        failing.stderr
+    );
+    assert!(
+        failing.stdout.contains("no: is for x86_64-linux"),
+        "{}",
+        failing.stdout
+    );
+}
