@@ -2,10 +2,10 @@
 //!
 //! A [`CpuCapability`] is built from nixpkgs-style `gcc` settings (`arch`, `cpu`, `fpu`:
 //! `lib/systems/platforms.nix`, the `-march` / `-mcpu` / `-mfpu` values GCC takes) with
-//! [`CpuCapability::from_gcc`]. Until `Platform` carries those settings,
-//! [`CpuCapability::of_platform`] looks them up in a small table of catalog entries
-//! ([`KNOWN_SETTINGS`]) and otherwise uses what nixpkgs' `platforms.select` gives the CPU
-//! (`armv6l` → `raspberrypi`, `armv7l` → `armv7l-hf-multiplatform`...).
+//! [`CpuCapability::from_gcc`]; [`CpuCapability::of_platform`] takes them from the platform
+//! ([`Platform::gcc`](crate::Platform::gcc): the catalog entry's, what the triple implies, or
+//! the configuration's `gcc-*` keys) and otherwise uses what nixpkgs' `platforms.select` gives
+//! the CPU (`armv6l` → `raspberrypi`, `armv7l` → `armv7l-hf-multiplatform`...).
 
 use std::fmt;
 
@@ -75,53 +75,6 @@ impl UnknownCpuSetting {
         ))
     }
 }
-
-/// A catalog entry's `gcc` settings: (name, arch, cpu, fpu).
-pub type GccSettings = (
-    &'static str,
-    Option<&'static str>,
-    Option<&'static str>,
-    Option<&'static str>,
-);
-
-/// Catalog entries' `gcc` settings in nixpkgs (`lib/systems/platforms.nix`, `examples.nix`):
-/// (name, arch, cpu, fpu). The platform crate's own table replaces this once `Platform`
-/// carries them.
-pub const KNOWN_SETTINGS: &[GccSettings] = &[
-    // platforms.raspberrypi
-    ("raspberryPi", Some("armv6kz"), None, Some("vfpv2")),
-    ("muslpi", Some("armv6kz"), None, Some("vfpv2")),
-    // platforms.zero-gravitas / zero-sugar
-    ("remarkable1", None, Some("cortex-a9"), Some("neon")),
-    ("remarkable2", None, Some("cortex-a7"), Some("neon-vfpv4")),
-    // platforms.armv7l-hf-multiplatform
-    (
-        "armv7l-hf-multiplatform",
-        Some("armv7-a"),
-        None,
-        Some("vfpv3-d16"),
-    ),
-    // platforms.armv7a-android
-    (
-        "armv7a-android-prebuilt",
-        Some("armv7-a"),
-        None,
-        Some("vfpv3-d16"),
-    ),
-    // platforms.armv5tel-multiplatform, sheevaplug, pogoplug4
-    ("armv5tel-multiplatform", Some("armv5te"), None, None),
-    ("sheevaplug", Some("armv5te"), None, None),
-    ("pogoplug4", Some("armv5te"), None, None),
-    // platforms.bluefield2
-    ("bluefield2", Some("armv8-a+fp+simd+crc+crypto"), None, None),
-    // platforms.gcc_mips32r2_o32, gcc_mips64r2_64, gcc_mips64r2_n32, fuloong2f_n32
-    ("mipsel-linux-gnu", Some("mips32r2"), None, None),
-    ("mips64el-linux-gnuabi64", Some("mips64r2"), None, None),
-    ("mips64el-linux-gnuabin32", Some("mips64r2"), None, None),
-    ("fuloongminipc", Some("loongson2f"), None, None),
-    // platforms.ben_nanonote
-    ("ben-nanonote", Some("mips32"), None, None),
-];
 
 impl CpuCapability {
     /// From `gcc` settings as nixpkgs writes them (`arch = "armv6kz"; fpu = "vfpv2";`), for a
@@ -300,21 +253,22 @@ impl CpuCapability {
         }
     }
 
-    /// The platform's CPU: its catalog entry's settings from [`KNOWN_SETTINGS`], else the
+    /// The platform's CPU: its `gcc` settings, else the
     /// CPU's default. `None` when archway cannot tell.
     pub fn of_platform(platform: &Platform) -> Option<CpuCapability> {
-        let settings = platform.catalog_name().and_then(|name| {
-            KNOWN_SETTINGS
-                .iter()
-                .find(|(entry, ..)| *entry == name)
-                .map(|(_, arch, cpu, fpu)| (*arch, *cpu, *fpu))
-        });
-        match settings {
-            Some((arch, cpu, fpu)) => CpuCapability::from_gcc(platform.cpu(), arch, cpu, fpu)
-                .ok()
-                .flatten(),
-            None => CpuCapability::default_for(platform.cpu()),
+        // The platform's own settings (nixpkgs' `gcc`, or the configuration's `gcc-*` keys).
+        let gcc = platform.gcc();
+        if gcc.arch.is_none() && gcc.cpu.is_none() && gcc.fpu.is_none() {
+            return CpuCapability::default_for(platform.cpu());
         }
+        CpuCapability::from_gcc(
+            platform.cpu(),
+            gcc.arch.as_deref(),
+            gcc.cpu.as_deref(),
+            gcc.fpu.as_deref(),
+        )
+        .ok()
+        .flatten()
     }
 
     /// What a binary needs that this CPU lacks, most fundamental first (architecture, then
@@ -902,15 +856,24 @@ mod tests {
             let capability = CpuCapability::of_platform(&platform).expect(name);
             assert_eq!(capability.to_string(), expected, "{name}");
         }
-        for (name, arch, cpu, fpu) in KNOWN_SETTINGS {
-            let platform = Platform::parse(name).expect(name);
-            assert!(
-                matches!(
-                    CpuCapability::from_gcc(platform.cpu(), *arch, *cpu, *fpu),
-                    Ok(Some(_))
-                ),
-                "{name}"
-            );
+        // Every catalog entry's CPU settings are understood: a capability, or a family this
+        // module does not model (LoongArch: never refused, `inspect` says the CPU is unknown).
+        for entry in crate::catalog::CATALOG {
+            let platform = Platform::parse(entry.name).expect(entry.name);
+            let gcc = platform.gcc();
+            if gcc.arch.is_some() || gcc.cpu.is_some() || gcc.fpu.is_some() {
+                assert!(
+                    CpuCapability::from_gcc(
+                        platform.cpu(),
+                        gcc.arch.as_deref(),
+                        gcc.cpu.as_deref(),
+                        gcc.fpu.as_deref()
+                    )
+                    .is_ok(),
+                    "{}: {gcc:?}",
+                    entry.name
+                );
+            }
         }
     }
 

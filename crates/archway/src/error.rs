@@ -146,6 +146,13 @@ pub enum Error {
     #[error(transparent)]
     Config(Box<crate::config::Error>),
 
+    /// `check-cpu = "error"`: an artifact needs more than the platform's CPU has.
+    #[error("the build's artifacts need more than `{target}`'s CPU has:\n  {}", findings.join("\n  "))]
+    CpuCheck {
+        target: String,
+        findings: Vec<String>,
+    },
+
     /// A method without a root filesystem was asked for one (a shell).
     #[error("the `{method}` method has no root filesystem")]
     NoRootfs { method: crate::method::Method },
@@ -221,6 +228,12 @@ impl Error {
                 file.display()
             )),
             Error::Setup { hint, .. } => hint.clone(),
+            Error::CpuCheck { .. } => Some(
+                "build for the platform's CPU (`archway platform show TARGET` lists its compiler \
+                 flags; `gcc-arch`/`gcc-cpu` in `archway.toml` set them), or set \
+                 `check-cpu = \"warn\"` to keep the artifacts anyway"
+                    .to_string(),
+            ),
             Error::NoRootfs { .. } => {
                 Some("use `--method hybrid` or `--method emulated`".to_string())
             }

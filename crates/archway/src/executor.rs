@@ -83,12 +83,15 @@ impl ChildOutput {
 #[derive(Debug, Clone)]
 pub struct HostExecutor {
     pub output: ChildOutput,
+    /// Variables every step gets, under the step's own (the native method's CC, CFLAGS, `env`).
+    pub env: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for HostExecutor {
     fn default() -> HostExecutor {
         HostExecutor {
             output: ChildOutput::ToStderr,
+            env: Default::default(),
         }
     }
 }
@@ -99,6 +102,7 @@ impl Executor for HostExecutor {
         command
             .args(&step.args)
             .current_dir(&step.dir)
+            .envs(&self.env)
             .envs(&step.env);
         self.output.apply(&mut command)?;
         tracing::debug!(program = %step.program, args = ?step.args, dir = %step.dir.display(), "running step");
@@ -199,6 +203,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let executor = HostExecutor {
             output: ChildOutput::Null,
+            env: Default::default(),
         };
         let script = "test \"$ARCHWAY_STEP_TEST\" = yes && pwd > out";
         let code = executor
@@ -217,6 +222,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let executor = HostExecutor {
             output: ChildOutput::Null,
+            env: Default::default(),
         };
         assert_eq!(
             executor

@@ -213,7 +213,51 @@ fn run(
             reporter.note(&line);
         }
     }
-    execute(&plan, goal, executor.as_ref(), reporter)
+    let outcome = execute(&plan, goal, executor.as_ref(), reporter)?;
+    check_cpu(settings, &plan.target, &outcome, reporter)?;
+    Ok(outcome)
+}
+
+/// The artifacts against the platform's CPU (`check-cpu`: warn by default, `error` fails the
+/// build, `off`): a binary that needs more than the CPU has would stop with an illegal
+/// instruction on the device, even where the emulator runs it.
+fn check_cpu(
+    settings: &Settings,
+    target: &archway_platform::Platform,
+    outcome: &Outcome,
+    reporter: &dyn Reporter,
+) -> Result<(), Error> {
+    let check = settings
+        .overrides
+        .check_cpu
+        .as_ref()
+        .map(|check| check.value)
+        .unwrap_or_default();
+    if check == archway_platform::CpuCheck::Off {
+        return Ok(());
+    }
+    let paths: Vec<PathBuf> = outcome
+        .artifacts
+        .iter()
+        .map(|artifact| artifact.path.clone())
+        .collect();
+    let findings = archway_platform::check_artifacts(target, &paths);
+    let mut failing = Vec::new();
+    for finding in &findings {
+        if finding.fails(check) {
+            failing.push(finding.message.clone());
+        } else {
+            reporter.note(&format!("warning: {}", finding.message));
+        }
+    }
+    if failing.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::CpuCheck {
+            target: target.config(),
+            findings: failing,
+        })
+    }
 }
 
 /// Every step with the environment it adds, for `-v`.

@@ -79,6 +79,14 @@ pub struct Facts {
     pub wants_rootfs: Option<String>,
     /// The Debian architecture of a root filesystem for the target (`None`: no Debian port).
     pub rootfs_architecture: Option<Architecture>,
+    /// The target's CPU is below the baseline of Debian's libraries for its architecture
+    /// (raspberryPi's ARMv6KZ with Debian armhf's ARMv7-A): what it lacks, and the ways out.
+    /// The Debian sysroot, the cross toolchain's own libc and the root filesystem all are
+    /// Debian's, so no method that links or runs them can serve.
+    pub baseline_conflict: Option<(String, Option<String>)>,
+    /// The configuration names a sysroot of its own (then Debian's baseline does not apply to
+    /// the cross method).
+    pub own_sysroot: bool,
     /// The native prefix of the hybrid method: `Ok(what it holds)` when it can be made for this
     /// host and target, else why not.
     pub hybrid_prefix: Result<String, String>,
@@ -116,6 +124,10 @@ impl Facts {
             None => BinfmtState::Missing { can_install: false },
         };
         let rootfs_architecture = Architecture::from_platform(target).ok();
+        let baseline_conflict = target
+            .debian_arch()
+            .and_then(|architecture| archway_platform::baseline_conflict(target, architecture))
+            .map(|conflict| (conflict.to_string(), conflict.hint()));
         let needs_libraries = !declared.sysroot_packages.is_empty();
         Facts {
             host: host.platform.config(),
@@ -137,6 +149,8 @@ impl Facts {
                 rootfs_architecture,
             ),
             rootfs_architecture,
+            baseline_conflict,
+            own_sysroot: declared.toolchain.sysroot.is_some(),
             qemu_name,
             qemu_interpreter,
             binfmt,
@@ -154,6 +168,9 @@ pub struct Decision {
     pub reason: String,
     /// The command that would make this method usable.
     pub fix: Option<String>,
+    /// What to do instead, in words, when no command fixes it (a CPU below Debian's baseline).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advice: Option<String>,
 }
 
 /// Work to do before the build can run with the chosen method.
@@ -182,9 +199,17 @@ impl Verdict {
                 usable,
                 reason,
                 fix,
+                advice: None,
             },
             setup: Vec::new(),
         }
+    }
+
+    /// Unusable for `reason`, with `advice` in words instead of a command.
+    pub fn refused(method: Method, reason: String, advice: Option<String>) -> Verdict {
+        let mut verdict = Verdict::new(method, false, reason, None);
+        verdict.decision.advice = advice;
+        verdict
     }
 
     pub fn with_setup(mut self, setup: Setup) -> Verdict {
@@ -222,8 +247,20 @@ impl fmt::Display for Unavailable {
                 self.target
             )?,
         }
+        // Methods refused for the same reason share one line.
+        let mut shown: Vec<(Vec<Method>, &str)> = Vec::new();
         for decision in &self.decisions {
-            write!(f, "\n  {}: {}", decision.method, decision.reason)?;
+            match shown
+                .iter_mut()
+                .find(|(_, reason)| *reason == decision.reason)
+            {
+                Some((methods, _)) => methods.push(decision.method),
+                None => shown.push((vec![decision.method], &decision.reason)),
+            }
+        }
+        for (methods, reason) in shown {
+            let names: Vec<&str> = methods.iter().map(|method| method.name()).collect();
+            write!(f, "\n  {}: {reason}", names.join(", "))?;
         }
         Ok(())
     }
@@ -234,7 +271,7 @@ impl std::error::Error for Unavailable {}
 impl Unavailable {
     /// What to install for each method, one `method: command` per line.
     pub fn hint(&self) -> Option<String> {
-        let fixes: Vec<String> = self
+        let mut fixes: Vec<String> = self
             .decisions
             .iter()
             .filter_map(|decision| {
@@ -245,6 +282,13 @@ impl Unavailable {
                 ))
             })
             .collect();
+        for decision in &self.decisions {
+            if let Some(advice) = &decision.advice {
+                if !fixes.contains(advice) {
+                    fixes.push(advice.clone());
+                }
+            }
+        }
         (!fixes.is_empty()).then(|| fixes.join("\n      "))
     }
 }
@@ -260,6 +304,7 @@ pub fn asked_for(method: Method, facts: &Facts) -> Plan {
             usable: true,
             reason: format!("`--method {method}` was asked for"),
             fix: None,
+            advice: None,
         }],
         setup: Vec::new(),
         facts: facts.clone(),
@@ -381,6 +426,9 @@ pub fn explain(
                 if let Some(fix) = &decision.fix {
                     out.push_str(&format!("  {:<9}      fix: `{fix}`\n", ""));
                 }
+                if let Some(advice) = &decision.advice {
+                    out.push_str(&format!("  {:<9}      {advice}\n", ""));
+                }
             }
             None => out.push_str(&format!("  {:<9} -    not considered\n", method.name())),
         }
@@ -415,6 +463,8 @@ mod tests {
                 "archway sysroot add --target aarch64-unknown-linux-gnu libpng-dev".to_string(),
             ),
             rootfs_architecture: Some(Architecture::Arm64),
+            baseline_conflict: None,
+            own_sysroot: false,
             qemu_name: Some("aarch64".to_string()),
             qemu_interpreter: None,
             binfmt: BinfmtState::Missing { can_install: false },
@@ -623,6 +673,40 @@ mod tests {
             assert_eq!(method, expected, "{name}");
             assert_eq!(decisions, considered, "{name}: decisions");
         }
+    }
+
+    #[test]
+    fn a_cpu_below_debians_baseline_rules_out_every_debian_method() {
+        let conflict = (
+            "raspberryPi's CPU (ARMv6KZ + VFPv2) is below Debian armhf's baseline".to_string(),
+            Some("give a sysroot of your own".to_string()),
+        );
+        let facts = with(|f| {
+            f.toolchain = Some("arm-linux-gnueabihf-gcc 12.2.0".to_string());
+            f.hybrid_prefix = Ok("a native prefix".to_string());
+            f.qemu_interpreter = Some(PathBuf::from("/usr/bin/qemu-arm-static"));
+            f.binfmt = registered();
+            f.baseline_conflict = Some(conflict.clone());
+        });
+        let unavailable = plan(MethodRequest::Auto, &facts, false).expect_err("no method");
+        assert_eq!(unavailable.decisions.len(), 4);
+        for decision in &unavailable.decisions[1..] {
+            assert_eq!(decision.reason, conflict.0, "{:?}", decision.method);
+        }
+        assert!(unavailable
+            .hint()
+            .is_some_and(|hint| hint.contains("give a sysroot of your own")));
+        // A sysroot of the user's own: cross serves again.
+        let own = Facts {
+            own_sysroot: true,
+            ..facts
+        };
+        assert_eq!(
+            plan(MethodRequest::Auto, &own, false)
+                .expect("cross")
+                .method,
+            Method::Cross
+        );
     }
 
     #[test]

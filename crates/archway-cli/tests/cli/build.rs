@@ -358,3 +358,21 @@ fn a_command_runs_in_the_cross_environment_and_its_binaries_are_listed() {
     let cc = fs::read_to_string(output.temp().join("work/p/cc.txt")).expect("cc.txt");
     assert!(cc.contains("riscv64-linux-gnu-gcc"), "{cc}");
 }
+
+/// raspberryPi's ARMv6KZ cannot run Debian armhf's ARMv7 libraries: every method that would
+/// link or run them is refused, naming both CPUs and the ways out.
+#[test]
+fn raspberry_pi_is_refused_below_debians_armhf_baseline() {
+    let command = archway();
+    write_cmake_project(&command.work_dir().join("p"));
+    let output = command
+        .args(["build", "--target", "raspberryPi", "-C", "p", "--explain"])
+        .run();
+    output.assert_code(1);
+    let stderr = output.filtered(&output.stderr);
+    assert!(stderr.contains("chosen: none"), "{stderr}");
+    assert!(stderr.contains("ARMv6KZ"), "{stderr}");
+    assert!(stderr.contains("armhf"), "{stderr}");
+    assert!(stderr.contains("hint:"), "{stderr}");
+    insta::assert_snapshot!(output.snapshot());
+}

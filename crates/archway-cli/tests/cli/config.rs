@@ -596,3 +596,46 @@ fn all_targets_with_auto_falls_back_to_hybrid_per_target_with_the_profiles_gcc()
         "trixie's own GCC"
     );
 }
+
+/// Every build checks its artifacts against the platform's CPU: a program compiled for
+/// x86-64-v3 (its GNU property note says so) does not fit `gnu64`'s baseline x86-64: a warning
+/// by default, a failure with `check-cpu = "error"`.
+#[test]
+fn check_cpu_warns_by_default_and_fails_with_error() {
+    if !crate::support::have_tool("cc") && crate::support::skip_unless_ci("needs `cc`") {
+        return;
+    }
+    let run = |check: &str| {
+        let project = format!(
+            "[build]\ntarget = \"gnu64\"\ncflags = [\"-march=x86-64-v3\", \"-mneeded\"]\n{check}"
+        );
+        let command = in_project(&project, "");
+        let work = command.work_dir();
+        write(
+            &work.join("hello.c"),
+            "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n",
+        );
+        write(
+            &work.join("Makefile"),
+            "hello: hello.c\n\t$(CC) $(CFLAGS) -o $@ $<\n",
+        );
+        command.current_dir(&work).args(["build"]).run()
+    };
+    let warned = run("");
+    warned.assert_code(0);
+    assert!(
+        warned.stderr.contains("warning: `hello` needs x86-64-v3"),
+        "{}",
+        warned.snapshot()
+    );
+    let failed = run("check-cpu = \"error\"\n");
+    failed.assert_code(1);
+    assert!(
+        failed.stderr.contains(
+            "error: the build's artifacts need more than `x86_64-unknown-linux-gnu`'s CPU has"
+        ),
+        "{}",
+        failed.snapshot()
+    );
+    assert!(failed.stderr.contains("hint: "), "{}", failed.snapshot());
+}

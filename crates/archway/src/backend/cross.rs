@@ -24,6 +24,9 @@ impl Backend for Cross {
 
     fn judge(&self, facts: &Facts, _setup: bool) -> Verdict {
         let verdict = |usable, reason, fix| Verdict::new(Method::Cross, usable, reason, fix);
+        if let (Some((conflict, hint)), false) = (&facts.baseline_conflict, facts.own_sysroot) {
+            return Verdict::refused(Method::Cross, conflict.clone(), hint.clone());
+        }
         if let Some(why) = &facts.wants_rootfs {
             return verdict(
                 false,
@@ -90,6 +93,7 @@ impl Backend for Cross {
             })),
             executor: Box::new(HostExecutor {
                 output: job.output.clone(),
+                env: Default::default(),
             }),
             toolchain: Some(format!(
                 "{} {} ({})",

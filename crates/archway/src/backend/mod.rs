@@ -67,7 +67,8 @@ pub struct RootfsRequest {
     pub suite: Option<String>,
     /// Extra packages (a derived root filesystem; the base stays unchanged).
     pub packages: Vec<String>,
-    /// Variables inside (CC=gcc-11, CFLAGS, `env`...).
+    /// The variables of a build with the target's own compilers — inside the root filesystem,
+    /// or on the host for the native method (CC=gcc-11, CFLAGS, `env`...).
     pub env: BTreeMap<String, String>,
     /// Share the host's network.
     pub network: bool,
@@ -112,6 +113,9 @@ pub(crate) fn judge_rootfs(method: Method, facts: &Facts, setup: bool, what: &st
     let verdict = |usable: bool, reason: String, fix: Option<String>| {
         Verdict::new(method, usable, reason, fix)
     };
+    if let Some((conflict, hint)) = &facts.baseline_conflict {
+        return Verdict::refused(method, conflict.clone(), hint.clone());
+    }
     let Some(architecture) = facts.rootfs_architecture else {
         return verdict(
             false,

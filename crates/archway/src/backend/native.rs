@@ -39,8 +39,11 @@ impl Backend for Native {
     fn prepare(&self, job: &Job<'_>, _reporter: &dyn Reporter) -> Result<Environment, Error> {
         Ok(Environment {
             toolset: Toolset::Native,
+            // The configuration's compiler, flags and `env`, as the hybrid and emulated
+            // methods get them inside (the host's own compilers build).
             executor: Box::new(HostExecutor {
                 output: job.output.clone(),
+                env: job.rootfs.env.clone(),
             }),
             toolchain: None,
             emulator: Vec::new(),

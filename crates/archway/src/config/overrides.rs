@@ -192,6 +192,8 @@ pub struct Overrides {
     pub rootfs_packages: Option<Sourced<Vec<String>>>,
     pub emulator: Option<Sourced<PathBuf>>,
     pub qemu_cpu: Option<Sourced<String>>,
+    /// `check-cpu`: what a build does when an artifact needs more than the platform's CPU has.
+    pub check_cpu: Option<Sourced<archway_platform::CpuCheck>>,
     /// `gcc-arch`, `gcc-cpu`, ...: nixpkgs' `gcc` settings of the platform, in
     /// [`GCC_KEYS`] order (see [`Overrides::gcc_settings`]).
     pub gcc: [Option<Sourced<String>>; GCC_KEYS.len()],
@@ -261,6 +263,7 @@ pub const KEYS: &[&str] = &[
     "rootfs-packages",
     "emulator",
     "qemu-cpu",
+    "check-cpu",
     "gcc-arch",
     "gcc-cpu",
     "gcc-tune",
@@ -357,6 +360,13 @@ impl Overrides {
                 }
                 self.rootfs_suite = Some(Sourced::new(suite, source));
             }
+            "check-cpu" => {
+                let value = text(raw, "a string")?;
+                let check = value
+                    .parse::<archway_platform::CpuCheck>()
+                    .map_err(|_| Invalid::choice(value, &["off", "warn", "error"]))?;
+                self.check_cpu = Some(Sourced::new(check, source));
+            }
             "qemu-cpu" => {
                 let cpu = non_empty(text(raw, "a string")?)?.to_string();
                 self.qemu_cpu = Some(Sourced::new(cpu, source));
@@ -431,6 +441,7 @@ impl Overrides {
         }
         fill(&mut self.sysroot_packages, &lower.sysroot_packages);
         fill(&mut self.rootfs_suite, &lower.rootfs_suite);
+        fill(&mut self.check_cpu, &lower.check_cpu);
         fill(&mut self.rootfs_packages, &lower.rootfs_packages);
         fill(&mut self.emulator, &lower.emulator);
         fill(&mut self.qemu_cpu, &lower.qemu_cpu);
@@ -497,6 +508,7 @@ impl Overrides {
         rows.extend([
             row("sysroot-packages", &self.sysroot_packages, list),
             row("rootfs-suite", &self.rootfs_suite, String::clone),
+            row("check-cpu", &self.check_cpu, |check| check.to_string()),
             row("rootfs-packages", &self.rootfs_packages, list),
             row("emulator", &self.emulator, path),
             row("qemu-cpu", &self.qemu_cpu, String::clone),
