@@ -92,6 +92,9 @@ pub struct Facts {
     pub hybrid_prefix: Result<String, String>,
     /// QEMU's user-mode name for the target (`aarch64`), if QEMU emulates it.
     pub qemu_name: Option<String>,
+    /// What runs the target's programs and how, in a few words: `qemu-arm (cpu arm1176)`,
+    /// `wine64`, or why QEMU's default model stands in (no model matches the CPU).
+    pub emulator: Option<String>,
     /// The QEMU interpreter found on the host.
     pub qemu_interpreter: Option<PathBuf>,
     pub binfmt: BinfmtState,
@@ -151,6 +154,17 @@ impl Facts {
             rootfs_architecture,
             baseline_conflict,
             own_sysroot: declared.toolchain.sysroot.is_some(),
+            emulator: archway_platform::emulator::Emulator::for_platform(target).map(|emulator| {
+                match target.qemu_cpu() {
+                    archway_platform::QemuCpu::Model(model) => {
+                        format!("{} (cpu {model})", emulator.name())
+                    }
+                    archway_platform::QemuCpu::Unmatched(why) => {
+                        format!("{} (default cpu: {why})", emulator.name())
+                    }
+                    archway_platform::QemuCpu::Default => emulator.name(),
+                }
+            }),
             qemu_name,
             qemu_interpreter,
             binfmt,
@@ -465,6 +479,7 @@ mod tests {
             rootfs_architecture: Some(Architecture::Arm64),
             baseline_conflict: None,
             own_sysroot: false,
+            emulator: Some("qemu-aarch64 (cpu cortex-a53)".to_string()),
             qemu_name: Some("aarch64".to_string()),
             qemu_interpreter: None,
             binfmt: BinfmtState::Missing { can_install: false },
@@ -791,7 +806,7 @@ mod tests {
              \x20 cross     no   no cross toolchain for `aarch64-unknown-linux-gnu` is installed\n\
              \x20                fix: `archway toolchain install --target aarch64-unknown-linux-gnu`\n\
              \x20 hybrid    no   this host is not amd64\n\
-             \x20 emulated  yes  binfmt entry `qemu-aarch64` (F) runs QEMU, arm64/bookworm root filesystem\n\
+             \x20 emulated  yes  binfmt entry `qemu-aarch64` (F) runs qemu-aarch64 (cpu cortex-a53), arm64/bookworm root filesystem\n\
              chosen: emulated\n"
         );
         assert!(plan

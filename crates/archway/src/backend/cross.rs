@@ -60,7 +60,14 @@ impl Backend for Cross {
                     )
                 }
             }
-            Some(toolchain) => verdict(true, format!("cross toolchain `{toolchain}`"), None),
+            Some(toolchain) => {
+                let runs = facts
+                    .emulator
+                    .as_ref()
+                    .map(|emulator| format!(", tests run by {emulator}"))
+                    .unwrap_or_default();
+                verdict(true, format!("cross toolchain `{toolchain}`{runs}"), None)
+            }
         }
     }
 

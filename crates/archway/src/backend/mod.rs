@@ -144,9 +144,10 @@ pub(crate) fn judge_rootfs(method: Method, facts: &Facts, setup: bool, what: &st
     match &facts.binfmt {
         crate::plan::BinfmtState::Registered { entry, fix_binary } => {
             let flag = if *fix_binary { " (F)" } else { "" };
+            let emulator = facts.emulator.as_deref().unwrap_or("QEMU");
             verdict(
                 true,
-                format!("binfmt entry `{entry}`{flag} runs QEMU, {rootfs}"),
+                format!("binfmt entry `{entry}`{flag} runs {emulator}, {rootfs}"),
                 None,
             )
         }

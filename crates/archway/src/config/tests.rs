@@ -415,6 +415,7 @@ fn every_override_key_has_an_environment_variable() {
         ("ARCHWAY_ROOTFS_PACKAGES", "gcc-11,make"),
         ("ARCHWAY_EMULATOR", "/qemu"),
         ("ARCHWAY_QEMU_CPU", "cortex-a72"),
+        ("ARCHWAY_CHECK_CPU", "error"),
         ("ARCHWAY_GCC_ARCH", "armv8.2-a"),
         ("ARCHWAY_GCC_CPU", "cortex-a76"),
         ("ARCHWAY_GCC_TUNE", "cortex-a76"),
