@@ -457,7 +457,11 @@ pub(crate) fn explain_full_disk(error: Error, store_root: &Path) -> Error {
             source.raw_os_error() == Some(no_space) || source.raw_os_error() == Some(quota)
         }
         Error::Bootstrap { log_tail, .. } | Error::Install { log_tail, .. } => {
-            log_tail.contains("No space left on device") || log_tail.contains("Disk quota exceeded")
+            // apt checks before downloading: "You don't have enough free space in %s."
+            // (apt-pkg/acquire.cc); dpkg and tar fail on the write itself.
+            log_tail.contains("No space left on device")
+                || log_tail.contains("Disk quota exceeded")
+                || log_tail.contains("enough free space in")
         }
         _ => false,
     };
