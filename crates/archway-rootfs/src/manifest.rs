@@ -139,8 +139,10 @@ pub(crate) fn read_files(entry: &Path) -> Result<Option<BTreeMap<String, FileRec
 
 /// The check every build runs before using a cached entry: the tree has the directories every
 /// Debian system has and its package database, and (with a manifest) the sampled files are as
-/// recorded. A few `lstat`s and one small JSON file — microseconds, against the seconds of any
-/// build (measured in `quick_check_costs_well_under_a_millisecond`). `Err` names what is wrong.
+/// recorded. A few `lstat`s and one small JSON file: 0.55 ms in a debug build against the
+/// amd64 bookworm buildd tree on a loaded 2-core machine, against the seconds of any build
+/// (writing the manifest at creation took 0.33 s there, of a 25–100 s creation; `verify`'s walk
+/// and file list 0.15 s). `Err` names what is wrong.
 pub(crate) fn quick_check(entry: &Path) -> Result<(), String> {
     let tree = entry.join("root");
     for directory in ["usr/bin", "usr/lib", "etc"] {
