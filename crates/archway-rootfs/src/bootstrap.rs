@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use archway_platform::Reporter;
 
-use crate::store::{unix_now, Metadata};
+use crate::store::{explain_full_disk, unix_now, Metadata};
 use crate::{tree, Error, Rootfs, RootfsKey, Sandbox, Store, DEFAULT_MIRROR};
 
 /// How a root filesystem with extra packages is made from its base.
@@ -82,23 +82,26 @@ impl Store {
         let result = match &base {
             Some(base) => install_into_copy(base, key, &partial, reporter),
             None => bootstrap(key, options, &partial, as_root, reporter),
-        };
-        let made_by = match result {
-            Ok(made_by) => made_by,
+        }
+        .and_then(|made_by| {
+            finish_tree(&partial.join("root"))?;
+            let metadata = Metadata {
+                key: key.clone(),
+                created_unix: unix_now(),
+                creation_seconds: started.elapsed().as_secs_f64(),
+                made_by,
+            };
+            self.commit(&partial, metadata)
+        });
+        let rootfs = match result {
+            Ok(rootfs) => rootfs,
             Err(error) => {
-                // Best effort: the next creation removes it anyway.
+                // Best effort: the next creation removes it anyway (it is stale once our
+                // lock is released).
                 let _ = tree::remove_tree(&partial);
-                return Err(error);
+                return Err(explain_full_disk(error, self.root()));
             }
         };
-        finish_tree(&partial.join("root"))?;
-        let metadata = Metadata {
-            key: key.clone(),
-            created_unix: unix_now(),
-            creation_seconds: started.elapsed().as_secs_f64(),
-            made_by,
-        };
-        let rootfs = self.commit(&partial, metadata)?;
         tracing::info!(key = %key, seconds = rootfs.metadata.creation_seconds, "root filesystem created");
         Ok((rootfs, true))
     }
@@ -185,10 +188,15 @@ pub(crate) fn run_mmdebstrap(
     reporter.finish();
     let (status, log_tail) = result?;
     if !status.success() {
-        return Err(Error::Bootstrap {
+        let error = Error::Bootstrap {
             key: key.to_string(),
             status: status.to_string(),
             log_tail,
+        };
+        // The partial directory is `<store root>/.partial-…`.
+        return Err(match partial.parent() {
+            Some(store_root) => explain_full_disk(error, store_root),
+            None => error,
         });
     }
     if !as_root {
@@ -360,6 +368,115 @@ fn is_executable(path: &Path) -> bool {
 mod tests {
     use super::*;
     use crate::{Architecture, Suite};
+
+    /// A stand-in mmdebstrap: `--version` answers; otherwise the output (second to last
+    /// argument) gets a small Debian-looking tree (a tarball when asked for `--format=tar`), or,
+    /// with `FAIL` set, the script prints `FAIL` as its last output and exits 1.
+    fn stub_mmdebstrap(directory: &Path, fail: Option<&str>) -> PathBuf {
+        let program = directory.join("mmdebstrap");
+        let failure = fail.map_or(String::new(), |message| {
+            format!("echo '{message}' >&2; exit 1\n")
+        });
+        let script = format!(
+            r#"#!/bin/sh
+[ "$1" = --version ] && {{ echo 'mmdebstrap stub'; exit 0; }}
+{failure}for argument; do previous=$output; output=$argument; done
+output=$previous
+tree=$output
+case "$output" in *.tar) tree=$(mktemp -d) ;; esac
+mkdir -p "$tree/usr/bin" "$tree/usr/lib" "$tree/etc" "$tree/var/lib/dpkg"
+printf 'Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.36\n' > "$tree/var/lib/dpkg/status"
+echo stub > "$tree/usr/bin/gcc"
+case "$output" in *.tar) tar --create --file "$output" --directory "$tree" . ;; esac
+"#
+        );
+        std::fs::write(&program, script).expect("write the stub");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        program
+    }
+
+    fn amd64() -> RootfsKey {
+        RootfsKey::new(Architecture::Amd64, Suite::Bookworm, []).expect("valid key")
+    }
+
+    #[test]
+    fn an_entry_failing_the_quick_check_is_rebuilt_by_the_next_ensure() {
+        let cache = tempfile::tempdir().expect("temp dir");
+        let store = Store::new(cache.path());
+        let options = CreateOptions {
+            mmdebstrap: Some(stub_mmdebstrap(cache.path(), None)),
+            ..CreateOptions::default()
+        };
+        let key = amd64();
+        let (rootfs, created) = store
+            .ensure(&key, &options, &archway_platform::NoProgress)
+            .expect("create");
+        assert!(created);
+        assert!(store.verify(&key).expect("verify").is_clean());
+        let (_, created) = store
+            .ensure(&key, &options, &archway_platform::NoProgress)
+            .expect("cached");
+        assert!(!created, "a sound entry is used as it is");
+        std::fs::remove_dir_all(rootfs.tree().join("usr/bin")).expect("break it");
+        assert!(store.get(&key).expect("get").is_none());
+        let (rootfs, created) = store
+            .ensure(&key, &options, &archway_platform::NoProgress)
+            .expect("rebuild");
+        assert!(created, "the broken entry was rebuilt");
+        assert!(rootfs.tree().join("usr/bin/gcc").is_file());
+        let verification = store.verify(&key).expect("verify");
+        assert!(verification.is_clean(), "{:?}", verification.problems);
+        let leftovers: Vec<String> = std::fs::read_dir(store.root())
+            .expect("read")
+            .flatten()
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with('.'))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[test]
+    fn a_full_disk_is_reported_as_such_with_the_file_system_and_leaves_no_entry() {
+        let cache = tempfile::tempdir().expect("temp dir");
+        let store = Store::new(cache.path());
+        let options = CreateOptions {
+            mmdebstrap: Some(stub_mmdebstrap(
+                cache.path(),
+                Some("E: Write error - write (28: No space left on device)"),
+            )),
+            ..CreateOptions::default()
+        };
+        let key = amd64();
+        let error = store
+            .ensure(&key, &options, &archway_platform::NoProgress)
+            .expect_err("the disk is full");
+        let Error::DiskFull { filesystem, .. } = &error else {
+            panic!("not a disk-full error: {error}");
+        };
+        assert!(
+            store.root().starts_with(filesystem),
+            "{} holds {}",
+            filesystem.display(),
+            store.root().display()
+        );
+        assert!(
+            error.to_string().starts_with("no space left on `"),
+            "{error}"
+        );
+        assert!(
+            error
+                .hint()
+                .is_some_and(|hint| hint.contains("ARCHWAY_CACHE_DIR")),
+            "{:?}",
+            error.hint()
+        );
+        assert!(store.get(&key).expect("get").is_none());
+        assert_eq!(
+            store.verify(&key).expect("verify").problems,
+            [crate::Problem::NoEntry]
+        );
+    }
 
     #[test]
     fn mmdebstrap_gets_the_architecture_suite_and_packages() {

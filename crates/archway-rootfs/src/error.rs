@@ -64,6 +64,16 @@ pub enum Error {
         log_tail: String,
     },
 
+    #[error("no space left on `{}` (the cache `{}`)\ncaused by: {cause}", filesystem.display(), cache.display())]
+    DiskFull {
+        /// The mount point of the full file system.
+        filesystem: PathBuf,
+        /// `<cache>/rootfs`.
+        cache: PathBuf,
+        /// The failure as it was reported (a write's error or the tool's last lines).
+        cause: String,
+    },
+
     #[error("no `{key}` root filesystem in the cache")]
     NotFound {
         key: String,
@@ -128,6 +138,10 @@ impl Error {
                 "the lines above are the tool's last output; running the same command again retries from scratch"
                     .to_string(),
             ),
+            Error::DiskFull { filesystem, .. } => Some(format!(
+                "free space on `{}` (`archway rootfs list` shows what the cache holds, `archway rootfs remove` deletes), or set `ARCHWAY_CACHE_DIR` to a directory on a larger file system; nothing incomplete was kept",
+                filesystem.display()
+            )),
             Error::NotFound { create_args, .. } => {
                 Some(format!("run `archway rootfs create {create_args}`"))
             }

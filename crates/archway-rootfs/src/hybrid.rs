@@ -215,7 +215,7 @@ impl Store {
     /// The view named `name` (see [`view_name`]), if cached.
     pub fn get_hybrid(&self, name: &str) -> Result<Option<HybridView>, Error> {
         Ok(self
-            .read_metadata::<HybridMetadata>(name, METADATA_FILE)?
+            .read_usable_metadata::<HybridMetadata>(name, METADATA_FILE)?
             .map(|metadata| HybridView {
                 metadata,
                 directory: self.root().join(name),

@@ -27,11 +27,13 @@ mod bootstrap;
 mod error;
 mod hybrid;
 mod key;
+mod manifest;
 mod prefix;
 mod sandbox;
 pub mod seccomp;
 mod store;
 pub mod tree;
+mod verify;
 
 pub use architecture::Architecture;
 pub use archway_platform::debian_names::{PackageName, Suite, DEFAULT_MIRROR};
@@ -41,6 +43,8 @@ pub use bootstrap::{
 pub use error::Error;
 pub use hybrid::{view_name, HybridMetadata, HybridView, EMULATED_PROGRAMS, NATIVE_PROGRAMS};
 pub use key::RootfsKey;
+pub use manifest::{FileRecord, Manifest, Package};
 pub use prefix::{cross_triple, multiarch, Prefix, PrefixKey, PrefixMetadata};
 pub use sandbox::{Identity, Sandbox, SANDBOX_ID};
 pub use store::{KeyLock, Metadata, Rootfs, RootfsInfo, Store};
+pub use verify::{EntryKind, Problem, Verification};

@@ -234,7 +234,7 @@ impl Store {
     pub fn get_prefix(&self, key: &PrefixKey) -> Result<Option<Prefix>, Error> {
         let name = key.directory_name();
         Ok(self
-            .read_metadata::<PrefixMetadata>(&name, METADATA_FILE)?
+            .read_usable_metadata::<PrefixMetadata>(&name, METADATA_FILE)?
             .map(|metadata| Prefix {
                 metadata,
                 directory: self.root().join(&name),

@@ -5,11 +5,15 @@
 //! arm64-bookworm/                 a complete root filesystem (only ever appears by rename)
 //!     root/                       the tree
 //!     rootfs.json                 its Metadata: key, creation time and duration, how it was made
+//!     manifest.json               packages, counts and a sample of files (manifest.rs)
+//!     files.json                  every entry of the tree with its size, kind or target
 //! arm64-bookworm.lock             flock(2) held by whoever creates or removes that key
 //! .partial-arm64-bookworm-1234/   a creation in progress (pid 1234); stale once the lock is free
 //! ```
 //! A directory without the `.partial-` prefix is complete by construction: creation writes the
-//! tree and the metadata into the partial directory and renames it as the very last step.
+//! tree, its manifest and the metadata into the partial directory and renames it as the very
+//! last step. An entry that fails the quick check ([`manifest::quick_check`]: its structure and a
+//! sample of its files) is treated as absent, so the next creation replaces it.
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
@@ -17,7 +21,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{tree, Error, RootfsKey};
+use crate::{manifest, tree, Error, RootfsKey};
 
 const METADATA_FILE: &str = "rootfs.json";
 const PARTIAL_PREFIX: &str = ".partial-";
@@ -97,22 +101,16 @@ impl Store {
     }
 
     /// The complete root filesystem for `key`, if cached.
+    /// One that fails the quick check ([`manifest::quick_check`]) is not returned: the next
+    /// [`Store::ensure`] rebuilds it.
     pub fn get(&self, key: &RootfsKey) -> Result<Option<Rootfs>, Error> {
-        let directory = self.directory_of(key);
-        let metadata_path = directory.join(METADATA_FILE);
-        let text = match fs::read_to_string(&metadata_path) {
-            Ok(text) => text,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(error) => return Err(Error::io("read", metadata_path)(error)),
-        };
-        let metadata: Metadata = serde_json::from_str(&text).map_err(|source| Error::Metadata {
-            path: metadata_path,
-            source,
-        })?;
-        Ok(Some(Rootfs {
-            metadata,
-            directory,
-        }))
+        let name = key.directory_name();
+        Ok(self
+            .read_usable_metadata::<Metadata>(&name, METADATA_FILE)?
+            .map(|metadata| Rootfs {
+                metadata,
+                directory: self.root.join(&name),
+            }))
     }
 
     /// [`Store::get`], or [`Error::NotFound`] with the command that creates it.
@@ -230,8 +228,11 @@ impl Store {
         })
     }
 
-    /// Writes `metadata` as `metadata_file` into a finished partial directory and renames it
-    /// to `<store>/<name>`: the last step, so the name only ever holds a complete entry.
+    /// Writes the manifest of `<partial>/root` (manifest.rs) and `metadata` as
+    /// `metadata_file` into a finished partial directory and renames it to `<store>/<name>`:
+    /// the last step, so the name only ever holds a complete entry. An entry already there
+    /// failed the quick check (else the caller, holding the lock, would have used it): it is
+    /// renamed away and removed first.
     pub(crate) fn commit_named<M: Serialize>(
         &self,
         partial: &Path,
@@ -239,15 +240,52 @@ impl Store {
         metadata_file: &str,
         metadata: &M,
     ) -> Result<PathBuf, Error> {
-        let metadata_path = partial.join(metadata_file);
-        let text = serde_json::to_string_pretty(metadata).map_err(|source| Error::Metadata {
-            path: metadata_path.clone(),
-            source,
-        })?;
-        fs::write(&metadata_path, text).map_err(Error::io("write", &metadata_path))?;
-        let directory = self.root.join(name);
-        fs::rename(partial, &directory).map_err(Error::io("rename", partial))?;
-        Ok(directory)
+        let committed = (|| {
+            manifest::write(partial)?;
+            let metadata_path = partial.join(metadata_file);
+            let text =
+                serde_json::to_string_pretty(metadata).map_err(|source| Error::Metadata {
+                    path: metadata_path.clone(),
+                    source,
+                })?;
+            fs::write(&metadata_path, text).map_err(Error::io("write", &metadata_path))?;
+            let directory = self.root.join(name);
+            if fs::symlink_metadata(&directory).is_ok() {
+                tracing::warn!(
+                    entry = name,
+                    "replacing a cache entry that failed its check"
+                );
+                let doomed = self.root.join(format!(
+                    "{PARTIAL_PREFIX}{name}-removing-{}",
+                    std::process::id()
+                ));
+                fs::rename(&directory, &doomed).map_err(Error::io("rename", &directory))?;
+                tree::remove_tree(&doomed)?;
+            }
+            fs::rename(partial, &directory).map_err(Error::io("rename", partial))?;
+            Ok(directory)
+        })();
+        committed.map_err(|error| explain_full_disk(error, &self.root))
+    }
+
+    /// [`Store::read_metadata`] of an entry that also passes the quick check every build runs
+    /// ([`manifest::quick_check`]); a failing entry is logged and reported absent, so whoever
+    /// wanted it creates it again.
+    pub(crate) fn read_usable_metadata<M: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+        metadata_file: &str,
+    ) -> Result<Option<M>, Error> {
+        let Some(metadata) = self.read_metadata(name, metadata_file)? else {
+            return Ok(None);
+        };
+        match manifest::quick_check(&self.root.join(name)) {
+            Ok(()) => Ok(Some(metadata)),
+            Err(reason) => {
+                tracing::warn!(entry = name, reason = %reason, "the cached entry fails its check; it will be made again");
+                Ok(None)
+            }
+        }
     }
 
     /// Reads the metadata file of the cache entry `name`; `None` when it is not complete.
@@ -273,6 +311,11 @@ impl Store {
     /// The names of complete cache entries holding `metadata_file`, sorted.
     pub(crate) fn entries_with(&self, metadata_file: &str) -> Result<Vec<String>, Error> {
         self.clean_stale()?;
+        self.entry_names(metadata_file)
+    }
+
+    /// [`Store::entries_with`] without removing stale partial directories first.
+    pub(crate) fn entry_names(&self, metadata_file: &str) -> Result<Vec<String>, Error> {
         let entries = match fs::read_dir(&self.root) {
             Ok(entries) => entries,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -336,6 +379,26 @@ impl Store {
         Ok(removed)
     }
 
+    /// The partial directories whose lock is free (their creator or remover is gone), with the
+    /// entry name each belongs to; nothing is removed.
+    pub(crate) fn stale_partials(&self) -> Result<Vec<(String, PathBuf)>, Error> {
+        let mut stale = Vec::new();
+        for (partial_name, path) in self.partials()? {
+            let Some(name) = partial_owner(&partial_name) else {
+                continue;
+            };
+            let file = self.open_lock(name)?;
+            // Closing `file` releases the probe's lock again.
+            if rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
+                .is_ok()
+            {
+                stale.push((name.to_string(), path));
+            }
+        }
+        stale.sort();
+        Ok(stale)
+    }
+
     fn partials(&self) -> Result<Vec<(String, PathBuf)>, Error> {
         let entries = match fs::read_dir(&self.root) {
             Ok(entries) => entries,
@@ -380,6 +443,59 @@ pub(crate) fn not_found(key: &RootfsKey) -> Error {
     }
 }
 
+/// An error of a creation in the store at `store_root`, made [`Error::DiskFull`] when its cause is a full
+/// file system (`ENOSPC`/`EDQUOT` from a write here, or those words in the tool's output).
+pub(crate) fn explain_full_disk(error: Error, store_root: &Path) -> Error {
+    // write(2): ENOSPC "no room for the data", EDQUOT "the user's quota ... exhausted";
+    // strerror(ENOSPC) is "No space left on device" in glibc, which apt, dpkg and tar print.
+    let (no_space, quota) = (
+        rustix::io::Errno::NOSPC.raw_os_error(),
+        rustix::io::Errno::DQUOT.raw_os_error(),
+    );
+    let full = match &error {
+        Error::Io { source, .. } => {
+            source.raw_os_error() == Some(no_space) || source.raw_os_error() == Some(quota)
+        }
+        Error::Bootstrap { log_tail, .. } | Error::Install { log_tail, .. } => {
+            // apt checks before downloading: "You don't have enough free space in %s."
+            // (apt-pkg/acquire.cc); dpkg and tar fail on the write itself.
+            log_tail.contains("No space left on device")
+                || log_tail.contains("Disk quota exceeded")
+                || log_tail.contains("enough free space in")
+        }
+        _ => false,
+    };
+    if !full {
+        return error;
+    }
+    Error::DiskFull {
+        filesystem: mount_point_of(store_root),
+        cache: store_root.to_path_buf(),
+        cause: error.to_string(),
+    }
+}
+
+/// The mount point of the file system holding `path` (or its nearest existing ancestor): the
+/// highest ancestor on the same device (`st_dev`, stat(2)), as `df` reports it.
+pub(crate) fn mount_point_of(path: &Path) -> PathBuf {
+    use std::os::unix::fs::MetadataExt;
+    let path = path
+        .ancestors()
+        .find_map(|ancestor| fs::canonicalize(ancestor).ok())
+        .unwrap_or_else(|| path.to_path_buf());
+    let Ok(device) = fs::metadata(&path).map(|metadata| metadata.dev()) else {
+        return path;
+    };
+    let mut mount_point = path.clone();
+    for ancestor in path.ancestors().skip(1) {
+        match fs::metadata(ancestor) {
+            Ok(metadata) if metadata.dev() == device => mount_point = ancestor.to_path_buf(),
+            _ => break,
+        }
+    }
+    mount_point
+}
+
 pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -388,11 +504,11 @@ pub(crate) fn unix_now() -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::{Architecture, Suite};
 
-    fn key(packages: &[&str]) -> RootfsKey {
+    pub(crate) fn key(packages: &[&str]) -> RootfsKey {
         RootfsKey::new(
             Architecture::Arm64,
             Suite::Bookworm,
@@ -403,9 +519,15 @@ mod tests {
 
     fn fake_partial(store: &Store, key: &RootfsKey) -> PathBuf {
         let partial = store.partial_directory(key).expect("partial");
-        fs::create_dir_all(partial.join("root/usr/bin")).expect("mkdir");
-        fs::write(partial.join("root/usr/bin/gcc"), "not really").expect("write");
+        manifest::tests::fake_entry(&partial);
         partial
+    }
+
+    /// A committed fake root filesystem for `key`.
+    pub(crate) fn commit_fake(store: &Store, key: &RootfsKey) -> Rootfs {
+        let _lock = store.lock(key).expect("lock");
+        let partial = fake_partial(store, key);
+        store.commit(&partial, metadata(key)).expect("commit")
     }
 
     fn metadata(key: &RootfsKey) -> Metadata {

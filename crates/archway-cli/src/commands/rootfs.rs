@@ -1,11 +1,13 @@
-//! `archway rootfs`: create, list, remove and enter emulated root filesystems.
+//! `archway rootfs`: create, list, remove, verify and enter emulated root filesystems.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use archway::emulated::{self, Emulated};
-use archway_rootfs::{Architecture, CreateOptions, DeriveStrategy, RootfsKey, Store};
+use archway_rootfs::{
+    Architecture, CreateOptions, DeriveStrategy, EntryKind, Problem, RootfsKey, Store, Verification,
+};
 
 use crate::cli::Context;
 use crate::report::Failure;
@@ -45,6 +47,29 @@ pub enum Command {
         /// views, not the root filesystem.
         #[arg(long)]
         prefix: bool,
+    },
+    /// Check a cached root filesystem against the manifest written when it was made: every
+    /// file with its size (symlinks with their target), the packages of its dpkg status, and
+    /// leftovers of an interrupted creation. Exits 1 when something is wrong.
+    Verify {
+        /// The target (`arm64`, `riscv64`...); not with `--all`.
+        #[arg(long, short, required_unless_present = "all", conflicts_with = "all")]
+        target: Option<String>,
+        /// The Debian suite; default: bookworm, or trixie for riscv64.
+        #[arg(long, conflicts_with = "all")]
+        suite: Option<String>,
+        /// Extra packages of a derived root filesystem, comma-separated.
+        #[arg(long, value_delimiter = ',', conflicts_with_all = ["all", "prefix"])]
+        packages: Vec<String>,
+        /// Verify the native prefix(es) of the target's suite (the hybrid method's) instead.
+        #[arg(long, conflicts_with = "all")]
+        prefix: bool,
+        /// Verify every entry of the cache: root filesystems, prefixes and hybrid views.
+        #[arg(long)]
+        all: bool,
+        /// One JSON array of verifications on stdout.
+        #[arg(long)]
+        json: bool,
     },
     /// Open an interactive shell inside a root filesystem (the current directory writable).
     Shell {
@@ -140,6 +165,26 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
         }
         Command::List { json } => list(json),
         Command::Remove { key, prefix } => remove(&key, prefix),
+        Command::Verify {
+            target,
+            suite,
+            packages,
+            prefix,
+            all: _, // without `--target` (clap requires one of the two)
+            json,
+        } => {
+            let key = target
+                .map(|target| {
+                    KeyArgs {
+                        target,
+                        suite,
+                        packages,
+                    }
+                    .key()
+                })
+                .transpose()?;
+            verify(key.as_ref(), prefix, json, context)
+        }
         Command::Shell {
             key,
             network,
@@ -315,6 +360,149 @@ fn remove(key_args: &KeyArgs, prefix: bool) -> anyhow::Result<ExitCode> {
             Some("`archway rootfs list` shows what is cached".to_string()),
         )
         .into())
+    }
+}
+
+/// `archway rootfs verify`: problems on stderr, one line a clean entry, exit 1 with the
+/// repairing command when anything is wrong.
+fn verify(
+    key: Option<&RootfsKey>,
+    prefix: bool,
+    json: bool,
+    context: &Context,
+) -> anyhow::Result<ExitCode> {
+    let store = store()?;
+    let verifications = match key {
+        None => store.verify_all()?,
+        Some(key) if prefix => {
+            let prefixes: Vec<_> = store
+                .list_prefixes()?
+                .into_iter()
+                .filter(|prefix| {
+                    prefix.metadata.key.target == key.architecture
+                        && prefix.metadata.key.suite == key.suite
+                })
+                .collect();
+            if prefixes.is_empty() {
+                return Err(Failure::user(
+                    format!(
+                        "no native prefix for `{}/{}` in the cache",
+                        key.architecture, key.suite
+                    ),
+                    Some("`archway rootfs list` shows what is cached".to_string()),
+                )
+                .into());
+            }
+            prefixes
+                .iter()
+                .map(|prefix| store.verify_prefix(&prefix.metadata.key))
+                .collect::<Result<_, _>>()?
+        }
+        Some(key) => vec![store.verify(key)?],
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&verifications)?);
+    }
+    let mut failing = Vec::new();
+    for verification in &verifications {
+        if verification.is_clean() {
+            if !context.quiet {
+                eprintln!("{}", summary(verification));
+            }
+            continue;
+        }
+        eprintln!("{}:", verification.describe());
+        for problem in &verification.problems {
+            eprintln!("  {problem}");
+        }
+        failing.push(verification);
+    }
+    if verifications.is_empty() && !context.quiet {
+        eprintln!(
+            "nothing in the cache to verify ({})",
+            store.root().display()
+        );
+    }
+    let Some(first) = failing.first() else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let count = failing.len();
+    let message = if count == 1 {
+        format!("{} is not as it was made", first.describe())
+    } else {
+        format!("{count} cache entries are not as they were made")
+    };
+    let hints: Vec<String> = failing
+        .iter()
+        .map(|verification| repair_hint(verification, key))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    Err(Failure::user(message, Some(hints.join("\n      "))).into())
+}
+
+/// `the root filesystem `amd64-bookworm` is intact: 93 packages, 11728 files`.
+fn summary(verification: &Verification) -> String {
+    if verification.has_manifest {
+        format!(
+            "{} is intact: {} packages, {} files",
+            verification.describe(),
+            verification.packages,
+            verification.files
+        )
+    } else {
+        format!(
+            "{} is unverified: made before archway recorded manifests, only its structure was checked",
+            verification.describe()
+        )
+    }
+}
+
+/// The command that repairs what `verification` found.
+fn repair_hint(verification: &Verification, key: Option<&RootfsKey>) -> String {
+    let only_leftovers = verification
+        .problems
+        .iter()
+        .all(|problem| matches!(problem, Problem::NoEntry | Problem::StalePartial { .. }));
+    let has_entry = !verification.problems.contains(&Problem::NoEntry);
+    // The key's own words when the user named it, else the ones the entry's name stands for.
+    let key_words = key
+        .filter(|key| key.directory_name() == verification.name)
+        .map(|key| {
+            let mut words = format!("--target {} --suite {}", key.architecture, key.suite);
+            if !key.is_base() {
+                let packages: Vec<&str> = key.packages.iter().map(|p| p.as_str()).collect();
+                words.push_str(&format!(" --packages {}", packages.join(",")));
+            }
+            words
+        });
+    match (verification.kind, key_words) {
+        _ if only_leftovers && !has_entry => match verification.kind {
+            EntryKind::Rootfs => format!(
+                "`archway rootfs create{}` removes the leftovers and makes it",
+                key.map(|key| format!(" --target {} --suite {}", key.architecture, key.suite))
+                    .unwrap_or_default()
+            ),
+            _ => "`archway rootfs list` removes leftovers of interrupted creations".to_string(),
+        },
+        _ if only_leftovers => {
+            "`archway rootfs list` removes leftovers of interrupted creations".to_string()
+        }
+        (EntryKind::Rootfs, Some(words)) => format!(
+            "run `archway rootfs remove {words} && archway rootfs create {words}` to make it again"
+        ),
+        (EntryKind::Rootfs, None) => format!(
+            "run `archway rootfs remove` and `archway rootfs create` with the target and suite of `{}` to make it again",
+            verification.name
+        ),
+        (EntryKind::Prefix, _) => format!(
+            "run `archway rootfs remove --prefix` with the target and suite of `{}`; the next hybrid build makes it again",
+            verification.name
+        ),
+        (EntryKind::View, _) => format!(
+            "remove `{}`; the next hybrid build makes the view again from its root filesystem and prefix",
+            verification.path.display()
+        ),
     }
 }
 

@@ -13,5 +13,6 @@ mod inspect;
 mod platform;
 mod processes;
 mod rootfs;
+mod rootfs_verify;
 mod sysroot;
 mod toolchain;
