@@ -295,10 +295,21 @@ impl Sandbox {
         let mut command = Command::new(&self.bwrap);
         if let Identity::Dedicated(id) = identity {
             let staged = self.staged_sources();
+            // Absolute, resolved paths: the staging bwrap's own `/tmp` hides a `PATH` directory
+            // (or a link) there.
+            let absolute = |program: &Path| -> PathBuf {
+                let found = match program.to_str() {
+                    Some(name) if !name.contains('/') => crate::bootstrap::find_program(name),
+                    _ => Some(program.to_path_buf()),
+                };
+                found
+                    .and_then(|path| fs::canonicalize(path).ok())
+                    .unwrap_or_else(|| program.to_path_buf())
+            };
             command
                 .args(self.staging_arguments(&staged)?)
                 .arg("--")
-                .arg("setpriv")
+                .arg(absolute(Path::new("setpriv")))
                 .arg(format!("--reuid={id}"))
                 .arg(format!("--regid={id}"))
                 .args([
@@ -307,7 +318,7 @@ impl Sandbox {
                     "--bounding-set=-all",
                     "--",
                 ])
-                .arg(&self.bwrap)
+                .arg(absolute(&self.bwrap))
                 .args(self.sandbox_arguments(identity, &staged, filter.is_some())?);
         } else {
             command.args(self.sandbox_arguments(

@@ -228,8 +228,11 @@ struct Entry {
     /// `rootfs`, `prefix` (the hybrid method's native tools) or `view` (a root filesystem with
     /// a prefix linked in; its files are hard links, so it adds next to nothing).
     kind: &'static str,
-    /// What it is (`arm64/bookworm`, `amd64 tools for arm64/bookworm`).
-    key: String,
+    /// Its key: a root filesystem's (architecture, suite, packages), a prefix's, or a view's
+    /// two keys.
+    key: serde_json::Value,
+    /// What it is, in words (`arm64/bookworm`, `amd64 tools for arm64/bookworm`).
+    description: String,
     name: String,
     path: PathBuf,
     size_bytes: u64,
@@ -247,7 +250,8 @@ fn entries(store: &Store) -> anyhow::Result<Vec<Entry>> {
         .into_iter()
         .map(|info| Entry {
             kind: "rootfs",
-            key: info.key.to_string(),
+            key: serde_json::to_value(&info.key).unwrap_or_default(),
+            description: info.key.to_string(),
             name: info.name,
             path: info.path,
             size_bytes: info.size_bytes,
@@ -258,7 +262,8 @@ fn entries(store: &Store) -> anyhow::Result<Vec<Entry>> {
     for prefix in store.list_prefixes()? {
         entries.push(Entry {
             kind: "prefix",
-            key: prefix.metadata.key.to_string(),
+            key: serde_json::to_value(&prefix.metadata.key).unwrap_or_default(),
+            description: prefix.metadata.key.to_string(),
             name: prefix.metadata.key.directory_name(),
             size_bytes: prefix.metadata.size_bytes,
             age_seconds: now.saturating_sub(prefix.metadata.created_unix),
@@ -269,7 +274,11 @@ fn entries(store: &Store) -> anyhow::Result<Vec<Entry>> {
     for view in store.list_hybrid_views()? {
         entries.push(Entry {
             kind: "view",
-            key: format!("{} + {}", view.metadata.rootfs, view.metadata.prefix),
+            key: serde_json::json!({
+                "rootfs": view.metadata.rootfs,
+                "prefix": view.metadata.prefix,
+            }),
+            description: format!("{} + {}", view.metadata.rootfs, view.metadata.prefix),
             name: view.name(),
             // Its files are hard links of the root filesystem's and the prefix's.
             size_bytes: 0,
@@ -295,7 +304,7 @@ fn list(json: bool) -> anyhow::Result<ExitCode> {
     }
     let width = entries
         .iter()
-        .map(|entry| entry.key.len())
+        .map(|entry| entry.description.len())
         .max()
         .unwrap_or(3)
         .max(3);
@@ -312,7 +321,7 @@ fn list(json: bool) -> anyhow::Result<ExitCode> {
         println!(
             "{:<6}  {:<width$}  {:>9}  {:>8}  {}",
             entry.kind,
-            entry.key,
+            entry.description,
             size,
             human_age(entry.age_seconds),
             entry.path.display()

@@ -79,7 +79,9 @@ pub(crate) fn sandbox(
     job: &Job<'_>,
     reporter: &dyn Reporter,
 ) -> Result<(archway_rootfs::Sandbox, String), Error> {
-    let environment = environment(job)?;
+    let mut environment = environment(job)?;
+    // An interactive shell: its working directory stays writable (no build directory).
+    environment.build_dir = None;
     let rootfs = environment.ensure_rootfs(reporter)?;
     Ok((
         environment.sandbox(&rootfs),

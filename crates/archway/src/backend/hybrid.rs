@@ -80,7 +80,9 @@ pub(crate) fn sandbox(
     job: &Job<'_>,
     reporter: &dyn Reporter,
 ) -> Result<(archway_rootfs::Sandbox, String), Error> {
-    let (environment, view) = view(job, reporter)?;
+    let (mut environment, view) = view(job, reporter)?;
+    // An interactive shell: its working directory stays writable (no build directory).
+    environment.build_dir = None;
     let sandbox = environment.sandbox_in(&view.tree());
     Ok((sandbox, describe(&view)))
 }
