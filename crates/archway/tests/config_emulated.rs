@@ -180,7 +180,10 @@ fn gcc11_profile_installs_and_selects_gcc_11_inside_a_derived_rootfs() {
     let gcc11 = settings(project.path(), "aarch64", Some("gcc11"));
     let request = gcc11.emulated_request();
     assert_eq!(request.packages, ["g++-11", "gcc-11"]);
-    assert_eq!(request.env.get("CC").map(String::as_str), Some("gcc-11"));
+    assert_eq!(
+        request.env.get("CC").map(String::as_str),
+        Some("gcc-11 -march=armv8-a")
+    );
     assert_eq!(
         build_inside(&store, project.path(), &gcc11, "hello-gcc11"),
         ["11"]

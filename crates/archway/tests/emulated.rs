@@ -456,10 +456,18 @@ fn auto_falls_back_to_hybrid_then_emulated_without_a_cross_toolchain() {
         "{}",
         plan.explain()
     );
-    // And a Debian architecture this machine has no cross compiler for at all.
+    // And another Debian architecture (mips64el), its cross compiler hidden the same way.
     let _mips = TemporaryEntry::ensure(Architecture::Mips64el);
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let facts = real_facts("mips64el-linux-gnuabi64", &path);
+    let (mips_interpreter, _) = archway_binfmt::interpreter::find(
+        "mips64el",
+        &archway_binfmt::interpreter::path_directories(),
+    );
+    std::os::unix::fs::symlink(
+        mips_interpreter.expect("qemu-user-static installed (CI installs it)"),
+        tools.path().join("qemu-mips64el-static"),
+    )
+    .expect("symlink");
+    let facts = real_facts("mips64el-linux-gnuabi64", tools.path().as_os_str());
     let plan =
         archway::plan::plan(archway::plan::MethodRequest::Auto, &facts, false).expect("a method");
     assert_eq!(
