@@ -309,3 +309,51 @@ fn binfmt_installed_wine_entry_runs_an_exe_directly() {
         .assert_code(0);
     assert!(!Path::new("/proc/sys/fs/binfmt_misc").join(&name).exists());
 }
+
+/// `archway run` runs the platform's own CPU: a freestanding ARMv6 program runs for raspberryPi
+/// (QEMU's `arm1176`), one with an ARMv7-only instruction (`movw`) dies of SIGILL there
+/// (exit 128 + 4) and runs for armv7l-hf-multiplatform.
+#[test]
+fn run_uses_the_platforms_own_cpu_model() {
+    for tool in ["arm-linux-gnueabihf-gcc", "qemu-arm-static"] {
+        if !support::have_tool(tool) && support::skip_unless_ci(&format!("needs `{tool}`")) {
+            return;
+        }
+    }
+    let command = archway();
+    let work = command.work_dir();
+    let build = |name: &str, extra: &str| {
+        let source = work.join(format!("{name}.S"));
+        std::fs::write(
+            &source,
+            format!(
+                ".arm\n.global _start\n_start:\n mov r0, #1\n adr r1, message\n mov r2, #3\n mov r7, #4\n svc #0\n {extra}\n mov r0, #0\n mov r7, #1\n svc #0\nmessage:\n .ascii \"ok\\n\"\n"
+            ),
+        )
+        .expect("source");
+        let status = std::process::Command::new("arm-linux-gnueabihf-gcc")
+            .args(["-nostdlib", "-static", "-march=armv7-a+fp", "-marm", "-o"])
+            .arg(work.join(name))
+            .arg(&source)
+            .status()
+            .expect("compiler");
+        assert!(status.success());
+    };
+    build("armv6", "nop");
+    build("armv7", "movw r3, #0x1234");
+    let armv6 = command
+        .args(["run", "--target", "raspberryPi", "--", "./armv6"])
+        .run();
+    armv6.assert_code(0);
+    assert_eq!(armv6.stdout, "ok\n");
+    let run = |target: &str| {
+        archway()
+            .current_dir(armv6.temp().join("work"))
+            .args(["run", "--target", target, "--", "./armv7"])
+            .run()
+    };
+    let on_pi = run("raspberryPi");
+    on_pi.assert_code(128 + 4);
+    assert_eq!(on_pi.stdout, "ok\n", "runs up to the ARMv7 instruction");
+    run("armv7l-hf-multiplatform").assert_code(0);
+}
