@@ -949,5 +949,80 @@ mod tests {
                 prop_assert_eq!(again, first);
             }
         }
+
+        /// Any bytes (the kernel takes bytes; invalid UTF-8 arrives as U+FFFD), any length up
+        /// to past the kernel's limit: an error, never a panic.
+        #[test]
+        fn parse_of_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..2000)) {
+            let _ = Registration::parse(&String::from_utf8_lossy(&bytes));
+        }
+
+        /// Seven fields of anything (escapes, other delimiters, non-ASCII) behind any
+        /// delimiter: whatever parses renders to a line that parses to the same registration.
+        #[test]
+        fn any_line_that_parses_round_trips(
+            delimiter in prop_oneof![
+                proptest::sample::select(DELIMITERS.to_vec()).prop_map(char::from),
+                any::<char>(),
+            ],
+            fields in proptest::collection::vec(
+                prop_oneof![
+                    "[a-zA-Z0-9_./:|-]{0,12}",
+                    "(\\\\x[0-9a-fA-F]{2}){0,12}",
+                    "\\PC{0,6}",
+                    proptest::sample::select(vec!["M", "E", "0", "3", "POCF", "C", "\\x", "\\x0"])
+                        .prop_map(str::to_string),
+                ],
+                7..=7,
+            ),
+            kind in proptest::sample::select(vec!["M", "E", "M", "E", "X"]),
+        ) {
+            // The type field decides which rules apply; most random types would stop there.
+            let mut fields = fields;
+            fields[1] = kind.to_string();
+            let mut line = String::new();
+            for field in &fields {
+                line.push(delimiter);
+                line.push_str(field);
+            }
+            if let Ok(first) = Registration::parse(&line) {
+                let rendered = first.render();
+                let again = Registration::parse(&rendered)
+                    .map_err(|e| TestCaseError::fail(format!("{line:?} rendered as {rendered:?}: {e}")))?;
+                prop_assert_eq!(again, first, "{:?} rendered as {:?}", line, rendered);
+            }
+        }
+
+        /// An entry file of any lines (what `/proc/sys/fs/binfmt_misc/<name>` could show):
+        /// an error or an entry whose rendering parses back to it.
+        #[test]
+        fn any_entry_file_that_parses_round_trips(
+            name in "[a-z0-9_.-]{0,12}",
+            status in proptest::sample::select(vec!["enabled", "disabled", "enabled", "Enabled"]),
+            interpreter in "(interpreter (/[a-z]{1,8}[\r ]?|\\PC{0,12}))?",
+            rule in proptest::sample::select(vec![
+                "offset 0\nmagic 7f454c46", "offset 3\nmagic 7f454c46\nmask ffffffff",
+                "magic 7f4", "mask zz", "offset 18446744073709551616\nmagic 00",
+                "extension .exe", "extension .exe\r", "extension", "extension .a/b", "",
+            ]),
+            lines in proptest::collection::vec(
+                prop_oneof![
+                    proptest::sample::select(vec![
+                        "flags: OCF", "flags: X", "flags: ", "interpreter ", "offset 1",
+                    ]).prop_map(str::to_string),
+                    "(interpreter|flags:|offset|magic|mask|extension) \\PC{0,16}",
+                    "\\PC{0,20}",
+                ],
+                0..4,
+            ),
+        ) {
+            let text = [vec![status.to_string(), interpreter, rule.to_string()], lines].concat().join("\n");
+            if let Ok(entry) = crate::fs::Entry::parse(&name, &text) {
+                let rendered = entry.render();
+                let again = crate::fs::Entry::parse(entry.name().as_str(), &rendered)
+                    .map_err(|e| TestCaseError::fail(format!("{text:?} rendered as {rendered:?}: {e}")))?;
+                prop_assert_eq!(again, entry);
+            }
+        }
     }
 }

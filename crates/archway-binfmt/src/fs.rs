@@ -36,7 +36,9 @@ impl Entry {
     /// `enabled|disabled`, `interpreter PATH`, `flags: LETTERS`, then either
     /// `offset N` / `magic HEX` / optional `mask HEX`, or `extension .EXT`.
     pub fn parse(name: &str, text: &str) -> Result<Entry, String> {
-        let mut lines = text.lines();
+        // The kernel ends each line with `\n` alone, and an interpreter or extension may end
+        // in `\r`: `str::lines` would drop that `\r` (found by `fuzz/fuzz_targets/binfmt_entry.rs`).
+        let mut lines = text.split('\n');
         let enabled = match lines.next() {
             Some("enabled") => true,
             Some("disabled") => false,

@@ -707,8 +707,15 @@ fn identify_macho(bytes: &[u8]) -> Result<Binary, Error> {
 }
 
 fn identify_wasm(bytes: &[u8]) -> Result<Binary, Error> {
-    // Validate the module structure (object's wasm reader checks every section).
-    object::File::parse(bytes).map_err(|error| malformed("WebAssembly", error))?;
+    // The module structure is checked here rather than by object's wasm reader: object 0.36
+    // indexes its function table with indices read from the file (a `name` section naming a
+    // function past the last one panics, found by `fuzz/fuzz_targets/inspect.rs`), and only the
+    // section layout matters for identifying the module.
+    check_wasm_sections(bytes).map_err(|problem| {
+        Error::binary(format!(
+            "truncated or malformed WebAssembly file: {problem}"
+        ))
+    })?;
     let contains = |needle: &[u8]| bytes.windows(needle.len()).any(|window| window == needle);
     let wasi = contains(b"wasi_snapshot_preview1") || contains(b"wasi_unstable");
     let kernel = if wasi { Kernel::Wasi } else { Kernel::None };
@@ -723,6 +730,64 @@ fn identify_wasm(bytes: &[u8]) -> Result<Binary, Error> {
         elf: None,
         requirements: Requirements::default(),
     })
+}
+
+/// Reads an unsigned LEB128 number of at most 32 bits at `*at`, advancing `*at` (WebAssembly
+/// core specification, 5.2.2 "Integers": at most `ceil(32 / 7)` = 5 bytes).
+fn read_wasm_u32(bytes: &[u8], at: &mut usize) -> Option<u32> {
+    let mut value: u64 = 0;
+    for shift in (0..35).step_by(7) {
+        let byte = *bytes.get(*at)?;
+        *at += 1;
+        value |= u64::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return u32::try_from(value).ok();
+        }
+    }
+    None
+}
+
+/// The binary format's outer structure (WebAssembly core specification, 5.5 "Modules"): the
+/// preamble `\0asm` version 1, then sections, each an id (0 to 12, and 13 for the exception
+/// handling proposal's tags), a LEB128 size and that many bytes, which must lie in the file;
+/// a custom section (id 0) starts with a UTF-8 name inside the section.
+fn check_wasm_sections(bytes: &[u8]) -> Result<(), String> {
+    match bytes.get(..8) {
+        Some(b"\0asm\x01\0\0\0") => {}
+        Some(preamble) if preamble.starts_with(b"\0asm") => {
+            return Err("only version 1 of the binary format exists".to_string())
+        }
+        _ => return Err("the 8-byte preamble is missing".to_string()),
+    }
+    let mut at = 8;
+    while let Some(&id) = bytes.get(at) {
+        if id > 13 {
+            return Err(format!("unknown section id {id} at offset {at}"));
+        }
+        at += 1;
+        let size = read_wasm_u32(bytes, &mut at).ok_or_else(|| {
+            format!(
+                "the size of the section at offset {} is cut or too large",
+                at - 1
+            )
+        })?;
+        let end = at
+            .checked_add(size as usize)
+            .filter(|end| *end <= bytes.len())
+            .ok_or_else(|| format!("a section of {size} bytes runs past the end of the file"))?;
+        if id == 0 {
+            let mut name_at = at;
+            let length = read_wasm_u32(&bytes[..end], &mut name_at)
+                .ok_or("a custom section's name length is cut")?;
+            let name = name_at
+                .checked_add(length as usize)
+                .and_then(|name_end| bytes[..end].get(name_at..name_end))
+                .ok_or("a custom section's name runs past its section")?;
+            std::str::from_utf8(name).map_err(|_| "a custom section's name is not UTF-8")?;
+        }
+        at = end;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -1035,6 +1100,43 @@ mod tests {
             }
             bytes.truncate(cut.max(1));
             let _ = identify(&bytes);
+        }
+
+        /// `archway inspect` reads a bounded prefix and passes the file's length: any prefix,
+        /// with any claimed length (shorter than the prefix included), returns.
+        #[test]
+        fn prefix_of_random_bytes_never_panics(
+            bytes in proptest::collection::vec(any::<u8>(), 0..512),
+            extra in prop_oneof![Just(0u64), 0u64..1 << 20, Just(u64::MAX)],
+            shorter in any::<bool>(),
+        ) {
+            let length = bytes.len() as u64;
+            let claimed = if shorter { length.saturating_sub(1) } else { length.saturating_add(extra) };
+            let _ = identify_prefix(&bytes, claimed);
+        }
+
+        /// A real-looking ELF header whose section header table points anywhere, cut anywhere,
+        /// in a file of any claimed length: the table is dropped or read, never indexed out of
+        /// bounds.
+        #[test]
+        fn prefix_of_corrupted_headers_never_panics(
+            machine in any::<u16>(),
+            class in prop_oneof![Just(32u8), Just(64u8)],
+            little in any::<bool>(),
+            tail in proptest::collection::vec(any::<u8>(), 0..256),
+            flip in proptest::collection::vec((0usize..64, any::<u8>()), 0..8),
+            cut in 1usize..320,
+            claimed in any::<u64>(),
+        ) {
+            let mut bytes = [elf_header(class, little, machine, 0, elf::ET_EXEC), tail].concat();
+            for (at, value) in flip {
+                if at < bytes.len() {
+                    bytes[at] = value;
+                }
+            }
+            bytes.truncate(cut);
+            let _ = identify_prefix(&bytes, claimed);
+            let _ = identify_prefix(&bytes, bytes.len() as u64);
         }
     }
 }

@@ -1207,6 +1207,50 @@ mod tests {
         // The error path computes suggestions (edit distances to ~300 names): fewer cases.
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
 
+        /// Whatever name parses (catalog names, Debian architectures, Nix doubles and triples
+        /// built from known and unknown parts), the names the platform renders parse back to
+        /// it; the fuzz target `platform_parse` checks the same on any text.
+        #[test]
+        fn names_a_parsed_platform_renders_parse_back(
+            input in proptest::prop_oneof![
+                proptest::sample::select(crate::CATALOG).prop_map(|entry| entry.name.to_string()),
+                proptest::sample::select(crate::DEBIAN_ARCHES).prop_map(|arch| arch.name.to_string()),
+                proptest::sample::select(crate::DEBIAN_ARCHES).prop_map(|arch| arch.gnu_type.to_string()),
+                proptest::collection::vec(
+                    proptest::prop_oneof![
+                        proptest::sample::select(Cpu::ALL).prop_map(|c| c.name().to_string()),
+                        proptest::sample::select(Vendor::ALL).prop_map(|v| v.name().to_string()),
+                        proptest::sample::select(Kernel::ALL).prop_map(|k| k.name().to_string()),
+                        proptest::sample::select(Abi::ALL).prop_map(|a| a.name().to_string()),
+                        "[a-z0-9_]{1,6}",
+                    ],
+                    1..5,
+                ).prop_map(|parts| parts.join("-")),
+            ],
+        ) {
+            if let Ok(platform) = Platform::parse(&input) {
+                for (what, name) in [
+                    ("config", platform.config()),
+                    ("canonical config", platform.canonical_config()),
+                    ("display name", platform.display_name()),
+                ] {
+                    let again = Platform::parse(&name);
+                    proptest::prop_assert!(again.is_ok(), "{input}: its {what} `{name}`: {again:?}");
+                    let again = again.expect("checked");
+                    // A catalog entry says what a config cannot (`isStatic`, `ucrt64`'s
+                    // `libc = "ucrt"`): its config names the same cpu, vendor, kernel and ABI;
+                    // its catalog name, and every other name, the whole platform.
+                    let same = if platform.catalog_name().is_some() && what != "display name" {
+                        (again.cpu(), again.vendor(), again.kernel(), again.abi())
+                            == (platform.cpu(), platform.vendor(), platform.kernel(), platform.abi())
+                    } else {
+                        again == platform
+                    };
+                    proptest::prop_assert!(same, "{input} is {platform:?}; its {what} `{name}` is {again:?}");
+                }
+            }
+        }
+
         #[test]
         fn parse_of_near_names_never_panics(
             parts in proptest::collection::vec(

@@ -261,6 +261,21 @@ impl Config {
         })
     }
 
+    /// A configuration from the text of a project file at `project_root/archway.toml`, with
+    /// no user file and no environment: [`Config::load_with`] without the file system, for the
+    /// fuzz targets (`fuzz/fuzz_targets/config_load.rs`), which parse millions of files.
+    #[doc(hidden)]
+    pub fn from_project_text(project_root: &Path, text: &str) -> Result<Config, Error> {
+        let project = ConfigFile::parse(&project_root.join(PROJECT_FILE), text)?;
+        Ok(Config {
+            project_root: project_root.to_path_buf(),
+            user_candidate: None,
+            project: Some(project),
+            user: None,
+            env: EnvLayer::default(),
+        })
+    }
+
     /// The directory holding `archway.toml`, or the working directory when there is none.
     pub fn project_root(&self) -> &Path {
         &self.project_root

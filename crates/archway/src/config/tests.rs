@@ -743,6 +743,34 @@ mod never_panics {
         fn parsing_arbitrary_text_returns_instead_of_panicking(text in "\\PC{0,300}") {
             let _ = ConfigFile::parse(Path::new("archway.toml"), &text);
         }
+
+        /// Past parsing: resolving any file that loads, for the target and profile it selects
+        /// and for a few named ones, returns (the fuzz target `config_load` does the same on
+        /// any bytes).
+        #[test]
+        fn resolving_any_file_returns_instead_of_panicking(
+            lines in prop::collection::vec(line(), 0..12),
+            target in prop::sample::select(vec![None, Some("aarch64"), Some("linux/arm64"), Some("armhf"), Some("riscv46")]),
+            profile in prop::sample::select(vec![None, Some("gcc11"), Some("missing")]),
+        ) {
+            let Ok(config) = crate::config::Config::from_project_text(Path::new("/project"), &lines.join("\n")) else {
+                return Ok(());
+            };
+            let host = archway_platform::Platform::parse("x86_64-linux").map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let flags = crate::config::Flags {
+                target: target.map(str::to_string),
+                profile: profile.map(str::to_string),
+                ..crate::config::Flags::default()
+            };
+            match config.resolve(&flags, &host) {
+                Ok(settings) => {
+                    let _ = settings.rows();
+                }
+                Err(error) => {
+                    let _ = (error.to_string(), error.hint());
+                }
+            }
+        }
     }
 }
 
