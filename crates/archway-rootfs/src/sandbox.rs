@@ -977,11 +977,16 @@ mod tests {
             &arguments,
             &["--bind", &build_source, "/tmp/archway/build-0"]
         ));
+        // `setpriv` by its resolved path: the staging bwrap's `/tmp` may hide a PATH entry.
+        let setpriv = fs::canonicalize(
+            crate::bootstrap::find_program("setpriv").unwrap_or_else(|| "setpriv".into()),
+        )
+        .unwrap_or_else(|_| "setpriv".into());
         assert!(contains_sequence(
             &arguments,
             &[
                 "--",
-                "setpriv",
+                &setpriv.to_string_lossy(),
                 "--reuid=65534",
                 "--regid=65534",
                 "--clear-groups"

@@ -6,19 +6,22 @@
 //!   [`steps::Recipe`]: the configure, build and test commands with their environments.
 //! - [`executor`] is where steps run ([`executor::HostExecutor`] on this machine; the emulated
 //!   method runs the same recipe in a sandbox).
-//! - [`build`] is the flow: [`build::prepare`] picks the method and the toolchain and writes the
-//!   build-system files, [`build::execute`] runs the steps and returns an [`outcome::Outcome`]
-//!   with every artifact's platform and the time each step took.
+//! - [`method`] is the one spelling of a build method; [`plan`] chooses one over the machine's
+//!   facts; [`backend`] holds one module per method (judge, set up, give the toolset and the
+//!   executor).
+//! - [`build`] is the flow: [`build::prepare`] asks the planner and the chosen backend and
+//!   writes the build-system files, [`build::execute`] runs the steps and returns an
+//!   [`outcome::Outcome`] with every artifact's platform and the time each step took.
+//! - [`ops`] holds what the CLI's commands do (build, test, `--all-targets`, shell).
 //! - [`emulation`] registers a temporary binfmt_misc entry while tests run foreign programs.
 //!
 //! ```no_run
 //! use archway::build::{execute, prepare, BuildRequest, Goal};
-//! use archway::executor::HostExecutor;
 //! use archway::platform::{NoProgress, Platform};
 //!
 //! let target = Platform::parse("riscv64").unwrap();
-//! let plan = prepare(&BuildRequest::new("path/to/zlib", target)).unwrap();
-//! let outcome = execute(&plan, Goal::Test, &HostExecutor::default(), &NoProgress).unwrap();
+//! let prepared = prepare(&BuildRequest::new("path/to/zlib", target), &NoProgress).unwrap();
+//! let outcome = execute(&prepared.plan, Goal::Test, prepared.executor.as_ref(), &NoProgress).unwrap();
 //! for artifact in &outcome.artifacts {
 //!     println!("{} {:?}", artifact.path.display(), artifact.platform);
 //! }

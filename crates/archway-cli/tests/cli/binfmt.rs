@@ -364,6 +364,16 @@ fn binfmt_install_without_root_gives_the_sudo_command() {
         .expect("run archway");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
+    if std::path::Path::new("/proc/sys/fs/binfmt_misc/qemu-riscv64").exists() {
+        // Someone else's entry (Debian's, enabled by update-binfmts) is reported and left
+        // alone before anything needs root.
+        assert!(
+            stderr.contains("`qemu-riscv64` is registered with another interpreter")
+                || stderr.contains("already"),
+            "{stderr}"
+        );
+        return;
+    }
     assert!(stderr.contains("error: permission denied: "), "{stderr}");
     assert!(stderr.contains("needs root"), "{stderr}");
     assert!(
