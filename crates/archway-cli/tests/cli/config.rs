@@ -237,6 +237,22 @@ fn gcc_majors(binary: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Root and `tools` (the system tests' prerequisites): `false` means skip (outside CI only;
+/// under CI a missing piece fails the test).
+fn root_with(tools: &[&str]) -> bool {
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|output| output.stdout == b"0\n");
+    if !root && crate::support::skip_unless_ci("needs root (mmdebstrap, binfmt_misc)") {
+        return false;
+    }
+    tools.iter().all(|tool| {
+        crate::support::have_tool(tool)
+            || !crate::support::skip_unless_ci(&format!("needs `{tool}`"))
+    })
+}
+
 /// A qemu-aarch64 binfmt entry of this test's own (F flag, unique name; the kernel matches the
 /// newest entry first), removed on drop.
 struct Aarch64Entry(String);
@@ -265,19 +281,8 @@ impl Drop for Aarch64Entry {
 
 #[test]
 fn emulated_shell_installs_and_selects_the_profiles_gcc_11() {
-    let root = std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|output| output.stdout == b"0\n");
-    if !root && crate::support::skip_unless_ci("needs root (mmdebstrap, binfmt_misc)") {
+    if !root_with(&["mmdebstrap", "bwrap", "qemu-aarch64-static"]) {
         return;
-    }
-    for tool in ["mmdebstrap", "bwrap", "qemu-aarch64-static"] {
-        if !crate::support::have_tool(tool)
-            && crate::support::skip_unless_ci(&format!("needs `{tool}`"))
-        {
-            return;
-        }
     }
     let _entry = Aarch64Entry::register();
     let project = "[target.aarch64]\nrootfs-suite = \"bookworm\"\n\n[profile.gcc11]\ntoolchain = { family = \"gcc\", version = \"11\" }\n";
@@ -405,19 +410,8 @@ fn build_all_targets_without_targets_says_how_to_add_them() {
 
 #[test]
 fn emulated_build_with_the_profile_uses_gcc_11_and_without_it_gcc_12() {
-    let root = std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|output| output.stdout == b"0\n");
-    if !root && crate::support::skip_unless_ci("needs root (mmdebstrap, binfmt_misc)") {
+    if !root_with(&["mmdebstrap", "bwrap", "qemu-aarch64-static"]) {
         return;
-    }
-    for tool in ["mmdebstrap", "bwrap", "qemu-aarch64-static"] {
-        if !crate::support::have_tool(tool)
-            && crate::support::skip_unless_ci(&format!("needs `{tool}`"))
-        {
-            return;
-        }
     }
     let _entry = Aarch64Entry::register();
     let project = "[target.aarch64]\nmethod = \"emulated\"\nrootfs-suite = \"bookworm\"\n\n[target.riscv64]\nmethod = \"cross\"\n\n[profile.gcc11]\ntoolchain = { family = \"gcc\", version = \"11\" }\n";
@@ -451,24 +445,13 @@ fn emulated_build_with_the_profile_uses_gcc_11_and_without_it_gcc_12() {
 
 #[test]
 fn all_targets_builds_aarch64_emulated_with_gcc_11_and_riscv64_cross_with_gcc_12() {
-    let root = std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|output| output.stdout == b"0\n");
-    if !root && crate::support::skip_unless_ci("needs root (mmdebstrap, binfmt_misc)") {
-        return;
-    }
-    for tool in [
+    if !root_with(&[
         "mmdebstrap",
         "bwrap",
         "qemu-aarch64-static",
         "riscv64-linux-gnu-gcc",
-    ] {
-        if !crate::support::have_tool(tool)
-            && crate::support::skip_unless_ci(&format!("needs `{tool}`"))
-        {
-            return;
-        }
+    ]) {
+        return;
     }
     let _entry = Aarch64Entry::register();
     let project = "[build]\ntargets = [\"aarch64\", \"riscv64\"]\n\n[target.aarch64]\nmethod = \"emulated\"\nrootfs-suite = \"bookworm\"\nprofile = \"gcc11\"\n\n[target.riscv64]\nmethod = \"cross\"\n\n[profile.gcc11]\ntoolchain = { family = \"gcc\", version = \"11\" }\n";
@@ -522,24 +505,13 @@ fn all_targets_builds_aarch64_emulated_with_gcc_11_and_riscv64_cross_with_gcc_12
 /// `gcc-11-aarch64-linux-gnu`), riscv64 with trixie's GCC 14.
 #[test]
 fn all_targets_with_auto_falls_back_to_hybrid_per_target_with_the_profiles_gcc() {
-    let root = std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|output| output.stdout == b"0\n");
-    if !root && crate::support::skip_unless_ci("needs root (mmdebstrap, binfmt_misc)") {
-        return;
-    }
-    for tool in [
+    if !root_with(&[
         "mmdebstrap",
         "bwrap",
         "qemu-aarch64-static",
         "qemu-riscv64-static",
-    ] {
-        if !crate::support::have_tool(tool)
-            && crate::support::skip_unless_ci(&format!("needs `{tool}`"))
-        {
-            return;
-        }
+    ]) {
+        return;
     }
     let registrations: Vec<_> = ["aarch64-linux", "riscv64-linux"]
         .iter()
