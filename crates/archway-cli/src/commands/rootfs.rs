@@ -334,25 +334,7 @@ fn remove(key_args: &KeyArgs, prefix: bool) -> anyhow::Result<ExitCode> {
     let key = key_args.key()?;
     let store = store()?;
     if prefix {
-        let prefixes: Vec<_> = store
-            .list_prefixes()?
-            .into_iter()
-            .filter(|prefix| {
-                prefix.metadata.key.target == key.architecture
-                    && prefix.metadata.key.suite == key.suite
-            })
-            .collect();
-        if prefixes.is_empty() {
-            return Err(Failure::user(
-                format!(
-                    "no native prefix for `{}/{}` in the cache",
-                    key.architecture, key.suite
-                ),
-                Some("`archway rootfs list` shows what is cached".to_string()),
-            )
-            .into());
-        }
-        for prefix in prefixes {
+        for prefix in prefixes_for(&store, &key)? {
             remove_views(&store, |view| view.metadata.prefix == prefix.metadata.key)?;
             store.remove_prefix(&prefix.metadata.key)?;
             eprintln!("removed the native prefix {}", prefix.metadata.key);
@@ -372,6 +354,29 @@ fn remove(key_args: &KeyArgs, prefix: bool) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The native prefixes (every package set) of `key`'s architecture and suite; an error naming
+/// them when there is none.
+fn prefixes_for(store: &Store, key: &RootfsKey) -> anyhow::Result<Vec<archway_rootfs::Prefix>> {
+    let prefixes: Vec<_> = store
+        .list_prefixes()?
+        .into_iter()
+        .filter(|prefix| {
+            prefix.metadata.key.target == key.architecture && prefix.metadata.key.suite == key.suite
+        })
+        .collect();
+    if prefixes.is_empty() {
+        return Err(Failure::user(
+            format!(
+                "no native prefix for `{}/{}` in the cache",
+                key.architecture, key.suite
+            ),
+            Some("`archway rootfs list` shows what is cached".to_string()),
+        )
+        .into());
+    }
+    Ok(prefixes)
+}
+
 /// `archway rootfs verify`: problems on stderr, one line a clean entry, exit 1 with the
 /// repairing command when anything is wrong.
 fn verify(
@@ -383,30 +388,10 @@ fn verify(
     let store = store()?;
     let verifications = match key {
         None => store.verify_all()?,
-        Some(key) if prefix => {
-            let prefixes: Vec<_> = store
-                .list_prefixes()?
-                .into_iter()
-                .filter(|prefix| {
-                    prefix.metadata.key.target == key.architecture
-                        && prefix.metadata.key.suite == key.suite
-                })
-                .collect();
-            if prefixes.is_empty() {
-                return Err(Failure::user(
-                    format!(
-                        "no native prefix for `{}/{}` in the cache",
-                        key.architecture, key.suite
-                    ),
-                    Some("`archway rootfs list` shows what is cached".to_string()),
-                )
-                .into());
-            }
-            prefixes
-                .iter()
-                .map(|prefix| store.verify_prefix(&prefix.metadata.key))
-                .collect::<Result<_, _>>()?
-        }
+        Some(key) if prefix => prefixes_for(&store, key)?
+            .iter()
+            .map(|prefix| store.verify_prefix(&prefix.metadata.key))
+            .collect::<Result<_, _>>()?,
         Some(key) => vec![store.verify(key)?],
     };
     if json {
