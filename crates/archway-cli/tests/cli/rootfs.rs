@@ -191,13 +191,19 @@ fn shell_setup_registers_the_missing_binfmt_entry() {
     const RISCV64_MAGIC: &str = "7f454c460201010000000000000000000200f300";
     // With someone else's entry in place, `--setup` has nothing to do and must leave it.
     let preexisting = entry_with_magic(RISCV64_MAGIC);
-    /// Uninstalls what `--setup` registered, even when an assertion fails.
+    /// Uninstalls what `--setup` registered, even when an assertion fails — only archway's own
+    /// entry (interpreter `qemu-riscv64-static`): naming an entry to `binfmt uninstall` removes
+    /// it whoever made it, and Debian's (`.../qemu-binfmt/riscv64-binfmt-P`) is not the test's.
     struct Uninstall;
     impl Drop for Uninstall {
         fn drop(&mut self) {
-            let _ = archway()
-                .args(["binfmt", "uninstall", "qemu-riscv64"])
-                .run();
+            let archways = std::fs::read_to_string("/proc/sys/fs/binfmt_misc/qemu-riscv64")
+                .is_ok_and(|text| text.contains("interpreter /usr/bin/qemu-riscv64-static"));
+            if archways {
+                let _ = archway()
+                    .args(["binfmt", "uninstall", "qemu-riscv64"])
+                    .run();
+            }
         }
     }
     if !preexisting {
@@ -207,9 +213,7 @@ fn shell_setup_registers_the_missing_binfmt_entry() {
             .run();
         insta::assert_snapshot!(without.snapshot());
     }
-    // Always: `binfmt uninstall` removes only an entry archway registered (someone else's
-    // entry, such as Debian's, is left alone), so this cleans up whatever `--setup` did.
-    let _uninstall = Uninstall;
+    let _uninstall = (!preexisting).then_some(Uninstall);
     let shell = archway()
         .real_cache()
         .args([
