@@ -363,12 +363,10 @@ fn binfmt_install_without_root_gives_the_sudo_command() {
         .output()
         .expect("run archway");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    if std::path::Path::new("/proc/sys/fs/binfmt_misc/qemu-riscv64").exists() {
-        // An entry is there already (Debian's, enabled by update-binfmts, or another test's):
-        // reported before anything needs root — a conflict (exit 1) or the same entry (0).
-        let conflict = stderr.contains("`qemu-riscv64` is registered with another interpreter");
-        let present = stderr.contains("already present");
-        assert!(conflict || present, "{stderr}");
+    // An entry already there (Debian's, enabled by update-binfmts, or a parallel test's) is
+    // reported before anything needs root: a conflict (exit 1) or the same entry (exit 0).
+    let conflict = stderr.contains("`qemu-riscv64` is registered with another interpreter");
+    if conflict || stderr.contains("already present") {
         assert_eq!(
             output.status.code(),
             Some(if conflict { 1 } else { 0 }),
