@@ -29,7 +29,16 @@ cargo build --quiet --release -p archway-cli
 archway=$PWD/target/release/archway
 
 work=$(mktemp -d /var/tmp/archway-bench-methods-XXXXXX)
-trap 'rm -rf "$work"' EXIT
+qemu=${target%%-linux}
+# `--setup` below registers QEMU's entry when none runs the target: remove it again at the end
+# (only when this run made it; an entry someone else registered stays).
+had_entry=false
+grep -qs "^interpreter .*qemu-$qemu" /proc/sys/fs/binfmt_misc/* && had_entry=true
+cleanup() {
+  rm -rf "$work"
+  if ! $had_entry; then "$archway" binfmt uninstall "qemu-$qemu" > /dev/null 2>&1 || true; fi
+}
+trap cleanup EXIT
 
 # Wall seconds of a command (its output goes to a log, shown if it fails).
 seconds() {
