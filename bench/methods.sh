@@ -33,7 +33,7 @@ qemu=${target%%-linux}
 # `--setup` below registers QEMU's entry when none runs the target: remove it again at the end
 # (only when this run made it; an entry someone else registered stays).
 had_entry=false
-grep -qs "^interpreter .*qemu-$qemu" /proc/sys/fs/binfmt_misc/* && had_entry=true
+[ -e "/proc/sys/fs/binfmt_misc/qemu-$qemu" ] && had_entry=true
 cleanup() {
   rm -rf "$work"
   if ! $had_entry; then "$archway" binfmt uninstall "qemu-$qemu" > /dev/null 2>&1 || true; fi
