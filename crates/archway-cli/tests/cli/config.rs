@@ -43,6 +43,27 @@ fn in_project(project: &str, user: &str) -> Archway {
     command.current_dir(work.join("src"))
 }
 
+/// A plain-makefile C program the builds of these tests compile.
+fn write_hello_project(work: &Path) {
+    write(
+        &work.join("hello.c"),
+        "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n",
+    );
+    write(
+        &work.join("Makefile"),
+        "hello: hello.c\n\t$(CC) $(CFLAGS) -o $@ $<\n",
+    );
+}
+
+/// The `--all-targets` table's rows, split into columns (the header left out).
+fn table_rows(stdout: &str) -> Vec<Vec<&str>> {
+    stdout
+        .lines()
+        .skip(1)
+        .map(|line| line.split_whitespace().collect())
+        .collect()
+}
+
 fn write(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().expect("a parent")).expect("parent directory");
     std::fs::write(path, text).expect("writing a config file");
@@ -267,6 +288,10 @@ impl Aarch64Entry {
         let line = format!(
             ":{name}:M::\\x7fELF\\x02\\x01\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x02\\x00\\xb7\\x00:\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\x00\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xfe\\xff\\xff\\xff:/usr/bin/qemu-aarch64-static:F"
         );
+        // Parallel tests may run before anything mounted binfmt_misc.
+        archway_binfmt::BinfmtFs::system()
+            .mount()
+            .expect("mount binfmt_misc");
         std::fs::write("/proc/sys/fs/binfmt_misc/register", line)
             .expect("registering a test binfmt entry");
         Aarch64Entry(name)
@@ -322,14 +347,7 @@ fn c_project(config: &str) -> Option<Archway> {
     let command = archway();
     let work = command.work_dir();
     write(&work.join("archway.toml"), config);
-    write(
-        &work.join("hello.c"),
-        "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n",
-    );
-    write(
-        &work.join("Makefile"),
-        "hello: hello.c\n\t$(CC) $(CFLAGS) -o $@ $<\n",
-    );
+    write_hello_project(&work);
     Some(command)
 }
 
@@ -457,26 +475,14 @@ fn all_targets_builds_aarch64_emulated_with_gcc_11_and_riscv64_cross_with_gcc_12
     let project = "[build]\ntargets = [\"aarch64\", \"riscv64\"]\n\n[target.aarch64]\nmethod = \"emulated\"\nrootfs-suite = \"bookworm\"\nprofile = \"gcc11\"\n\n[target.riscv64]\nmethod = \"cross\"\n\n[profile.gcc11]\ntoolchain = { family = \"gcc\", version = \"11\" }\n";
     let command = in_project(project, "");
     let work = command.work_dir();
-    write(
-        &work.join("hello.c"),
-        "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n",
-    );
-    write(
-        &work.join("Makefile"),
-        "hello: hello.c\n\t$(CC) $(CFLAGS) -o $@ $<\n",
-    );
+    write_hello_project(&work);
     let output = command
         .real_cache()
         .current_dir(&work)
         .args(["build", "--all-targets"])
         .run();
     output.assert_code(0);
-    let rows: Vec<Vec<&str>> = output
-        .stdout
-        .lines()
-        .skip(1)
-        .map(|line| line.split_whitespace().collect())
-        .collect();
+    let rows = table_rows(&output.stdout);
     assert_eq!(rows.len(), 2, "{}", output.snapshot());
     assert_eq!(
         rows[0][..3],
@@ -513,25 +519,14 @@ fn all_targets_with_auto_falls_back_to_hybrid_per_target_with_the_profiles_gcc()
     ]) {
         return;
     }
-    let registrations: Vec<_> = ["aarch64-linux", "riscv64-linux"]
-        .iter()
-        .map(|name| {
-            let target = archway_platform::Platform::parse(name).expect("a valid target");
-            archway::emulation::TemporaryRegistration::for_target(&target)
-                .expect("a binfmt entry (as root)")
-        })
-        .collect();
+    let registrations = [
+        crate::support::emulation_for("aarch64-linux"),
+        crate::support::emulation_for("riscv64-linux"),
+    ];
     let project = "[build]\ntargets = [\"aarch64\", \"riscv64\"]\n\n[target.aarch64]\nprofile = \"gcc11\"\n\n[profile.gcc11]\ntoolchain = { family = \"gcc\", version = \"11\" }\n";
     let command = in_project(project, "");
     let work = command.work_dir();
-    write(
-        &work.join("hello.c"),
-        "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n",
-    );
-    write(
-        &work.join("Makefile"),
-        "hello: hello.c\n\t$(CC) $(CFLAGS) -o $@ $<\n",
-    );
+    write_hello_project(&work);
     let path = crate::rootfs::path_without_cross_compilers(&command.temp().join("bin"));
     let output = command
         .real_cache()
@@ -541,12 +536,7 @@ fn all_targets_with_auto_falls_back_to_hybrid_per_target_with_the_profiles_gcc()
         .run();
     drop(registrations);
     output.assert_code(0);
-    let rows: Vec<Vec<&str>> = output
-        .stdout
-        .lines()
-        .skip(1)
-        .map(|line| line.split_whitespace().collect())
-        .collect();
+    let rows = table_rows(&output.stdout);
     assert_eq!(rows.len(), 2, "{}", output.snapshot());
     assert_eq!(
         rows[0][..3],

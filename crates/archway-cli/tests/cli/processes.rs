@@ -214,45 +214,6 @@ fn a_build_that_ignores_the_signal_is_killed_after_the_grace_period() {
     );
 }
 
-/// A binfmt_misc entry for aarch64 while none is registered (removed on drop; entries it did
-/// not create, Debian's `qemu-aarch64` or another run's, are used as they are).
-struct Aarch64Entry(Option<String>);
-
-impl Aarch64Entry {
-    const MAGIC: &'static str = "magic 7f454c460201010000000000000000000200b700";
-
-    fn ensure() -> Aarch64Entry {
-        let registered = std::fs::read_dir("/proc/sys/fs/binfmt_misc")
-            .into_iter()
-            .flatten()
-            .flatten()
-            .any(|entry| {
-                std::fs::read_to_string(entry.path())
-                    .is_ok_and(|text| text.starts_with("enabled") && text.contains(Self::MAGIC))
-            });
-        if registered {
-            return Aarch64Entry(None);
-        }
-        let name = format!("archway-cli-test-processes-{}", std::process::id());
-        // QEMU's aarch64 line (scripts/qemu-binfmt-conf.sh), `F`: the interpreter is opened
-        // now, so it works inside the sandbox too.
-        let line = format!(
-            ":{name}:M::\\x7fELF\\x02\\x01\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x02\\x00\\xb7\\x00:\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\x00\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xfe\\xff\\xff\\xff:/usr/bin/qemu-aarch64-static:F"
-        );
-        std::fs::write("/proc/sys/fs/binfmt_misc/register", line)
-            .expect("register a test binfmt entry");
-        Aarch64Entry(Some(name))
-    }
-}
-
-impl Drop for Aarch64Entry {
-    fn drop(&mut self) {
-        if let Some(name) = &self.0 {
-            let _ = std::fs::write(format!("/proc/sys/fs/binfmt_misc/{name}"), "-1");
-        }
-    }
-}
-
 #[test]
 fn sigterm_to_archway_ends_the_emulated_sandbox() {
     let root = Command::new("id")
@@ -288,7 +249,7 @@ fn sigterm_to_archway_ends_the_emulated_sandbox() {
             .run()
             .assert_code(0);
     }
-    let _entry = Aarch64Entry::ensure();
+    let _entry = support::emulation_for("aarch64-linux");
     let marker = unique_duration();
     let work = tempfile::tempdir().expect("temp dir");
     let command = archway().real_cache().args([

@@ -86,48 +86,12 @@ fn have_prerequisites() -> bool {
     true
 }
 
-/// A binfmt entry for aarch64 when none is registered (removed on drop).
-struct Aarch64Entry(Option<String>);
-
-impl Aarch64Entry {
-    fn ensure() -> Aarch64Entry {
-        let registered = std::fs::read_dir("/proc/sys/fs/binfmt_misc")
-            .into_iter()
-            .flatten()
-            .flatten()
-            .any(|entry| {
-                std::fs::read_to_string(entry.path()).is_ok_and(|text| {
-                    text.starts_with("enabled")
-                        && text.contains("magic 7f454c460201010000000000000000000200b700")
-                })
-            });
-        if registered {
-            return Aarch64Entry(None);
-        }
-        let name = format!("archway-cli-test-aarch64-{}", std::process::id());
-        let line = format!(
-            ":{name}:M::\\x7fELF\\x02\\x01\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x02\\x00\\xb7\\x00:\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\x00\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xfe\\xff\\xff\\xff:/usr/bin/qemu-aarch64-static:F"
-        );
-        std::fs::write("/proc/sys/fs/binfmt_misc/register", line)
-            .expect("register a test binfmt entry");
-        Aarch64Entry(Some(name))
-    }
-}
-
-impl Drop for Aarch64Entry {
-    fn drop(&mut self) {
-        if let Some(name) = &self.0 {
-            let _ = std::fs::write(format!("/proc/sys/fs/binfmt_misc/{name}"), "-1");
-        }
-    }
-}
-
 #[test]
 fn rootfs_create_list_and_shell_with_the_real_cache() {
     if !have_prerequisites() {
         return;
     }
-    let _entry = Aarch64Entry::ensure();
+    let _entry = support::emulation_for("aarch64-linux");
     // Cached across runs in the machine's cache: a warm machine finds it at once.
     let create = archway()
         .real_cache()
@@ -246,7 +210,7 @@ fn shell_auto_is_hybrid_with_native_tools_in_the_target_system() {
     if !have_prerequisites() {
         return;
     }
-    let _entry = Aarch64Entry::ensure();
+    let _entry = support::emulation_for("aarch64-linux");
     let shell = archway()
         .real_cache()
         .args(["shell", "--target", "arm64", "--explain"])
@@ -326,7 +290,7 @@ fn build_auto_picks_cross_then_falls_back_to_hybrid_without_a_toolchain() {
         support::skip_unless_ci("needs `aarch64-linux-gnu-gcc`");
         return;
     }
-    let _entry = Aarch64Entry::ensure();
+    let _entry = support::emulation_for("aarch64-linux");
     let command = archway().real_cache();
     let source = zlib_source(&command.work_dir().join("zlib"));
     // zlib's CMake file needs win32/, which Debian's dfsg tarball leaves out: use configure.
@@ -360,11 +324,8 @@ fn build_auto_picks_cross_then_falls_back_to_hybrid_without_a_toolchain() {
         cross.snapshot()
     );
 
-    // The fallback (hybrid on this amd64 host) needs a binfmt_misc entry for aarch64: hold one for this test
-    // (removed when dropped) instead of relying on what other tests happen to register.
-    let aarch64 = archway_platform::Platform::parse("aarch64-linux").expect("a valid target");
-    let _registration = archway::emulation::TemporaryRegistration::for_target(&aarch64)
-        .expect("registering a temporary aarch64 entry (as root)");
+    // The fallback (hybrid on this amd64 host) runs in the root filesystem through the aarch64
+    // entry `_entry` holds for the whole test.
     let command = archway().real_cache();
     let source = zlib_source(&command.work_dir().join("zlib"));
     let path = path_without_cross_compilers(&command.temp().join("bin"));

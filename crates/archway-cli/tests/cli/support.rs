@@ -299,3 +299,12 @@ pub fn have_tool(program: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
+
+/// A binfmt_misc entry for `target` while the guard lives, when no enabled entry runs it yet:
+/// archway's own temporary registration (unique name, `F` flag, shared by the tests of this
+/// process and removed when the last one drops it). Needs root.
+pub fn emulation_for(target: &str) -> Option<archway::emulation::TemporaryRegistration> {
+    let platform = archway_platform::Platform::parse(target).expect("a valid target");
+    archway::emulation::TemporaryRegistration::for_target(&platform)
+        .expect("registering a temporary binfmt entry (as root)")
+}
