@@ -149,6 +149,9 @@ pub fn prepare(request: &BuildRequest, reporter: &dyn Reporter) -> Result<Prepar
     } else {
         None
     };
+    if let (true, Some(project)) = (request.explain, &project) {
+        reporter.note(project.explain().trim_end());
+    }
     let target = request.target.clone();
     let build_dir = build_dir_for(&project_dir, &target, request.build_dir.as_deref());
     let lock = BuildDirLock::acquire(&build_dir, request.lock, reporter)?;
@@ -437,6 +440,7 @@ fn outcome(
         target: plan.target.config(),
         method: plan.method,
         build_system: plan.project.as_ref().map(|project| project.build_system),
+        build_system_choice: plan.project.as_ref().map(|project| project.choice.clone()),
         toolchain: plan.toolchain.clone(),
         build_dir: plan.build_dir.clone(),
         artifacts,

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use archway_platform::BinaryKind;
 use serde::Serialize;
 
-use crate::project::BuildSystem;
+use crate::project::{BuildSystem, Choice};
 use crate::steps::StepKind;
 
 pub use crate::plan::Method;
@@ -61,6 +61,8 @@ pub struct Outcome {
     pub method: Method,
     /// `None` for a user command (`-- CMD...`).
     pub build_system: Option<BuildSystem>,
+    /// How the build system was chosen: the files found, the rule and its reason.
+    pub build_system_choice: Option<Choice>,
     /// The toolchain, in a few words (`aarch64-linux-gnu-gcc 12.2.0`); `None` for native builds
     /// with the host's default compilers.
     pub toolchain: Option<String>,

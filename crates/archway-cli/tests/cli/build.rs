@@ -243,6 +243,13 @@ fn build_natively_for_the_host_and_as_json() {
     let outcome: serde_json::Value = serde_json::from_str(&output.stdout).expect("JSON outcome");
     assert_eq!(outcome["method"], "native");
     assert_eq!(outcome["build_system"], "cmake");
+    // How it was chosen: the files found and the rule, with its reason.
+    let choice = &outcome["build_system_choice"];
+    assert_eq!(choice["found"], serde_json::json!(["CMakeLists.txt"]));
+    assert_eq!(choice["rule"], "cmake");
+    assert!(choice["reason"]
+        .as_str()
+        .is_some_and(|reason| !reason.is_empty()));
     assert_eq!(outcome["target"], "x86_64-unknown-linux-gnu");
     let artifacts = outcome["artifacts"].as_array().expect("artifacts");
     assert_eq!(artifacts.len(), 2, "{}", output.stdout);
