@@ -46,6 +46,10 @@ pub struct CrossEnv {
     pub rust_target: Option<String>,
     /// The QEMU CPU model, if asked for.
     pub qemu_cpu: Option<String>,
+    /// Directories mapped to fixed names in the outputs ([`crate::reproducible`]): part of
+    /// `CC`/`CXX` and the CMake and Meson flags, and of rustc's flags.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub path_maps: Vec<crate::reproducible::PathMap>,
 }
 
 /// How `archway env` prints the environment.
@@ -188,6 +192,7 @@ impl CrossEnv {
             ldflags,
             pkg_config_libdir,
             qemu_cpu,
+            path_maps: request.path_maps.clone(),
         };
         env.vars = env.compute_vars();
         // Names reach `export NAME=...` for `eval` and the build's environment: only POSIX
@@ -202,10 +207,13 @@ impl CrossEnv {
         Ok(env)
     }
 
-    /// `CC`: the compiler, its `--target`, `--sysroot` and the libc arguments, as one word list.
+    /// `CC`: the compiler, its `--target`, `--sysroot` and the libc arguments, then the path
+    /// maps, as one word list. The maps go with the compiler like the CPU flags: in `CFLAGS`
+    /// they would replace the build's own defaults (autoconf's `-g -O2`).
     pub fn cc(&self) -> Vec<String> {
         let mut command = self.toolchain.cc_command();
         command.extend(self.compile_args.iter().cloned());
+        command.extend(self.path_map_flags());
         command
     }
 
@@ -213,7 +221,13 @@ impl CrossEnv {
     pub fn cxx(&self) -> Option<Vec<String>> {
         let mut command = self.toolchain.cxx_command()?;
         command.extend(self.compile_args.iter().cloned());
+        command.extend(self.path_map_flags());
         Some(command)
+    }
+
+    /// `-ffile-prefix-map=` for each of [`CrossEnv::path_maps`] (compile only: not for links).
+    pub fn path_map_flags(&self) -> Vec<String> {
+        crate::reproducible::c_flags(&self.path_maps)
     }
 
     fn compute_vars(&self) -> BTreeMap<String, String> {
@@ -290,10 +304,11 @@ impl CrossEnv {
     }
 
     /// rustc flags: the platform's CPU (`-C target-cpu=`, where LLVM knows it), then
-    /// [`CrossEnv::rust_link_args`].
+    /// [`CrossEnv::rust_link_args`], then the path maps (`--remap-path-prefix`).
     pub fn rust_flags(&self) -> Vec<String> {
         let mut flags = self.target.rustc_cpu_flags();
         flags.extend(self.rust_link_args());
+        flags.extend(crate::reproducible::rust_flags(&self.path_maps));
         flags
     }
 

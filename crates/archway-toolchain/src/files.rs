@@ -149,12 +149,14 @@ fn cmake_flags(flags: &[String]) -> String {
     cmake_quote(&sh_words(flags))
 }
 
-/// Flags other than `--sysroot=` (CMake and Meson pass the sysroot themselves).
+/// Flags other than `--sysroot=` (CMake and Meson pass the sysroot themselves), then the path
+/// maps.
 fn extra_compile_args(env: &CrossEnv) -> Vec<String> {
     env.compile_args
         .iter()
         .filter(|arg| !arg.starts_with("--sysroot="))
         .cloned()
+        .chain(env.path_map_flags())
         .collect()
 }
 
@@ -308,15 +310,18 @@ pub fn meson_cross(env: &CrossEnv) -> Result<String, Error> {
     }
 
     out.push_str("\n[built-in options]\n");
+    let path_maps = env.path_map_flags();
     let c_args: Vec<String> = env
         .compile_args
         .iter()
+        .chain(&path_maps)
         .chain(&env.cflags)
         .cloned()
         .collect();
     let cpp_args: Vec<String> = env
         .compile_args
         .iter()
+        .chain(&path_maps)
         .chain(&env.cxxflags)
         .cloned()
         .collect();

@@ -38,6 +38,7 @@ mod emulator;
 mod error;
 mod files;
 mod install;
+pub mod reproducible;
 mod rust;
 mod sysroot;
 mod toolchain;

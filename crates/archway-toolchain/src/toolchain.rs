@@ -115,6 +115,9 @@ pub struct Request {
     /// Wine its prefix, `wine/<config>`). Without it, Windows and WASI programs have no
     /// emulator.
     pub cache_dir: Option<PathBuf>,
+    /// Directories mapped to fixed names in the outputs (`-ffile-prefix-map`,
+    /// `--remap-path-prefix`): the build's source and build directories.
+    pub path_maps: Vec<crate::reproducible::PathMap>,
 }
 
 /// One installed cross toolchain serving one target.

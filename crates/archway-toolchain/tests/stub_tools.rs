@@ -520,6 +520,61 @@ fn generated_files_match_their_snapshots() {
     }
 }
 
+/// The source and build directories reach every generated file as `-ffile-prefix-map`
+/// (compile flags only, after the user's CPU flags and before their `CFLAGS`) and rustc's
+/// `--remap-path-prefix`, quoted for each consumer (a space in the path).
+#[test]
+fn generated_files_map_the_source_and_build_directories() {
+    let stubs = Stubs::new();
+    stubs
+        .debian_cross("aarch64-linux-gnu", "12.2.0")
+        .qemu("aarch64");
+    let path = stubs.search_path();
+    let target = platform("aarch64");
+    let out = stubs.prefix().join("files");
+    let temp = stubs.prefix().display().to_string();
+    let request = Request {
+        cflags: vec!["-O1".into()],
+        path_maps: archway_toolchain::reproducible::PathMap::for_build(
+            Path::new("/home/me/my src/zlib"),
+            Path::new("/home/me/my src/zlib/build/archway/aarch64-unknown-linux-gnu"),
+        ),
+        ..Request::default()
+    };
+    let toolchain = select(&target, &request, &path).expect("toolchain");
+    let mut env =
+        CrossEnv::with_search_path(&toolchain, &request, None, &path, false).expect("env");
+    let files = archway_toolchain::write_files(&env, &out).expect("write");
+    env.set_files(&files);
+    let source_map = "-ffile-prefix-map=/home/me/my src/zlib=/archway/source";
+    assert!(
+        env.cc().iter().any(|arg| arg == source_map),
+        "{:?}",
+        env.cc()
+    );
+    // User CFLAGS stay theirs: the maps go with the compiler, not into CFLAGS.
+    assert_eq!(env.vars["CFLAGS"], "-O1");
+    // Not into link arguments: rustc gets its own remapping instead.
+    assert!(!env
+        .rust_link_args()
+        .iter()
+        .any(|arg| arg.contains("prefix-map")));
+    assert!(env
+        .rust_flags()
+        .contains(&"--remap-path-prefix=/home/me/my src/zlib=/archway/source".to_string()));
+    let mut all = String::new();
+    for (kind, file) in [
+        ("cmake", &files.cmake_toolchain),
+        ("meson", &files.meson_cross),
+        ("config_site", &files.config_site),
+        ("cargo", &files.cargo_config),
+    ] {
+        let text = fs::read_to_string(file).expect("read");
+        all.push_str(&format!("==> {kind}\n{}", text.replace(&temp, "[TEMP]")));
+    }
+    insta::assert_snapshot!("path_maps_files", all);
+}
+
 #[test]
 fn rust_std_is_found_in_the_rustc_sysroot_or_reported_with_the_rustup_command() {
     let stubs = Stubs::new();

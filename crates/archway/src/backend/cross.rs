@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use archway_platform::{Platform, Reporter};
+use archway_toolchain::reproducible::PathMap;
 use archway_toolchain::{CrossEnv, Sysroot};
 
 use super::{Backend, Environment, Job};
@@ -76,7 +77,11 @@ impl Backend for Cross {
         let search_path = std::env::var_os("PATH").unwrap_or_default();
         let selected = archway_toolchain::select(target, job.toolchain, &search_path)?;
         let sysroot = sysroot(job.cache_dir, target, job.sysroot_packages, reporter)?;
-        let mut env = CrossEnv::new(&selected, job.toolchain, sysroot.as_ref())?;
+        // The source and build directories get fixed names in the outputs (`CC`, the CMake
+        // and Meson flags, rustc's): `crate::reproducible`.
+        let mut request = job.toolchain.clone();
+        request.path_maps = PathMap::for_build(job.project_dir, job.build_dir);
+        let mut env = CrossEnv::new(&selected, &request, sysroot.as_ref())?;
         let files = archway_toolchain::write_files(&env, &job.build_dir.join(".archway"))?;
         env.set_files(&files);
         let build_triple = job
@@ -98,9 +103,14 @@ impl Backend for Cross {
                 },
                 loader_prefix: env.library_prefix.clone(),
             })),
+            // Every step, whatever its build system, gets `SOURCE_DATE_EPOCH`.
             executor: Box::new(HostExecutor {
                 output: job.output.clone(),
-                env: Default::default(),
+                env: [(
+                    "SOURCE_DATE_EPOCH".to_string(),
+                    source_date_epoch(job.project_dir, &env),
+                )]
+                .into(),
             }),
             toolchain: Some(format!(
                 "{} {} ({})",
@@ -111,6 +121,17 @@ impl Backend for Cross {
             emulator,
         })
     }
+}
+
+/// The user's `SOURCE_DATE_EPOCH` (the configuration's `env`, else archway's environment), or
+/// one from the sources ([`crate::reproducible::source_date_epoch`]).
+fn source_date_epoch(project_dir: &Path, env: &CrossEnv) -> String {
+    let user = env
+        .vars
+        .get("SOURCE_DATE_EPOCH")
+        .cloned()
+        .or_else(|| std::env::var("SOURCE_DATE_EPOCH").ok());
+    crate::reproducible::source_date_epoch(project_dir, user.as_deref()).0
 }
 
 /// archway's sysroot for the target with the project's `packages` in it (added when missing);

@@ -63,12 +63,16 @@ pub(crate) fn environment(job: &Job<'_>) -> Result<Environ, Error> {
     let qemu = key.architecture.qemu_user();
     let mut environment = Environ::new(Store::new(cache), key, job.project_dir);
     environment.network = job.rootfs.network;
-    environment.environment = job
-        .rootfs
-        .env
-        .iter()
-        .map(|(name, value)| (name.clone(), value.clone()))
-        .collect();
+    // The sandbox binds the project and the build directory at their own paths: the same maps
+    // as on the host (`crate::reproducible`); it inherits nothing of archway's environment.
+    environment.environment = crate::reproducible::with_path_maps(
+        &job.rootfs.env,
+        &archway_toolchain::reproducible::PathMap::for_build(job.project_dir, job.build_dir),
+        job.project_dir,
+        &|_| None,
+    )
+    .into_iter()
+    .collect();
     environment.build_dir = Some(job.build_dir.to_path_buf());
     environment.interpreter_to_bind = crate::emulated::interpreter_to_bind(qemu);
     Ok(environment)

@@ -2,6 +2,7 @@
 //! host's own compilers build and the tests run directly.
 
 use archway_platform::Reporter;
+use archway_toolchain::reproducible::PathMap;
 
 use super::{Backend, Environment, Job};
 use crate::executor::HostExecutor;
@@ -41,9 +42,15 @@ impl Backend for Native {
             toolset: Toolset::Native,
             // The configuration's compiler, flags and `env`, as the hybrid and emulated
             // methods get them inside (the host's own compilers build).
+            // With the path maps and `SOURCE_DATE_EPOCH` (`crate::reproducible`).
             executor: Box::new(HostExecutor {
                 output: job.output.clone(),
-                env: job.rootfs.env.clone(),
+                env: crate::reproducible::with_path_maps(
+                    &job.rootfs.env,
+                    &PathMap::for_build(job.project_dir, job.build_dir),
+                    job.project_dir,
+                    &|name| std::env::var(name).ok(),
+                ),
             }),
             toolchain: None,
             emulator: Vec::new(),

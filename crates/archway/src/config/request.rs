@@ -80,6 +80,8 @@ impl Settings {
                 .map(|emulator| emulator.value.clone()),
             qemu_cpu: overrides.qemu_cpu.as_ref().map(|cpu| cpu.value.clone()),
             cache_dir: crate::cache::cache_dir(),
+            // The backend that knows the directories fills them in.
+            path_maps: Vec::new(),
         }
     }
 

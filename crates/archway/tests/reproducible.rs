@@ -1,0 +1,127 @@
+//! Two clones of the same sources in two directories build to the same bytes: zlib from
+//! Debian's source archive, copied into two directories of different path lengths, each built
+//! cold for aarch64 with the cross method (its default build directory inside the tree, so the
+//! build directory lies inside the source tree as usual), with debug information (`-g`, the
+//! user's `CFLAGS`: they still reach the build) so that the compile directory and the file
+//! names are in the output.
+//!
+//! Needs `aarch64-linux-gnu-gcc` and deb-src entries: outside CI a missing piece skips with a
+//! note on stderr, under CI it fails (`archway_platform::testing`).
+
+#[path = "builds/sources.rs"]
+mod sources;
+
+use std::path::{Path, PathBuf};
+
+use archway::build::{execute, prepare, BuildRequest, Goal};
+use archway::executor::ChildOutput;
+use archway::method::{Method, MethodRequest};
+use archway::platform::{NoProgress, Platform};
+use archway_platform::testing::{require, skip_unless_ci};
+use object::{Object, ObjectSection};
+
+/// A copy of `source` at `destination` (regular files, directories and symlinks).
+fn copy_tree(source: &Path, destination: &Path) {
+    std::fs::create_dir_all(destination).expect("create the copy");
+    for entry in std::fs::read_dir(source).expect("read the source") {
+        let entry = entry.expect("directory entry");
+        let kind = entry.file_type().expect("file type");
+        let to = destination.join(entry.file_name());
+        if kind.is_dir() {
+            copy_tree(&entry.path(), &to);
+        } else if kind.is_symlink() {
+            let target = std::fs::read_link(entry.path()).expect("read link");
+            std::os::unix::fs::symlink(target, &to).expect("symlink");
+        } else {
+            // `copy` keeps the permissions (configure stays executable), not the times.
+            std::fs::copy(entry.path(), &to).expect("copy a file");
+        }
+    }
+}
+
+/// Builds the clone at `project` with the cross method; the build directory.
+fn build(project: &Path) -> PathBuf {
+    let target = Platform::parse("aarch64").expect("a known target");
+    let mut request = BuildRequest::new(project, target);
+    request.method = MethodRequest::Only(Method::Cross);
+    request.cache_dir = None;
+    request.toolchain.cflags = vec!["-g".to_string(), "-O2".to_string()];
+    let log = project.join("archway-build.log");
+    request.output = ChildOutput::Log(log.clone());
+    let prepared = prepare(&request, &NoProgress).expect("prepare the build");
+    let outcome = execute(
+        &prepared.plan,
+        Goal::Build,
+        prepared.executor.as_ref(),
+        &NoProgress,
+    )
+    .unwrap_or_else(|error| {
+        panic!(
+            "zlib in `{}`: {error}\n{}",
+            project.display(),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        )
+    });
+    outcome.build_dir
+}
+
+#[test]
+fn zlib_cross_builds_in_two_directories_are_byte_identical() {
+    for tool in ["aarch64-linux-gnu-gcc", "apt-get", "dpkg-source", "make"] {
+        let found =
+            archway::executor::find_program(tool, std::env::var_os("PATH").as_deref()).is_some();
+        if !require(found, &format!("`{tool}` on PATH")) {
+            return;
+        }
+    }
+    let source = match sources::source("zlib") {
+        Ok(source) => source,
+        Err(error) => {
+            skip_unless_ci(&format!("could not fetch `zlib`: {error}"));
+            return;
+        }
+    };
+    let short = tempfile::Builder::new()
+        .prefix("z")
+        .tempdir()
+        .expect("temp dir");
+    let long = tempfile::Builder::new()
+        .prefix("archway-reproducible-a-much-longer-directory-name-")
+        .tempdir()
+        .expect("temp dir");
+    let clones = [
+        short.path().join("zlib"),
+        // Not with a space: zlib's own configure cannot handle one (`test $SRCDIR`...).
+        long.path().join("deeper/and-deeper/zlib"),
+    ];
+    let mut build_dirs = Vec::new();
+    for clone in &clones {
+        copy_tree(&source, clone);
+        build_dirs.push(build(clone));
+    }
+    for name in ["libz.so.1.2.13", "libz.a"] {
+        let first = std::fs::read(build_dirs[0].join(name)).expect("first build's file");
+        let second = std::fs::read(build_dirs[1].join(name)).expect("second build's file");
+        // The user's `-g` arrived: there is debug information to carry paths.
+        if name.ends_with(".so.1.2.13") {
+            let file = object::File::parse(&*first).expect("an ELF file");
+            let debug_info = file.section_by_name(".debug_info").expect(".debug_info");
+            assert!(debug_info.size() > 0);
+        }
+        for clone in &clones {
+            let path = clone.to_str().expect("UTF-8 temp path").as_bytes();
+            assert!(
+                !first.windows(path.len()).any(|window| window == path)
+                    && !second.windows(path.len()).any(|window| window == path),
+                "`{name}` holds the path `{}`",
+                clone.display()
+            );
+        }
+        assert!(
+            first == second,
+            "`{name}` differs between `{}` and `{}` (compare with `cmp` and `readelf -wi`)",
+            build_dirs[0].display(),
+            build_dirs[1].display()
+        );
+    }
+}
