@@ -5,8 +5,11 @@
 //! user's `CFLAGS`: they still reach the build) so that the compile directory and the file
 //! names are in the output.
 //!
-//! Needs `aarch64-linux-gnu-gcc` and deb-src entries: outside CI a missing piece skips with a
-//! note on stderr, under CI it fails (`archway_platform::testing`).
+//! The same with the hybrid method (the arm64 root filesystem and its prefix from the cache).
+//!
+//! Needs `aarch64-linux-gnu-gcc` and deb-src entries (and for the hybrid method root, bwrap,
+//! mmdebstrap and QEMU): outside CI a missing piece skips with a note on stderr, under CI it
+//! fails (`archway_platform::testing`).
 
 #[path = "builds/sources.rs"]
 mod sources;
@@ -14,6 +17,7 @@ mod sources;
 use std::path::{Path, PathBuf};
 
 use archway::build::{execute, prepare, BuildRequest, Goal};
+use archway::emulation::TemporaryRegistration;
 use archway::executor::ChildOutput;
 use archway::method::{Method, MethodRequest};
 use archway::platform::{NoProgress, Platform};
@@ -39,13 +43,24 @@ fn copy_tree(source: &Path, destination: &Path) {
     }
 }
 
-/// Builds the clone at `project` with the cross method; the build directory.
-fn build(project: &Path) -> PathBuf {
+/// Builds the clone at `project` with `method`; the build directory.
+fn build(project: &Path, method: Method) -> PathBuf {
     let target = Platform::parse("aarch64").expect("a known target");
     let mut request = BuildRequest::new(project, target);
-    request.method = MethodRequest::Only(Method::Cross);
-    request.cache_dir = None;
+    request.method = MethodRequest::Only(method);
+    if method == Method::Cross {
+        // The cross toolchain's own libc: a sysroot other tests may have put in the cache
+        // directory is not part of this test. The hybrid method takes the root filesystem
+        // and prefix from the usual cache directory (a warm machine reuses them).
+        request.cache_dir = None;
+    }
+    // The user's CFLAGS, as the configuration gives them to each method: the cross
+    // toolchain's request, and the variables of a build inside the root filesystem.
     request.toolchain.cflags = vec!["-g".to_string(), "-O2".to_string()];
+    request
+        .rootfs
+        .env
+        .insert("CFLAGS".to_string(), "-g -O2".to_string());
     let log = project.join("archway-build.log");
     request.output = ChildOutput::Log(log.clone());
     let prepared = prepare(&request, &NoProgress).expect("prepare the build");
@@ -74,6 +89,40 @@ fn zlib_cross_builds_in_two_directories_are_byte_identical() {
             return;
         }
     }
+    builds_in_two_directories_are_byte_identical(Method::Cross);
+}
+
+/// The hybrid method: the prefix's cross gcc inside the arm64 root filesystem, which binds
+/// the project and its build directory at their own paths, so the same maps hold.
+#[test]
+fn zlib_hybrid_builds_in_two_directories_are_byte_identical() {
+    let mut missing = Vec::new();
+    if !archway_rootfs::running_as_root() {
+        missing.push("root".to_string());
+    }
+    for tool in [
+        "mmdebstrap",
+        "bwrap",
+        "apt-get",
+        "dpkg-source",
+        "qemu-aarch64-static",
+    ] {
+        if archway_rootfs::find_program(tool).is_none() {
+            missing.push(format!("`{tool}`"));
+        }
+    }
+    if !missing.is_empty() {
+        skip_unless_ci(&format!("needs {}", missing.join(", ")));
+        return;
+    }
+    let target = Platform::parse("aarch64").expect("a known target");
+    let _registration = TemporaryRegistration::for_target(&target).expect("a binfmt entry (root)");
+    builds_in_two_directories_are_byte_identical(Method::Hybrid);
+}
+
+/// zlib copied into two directories of different lengths, built cold with `method` in each:
+/// the shared and the static library are the same bytes, and hold neither directory.
+fn builds_in_two_directories_are_byte_identical(method: Method) {
     let source = match sources::source("zlib") {
         Ok(source) => source,
         Err(error) => {
@@ -81,13 +130,15 @@ fn zlib_cross_builds_in_two_directories_are_byte_identical() {
             return;
         }
     };
+    // Under Cargo's scratch directory: the sandbox's `/tmp` is its own.
+    let scratch = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let short = tempfile::Builder::new()
         .prefix("z")
-        .tempdir()
+        .tempdir_in(scratch)
         .expect("temp dir");
     let long = tempfile::Builder::new()
         .prefix("archway-reproducible-a-much-longer-directory-name-")
-        .tempdir()
+        .tempdir_in(scratch)
         .expect("temp dir");
     let clones = [
         short.path().join("zlib"),
@@ -97,7 +148,7 @@ fn zlib_cross_builds_in_two_directories_are_byte_identical() {
     let mut build_dirs = Vec::new();
     for clone in &clones {
         copy_tree(&source, clone);
-        build_dirs.push(build(clone));
+        build_dirs.push(build(clone, method));
     }
     for name in ["libz.so.1.2.13", "libz.a"] {
         let first = std::fs::read(build_dirs[0].join(name)).expect("first build's file");
@@ -113,13 +164,13 @@ fn zlib_cross_builds_in_two_directories_are_byte_identical() {
             assert!(
                 !first.windows(path.len()).any(|window| window == path)
                     && !second.windows(path.len()).any(|window| window == path),
-                "`{name}` holds the path `{}`",
+                "{method}: `{name}` holds the path `{}`",
                 clone.display()
             );
         }
         assert!(
             first == second,
-            "`{name}` differs between `{}` and `{}` (compare with `cmp` and `readelf -wi`)",
+            "{method}: `{name}` differs between `{}` and `{}` (compare with `cmp` and `readelf -wi`)",
             build_dirs[0].display(),
             build_dirs[1].display()
         );
