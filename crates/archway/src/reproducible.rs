@@ -6,7 +6,8 @@
 //! ([`archway_toolchain::Request::path_maps`]); the native, hybrid and emulated methods, whose
 //! build systems find the compiler themselves, through `CC`/`CXX` (after the configured
 //! compiler and CPU flags, as those methods already pass the CPU flags) and
-//! `CARGO_ENCODED_RUSTFLAGS` (after the user's own `CARGO_ENCODED_RUSTFLAGS` or `RUSTFLAGS`).
+//! `CARGO_ENCODED_RUSTFLAGS` (after the user's own `CARGO_ENCODED_RUSTFLAGS` or `RUSTFLAGS`;
+//! not when a Cargo configuration file sets `rustflags`, which the variable would silence).
 //! The hybrid and emulated sandboxes bind the project and its build directory at their own
 //! paths, so the same maps hold inside.
 //!
@@ -162,9 +163,14 @@ pub fn with_path_maps(
         }
     }
     let rust = rust_flags(maps);
-    if !rust.is_empty() {
-        let encoded = lookup("CARGO_ENCODED_RUSTFLAGS");
-        let plain = lookup("RUSTFLAGS");
+    let encoded = lookup("CARGO_ENCODED_RUSTFLAGS");
+    let plain = lookup("RUSTFLAGS");
+    // Cargo takes its flags from one source only, the environment first: setting them there
+    // would silence `rustflags` of a Cargo configuration file, so then they are left alone
+    // (and Rust's paths unmapped) unless the user's environment already decides.
+    let configured =
+        encoded.is_none() && plain.is_none() && cargo_config_sets_rustflags(project_dir);
+    if !rust.is_empty() && !configured {
         env.insert(
             "CARGO_ENCODED_RUSTFLAGS".to_string(),
             encoded_rustflags(encoded.as_deref(), plain.as_deref(), &rust),
@@ -174,6 +180,28 @@ pub fn with_path_maps(
     let (epoch, _) = source_date_epoch(project_dir, user_epoch.as_deref());
     env.insert("SOURCE_DATE_EPOCH".to_string(), epoch);
     env
+}
+
+/// Whether a Cargo configuration file that applies to `project_dir` sets `rustflags`: the
+/// project's directory and its ancestors' `.cargo/config.toml` (or `.cargo/config`), then
+/// `$CARGO_HOME/config.toml` (Cargo's "Hierarchical structure"). A textual check: a file that
+/// mentions `rustflags` counts.
+fn cargo_config_sets_rustflags(project_dir: &Path) -> bool {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")));
+    let mut files = Vec::new();
+    for directory in project_dir.ancestors() {
+        files.push(directory.join(".cargo/config.toml"));
+        files.push(directory.join(".cargo/config"));
+    }
+    if let Some(home) = cargo_home {
+        files.push(home.join("config.toml"));
+        files.push(home.join("config"));
+    }
+    files
+        .iter()
+        .any(|file| std::fs::read_to_string(file).is_ok_and(|text| text.contains("rustflags")))
 }
 
 #[cfg(test)]
@@ -253,6 +281,17 @@ mod tests {
              --remap-path-prefix=/my src/build/a=/archway/build"
         );
         assert_eq!(env["SOURCE_DATE_EPOCH"], FALLBACK_EPOCH.to_string());
+
+        // A Cargo configuration's rustflags are not silenced by the environment.
+        std::fs::create_dir(project.path().join(".cargo")).expect("mkdir");
+        std::fs::write(
+            project.path().join(".cargo/config.toml"),
+            "[build]\nrustflags = [\"-Ctarget-cpu=native\"]\n",
+        )
+        .expect("write");
+        let env = with_path_maps(&base, &maps, project.path(), &|_| None);
+        assert!(!env.contains_key("CARGO_ENCODED_RUSTFLAGS"), "{env:?}");
+        assert!(env["CC"].contains("-ffile-prefix-map=/my src=/archway/source"));
 
         // The user's SOURCE_DATE_EPOCH wins.
         base.insert("SOURCE_DATE_EPOCH".to_string(), "42".to_string());
