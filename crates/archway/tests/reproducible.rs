@@ -5,7 +5,8 @@
 //! user's `CFLAGS`: they still reach the build) so that the compile directory and the file
 //! names are in the output.
 //!
-//! The same with the hybrid method (the arm64 root filesystem and its prefix from the cache).
+//! The same with the hybrid method (the arm64 root filesystem and its prefix from the cache),
+//! and a Rust program with the native method.
 //!
 //! Needs `aarch64-linux-gnu-gcc` and deb-src entries (and for the hybrid method root, bwrap,
 //! mmdebstrap and QEMU): outside CI a missing piece skips with a note on stderr, under CI it
@@ -175,4 +176,72 @@ fn builds_in_two_directories_are_byte_identical(method: Method) {
             build_dirs[1].display()
         );
     }
+}
+
+/// A Rust program built with the native method in two directories: rustc's debug information
+/// and panic locations carry no directory (`--remap-path-prefix` through
+/// `CARGO_ENCODED_RUSTFLAGS`), so the two executables are the same bytes.
+#[test]
+fn cargo_native_builds_in_two_directories_are_byte_identical() {
+    let found =
+        archway::executor::find_program("cargo", std::env::var_os("PATH").as_deref()).is_some();
+    if !require(found, "`cargo` on PATH") {
+        return;
+    }
+    let host = archway_platform::host::Host::detect().expect("the host");
+    let scratch = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let short = tempfile::Builder::new()
+        .prefix("c")
+        .tempdir_in(scratch)
+        .expect("temp dir");
+    let long = tempfile::Builder::new()
+        .prefix("archway-reproducible-a-much-longer-directory-name-")
+        .tempdir_in(scratch)
+        .expect("temp dir");
+    let clones = [short.path().join("hello"), long.path().join("deeper/hello")];
+    let mut programs = Vec::new();
+    for clone in &clones {
+        std::fs::create_dir_all(clone.join("src")).expect("src");
+        std::fs::write(
+            clone.join("Cargo.toml"),
+            "[package]\nname = \"hello\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+        )
+        .expect("Cargo.toml");
+        // Indexing panics with this file's location: a path in the program.
+        std::fs::write(
+            clone.join("src/main.rs"),
+            "fn main() { let lengths: Vec<usize> = std::env::args().map(|a| a.len()).collect(); \
+             println!(\"{}\", lengths[0]); }\n",
+        )
+        .expect("main.rs");
+        let mut request = BuildRequest::new(clone, host.platform.clone());
+        request.method = MethodRequest::Only(Method::Native);
+        request.cache_dir = None;
+        let log = clone.join("archway-build.log");
+        request.output = ChildOutput::Log(log.clone());
+        let prepared = prepare(&request, &NoProgress).expect("prepare the build");
+        let outcome = execute(
+            &prepared.plan,
+            Goal::Build,
+            prepared.executor.as_ref(),
+            &NoProgress,
+        )
+        .unwrap_or_else(|error| {
+            panic!(
+                "{error}\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            )
+        });
+        let program = outcome.build_dir.join("debug/hello");
+        programs.push(std::fs::read(&program).expect("the program"));
+    }
+    for (clone, program) in clones.iter().zip(&programs) {
+        let path = clone.to_str().expect("UTF-8 temp path").as_bytes();
+        assert!(
+            !program.windows(path.len()).any(|window| window == path),
+            "the program holds `{}`",
+            clone.display()
+        );
+    }
+    assert!(programs[0] == programs[1], "the two programs differ");
 }
