@@ -141,6 +141,92 @@ pub fn sha256_file(path: &Path) -> Result<String, KeyError> {
     Ok(Key(hasher.finalize().into()).to_string())
 }
 
+/// Digests of large files that rarely change (compilers: `cc1` is 30 MB), remembered by
+/// device, inode, size, modification and change time — the file's identity as ccache's
+/// `compiler_check = mtime` takes it — in one JSON file; a file whose identity changed is
+/// hashed again. Losing or corrupting the memo file costs only time.
+#[derive(Debug)]
+pub struct DigestMemo {
+    path: Option<PathBuf>,
+    entries: std::sync::Mutex<BTreeMap<String, String>>,
+    changed: std::sync::atomic::AtomicBool,
+}
+
+impl DigestMemo {
+    /// The memo in `path` (read now; `None`: remember nothing).
+    pub fn open(path: Option<&Path>) -> DigestMemo {
+        let entries = path
+            .and_then(|path| std::fs::read(path).ok())
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default();
+        DigestMemo {
+            path: path.map(Path::to_path_buf),
+            entries: std::sync::Mutex::new(entries),
+            changed: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// The SHA-256 of the file at `path`, from the memo when its identity is unchanged.
+    pub fn sha256(&self, path: &Path) -> Result<String, KeyError> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(path).map_err(|source| KeyError::Io {
+            action: "inspect",
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let identity = format!(
+            "{}\0{}:{}:{}:{}.{}:{}.{}",
+            path.display(),
+            meta.dev(),
+            meta.ino(),
+            meta.len(),
+            meta.mtime(),
+            meta.mtime_nsec(),
+            meta.ctime(),
+            meta.ctime_nsec()
+        );
+        if let Ok(entries) = self.entries.lock() {
+            if let Some(digest) = entries.get(&identity) {
+                return Ok(digest.clone());
+            }
+        }
+        let digest = sha256_file(path)?;
+        if let Ok(mut entries) = self.entries.lock() {
+            // Entries of replaced files linger; a bound keeps the file small.
+            if entries.len() > 4096 {
+                entries.clear();
+            }
+            entries.insert(identity, digest.clone());
+            self.changed
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(digest)
+    }
+
+    /// Writes the memo back when it learnt something (atomically: a temporary file renamed).
+    pub fn save(&self) {
+        let Some(path) = &self.path else {
+            return;
+        };
+        if !self.changed.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
+        let Ok(entries) = self.entries.lock() else {
+            return;
+        };
+        let Ok(bytes) = serde_json::to_vec(&*entries) else {
+            return;
+        };
+        let temporary = PathBuf::from(format!("{}.{}", path.display(), std::process::id()));
+        if let Some(parent) = path.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        if std::fs::write(&temporary, bytes).is_ok() && std::fs::rename(&temporary, path).is_err() {
+            let _ = std::fs::remove_file(&temporary);
+        }
+    }
+}
+
 /// The source tree's content: one digest over every file's relative path, kind, executable
 /// bit and content (or link target).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -665,6 +751,31 @@ mod tests {
         // A file moved between directories with the same bytes elsewhere: other paths.
         std::fs::rename(root.join("src/sub/b.c"), root.join("src/b.c")).expect("mv");
         assert_ne!(digest(), base, "directory structure");
+    }
+
+    #[test]
+    fn the_digest_memo_rehashes_a_changed_file_only() {
+        let dir = tempfile::tempdir().expect("temp");
+        let file = dir.path().join("cc1");
+        let memo_path = dir.path().join("memo.json");
+        std::fs::write(&file, "one").expect("write");
+        let memo = DigestMemo::open(Some(&memo_path));
+        assert_eq!(memo.sha256(&file).expect("digest"), sha256_hex(b"one"));
+        memo.save();
+        let again = DigestMemo::open(Some(&memo_path));
+        assert_eq!(again.sha256(&file).expect("digest"), sha256_hex(b"one"));
+        // Rewritten (same size): another change time, so hashed again.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&file, "two").expect("write");
+        assert_eq!(again.sha256(&file).expect("digest"), sha256_hex(b"two"));
+        // A corrupt memo is no memo.
+        std::fs::write(&memo_path, "{").expect("write");
+        assert_eq!(
+            DigestMemo::open(Some(&memo_path))
+                .sha256(&file)
+                .expect("digest"),
+            sha256_hex(b"two")
+        );
     }
 
     proptest! {
