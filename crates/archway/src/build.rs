@@ -443,6 +443,7 @@ fn outcome(
         timings,
         tested,
         total: started.elapsed(),
+        cache: None,
     }
 }
 
