@@ -94,21 +94,37 @@ impl BuildCache {
         settings: &CacheSettings,
         cache_dir: Option<&Path>,
         rerun_tests: bool,
+        reporter: &dyn Reporter,
     ) -> Option<BuildCache> {
         if !settings.enabled {
             return None;
         }
-        let store = Store::new(cache_dir?).with_max_size(settings.max_size);
-        // ── The shared store connects here (the lead wires it in) ─────────────────────────
-        // let upstream = settings.shared.as_ref().and_then(|shared| {
-        //     archway_cache::shared::open(shared)
-        //         .map_err(|error| /* warn through the reporter */ error)
-        //         .ok()
-        // });
-        // let store = store.with_upstream(upstream);
-        // ────────────────────────────────────────────────────────────────────────────────────
+        let upstream = settings
+            .shared
+            .as_ref()
+            .and_then(|shared| shared_store(shared, reporter));
+        let store = Store::new(cache_dir?)
+            .with_max_size(settings.max_size)
+            .with_upstream(upstream);
         Some(BuildCache { store, rerun_tests })
     }
+}
+
+/// The shared store of `[cache] url`, or `None` (a warning says why): the build then uses the
+/// local store only.
+///
+/// CONNECT (the lead): the shared store's constructor goes here, e.g.
+/// `match archway_cache::shared::open(settings) { Ok(upstream) => Some(upstream),
+///  Err(error) => { warn(reporter, &error.to_string(), error.hint()); None } }`.
+fn shared_store(
+    settings: &archway_cache::SharedSettings,
+    reporter: &dyn Reporter,
+) -> Option<Box<dyn archway_cache::Upstream>> {
+    reporter.note(&format!(
+        "warning: `[cache] url = \"{}\"` is set, but this archway has no shared-store support yet; using the local store only",
+        settings.url
+    ));
+    None
 }
 
 /// The local store as the configuration of the project in `directory` sets it up (`max-size`),

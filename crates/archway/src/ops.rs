@@ -226,7 +226,12 @@ fn run(
     let cache = if options.no_cache || plan.recipe.is_none() {
         None
     } else {
-        BuildCache::open(cache_settings, request.cache_dir.as_deref(), options.rerun)
+        BuildCache::open(
+            cache_settings,
+            request.cache_dir.as_deref(),
+            options.rerun,
+            reporter,
+        )
     };
     let mut keyed = None;
     if let Some(cache) = &cache {

@@ -327,3 +327,99 @@ fn two_concurrent_builds_fill_one_store() {
     let hit = outcome(&build(&cache, &third).run());
     assert_eq!(hit["cache"]["hit"], true, "{hit}");
 }
+
+/// A CMake project with one test, built for the host (the native method: fast).
+fn write_tested_project(dir: &Path) {
+    std::fs::create_dir_all(dir).expect("project dir");
+    std::fs::write(
+        dir.join("CMakeLists.txt"),
+        "cmake_minimum_required(VERSION 3.13)\nproject(answer C)\nenable_testing()\n\
+         add_executable(answer answer.c)\nadd_test(NAME answer COMMAND answer)\n",
+    )
+    .expect("CMakeLists.txt");
+    std::fs::write(dir.join("answer.c"), "int main(void) { return 0; }\n").expect("answer.c");
+}
+
+#[test]
+fn passed_tests_are_not_run_again_until_rerun_or_an_input_changes() {
+    for tool in ["cmake", "ctest", "cc"] {
+        if !support::have_tool(tool) && support::skip_unless_ci(&format!("`{tool}` on PATH")) {
+            return;
+        }
+    }
+    let work = tempfile::tempdir().expect("temp");
+    let cache = work.path().join("cache");
+    let project = work.path().join("answer");
+    write_tested_project(&project);
+    let test = || {
+        archway()
+            .env("XDG_CACHE_HOME", &cache)
+            .args([
+                "test",
+                "--target",
+                "x86_64-linux",
+                "--method",
+                "native",
+                "--json",
+                "-C",
+            ])
+            .arg(&project)
+    };
+    let ran_tests = |outcome: &serde_json::Value| {
+        outcome["timings"]
+            .as_array()
+            .expect("timings")
+            .iter()
+            .any(|timing| timing["step"] == "test")
+    };
+    let first = outcome(&test().run());
+    assert!(ran_tests(&first), "{first}");
+    assert_eq!(first["tested"], true);
+    assert_eq!(first["cache"]["hit"], false);
+
+    let second_run = test().run();
+    let second = outcome(&second_run);
+    assert_eq!(second["tested"], true, "{second}");
+    assert_eq!(
+        second["cache"]["test_hit"],
+        true,
+        "{}",
+        second_run.snapshot()
+    );
+    assert!(!ran_tests(&second), "{second}");
+    assert!(
+        second_run
+            .stderr
+            .contains("the tests passed for this build before"),
+        "{}",
+        second_run.stderr
+    );
+
+    // `--rerun`: the real thing.
+    let rerun = outcome(&test().arg("--rerun").run());
+    assert!(ran_tests(&rerun), "{rerun}");
+
+    // A variable that reaches the build is an input: another key, tests run.
+    let flagged = outcome(&test().env("CFLAGS", "-O1").run());
+    assert!(ran_tests(&flagged), "{flagged}");
+    assert_ne!(flagged["cache"]["key"], first["cache"]["key"]);
+
+    // A build of the same inputs is a hit of the build the tests ran on.
+    let built = outcome(
+        &archway()
+            .env("XDG_CACHE_HOME", &cache)
+            .args([
+                "build",
+                "--target",
+                "x86_64-linux",
+                "--method",
+                "native",
+                "--json",
+                "-C",
+            ])
+            .arg(&project)
+            .run(),
+    );
+    assert_eq!(built["cache"]["hit"], true, "{built}");
+    assert_eq!(built["cache"]["key"], first["cache"]["key"]);
+}
