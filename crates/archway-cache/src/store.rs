@@ -942,6 +942,7 @@ fn verify_entry(directory: &Path, into: Option<&Path>) -> Result<(Record, Manife
             let source = files_dir.join(&relative);
             let (sha256, size) = match into {
                 Some(into) => {
+                    through_link(into, &relative)?;
                     let destination = into.join(&relative);
                     if let Some(parent) = destination.parent() {
                         std::fs::create_dir_all(parent)
@@ -982,6 +983,7 @@ fn verify_entry(directory: &Path, into: Option<&Path>) -> Result<(Record, Manife
                 return Err(format!("the link `{text}` does not match the manifest"));
             }
             if let Some(into) = into {
+                through_link(into, &relative)?;
                 let destination = into.join(&relative);
                 let temporary = PathBuf::from(format!(
                     "{}.archway-restore-{}",
@@ -1014,6 +1016,26 @@ fn verify_entry(directory: &Path, into: Option<&Path>) -> Result<(Record, Manife
             .map_err(|error| format!("cannot restore `{}`: {error}", destination.display()))?;
     }
     Ok((record, manifest))
+}
+
+/// Refuses a path whose directories below `into` include a symbolic link: writing through it
+/// could land outside the directory restored into (a build may have made such a link).
+fn through_link(into: &Path, relative: &Path) -> Result<(), String> {
+    let mut path = into.to_path_buf();
+    let mut components = relative.components().peekable();
+    while let Some(component) = components.next() {
+        if components.peek().is_none() {
+            break;
+        }
+        path.push(component);
+        if std::fs::symlink_metadata(&path).is_ok_and(|meta| meta.file_type().is_symlink()) {
+            return Err(format!(
+                "cannot restore below the symbolic link `{}`",
+                path.display()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The files and links below `directory`, as `/`-joined relative paths.

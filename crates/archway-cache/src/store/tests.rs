@@ -561,3 +561,24 @@ fn sizes_parse_and_hostile_ones_are_refused() {
     assert_eq!(format_size(1536), "1.5 KiB");
     assert_eq!(format_size(12), "12 B");
 }
+
+#[test]
+fn a_restore_never_writes_through_a_link_in_the_target_directory() {
+    let temp = tempfile::tempdir().expect("temp");
+    let store = Store::new(&temp.path().join("cache"));
+    let notes = Notes::default();
+    let files = build_dir(&temp.path().join("first"), "one");
+    store
+        .insert(&name(8), &record(EntryKind::Build), &files, &notes)
+        .expect("insert");
+    let into = temp.path().join("into");
+    let outside = temp.path().join("outside");
+    std::fs::create_dir_all(&into).expect("mkdir");
+    std::fs::create_dir_all(&outside).expect("mkdir");
+    std::os::unix::fs::symlink(&outside, into.join("lib")).expect("ln");
+    assert!(store
+        .restore(&name(8), &into, &notes)
+        .expect("read")
+        .is_none());
+    assert_eq!(std::fs::read_dir(&outside).expect("outside").count(), 0);
+}
