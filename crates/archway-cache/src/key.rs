@@ -453,10 +453,13 @@ impl KeyInputs {
                 format!(" [{}]", binaries.join(", "))
             }
         ));
+        let system: Vec<&str> = [self.system.kind.as_str(), self.system.name.as_str()]
+            .into_iter()
+            .filter(|part| !part.is_empty())
+            .collect();
         lines.push(format!(
-            "system: {} {} ({} packages)",
-            self.system.kind,
-            self.system.name,
+            "system: {} ({} packages)",
+            system.join(" "),
             self.system.packages.len()
         ));
         lines.push(format!(
@@ -468,11 +471,13 @@ impl KeyInputs {
             }
         ));
         for step in &self.steps {
+            let command: Vec<&str> = std::iter::once(step.program.as_str())
+                .chain(step.args.iter().map(String::as_str))
+                .collect();
             lines.push(format!(
-                "{} step: {} {} ({} variables)",
+                "{} step: {} ({} variables)",
                 step.kind,
-                step.program,
-                step.args.join(" "),
+                command.join(" "),
                 step.env.len()
             ));
         }
