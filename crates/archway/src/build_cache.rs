@@ -385,7 +385,7 @@ fn find_program(program: &str, search_path: &std::ffi::OsStr) -> Option<PathBuf>
 fn system_inputs(plan: &Plan, request: &BuildRequest) -> SystemInputs {
     let mut system = SystemInputs {
         kind: "host".to_string(),
-        name: String::new(),
+        name: "dpkg".to_string(),
         packages: BTreeMap::new(),
     };
     let cache = request.cache_dir.as_deref();
@@ -437,8 +437,19 @@ fn system_inputs(plan: &Plan, request: &BuildRequest) -> SystemInputs {
                 system.packages = rootfs_packages(&manifest);
             }
             if plan.method == Method::Hybrid {
-                // The native prefix's compilers are host packages of the same suite.
-                system.name.push_str(" + hybrid prefix");
+                // The compilers, shell and tools that run come from the native prefix: its
+                // packages (an amd64 Debian tree) are inputs too.
+                if let (Ok(key), Some(cache)) = (crate::backend::hybrid::prefix_key(&job), cache) {
+                    let name = key.directory_name();
+                    let status = archway_rootfs::Store::new(cache)
+                        .root()
+                        .join(&name)
+                        .join("root/var/lib/dpkg/status");
+                    for (package, version) in dpkg_packages(&status, &|_| true) {
+                        system.packages.insert(format!("prefix {package}"), version);
+                    }
+                    system.name = format!("{} + {name}", system.name);
+                }
             }
         }
     }
@@ -492,8 +503,18 @@ fn host_packages(triple: Option<&str>) -> BTreeMap<String, String> {
         "cargo",
         "linux-libc-dev",
     ];
+    dpkg_packages(Path::new("/var/lib/dpkg/status"), &|package| {
+        PREFIXES.iter().any(|prefix| package.starts_with(prefix))
+            || package.ends_with("-cross")
+            || triple.is_some_and(|triple| package.contains(triple))
+    })
+}
+
+/// The installed packages of a dpkg status file that `wanted` picks, as
+/// `name:architecture` → version.
+fn dpkg_packages(status: &Path, wanted: &dyn Fn(&str) -> bool) -> BTreeMap<String, String> {
     let mut packages = BTreeMap::new();
-    let Ok(status) = std::fs::read_to_string("/var/lib/dpkg/status") else {
+    let Ok(status) = std::fs::read_to_string(status) else {
         return packages;
     };
     for paragraph in status.split("\n\n") {
@@ -507,13 +528,7 @@ fn host_packages(triple: Option<&str>) -> BTreeMap<String, String> {
         else {
             continue;
         };
-        if !state.ends_with(" installed") {
-            continue;
-        }
-        let wanted = PREFIXES.iter().any(|prefix| package.starts_with(prefix))
-            || package.ends_with("-cross")
-            || triple.is_some_and(|triple| package.contains(triple));
-        if wanted {
+        if state.ends_with(" installed") && wanted(package) {
             let architecture = field("Architecture").unwrap_or("");
             packages.insert(format!("{package}:{architecture}"), version.to_string());
         }
@@ -784,6 +799,25 @@ mod tests {
         // A number that is not a job count stays.
         let other = step_inputs(&step(&["-O", "8"], "/a/p"), &map("/a/p"));
         assert_eq!(other.args, ["-O", "8"]);
+    }
+
+    #[test]
+    fn dpkg_status_gives_the_installed_packages_picked() {
+        let dir = tempfile::tempdir().expect("temp");
+        let status = dir.path().join("status");
+        std::fs::write(
+            &status,
+            "Package: make\nStatus: install ok installed\nArchitecture: amd64\nVersion: 4.3-4.1\n\n\
+             Package: make-doc\nStatus: deinstall ok config-files\nArchitecture: all\nVersion: 1\n\n\
+             Package: zsh\nStatus: install ok installed\nArchitecture: amd64\nVersion: 5.9\n",
+        )
+        .expect("write");
+        assert_eq!(
+            dpkg_packages(&status, &|name| name.starts_with("make")),
+            BTreeMap::from([("make:amd64".to_string(), "4.3-4.1".to_string())])
+        );
+        assert_eq!(dpkg_packages(&status, &|_| true).len(), 2);
+        assert!(dpkg_packages(&dir.path().join("none"), &|_| true).is_empty());
     }
 
     #[test]
