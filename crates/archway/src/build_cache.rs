@@ -432,9 +432,12 @@ fn system_inputs(plan: &Plan, request: &BuildRequest) -> SystemInputs {
             };
             if let (Ok(key), Some(cache)) = (crate::backend::emulated::rootfs_key(&job), cache) {
                 system.name = key.directory_name();
-                let store = archway_rootfs::Store::new(cache);
-                let manifest = store.directory_of(&key).join("manifest.json");
-                system.packages = rootfs_packages(&manifest);
+                // The tree's own dpkg status: what is installed, whatever made the tree (its
+                // manifest.json is a later record, absent from older trees).
+                let status = archway_rootfs::Store::new(cache)
+                    .directory_of(&key)
+                    .join("root/var/lib/dpkg/status");
+                system.packages = dpkg_packages(&status, &|_| true);
             }
             if plan.method == Method::Hybrid {
                 // The compilers, shell and tools that run come from the native prefix: its
@@ -454,26 +457,6 @@ fn system_inputs(plan: &Plan, request: &BuildRequest) -> SystemInputs {
         }
     }
     system
-}
-
-/// Packages of a root filesystem's `manifest.json` (`packages: [{name, version,
-/// architecture}]`).
-fn rootfs_packages(path: &Path) -> BTreeMap<String, String> {
-    let mut packages = BTreeMap::new();
-    let Ok(bytes) = std::fs::read(path) else {
-        return packages;
-    };
-    let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
-        return packages;
-    };
-    for package in value["packages"].as_array().into_iter().flatten() {
-        if let (Some(name), Some(version)) = (package["name"].as_str(), package["version"].as_str())
-        {
-            let architecture = package["architecture"].as_str().unwrap_or("");
-            packages.insert(format!("{name}:{architecture}"), version.to_string());
-        }
-    }
-    packages
 }
 
 /// The host's packages that build: compilers, binutils, the C library, the build systems, and
@@ -818,23 +801,5 @@ mod tests {
         );
         assert_eq!(dpkg_packages(&status, &|_| true).len(), 2);
         assert!(dpkg_packages(&dir.path().join("none"), &|_| true).is_empty());
-    }
-
-    #[test]
-    fn rootfs_packages_are_read_from_the_manifest() {
-        let dir = tempfile::tempdir().expect("temp");
-        let path = dir.path().join("manifest.json");
-        std::fs::write(
-            &path,
-            r#"{"format":1,"packages":[{"name":"gcc-12","version":"12.2.0-14","architecture":"arm64"}]}"#,
-        )
-        .expect("write");
-        assert_eq!(
-            rootfs_packages(&path),
-            BTreeMap::from([("gcc-12:arm64".to_string(), "12.2.0-14".to_string())])
-        );
-        assert!(rootfs_packages(&dir.path().join("missing")).is_empty());
-        std::fs::write(&path, "{").expect("write");
-        assert!(rootfs_packages(&path).is_empty());
     }
 }
