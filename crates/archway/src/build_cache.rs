@@ -234,6 +234,24 @@ pub fn key_inputs(
             }
         }
     }
+    // `.git` is not hashed, but a git work tree's `HEAD` commit time becomes the build's
+    // `SOURCE_DATE_EPOCH` (the path-mapping work: `crate::reproducible` on main), which
+    // `__DATE__` and archive timestamps carry: two commits with the same files are two builds.
+    if project_dir.join(".git").exists() {
+        let output = std::process::Command::new("git")
+            .arg("-C")
+            .arg(project_dir)
+            .args(["log", "-1", "--format=%ct"])
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output();
+        if let Some(output) = output.ok().filter(|output| output.status.success()) {
+            let time = String::from_utf8_lossy(&output.stdout).trim().to_string();
+            inputs
+                .environment
+                .insert("git HEAD commit time".to_string(), time);
+        }
+    }
     // The configuration's variables for a build with the target's own compilers (inside the
     // root filesystem, or the host's for the native method); a cross build has its own (in
     // the steps' environments).
