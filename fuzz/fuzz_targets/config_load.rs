@@ -47,6 +47,10 @@ fuzz_target!(|data: &[u8]| {
         config.project_file(),
         config.project_root(),
     );
+    // `[cache]`: resolved, or refused with a message (`trusted-keys` in a project file).
+    if let Err(error) = config.cache() {
+        render(&error);
+    }
     // What the file itself selects (`[build] target`, `profile`), else the host.
     resolve(&config, &Flags::default(), &host);
     for target in TARGETS {

@@ -5,6 +5,12 @@
 //! local store under the cache directory; a shared store (S3-compatible) may sit behind it, read
 //! through and written back, and its entries are trusted only when signed by a trusted key.
 
+pub mod key;
+pub mod settings;
+pub mod store;
 pub mod upstream;
 
+pub use key::{Key, KeyInputs};
+pub use settings::{CacheSettings, SharedSettings, TrustedKey};
+pub use store::{EntryKind, EntryName, Record, Store, StoreError};
 pub use upstream::{Pulled, Upstream, UpstreamError};

@@ -62,6 +62,8 @@ pub enum Command {
     Shell(commands::shell::Args),
     /// Show the resolved configuration and where each value comes from.
     Config(commands::config::Args),
+    /// Inspect and trim the build cache (builds and test results, keyed by their inputs).
+    Cache(commands::cache::Args),
     /// Print shell completions to stdout.
     Completions(commands::completions::Args),
     /// Print the man page (roff) to stdout, or write one page per command into a directory.

@@ -56,6 +56,9 @@ fn hint_of(error: &anyhow::Error) -> Option<String> {
         if let Some(e) = cause.downcast_ref::<archway_rootfs::Error>() {
             return e.hint();
         }
+        if let Some(e) = cause.downcast_ref::<archway_cache::StoreError>() {
+            return e.hint();
+        }
         if let Some(e) = cause.downcast_ref::<archway::plan::Unavailable>() {
             return e.hint();
         }

@@ -447,6 +447,7 @@ fn outcome(
         timings,
         tested,
         total: started.elapsed(),
+        cache: None,
     }
 }
 

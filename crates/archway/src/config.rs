@@ -122,6 +122,8 @@ struct EnvLayer {
     target: Option<Sourced<Target>>,
     profile: Option<Sourced<String>>,
     build_dir: Option<Sourced<PathBuf>>,
+    /// `ARCHWAY_CACHE_ENABLED`: `[cache] enabled` for this environment (a CI job, a test run).
+    cache_enabled: Option<Sourced<bool>>,
     overrides: Overrides,
 }
 
@@ -159,6 +161,21 @@ impl EnvLayer {
                 PathBuf::from(dir),
                 Source::env("ARCHWAY_BUILD_DIR"),
             ));
+        }
+        if let Some(value) = text("ARCHWAY_CACHE_ENABLED")? {
+            let enabled = match value.as_str() {
+                "true" | "1" | "yes" | "on" => true,
+                "false" | "0" | "no" | "off" => false,
+                _ => {
+                    return Err(Error::InvalidEnv {
+                        variable: "ARCHWAY_CACHE_ENABLED".to_string(),
+                        value,
+                        expected: "`true` or `false`".to_string(),
+                        suggestion: None,
+                    })
+                }
+            };
+            layer.cache_enabled = Some(Sourced::new(enabled, Source::env("ARCHWAY_CACHE_ENABLED")));
         }
         for key in KEYS.iter().filter(|key| **key != "env") {
             let variable = env_variable(key);
@@ -307,6 +324,70 @@ impl Config {
         names.into_iter().cloned().collect()
     }
 
+    /// `[cache]`, resolved: each key from the project file, else the user file, else the
+    /// default (enabled, unbounded, no shared store). `trusted-keys` and `signing-key` are read
+    /// from the user file only: a cloned project must not decide whose prebuilt binaries replace
+    /// the sources you read, or what your key signs (Nix likewise takes `trusted-public-keys`
+    /// only from trusted users).
+    pub fn cache(&self) -> Result<archway_cache::CacheSettings, Error> {
+        if let Some(project) = &self.project {
+            let user_file = self.user_candidate.as_ref().map_or_else(
+                || "~/.config/archway/config.toml".to_string(),
+                |path| path.display().to_string(),
+            );
+            let user_only = [
+                (
+                    "trusted-keys",
+                    project.cache.trusted_keys.as_ref().map(|k| &k.source),
+                ),
+                (
+                    "signing-key",
+                    project.cache.signing_key.as_ref().map(|k| &k.source),
+                ),
+            ];
+            for (key, source) in user_only {
+                if let Some(source) = source {
+                    return Err(Error::UserOnly {
+                        origin: source.to_string(),
+                        key: key.to_string(),
+                        user_file,
+                    });
+                }
+            }
+        }
+        let sections: Vec<&file::CacheSection> = self.files().map(|file| &file.cache).collect();
+        let first = |pick: &dyn Fn(&file::CacheSection) -> bool| {
+            sections.iter().copied().find(|section| pick(section))
+        };
+        let enabled = match &self.env.cache_enabled {
+            Some(enabled) => enabled.value,
+            None => first(&|s| s.enabled.is_some())
+                .and_then(|s| s.enabled.as_ref())
+                .is_none_or(|enabled| enabled.value),
+        };
+        let max_size = first(&|s| s.max_size.is_some())
+            .and_then(|s| s.max_size.as_ref())
+            .map(|size| size.value);
+        let url = first(&|s| s.url.is_some()).and_then(|s| s.url.as_ref());
+        let user = self.user.as_ref().map(|file| &file.cache);
+        let shared = url.map(|url| archway_cache::SharedSettings {
+            url: url.value.clone(),
+            trusted_keys: user
+                .and_then(|cache| cache.trusted_keys.as_ref())
+                .map(|keys| keys.value.clone())
+                .unwrap_or_default(),
+            signing_key: user
+                .and_then(|cache| cache.signing_key.as_ref())
+                .map(|path| path.value.clone()),
+            timeout: archway_cache::settings::DEFAULT_TIMEOUT,
+        });
+        Ok(archway_cache::CacheSettings {
+            enabled,
+            max_size,
+            shared,
+        })
+    }
+
     /// `[build] targets` (project, else user): what `archway build --all-targets` builds.
     pub fn targets(&self) -> Option<Sourced<Vec<Target>>> {
         self.files().find_map(|file| file.build.targets.clone())
@@ -432,6 +513,7 @@ const OTHER_VARIABLES: &[&str] = &[
     "ARCHWAY_TARGET",
     "ARCHWAY_PROFILE",
     "ARCHWAY_BUILD_DIR",
+    "ARCHWAY_CACHE_ENABLED",
     // Read elsewhere: the cache crate and the CLI's log filter.
     "ARCHWAY_CACHE_DIR",
     "ARCHWAY_LOG",

@@ -13,6 +13,8 @@
 //!   writes the build-system files, [`build::execute`] runs the steps and returns an
 //!   [`outcome::Outcome`] with every artifact's platform and the time each step took.
 //! - [`ops`] holds what the CLI's commands do (build, test, `--all-targets`, shell).
+//! - [`build_cache`] keys a prepared plan, restores a hit before configure and stores a
+//!   successful build (and its passed tests) through [`archway_cache`].
 //! - [`emulation`] registers a temporary binfmt_misc entry while tests run foreign programs.
 //!
 //! ```no_run
@@ -29,6 +31,7 @@
 
 pub mod backend;
 pub mod build;
+pub mod build_cache;
 pub mod cache;
 pub mod config;
 pub mod emulated;

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use archway_platform::Reporter;
 
 use crate::build::{execute, prepare, BuildRequest, Goal, Prepared};
+use crate::build_cache::{self, BuildCache};
 use crate::config::{Config, Flags, Settings, Source, Sourced};
 use crate::executor::ChildOutput;
 use crate::outcome::Outcome;
@@ -46,6 +47,10 @@ pub struct BuildOptions {
     pub output: ChildOutput,
     /// `--no-wait`: fail at once when another build holds the build directory.
     pub no_wait: bool,
+    /// `--no-cache`: neither read nor fill the build cache.
+    pub no_cache: bool,
+    /// `archway test --rerun`: run the tests even when this build passed them before.
+    pub rerun: bool,
 }
 
 impl BuildOptions {
@@ -67,6 +72,8 @@ impl BuildOptions {
             quiet: false,
             output: ChildOutput::ToStderr,
             no_wait: false,
+            no_cache: false,
+            rerun: false,
         }
     }
 }
@@ -159,13 +166,16 @@ pub fn build(
     goal: Goal,
     reporter: &dyn Reporter,
 ) -> Result<Outcome, Error> {
-    let settings = settings(options)?;
-    run(options, &settings, goal, reporter)
+    let config = load(&options.directory)?;
+    let settings = config.resolve(&options.flags, &host_platform()?)?;
+    let cache = config.cache()?;
+    run(options, &settings, &cache, goal, reporter)
 }
 
 fn run(
     options: &BuildOptions,
     settings: &Settings,
+    cache_settings: &archway_cache::CacheSettings,
     goal: Goal,
     reporter: &dyn Reporter,
 ) -> Result<Outcome, Error> {
@@ -213,9 +223,87 @@ fn run(
             reporter.note(&line);
         }
     }
-    let outcome = execute(&plan, goal, executor.as_ref(), reporter)?;
+    let cache = if options.no_cache || plan.recipe.is_none() {
+        None
+    } else {
+        BuildCache::open(
+            cache_settings,
+            request.cache_dir.as_deref(),
+            options.rerun,
+            reporter,
+        )
+    };
+    let mut keyed = None;
+    if let Some(cache) = &cache {
+        let build_root = configured_build_root(options, settings, &plan.project_dir);
+        match build_cache::key_inputs(&plan, &request, build_root.as_deref()) {
+            Ok(inputs) => {
+                let key = inputs.key();
+                if options.explain {
+                    reporter.note(&format!("cache key: {key}"));
+                    for line in inputs.summary() {
+                        reporter.note(&format!("  {line}"));
+                    }
+                }
+                let wanted =
+                    goal == Goal::Build || build_cache::tests_passed(cache, &key, &plan, reporter);
+                if wanted {
+                    if let Some((mut outcome, origin)) =
+                        build_cache::restore(cache, &key, &plan, reporter)?
+                    {
+                        outcome.tested = goal == Goal::Test;
+                        outcome.cache = Some(build_cache::CacheReport {
+                            key: key.to_string(),
+                            hit: true,
+                            test_hit: goal == Goal::Test,
+                            origin: Some(match origin {
+                                archway_cache::store::Origin::Local => "local".to_string(),
+                                archway_cache::store::Origin::Shared { signer } => {
+                                    format!("shared, signed by {signer}")
+                                }
+                            }),
+                            inputs: options.explain.then(|| inputs.clone()),
+                        });
+                        check_cpu(settings, &plan.target, &outcome, reporter)?;
+                        return Ok(outcome);
+                    }
+                }
+                keyed = Some(inputs);
+            }
+            Err(error) => reporter.note(&format!(
+                "warning: cannot compute the build's cache key: {error}; building without the cache"
+            )),
+        }
+    }
+    let mut outcome = execute(&plan, goal, executor.as_ref(), reporter)?;
     check_cpu(settings, &plan.target, &outcome, reporter)?;
+    if let (Some(cache), Some(inputs)) = (&cache, &keyed) {
+        build_cache::insert(cache, inputs, &plan, &outcome, reporter);
+        outcome.cache = Some(build_cache::CacheReport {
+            key: inputs.key().to_string(),
+            hit: false,
+            test_hit: false,
+            origin: None,
+            inputs: options.explain.then(|| inputs.clone()),
+        });
+    }
     Ok(outcome)
+}
+
+/// The configured `[build] dir` (absolute), when it sets this build's directory: every
+/// target's build directory is below it, so the source tree's digest leaves it out.
+fn configured_build_root(
+    options: &BuildOptions,
+    settings: &Settings,
+    project_dir: &Path,
+) -> Option<PathBuf> {
+    if options.build_dir.is_some() || settings.build_dir.source == Source::Default {
+        return None;
+    }
+    let root = project_dir.join(&settings.build_dir.value);
+    // Never the project or a directory above it (`dir = "."`): that would leave every source
+    // out of the key.
+    Some(root).filter(|root| !project_dir.starts_with(root))
 }
 
 /// The artifacts against the platform's CPU (`check-cpu`: warn by default, `error` fails the
@@ -318,7 +406,10 @@ pub fn build_all_targets(
         let result = config
             .resolve_for(target_source, &options.flags)
             .map_err(Error::from)
-            .and_then(|settings| run(options, &settings, Goal::Build, reporter));
+            .and_then(|settings| {
+                let cache = config.cache()?;
+                run(options, &settings, &cache, Goal::Build, reporter)
+            });
         results.push(TargetResult {
             target: target.name.clone(),
             result,

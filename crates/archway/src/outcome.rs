@@ -72,6 +72,9 @@ pub struct Outcome {
     /// Whether tests ran (and passed: a failing test run is an error).
     pub tested: bool,
     pub total: Duration,
+    /// What the build cache did (`None`: not used).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache: Option<crate::build_cache::CacheReport>,
 }
 
 /// Where to look for artifacts after a build.

@@ -91,6 +91,9 @@ pub struct Common {
     /// waiting for it to finish.
     #[arg(long)]
     pub no_wait: bool,
+    /// Neither use nor fill the build cache: build for real (see `archway cache`).
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 impl Common {
@@ -118,6 +121,7 @@ impl Common {
         options.packages = self.packages.clone();
         options.suite = self.suite.clone();
         options.no_wait = self.no_wait;
+        options.no_cache = self.no_cache;
         options.show_steps = context.verbose > 0 && !context.quiet;
         // `-q`: nothing but errors; the build's own output goes to a log the error names.
         options.quiet = context.quiet && options.command.is_empty();
@@ -281,13 +285,22 @@ fn print_outcome(outcome: &Outcome, json: bool, context: &Context) -> anyhow::Re
     } else {
         "built"
     };
-    eprintln!(
-        "{verb} for `{}` with the {} method in {:.1} s ({})",
-        outcome.target,
-        outcome.method,
-        outcome.total.as_secs_f64(),
-        steps.join(", ")
-    );
+    match &outcome.cache {
+        Some(cache) if cache.hit => eprintln!(
+            "{verb} for `{}` with the {} method: restored from the build cache (key {}) in {:.2} s",
+            outcome.target,
+            outcome.method,
+            cache.key,
+            outcome.total.as_secs_f64(),
+        ),
+        _ => eprintln!(
+            "{verb} for `{}` with the {} method in {:.1} s ({})",
+            outcome.target,
+            outcome.method,
+            outcome.total.as_secs_f64(),
+            steps.join(", ")
+        ),
+    }
     if let Some(toolchain) = &outcome.toolchain {
         eprintln!("toolchain: {toolchain}");
     }

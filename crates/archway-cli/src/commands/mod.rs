@@ -2,6 +2,7 @@
 
 pub mod binfmt;
 pub mod build;
+pub mod cache;
 pub mod completions;
 pub mod config;
 pub mod env;
@@ -32,6 +33,7 @@ pub fn run(command: Command, context: &Context) -> anyhow::Result<ExitCode> {
         Command::Rootfs(args) => rootfs::run(args, context),
         Command::Shell(args) => shell::run(args, context),
         Command::Config(args) => config::run(args, context),
+        Command::Cache(args) => cache::run(args, context),
         Command::Completions(args) => completions::run(args, context),
         Command::Man(args) => completions::man(args, context),
     }

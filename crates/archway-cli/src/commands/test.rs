@@ -13,9 +13,13 @@ use crate::commands::build::{run_goal, Common};
 pub struct Args {
     #[command(flatten)]
     pub common: Common,
+    /// Run the tests even when this very build (same key) passed them before.
+    #[arg(long)]
+    pub rerun: bool,
 }
 
 pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
-    let options = args.common.options(Vec::new(), context)?;
+    let mut options = args.common.options(Vec::new(), context)?;
+    options.rerun = args.rerun;
     run_goal(&args.common, &options, Goal::Test, context)
 }

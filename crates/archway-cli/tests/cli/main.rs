@@ -5,6 +5,7 @@ mod support;
 
 mod binfmt;
 mod build;
+mod cache;
 mod config;
 mod emulators;
 mod generated;

@@ -113,6 +113,15 @@ fn view(job: &Job<'_>, reporter: &dyn Reporter) -> Result<(Environ, HybridView),
     Ok((environment, view))
 }
 
+/// The native prefix's key for `job` (the build cache keys on its packages).
+pub(crate) fn prefix_key(job: &Job<'_>) -> Result<PrefixKey, Error> {
+    let environment = super::emulated::environment(job)?;
+    Ok(PrefixKey::for_rootfs(
+        &environment.key,
+        prefix_packages(job, &environment),
+    )?)
+}
+
 /// A toolchain override's compiler in the prefix: GCC `N` → Debian's `gcc-N-<triple>` and
 /// `g++-N-<triple>` (the root filesystem gets `gcc-N`, whose binaries of the same name they
 /// replace in the view). Clang stays the target's own, emulated.

@@ -63,6 +63,15 @@ pub enum Error {
         other_line: usize,
         platform: String,
     },
+    #[error(
+        "{origin}: `[cache] {key}` is only read from your own configuration file, not a project's"
+    )]
+    UserOnly {
+        origin: String,
+        key: String,
+        /// The user file it belongs in.
+        user_file: String,
+    },
     #[error("profile `{name}` does not exist (selected by {origin})")]
     UnknownProfile {
         name: String,
@@ -130,6 +139,9 @@ impl Error {
                 None
             }
             Error::UnknownTarget { source, .. } => source.hint(),
+            Error::UserOnly { key, user_file, .. } => Some(format!(
+                "move `{key}` into `[cache]` of `{user_file}`: a project must not choose whose binaries you trust or what your key signs"
+            )),
             Error::DuplicateTarget { section, other, .. } => Some(format!(
                 "merge `{section}` into `{other}`: both name the same platform"
             )),

@@ -13,7 +13,21 @@ use super::{Error, Target};
 
 /// Keys only `[build]` has.
 const BUILD_KEYS: &[&str] = &["target", "targets", "dir", "profile"];
-const TOP_LEVEL_KEYS: &[&str] = &["build", "target", "profile"];
+const TOP_LEVEL_KEYS: &[&str] = &["build", "target", "profile", "cache"];
+/// Keys of `[cache]`.
+pub(crate) const CACHE_KEYS: &[&str] =
+    &["enabled", "max-size", "url", "trusted-keys", "signing-key"];
+
+/// `[cache]`: the build cache (each key checked here, so errors keep their file:line).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CacheSection {
+    pub enabled: Option<Sourced<bool>>,
+    pub max_size: Option<Sourced<u64>>,
+    pub url: Option<Sourced<String>>,
+    pub trusted_keys: Option<Sourced<Vec<archway_cache::TrustedKey>>>,
+    /// Absolute, or relative to the file's directory.
+    pub signing_key: Option<Sourced<PathBuf>>,
+}
 
 /// `[build]`: the project's targets and defaults that apply to every target.
 #[derive(Debug, Clone, Default)]
@@ -48,6 +62,7 @@ pub(crate) struct ConfigFile {
     pub build: BuildSection,
     pub targets: Vec<TargetSection>,
     pub profiles: BTreeMap<String, ProfileSection>,
+    pub cache: CacheSection,
 }
 
 impl ConfigFile {
@@ -84,6 +99,7 @@ impl ConfigFile {
             build: BuildSection::default(),
             targets: Vec::new(),
             profiles: BTreeMap::new(),
+            cache: CacheSection::default(),
         };
         for (key, item) in root.iter() {
             let key_location = parser.key_location(root, key, None);
@@ -91,6 +107,10 @@ impl ConfigFile {
                 "build" => {
                     let table = parser.table(item, "build", &key_location)?;
                     file.build = parser.build(table)?;
+                }
+                "cache" => {
+                    let table = parser.table(item, "cache", &key_location)?;
+                    file.cache = parser.cache(table)?;
                 }
                 "target" => {
                     let table = parser.table(item, "target", &key_location)?;
@@ -397,6 +417,83 @@ impl Parser<'_> {
             build.profile = Some(self.string(table, "profile", SECTION)?);
         }
         Ok(build)
+    }
+
+    fn cache(&self, table: &dyn TableLike) -> Result<CacheSection, Error> {
+        const SECTION: &str = "[cache]";
+        let mut cache = CacheSection::default();
+        for (key, item) in table.iter() {
+            let location = self.key_location(table, key, item.span());
+            let value_location = item
+                .span()
+                .map_or_else(|| location.clone(), |span| self.location(Some(span)));
+            let source = Source::file(&location, SECTION);
+            let wrong_type = |expected: &str| Error::WrongType {
+                location: value_location.clone(),
+                key: key.to_string(),
+                expected: expected.to_string(),
+                found: item_type(item).to_string(),
+            };
+            let invalid = |value: &str, expected: String| Error::InvalidValue {
+                location: value_location.clone(),
+                key: key.to_string(),
+                value: value.chars().take(80).collect(),
+                expected,
+                suggestion: None,
+            };
+            match key {
+                "enabled" => {
+                    let enabled = item
+                        .as_bool()
+                        .ok_or_else(|| wrong_type("`true` or `false`"))?;
+                    cache.enabled = Some(Sourced::new(enabled, source));
+                }
+                "max-size" => {
+                    let text = item
+                        .as_str()
+                        .ok_or_else(|| wrong_type("a size in a string, e.g. `\"10GiB\"`"))?;
+                    let bytes = archway_cache::store::parse_size(text).ok_or_else(|| {
+                        invalid(
+                            text,
+                            "a size such as `10GiB`, `500MB` or `1.5G`".to_string(),
+                        )
+                    })?;
+                    cache.max_size = Some(Sourced::new(bytes, source));
+                }
+                "url" => {
+                    let text = item
+                        .as_str()
+                        .ok_or_else(|| wrong_type("a string, e.g. `\"s3://bucket/prefix\"`"))?;
+                    archway_cache::settings::check_url(text)
+                        .map_err(|expected| invalid(text, expected))?;
+                    cache.url = Some(Sourced::new(text.to_string(), source));
+                }
+                "trusted-keys" => {
+                    let expected = "an array of `name:base64` public keys";
+                    let array = item.as_array().ok_or_else(|| wrong_type(expected))?;
+                    let mut keys = Vec::new();
+                    for value in array.iter() {
+                        let text = value.as_str().ok_or_else(|| wrong_type(expected))?;
+                        let key = archway_cache::TrustedKey::parse(text)
+                            .map_err(|expected| invalid(text, expected))?;
+                        keys.push(key);
+                    }
+                    cache.trusted_keys = Some(Sourced::new(keys, source));
+                }
+                "signing-key" => {
+                    let text = item
+                        .as_str()
+                        .ok_or_else(|| wrong_type("a path to a secret key file"))?;
+                    if text.is_empty() || text.contains('\0') {
+                        return Err(invalid(text, "a path to a secret key file".to_string()));
+                    }
+                    let path = self.base().0.join(text);
+                    cache.signing_key = Some(Sourced::new(path, source));
+                }
+                _ => return Err(unknown_key(location, key, SECTION, CACHE_KEYS)),
+            }
+        }
+        Ok(cache)
     }
 
     fn target(

@@ -798,3 +798,81 @@ fn env_variable_name_that_is_not_a_posix_name_is_refused_at_its_line_and_column(
         "{error:?}"
     );
 }
+
+#[test]
+fn cache_section_resolves_project_then_user_and_keys_from_the_user_only() {
+    let key = archway_cache::settings::encode_base64(&[3u8; 32]);
+    let fixture = Fixture::new(
+        "[cache]\nmax-size = \"10GiB\"\nurl = \"s3://team-cache/archway\"\n",
+        &format!(
+            "[cache]\nenabled = false\nmax-size = \"1G\"\ntrusted-keys = [\"ci-1:{key}\"]\nsigning-key = \"keys/me.sec\"\n"
+        ),
+    );
+    let cache = fixture.load().expect("load").cache().expect("cache");
+    assert!(!cache.enabled, "the user file's `enabled`");
+    assert_eq!(
+        cache.max_size,
+        Some(10 << 30),
+        "the project's `max-size` wins"
+    );
+    let shared = cache.shared.expect("a url");
+    assert_eq!(shared.url, "s3://team-cache/archway");
+    assert_eq!(shared.trusted_keys.len(), 1);
+    assert_eq!(shared.trusted_keys[0].name, "ci-1");
+    assert_eq!(
+        shared.signing_key,
+        Some(fixture.dir.path().join("keys/me.sec")),
+        "relative to the user file"
+    );
+
+    let forced =
+        Fixture::new("[cache]\nenabled = true\n", "").env(&[("ARCHWAY_CACHE_ENABLED", "false")]);
+    assert!(!forced.load().expect("load").cache().expect("cache").enabled);
+    let hostile = Fixture::new("", "").env(&[("ARCHWAY_CACHE_ENABLED", "maybe")]);
+    assert!(hostile.load().is_err());
+
+    let defaults = Fixture::new("", "")
+        .load()
+        .expect("load")
+        .cache()
+        .expect("cache");
+    assert_eq!(defaults, archway_cache::CacheSettings::default());
+    assert!(defaults.enabled);
+
+    let project_keys = Fixture::new(&format!("[cache]\ntrusted-keys = [\"evil:{key}\"]\n"), "");
+    let error = project_keys
+        .load()
+        .expect("load")
+        .cache()
+        .expect_err("refused");
+    assert!(matches!(error, Error::UserOnly { .. }), "{error}");
+    assert!(error.hint().is_some_and(|hint| hint.contains("user.toml")));
+}
+
+#[test]
+fn cache_section_refuses_hostile_values_with_their_line() {
+    let short = archway_cache::settings::encode_base64(&[3u8; 16]);
+    let cases = [
+        ("enabled = \"yes\"", "`enabled` must be `true` or `false`"),
+        ("max-size = 10", "`max-size` must be a size in a string"),
+        ("max-size = \"-1G\"", "invalid `max-size` value `-1G`"),
+        ("max-size = \"99999999999999TiB\"", "invalid `max-size`"),
+        ("url = \"http://x\"", "invalid `url` value `http://x`"),
+        ("url = \"s3://A\"", "invalid `url`"),
+        ("trusted-keys = \"k:x\"", "`trusted-keys` must be an array"),
+        ("trusted-keys = [1]", "`trusted-keys` must be an array"),
+        (&format!("trusted-keys = [\"k:{short}\"]"), "is 32 bytes"),
+        ("trusted-keys = [\"nocolon\"]", "expected `name:base64`"),
+        ("signing-key = \"\"", "invalid `signing-key`"),
+        ("max-sise = \"1G\"", "unknown key `max-sise` in `[cache]`"),
+    ];
+    for (line, expected) in cases {
+        let fixture = Fixture::new("", &format!("[cache]\n{line}\n"));
+        let error = fixture.load().expect_err(line);
+        let message = fixture.message(&error);
+        assert!(message.contains(expected), "{line}: {message}");
+        assert!(message.contains("user.toml:2"), "{line}: {message}");
+    }
+    let fixture = Fixture::new("cache = 1\n", "");
+    assert!(fixture.load().is_err());
+}
