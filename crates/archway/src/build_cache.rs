@@ -234,24 +234,19 @@ pub fn key_inputs(
             }
         }
     }
-    // `.git` is not hashed, but a git work tree's `HEAD` commit time becomes the build's
-    // `SOURCE_DATE_EPOCH` (the path-mapping work: `crate::reproducible` on main), which
-    // `__DATE__` and archive timestamps carry: two commits with the same files are two builds.
-    if project_dir.join(".git").exists() {
-        let output = std::process::Command::new("git")
-            .arg("-C")
-            .arg(project_dir)
-            .args(["log", "-1", "--format=%ct"])
-            .stdin(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .output();
-        if let Some(output) = output.ok().filter(|output| output.status.success()) {
-            let time = String::from_utf8_lossy(&output.stdout).trim().to_string();
-            inputs
-                .environment
-                .insert("git HEAD commit time".to_string(), time);
-        }
-    }
+    // `.git` is not hashed, but a git work tree's `HEAD` commit time may become the build's
+    // `SOURCE_DATE_EPOCH` (`crate::reproducible`), which `__DATE__` and archive timestamps
+    // carry: two commits with the same files are two builds. Key the value the build gets.
+    let user_epoch = request
+        .rootfs
+        .env
+        .get("SOURCE_DATE_EPOCH")
+        .cloned()
+        .or_else(|| std::env::var("SOURCE_DATE_EPOCH").ok());
+    let (epoch, _) = crate::reproducible::source_date_epoch(project_dir, user_epoch.as_deref());
+    inputs
+        .environment
+        .insert("SOURCE_DATE_EPOCH (the build's)".to_string(), epoch);
     // The configuration's variables for a build with the target's own compilers (inside the
     // root filesystem, or the host's for the native method); a cross build has its own (in
     // the steps' environments).
@@ -592,6 +587,7 @@ pub fn restore(
         target: plan.target.config(),
         method: plan.method,
         build_system: plan.project.as_ref().map(|project| project.build_system),
+        build_system_choice: plan.project.as_ref().map(|project| project.choice.clone()),
         toolchain: plan.toolchain.clone(),
         build_dir: plan.build_dir.clone(),
         artifacts,
