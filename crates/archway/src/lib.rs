@@ -42,6 +42,7 @@ pub mod outcome;
 pub mod plan;
 pub mod process;
 pub mod project;
+pub mod rust;
 pub mod steps;
 
 pub use archway_platform as platform;
