@@ -373,8 +373,29 @@ impl CargoExecutor {
             .map(|a| a.to_string())
             .collect();
         args.push("fetch".to_string());
-        if let Some(position) = step.args.iter().position(|arg| arg == "--manifest-path") {
-            args.extend(step.args.iter().skip(position).take(2).cloned());
+        let manifest = step
+            .args
+            .iter()
+            .position(|arg| arg == "--manifest-path")
+            .and_then(|position| step.args.get(position + 1));
+        if let Some(manifest) = manifest {
+            args.extend(["--manifest-path".to_string(), manifest.clone()]);
+        }
+        // Cargo writes `Cargo.lock` next to the workspace's manifest when there is none (as
+        // `cargo build` on the host would), and the project is read-only in the sandbox: an
+        // empty file (cargo reads it as an empty resolve) is bound writable for the fetch
+        // alone, which runs none of the project's code. Removed again if it stays empty.
+        let mut fetcher = self.fetch.clone();
+        let new_lock = manifest
+            .map(|manifest| Path::new(manifest).with_file_name("Cargo.lock"))
+            .filter(|lock| !lock.exists());
+        if let Some(lock) = &new_lock {
+            std::fs::write(lock, "").map_err(|source| Error::Io {
+                action: "create",
+                path: lock.clone(),
+                source,
+            })?;
+            fetcher.sandbox = fetcher.sandbox.bind(lock);
         }
         let fetch = Step {
             kind: step.kind,
@@ -383,7 +404,13 @@ impl CargoExecutor {
             dir: step.dir.clone(),
             env: BTreeMap::new(),
         };
-        let code = self.fetch.run(&fetch)?;
+        let code = fetcher.run(&fetch);
+        if let Some(lock) = &new_lock {
+            if std::fs::metadata(lock).is_ok_and(|metadata| metadata.len() == 0) {
+                let _ = std::fs::remove_file(lock);
+            }
+        }
+        let code = code?;
         *fetched = Some(code);
         Ok(code)
     }
