@@ -77,6 +77,23 @@ pub fn debian_rustc(suite: Suite) -> RustVersion {
     }
 }
 
+/// The Rust target Debian's `rustc` builds for, and its `libstd-rust-dev:<arch>` holds, on each
+/// architecture (`rustc -vV` on each port; debian/rules of the `rustc` source: `DEB_HOST_RUST_TYPE`).
+/// A musl or other variant of the same CPU is not served by it.
+pub fn debian_rust_target(architecture: Architecture) -> &'static str {
+    match architecture {
+        Architecture::Amd64 => "x86_64-unknown-linux-gnu",
+        Architecture::Arm64 => "aarch64-unknown-linux-gnu",
+        Architecture::Armel => "armv5te-unknown-linux-gnueabi",
+        Architecture::Armhf => "armv7-unknown-linux-gnueabihf",
+        Architecture::I386 => "i686-unknown-linux-gnu",
+        Architecture::Mips64el => "mips64el-unknown-linux-gnuabi64",
+        Architecture::Ppc64el => "powerpc64le-unknown-linux-gnu",
+        Architecture::Riscv64 => "riscv64gc-unknown-linux-gnu",
+        Architecture::S390x => "s390x-unknown-linux-gnu",
+    }
+}
+
 /// How a cargo reaches crates.io's sparse index (`https://index.crates.io/`) instead of
 /// cloning the git index: unstable `-Z sparse-registry` before 1.68, the
 /// `registries.crates-io.protocol = "sparse"` setting in 1.68 and 1.69, the default from 1.70
@@ -177,6 +194,13 @@ impl RustFacts {
             .map(|found| found.path);
         let debian = match Architecture::from_platform(target) {
             Err(_) => Err(format!("Debian has no port for `{}`", target.config())),
+            Ok(architecture) if triple.as_deref() != Some(debian_rust_target(architecture)) => {
+                Err(format!(
+                    "Debian's libstd-rust-dev:{architecture} is for `{}`, not `{}`",
+                    debian_rust_target(architecture),
+                    triple.as_deref().unwrap_or("none")
+                ))
+            }
             Ok(architecture) => crate::backend::hybrid::prefix_possible(host, Some(architecture))
                 .map(|_| {
                     let suite = architecture.default_suite();
@@ -695,6 +719,34 @@ mod tests {
             std::ffi::OsStr::new("/nonexistent"),
         );
         assert!(arm.debian.is_err(), "the prefix is amd64's: {arm:?}");
+        let musl = RustFacts::gather(
+            &Platform::parse("aarch64-unknown-linux-musl").expect("musl"),
+            &host,
+            std::ffi::OsStr::new("/nonexistent"),
+        );
+        assert!(musl.debian.is_err(), "{musl:?}");
+        // ARMv6 (raspberryPi) maps to Debian's armhf, whose std is built for ARMv7.
+        let armv6 = RustFacts::gather(
+            &Platform::parse("raspberryPi").expect("raspberryPi"),
+            &host,
+            std::ffi::OsStr::new("/nonexistent"),
+        );
+        assert_eq!(
+            armv6.debian,
+            Err(
+                "Debian's libstd-rust-dev:armhf is for `armv7-unknown-linux-gnueabihf`, not \
+                 `arm-unknown-linux-gnueabihf`"
+                    .to_string()
+            )
+        );
+        for architecture in Architecture::ALL {
+            let gnu = Platform::parse(debian_rust_target(architecture)).expect("a triple");
+            assert_eq!(
+                Architecture::from_platform(&gnu).ok(),
+                Some(architecture),
+                "{architecture}"
+            );
+        }
     }
 
     #[test]
