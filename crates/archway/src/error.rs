@@ -100,7 +100,12 @@ pub enum Error {
         "the Rust standard library for `{rust_target}` is not installed (rustup), and Debian's \
          cannot serve: {debian}"
     )]
-    RustTargetMissing { rust_target: String, debian: String },
+    RustTargetMissing {
+        rust_target: String,
+        debian: String,
+        /// Debian has a root filesystem for the target: its own cargo can build (emulated).
+        emulated: bool,
+    },
 
     /// Rust projects: the platform has no Rust target name.
     #[error("Rust has no target for `{target}`")]
@@ -210,10 +215,18 @@ impl Error {
             Error::ToolMissing { package, .. } => {
                 Some(format!("run `apt-get install {package}` as root"))
             }
-            Error::RustTargetMissing { rust_target, .. } => Some(format!(
-                "run `rustup target add {rust_target}`, or build with the target's own cargo: \
-                 `--method emulated`"
-            )),
+            Error::RustTargetMissing {
+                rust_target,
+                emulated,
+                ..
+            } => {
+                let emulated = if *emulated {
+                    ", or build with the target's own cargo: `--method emulated`"
+                } else {
+                    ""
+                };
+                Some(format!("run `rustup target add {rust_target}`{emulated}"))
+            }
             Error::NoEmulation { arch, .. } => Some(format!(
                 "run `archway binfmt install {arch}` as root (or run `archway test` as root to \
                  register a temporary entry)"

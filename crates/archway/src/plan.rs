@@ -839,6 +839,7 @@ mod tests {
             } else {
                 Err("the native prefix holds Debian's amd64 programs, and this host is `aarch64-unknown-linux-gnu`".to_string())
             },
+            debian_port: true,
         })
     }
 

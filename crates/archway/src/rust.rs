@@ -172,6 +172,8 @@ pub struct RustFacts {
     pub rustup_std: Option<PathBuf>,
     /// Debian's Rust for the target, or why there is none for this host and target.
     pub debian: Result<DebianRust, String>,
+    /// Debian has a root filesystem for the target (so its own cargo can build emulated).
+    pub debian_port: bool,
 }
 
 /// Where the standard library of a cross Cargo build comes from.
@@ -216,6 +218,7 @@ impl RustFacts {
             triple,
             rustup_std,
             debian,
+            debian_port: Architecture::from_platform(target).is_ok(),
         }
     }
 
@@ -235,6 +238,7 @@ impl RustFacts {
             Err(why) => Err(Error::RustTargetMissing {
                 rust_target: triple.clone(),
                 debian: why.clone(),
+                emulated: self.debian_port,
             }),
         }
     }
@@ -625,6 +629,7 @@ mod tests {
                     version: debian_rustc(suite),
                 })
                 .map_err(str::to_string),
+            debian_port: true,
         }
     }
 

@@ -228,3 +228,30 @@ fn emulated_arm64_uses_the_root_filesystems_cargo() {
         "the root filesystem's cargo ran: {stderr}"
     );
 }
+
+#[test]
+fn without_rustup_or_debians_std_the_error_names_both_and_rustups_command() {
+    // musl: Debian builds no Rust standard library (nor a root filesystem) for it.
+    let command = archway().env("PATH", path_without_rustc());
+    let project = command.work_dir().join("workspace");
+    write_workspace(&project);
+    let output = command
+        .args([
+            "build",
+            "--target",
+            "aarch64-unknown-linux-musl",
+            "--method",
+            "cross",
+            "-C",
+        ])
+        .arg(&project)
+        .run();
+    output.assert_code(1);
+    assert_eq!(
+        output.stderr,
+        "error: the Rust standard library for `aarch64-unknown-linux-musl` is not installed \
+         (rustup), and Debian's cannot serve: Debian has no port for \
+         `aarch64-unknown-linux-musl`\n\
+         hint: run `rustup target add aarch64-unknown-linux-musl`\n"
+    );
+}
