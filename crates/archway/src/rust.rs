@@ -498,7 +498,9 @@ pub(crate) fn prepare_cross(
     let qemu = target
         .qemu_user()
         .and_then(|name| archway_binfmt::interpreter::find(name, &directories).0);
-    let vars = prefix_variables(target, debian.architecture, &triple, qemu.as_deref());
+    let mut vars = prefix_variables(target, debian.architecture, &triple, qemu.as_deref());
+    // The configuration's `env`, as the rustup path's `CrossEnv` takes it.
+    vars.extend(job.toolchain.env.clone());
     let files_dir = job.build_dir.join(".archway");
     let cargo_config = files_dir.join("cargo-config.toml");
     std::fs::create_dir_all(&files_dir).map_err(|source| Error::Io {
