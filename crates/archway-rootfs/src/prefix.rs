@@ -64,6 +64,13 @@ pub struct PrefixKey {
     pub native: Architecture,
     pub target: Architecture,
     pub packages: BTreeSet<PackageName>,
+    /// Packages of the *target* architecture, installed side by side with the amd64 ones
+    /// through Debian's multiarch (`libstd-rust-dev:arm64`, `zlib1g-dev:arm64`): what a cross
+    /// build links against when the prefix itself runs the build (Rust with Debian's standard
+    /// library). Empty for the hybrid method's prefixes, whose names and records stay as they
+    /// were.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub foreign: BTreeSet<PackageName>,
 }
 
 impl PrefixKey {
@@ -84,7 +91,20 @@ impl PrefixKey {
             native,
             target: rootfs.architecture,
             packages: extra.into_iter().collect(),
+            foreign: BTreeSet::new(),
         })
+    }
+
+    /// [`PrefixKey::for_rootfs`] with packages of the target architecture as well
+    /// ([`PrefixKey::foreign`]): mmdebstrap then enables both architectures.
+    pub fn with_foreign(mut self, foreign: impl IntoIterator<Item = PackageName>) -> PrefixKey {
+        self.foreign.extend(foreign);
+        self
+    }
+
+    /// A foreign package as apt names it: `zlib1g-dev:arm64`.
+    fn foreign_name(&self, package: &PackageName) -> String {
+        format!("{package}:{}", self.target)
     }
 
     /// The GNU triple of Debian's cross toolchain for the target (`aarch64-linux-gnu`): the
@@ -97,12 +117,17 @@ impl PrefixKey {
     /// the extra package set's SHA-256>` when there are extra packages.
     pub fn directory_name(&self) -> String {
         let base = format!("prefix-{}-{}-for-{}", self.suite, self.native, self.target);
-        if self.packages.is_empty() {
+        if self.packages.is_empty() && self.foreign.is_empty() {
             return base;
         }
         let mut hasher = Sha256::new();
         for package in &self.packages {
             hasher.update(package.as_str().as_bytes());
+            hasher.update(b"\n");
+        }
+        // `name:arch` never equals a plain name, so the two sets cannot collide.
+        for package in &self.foreign {
+            hasher.update(self.foreign_name(package).as_bytes());
             hasher.update(b"\n");
         }
         format!("{base}-{}", hex12(&hasher.finalize()))
@@ -118,6 +143,11 @@ impl PrefixKey {
             .collect();
         packages.extend(TOOLS.iter().map(|tool| tool.to_string()));
         packages.extend(self.packages.iter().map(|package| package.to_string()));
+        packages.extend(
+            self.foreign
+                .iter()
+                .map(|package| self.foreign_name(package)),
+        );
         packages
     }
 
@@ -133,7 +163,13 @@ impl PrefixKey {
             // essential: only the Essential:yes packages and what --include pulls in
             // (mmdebstrap(1), VARIANTS); no apt, no build-essential for the host.
             "--variant=essential".into(),
-            format!("--arch={}", self.native).into(),
+            // The first architecture is the native one; the others are added to dpkg's foreign
+            // architectures (mmdebstrap(1), `--architectures`).
+            if self.foreign.is_empty() {
+                format!("--arch={}", self.native).into()
+            } else {
+                format!("--arch={},{}", self.native, self.target).into()
+            },
             format!("--include={}", self.included_packages().join(",")).into(),
         ];
         if tarball {
@@ -157,9 +193,18 @@ impl fmt::Display for PrefixKey {
             "{} tools for {}/{}",
             self.native, self.target, self.suite
         )?;
-        for (index, package) in self.packages.iter().enumerate() {
+        let names = self
+            .packages
+            .iter()
+            .map(|package| package.to_string())
+            .chain(
+                self.foreign
+                    .iter()
+                    .map(|package| self.foreign_name(package)),
+            );
+        for (index, name) in names.enumerate() {
             f.write_str(if index == 0 { " +" } else { "," })?;
-            f.write_str(package.as_str())?;
+            f.write_str(&name)?;
         }
         Ok(())
     }
@@ -398,6 +443,41 @@ mod tests {
             arguments[arguments.len() - 3..],
             ["trixie", "/c/p/root", "http://deb.debian.org/debian"]
         );
+    }
+
+    #[test]
+    fn foreign_packages_enable_the_target_architecture_and_change_the_name() {
+        let plain = PrefixKey::for_rootfs(
+            &rootfs(Architecture::Arm64, Suite::Bookworm),
+            ["rustc".parse().expect("valid")],
+        )
+        .expect("arm64");
+        let key = plain
+            .clone()
+            .with_foreign(["libstd-rust-dev".parse().expect("valid")]);
+        assert_ne!(plain.directory_name(), key.directory_name());
+        let arguments: Vec<String> = key
+            .mmdebstrap_arguments(Path::new("/c/p/root"), None, false)
+            .into_iter()
+            .map(|argument| argument.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(arguments[2], "--arch=amd64,arm64");
+        assert!(
+            arguments[3].ends_with(",rustc,libstd-rust-dev:arm64"),
+            "{}",
+            arguments[3]
+        );
+        assert_eq!(
+            key.to_string(),
+            "amd64 tools for arm64/bookworm +rustc,libstd-rust-dev:arm64"
+        );
+        // A prefix recorded before foreign packages existed still reads, with none.
+        let mut recorded = serde_json::to_value(&plain).expect("serialize");
+        assert!(recorded.get("foreign").is_none());
+        recorded["packages"] = serde_json::json!([]);
+        let read: PrefixKey = serde_json::from_value(recorded).expect("deserialize");
+        assert!(read.foreign.is_empty());
+        assert_eq!(read.directory_name(), "prefix-bookworm-amd64-for-arm64");
     }
 
     #[test]

@@ -156,7 +156,10 @@ pub fn prepare(request: &BuildRequest, reporter: &dyn Reporter) -> Result<Prepar
     let build_dir = build_dir_for(&project_dir, &target, request.build_dir.as_deref());
     let lock = BuildDirLock::acquire(&build_dir, request.lock, reporter)?;
     let host = Host::detect()?;
-    let decision = decide(request, &host, reporter)?;
+    let cargo = project
+        .as_ref()
+        .is_some_and(|project| project.build_system == BuildSystem::Cargo);
+    let decision = decide(request, &host, cargo, reporter)?;
     let job = Job {
         target: &target,
         host: Some(&host),
@@ -187,11 +190,6 @@ pub fn prepare(request: &BuildRequest, reporter: &dyn Reporter) -> Result<Prepar
         })
     });
     let command = command_step(&request.command, &project_dir, &toolset);
-    if let (Some(project), Toolset::Cross(cross)) = (&project, &toolset) {
-        if project.build_system == BuildSystem::Cargo {
-            check_rust_target(&target, cross.rust_target.as_deref())?;
-        }
-    }
     Ok(Prepared {
         plan: Plan {
             target,
@@ -217,6 +215,7 @@ pub fn prepare(request: &BuildRequest, reporter: &dyn Reporter) -> Result<Prepar
 fn decide(
     request: &BuildRequest,
     host: &Host,
+    cargo: bool,
     reporter: &dyn Reporter,
 ) -> Result<crate::plan::Plan, Error> {
     let search_path = std::env::var_os("PATH").unwrap_or_default();
@@ -230,6 +229,7 @@ fn decide(
             ),
         wants_rootfs: request.wants_rootfs.clone(),
         toolchain: request.toolchain.clone(),
+        cargo,
     };
     let facts = crate::plan::Facts::gather(&request.target, host, &search_path, &declared);
     let decision = match crate::plan::plan(request.method, &facts, request.rootfs.setup) {
@@ -259,33 +259,6 @@ fn decide(
         }
     }
     Ok(decision)
-}
-
-/// Cargo needs the target's standard library (`rustc --print target-libdir` names where it
-/// would be; rustup creates it with `rustup target add`).
-fn check_rust_target(target: &Platform, rust_target: Option<&str>) -> Result<(), Error> {
-    let Some(rust_target) = rust_target else {
-        return Err(Error::NoRustTarget {
-            target: target.config(),
-        });
-    };
-    let output = std::process::Command::new("rustc")
-        .args(["--print", "target-libdir", "--target", rust_target])
-        .output();
-    let installed = match output {
-        Ok(output) if output.status.success() => {
-            let dir = String::from_utf8_lossy(&output.stdout).trim().to_string();
-            Path::new(&dir).is_dir()
-        }
-        _ => false,
-    };
-    if installed {
-        Ok(())
-    } else {
-        Err(Error::RustTargetMissing {
-            rust_target: rust_target.to_string(),
-        })
-    }
 }
 
 /// What to run of a plan.

@@ -94,9 +94,18 @@ pub enum Error {
         target: String,
     },
 
-    /// Rust projects: the target's standard library is not installed.
-    #[error("the Rust standard library for `{rust_target}` is not installed")]
-    RustTargetMissing { rust_target: String },
+    /// Rust projects: rustup has not installed the target's standard library, and Debian's
+    /// cannot stand in (`debian` says why).
+    #[error(
+        "the Rust standard library for `{rust_target}` is not installed (rustup), and Debian's \
+         cannot serve: {debian}"
+    )]
+    RustTargetMissing {
+        rust_target: String,
+        debian: String,
+        /// Debian has a root filesystem for the target: its own cargo can build (emulated).
+        emulated: bool,
+    },
 
     /// Rust projects: the platform has no Rust target name.
     #[error("Rust has no target for `{target}`")]
@@ -206,8 +215,17 @@ impl Error {
             Error::ToolMissing { package, .. } => {
                 Some(format!("run `apt-get install {package}` as root"))
             }
-            Error::RustTargetMissing { rust_target } => {
-                Some(format!("run `rustup target add {rust_target}`"))
+            Error::RustTargetMissing {
+                rust_target,
+                emulated,
+                ..
+            } => {
+                let emulated = if *emulated {
+                    ", or build with the target's own cargo: `--method emulated`"
+                } else {
+                    ""
+                };
+                Some(format!("run `rustup target add {rust_target}`{emulated}"))
             }
             Error::NoEmulation { arch, .. } => Some(format!(
                 "run `archway binfmt install {arch}` as root (or run `archway test` as root to \

@@ -46,6 +46,7 @@ pub mod plan;
 pub mod process;
 pub mod project;
 pub mod reproducible;
+pub mod rust;
 pub mod steps;
 
 pub use archway_platform as platform;

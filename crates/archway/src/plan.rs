@@ -51,6 +51,9 @@ pub struct Declared {
     /// Why the target's own system is asked for (`rootfs-packages`, `--packages`, `--suite`):
     /// then the cross method does not serve.
     pub wants_rootfs: Option<String>,
+    /// The project is built by Cargo: the cross method then needs the target's Rust standard
+    /// library (rustup's, or Debian's in a native prefix).
+    pub cargo: bool,
 }
 
 /// Everything the choice depends on, gathered from the machine or made up by a test.
@@ -98,6 +101,9 @@ pub struct Facts {
     /// The QEMU interpreter found on the host.
     pub qemu_interpreter: Option<PathBuf>,
     pub binfmt: BinfmtState,
+    /// For a Cargo project: where the target's Rust standard library can come from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rust: Option<crate::rust::RustFacts>,
 }
 
 impl Facts {
@@ -132,7 +138,11 @@ impl Facts {
             .and_then(|architecture| archway_platform::baseline_conflict(target, architecture))
             .map(|conflict| (conflict.to_string(), conflict.hint()));
         let needs_libraries = !declared.sysroot_packages.is_empty();
+        let rust = declared
+            .cargo
+            .then(|| crate::rust::RustFacts::gather(target, &host.platform, search_path));
         Facts {
+            rust,
             host: host.platform.config(),
             runs_natively: host.runs_natively(target),
             toolchain,
@@ -483,6 +493,7 @@ mod tests {
             qemu_name: Some("aarch64".to_string()),
             qemu_interpreter: None,
             binfmt: BinfmtState::Missing { can_install: false },
+            rust: None,
         }
     }
 
@@ -812,6 +823,85 @@ mod tests {
         assert!(plan
             .summary()
             .starts_with("method: emulated (binfmt entry `qemu-aarch64` (F)"));
+    }
+
+    fn rust(rustup: bool, debian: bool) -> Option<crate::rust::RustFacts> {
+        Some(crate::rust::RustFacts {
+            target: "aarch64-unknown-linux-gnu".to_string(),
+            triple: Some("aarch64-unknown-linux-gnu".to_string()),
+            rustup_std: rustup.then(|| PathBuf::from("/r/lib/rustlib/aarch64-unknown-linux-gnu")),
+            debian: if debian {
+                Ok(crate::rust::DebianRust {
+                    architecture: Architecture::Arm64,
+                    suite: archway_rootfs::Suite::Bookworm,
+                    version: crate::rust::debian_rustc(archway_rootfs::Suite::Bookworm),
+                })
+            } else {
+                Err("the native prefix holds Debian's amd64 programs, and this host is `aarch64-unknown-linux-gnu`".to_string())
+            },
+            debian_port: true,
+        })
+    }
+
+    #[test]
+    fn cargo_projects_cross_with_rustups_std_or_debians_else_fall_through() {
+        let toolchain = Some("aarch64-linux-gnu-gcc 12.2.0".to_string());
+        let emulated = |f: &mut Facts| {
+            f.qemu_interpreter = Some(PathBuf::from("/usr/bin/qemu-aarch64-static"));
+            f.binfmt = registered();
+        };
+        // rustup's std: the host's cross toolchain is needed, as for C.
+        let rustup = with(|f| {
+            f.rust = rust(true, true);
+            f.toolchain = toolchain.clone();
+        });
+        let chosen = plan(MethodRequest::Auto, &rustup, false).expect("cross");
+        assert_eq!(chosen.method, Method::Cross);
+        assert_eq!(chosen.reason(), "cross toolchain `aarch64-linux-gnu-gcc 12.2.0`, tests run by qemu-aarch64 (cpu cortex-a53); not native: `x86_64-unknown-linux-gnu` cannot run `aarch64-unknown-linux-gnu` binaries");
+        // Debian's std: no host toolchain needed, the prefix brings the suite's.
+        let debian = with(|f| {
+            f.rust = rust(false, true);
+            emulated(f);
+        });
+        let chosen = plan(MethodRequest::Auto, &debian, false).expect("cross");
+        assert_eq!(chosen.method, Method::Cross);
+        assert!(
+            chosen.decisions[1].reason.starts_with(
+                "no rustup standard library for `aarch64-unknown-linux-gnu`: Debian's rustc 1.63 \
+                 with libstd-rust-dev:arm64 (bookworm), cargo and the cross gcc in a native prefix, \
+                 tests run by qemu-aarch64"
+            ),
+            "{}",
+            chosen.decisions[1].reason
+        );
+        // Neither: emulated, and --explain says why not cross and how to fix it.
+        let neither = with(|f| {
+            f.rust = rust(false, false);
+            f.toolchain = toolchain.clone();
+            emulated(f);
+        });
+        let chosen = plan(MethodRequest::Auto, &neither, false).expect("emulated");
+        assert_eq!(chosen.method, Method::Emulated);
+        let explained = chosen.explain();
+        assert!(
+            explained.contains(
+                "  cross     no   the Rust standard library for `aarch64-unknown-linux-gnu` is not \
+                 installed (rustup), and Debian's cannot serve: the native prefix holds Debian's \
+                 amd64 programs, and this host is `aarch64-unknown-linux-gnu`\n\
+                 \x20                fix: `rustup target add aarch64-unknown-linux-gnu`\n"
+            ),
+            "{explained}"
+        );
+        // Nothing at all: the hint names rustup's command.
+        let nothing = with(|f| f.rust = rust(false, false));
+        let hint = plan(MethodRequest::Auto, &nothing, false)
+            .expect_err("nothing")
+            .hint()
+            .expect("hint");
+        assert!(
+            hint.contains("for cross: run `rustup target add aarch64-unknown-linux-gnu`"),
+            "{hint}"
+        );
     }
 
     #[test]

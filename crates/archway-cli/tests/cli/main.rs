@@ -15,5 +15,6 @@ mod platform;
 mod processes;
 mod rootfs;
 mod rootfs_verify;
+mod rust_debian;
 mod sysroot;
 mod toolchain;

@@ -12,6 +12,8 @@ use super::{Backend, Environment, Job};
 use crate::executor::HostExecutor;
 use crate::method::Method;
 use crate::plan::{Facts, Setup, Verdict};
+use crate::project::BuildSystem;
+use crate::rust::{RustFacts, StdSource};
 use crate::steps::{CrossFiles, CrossSetup, Toolset};
 use crate::Error;
 
@@ -34,6 +36,37 @@ impl Backend for Cross {
                 format!("the target's own system is asked for ({why})"),
                 None,
             );
+        }
+        // A Cargo project needs the target's standard library: rustup's goes with the host's
+        // cross toolchain below; Debian's brings its own compilers in a native prefix.
+        if let Some(rust) = &facts.rust {
+            match rust.choose() {
+                Ok(StdSource::Rustup(_)) => {}
+                Ok(StdSource::Debian(debian)) => {
+                    let runs = facts
+                        .emulator
+                        .as_ref()
+                        .filter(|_| facts.qemu_interpreter.is_some())
+                        .map(|emulator| format!(", tests run by {emulator}"))
+                        .unwrap_or_default();
+                    let triple = rust.triple.as_deref().unwrap_or_default();
+                    return verdict(
+                        true,
+                        format!(
+                            "no rustup standard library for `{triple}`: {debian}, cargo and the \
+                             cross gcc in a native prefix{runs}"
+                        ),
+                        None,
+                    );
+                }
+                Err(error) => {
+                    let fix = rust
+                        .triple
+                        .as_ref()
+                        .map(|triple| format!("rustup target add {triple}"));
+                    return verdict(false, error.to_string(), fix);
+                }
+            }
         }
         match &facts.toolchain {
             None => verdict(
@@ -75,6 +108,16 @@ impl Backend for Cross {
     fn prepare(&self, job: &Job<'_>, reporter: &dyn Reporter) -> Result<Environment, Error> {
         let target = job.target;
         let search_path = std::env::var_os("PATH").unwrap_or_default();
+        if job.build_system == Some(BuildSystem::Cargo) {
+            let host = match job.host {
+                Some(host) => host.platform.clone(),
+                None => archway_platform::host::Host::detect()?.platform,
+            };
+            let rust = RustFacts::gather(target, &host, &search_path);
+            if let StdSource::Debian(debian) = rust.choose()? {
+                return crate::rust::prepare_cross(job, &debian, reporter);
+            }
+        }
         let selected = archway_toolchain::select(target, job.toolchain, &search_path)?;
         let sysroot = sysroot(job.cache_dir, target, job.sysroot_packages, reporter)?;
         // The source and build directories get fixed names in the outputs (`CC`, the CMake

@@ -30,7 +30,7 @@ impl Backend for Emulated {
         let executor = SandboxExecutor::new(&environment, &rootfs, job.output.clone());
         Ok(Environment {
             toolset: Toolset::Native,
-            executor: Box::new(executor),
+            executor: crate::rust::root_filesystem_executor(executor, job, environment.key.suite),
             toolchain: None,
             emulator: Vec::new(),
         })

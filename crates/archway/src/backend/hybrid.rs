@@ -41,7 +41,8 @@ impl Backend for Hybrid {
             SandboxExecutor::in_tree(&environment, view.tree(), description, job.output.clone());
         Ok(Environment {
             toolset: Toolset::Native,
-            executor: Box::new(executor),
+            // cargo and rustc stay the root filesystem's (the prefix has neither).
+            executor: crate::rust::root_filesystem_executor(executor, job, environment.key.suite),
             toolchain: Some(format!(
                 "the {} prefix's cross gcc for {}, native",
                 view.metadata.prefix.suite, environment.key.architecture
