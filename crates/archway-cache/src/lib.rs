@@ -5,6 +5,10 @@
 //! local store under the cache directory; a shared store (S3-compatible) may sit behind it, read
 //! through and written back, and its entries are trusted only when signed by a trusted key.
 
+pub mod archive;
+pub mod shared;
+pub mod sign;
 pub mod upstream;
 
+pub use shared::SharedStore;
 pub use upstream::{Pulled, Upstream, UpstreamError};
