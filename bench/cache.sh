@@ -51,7 +51,7 @@ seconds() {
   end=$(date +%s.%N)
   echo "$end - $start" | bc
 }
-percent() { echo "scale=1; 100 * $1 / $2" | bc; }
+percent() { printf "%.1f" "$(echo "scale=3; 100 * $1 / $2" | bc)"; }
 
 # ---------------------------------------------------------------------------------------------
 # Builds: cold vs warm `archway build` of xz-utils (cross, aarch64) and zlib (emulated).

@@ -470,12 +470,20 @@ impl Upstream for SharedStore {
                 reason: "its record names no valid archive hash".to_string(),
             });
         }
-        let parent = into.parent().unwrap_or(Path::new("."));
-        fs::create_dir_all(parent).map_err(io_error("create", parent))?;
+        // Never unpacked over, and never removed on failure, when it was there before.
+        if fs::symlink_metadata(into).is_ok() {
+            return Err(UpstreamError::Io {
+                action: "restore into",
+                path: into.to_path_buf(),
+                source: io::Error::from(io::ErrorKind::AlreadyExists),
+            });
+        }
+        // The download goes to the temporary directory (an anonymous-on-drop file there), not
+        // beside `into`: a killed process leaves nothing in the cache that no one cleans.
         let mut download = tempfile::Builder::new()
-            .prefix(&format!(".{name}.download-"))
-            .tempfile_in(parent)
-            .map_err(io_error("create a download file in", parent))?;
+            .prefix(&format!("archway-{name}.download-"))
+            .tempfile()
+            .map_err(io_error("create a download file in", &std::env::temp_dir()))?;
         let path = self.archive_path(name, &record.archive_sha256);
         let (sha256, bytes) = self.download(name, &path, record.size, download.as_file_mut())?;
         record.check_archive(&sha256, bytes)?;
@@ -485,17 +493,17 @@ impl Upstream for SharedStore {
         archive
             .rewind()
             .map_err(io_error("read", download.path()))?;
-        // Unpacked beside `into` and renamed: `into` appears complete or not at all.
-        let partial = parent.join(format!(".{name}.unpacking-{}", std::process::id()));
-        if fs::symlink_metadata(&partial).is_ok() {
-            remove_tree(&partial);
+        if let Some(parent) = into
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+        {
+            fs::create_dir_all(parent).map_err(io_error("create", parent))?;
         }
-        let unpacked = archive::unpack(io::BufReader::new(archive), &partial)
-            .map_err(|error| archive_error(name, error))
-            .and_then(|_| fs::rename(&partial, into).map_err(io_error("rename", &partial)));
-        if let Err(error) = unpacked {
-            remove_tree(&partial);
-            return Err(error);
+        // Callers pass a partial path they rename when done (the rootfs store's
+        // `.partial-<name>-<pid>`), so `into` is complete or absent to everyone else.
+        if let Err(error) = archive::unpack(io::BufReader::new(archive), into) {
+            remove_tree(into);
+            return Err(archive_error(name, error));
         }
         tracing::info!(entry = name, signer = %signer, bytes, "restored from the shared cache");
         Ok(Pulled::Restored { signer, bytes })

@@ -94,6 +94,13 @@ fn an_entry_pushed_by_one_machine_is_restored_on_another() {
         .collect();
     assert_eq!(beside, vec!["build-1a2b"]);
 
+    // An existing directory is neither unpacked over nor removed.
+    let error = second
+        .pull("build-1a2b", &restored)
+        .expect_err("exists already");
+    assert!(matches!(error, UpstreamError::Io { .. }), "{error}");
+    assert!(restored.join("record.json").is_file());
+
     // A machine without a signing key pushes nothing.
     second
         .push("build-3c4d", &output)
@@ -144,9 +151,8 @@ fn tampered_unsigned_and_untrusted_entries_are_refused() {
     let reason = untrusted_reason(trusting.pull("build-aa", &destination("b")));
     assert!(reason.contains("its archive was altered"), "{reason}");
     assert!(!destination("b").exists());
-    let leftovers = fs::read_dir(work.path().join("restore"))
-        .expect("read_dir")
-        .count();
+    // Nothing was made: the parent directory is made only for a verified archive.
+    let leftovers = fs::read_dir(work.path().join("restore")).map_or(0, |entries| entries.count());
     assert_eq!(leftovers, 0, "the download was not removed");
 
     // The record rewritten to another archive (the attacker's own upload): bad signature.
