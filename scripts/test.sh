@@ -36,6 +36,17 @@ step "installing test packages"
 mapfile -t packages < <(grep -vE '^\s*(#|$)' scripts/test-packages.txt)
 apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=600 "${packages[@]}"
 
+# --- S3 test server: the shared-cache tests (crates/archway-cache/tests/shared.rs) start moto's
+# real S3 server from this venv. Idempotent: made once, kept in a fixed place.
+moto_venv=/var/cache/archway-test/moto-venv
+if [ ! -x "$moto_venv/bin/moto_server" ]; then
+  step "installing moto's S3 server into $moto_venv"
+  rm -rf "$moto_venv"
+  mkdir -p "$(dirname "$moto_venv")"
+  /usr/bin/python3 -m venv "$moto_venv"
+  "$moto_venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]'
+fi
+
 if ! grep -qs 'binfmt_misc /proc/sys/fs/binfmt_misc' /proc/mounts; then
   step "mounting binfmt_misc"
   mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc

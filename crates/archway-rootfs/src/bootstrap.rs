@@ -15,6 +15,7 @@ use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::Instant;
 
 use archway_platform::Reporter;
@@ -42,6 +43,30 @@ pub struct CreateOptions {
     pub derive: DeriveStrategy,
     /// The mmdebstrap program (default: `mmdebstrap` from `PATH`).
     pub mmdebstrap: Option<PathBuf>,
+    /// A shared store of root filesystems: a missing one is restored from it instead of
+    /// created, and a created one is offered to it.
+    pub upstream: Option<Arc<dyn RootfsUpstream>>,
+}
+
+/// A shared store behind the root filesystem cache (the façade adapts archway-cache's
+/// `Upstream` to it; this crate does not depend on the cache crate).
+///
+/// Entries are whole cache entries (the `root/` tree and the records beside it) named
+/// `rootfs-<directory name>` ([`upstream_name`]). A shared store never makes a creation fail:
+/// its errors are messages, which [`Store::ensure`] reports as notes before creating the root
+/// filesystem itself (restore) or keeping the one it made (offer).
+pub trait RootfsUpstream: Send + Sync + std::fmt::Debug {
+    /// Restores the entry `name` into `into` (a directory that does not exist yet). `Ok(Some)`
+    /// describes where it came from (`signed by ci-1`), `Ok(None)`: the store lacks it.
+    fn restore(&self, name: &str, into: &Path) -> Result<Option<String>, String>;
+    /// Offers a complete entry (its directory, never written again) to the store.
+    fn offer(&self, name: &str, directory: &Path) -> Result<(), String>;
+}
+
+/// The name of `key`'s entry in a shared store: `rootfs-arm64-bookworm`,
+/// `rootfs-arm64-bookworm-306c27bcd218` (only `[a-z0-9-]`, as shared names must be).
+pub fn upstream_name(key: &RootfsKey) -> String {
+    format!("rootfs-{}", key.directory_name())
 }
 
 // The mirror is always passed explicitly (`DEFAULT_MIRROR` when none is given): without a
@@ -77,6 +102,11 @@ impl Store {
         if let Some(rootfs) = self.get(key)? {
             return Ok((rootfs, false));
         }
+        if let Some(upstream) = &options.upstream {
+            if let Some(rootfs) = self.restore(upstream.as_ref(), key, reporter)? {
+                return Ok((rootfs, true));
+            }
+        }
         let partial = self.partial_directory(key)?;
         let started = Instant::now();
         let result = match &base {
@@ -103,7 +133,87 @@ impl Store {
             }
         };
         tracing::info!(key = %key, seconds = rootfs.metadata.creation_seconds, "root filesystem created");
+        if let Some(upstream) = &options.upstream {
+            reporter.start(&format!("sharing the {key} root filesystem"), None);
+            let offered = upstream.offer(&upstream_name(key), &rootfs.directory);
+            reporter.finish();
+            if let Err(message) = offered {
+                tracing::warn!(key = %key, message = %message, "not shared");
+                reporter.note(&format!(
+                    "warning: the {key} root filesystem was not shared: {message}"
+                ));
+            }
+        }
         Ok((rootfs, true))
+    }
+
+    /// `key`'s entry from the shared store, committed into place (the caller holds the key's
+    /// lock); `None` when the store lacks it, fails, or holds something that is not that
+    /// root filesystem — then the caller creates it.
+    fn restore(
+        &self,
+        upstream: &dyn RootfsUpstream,
+        key: &RootfsKey,
+        reporter: &dyn Reporter,
+    ) -> Result<Option<Rootfs>, Error> {
+        let partial = self.partial_directory(key)?;
+        // The upstream unpacks into a directory that does not exist yet.
+        std::fs::remove_dir(&partial).map_err(Error::io("remove", &partial))?;
+        let started = Instant::now();
+        let name = upstream_name(key);
+        let refuse = |reason: String| {
+            tracing::warn!(key = %key, reason = %reason, "not restored from the shared cache");
+            reporter.note(&format!(
+                "warning: not restoring {key} from the shared cache: {reason}; creating it"
+            ));
+            if std::fs::symlink_metadata(&partial).is_ok() {
+                let _ = tree::remove_tree(&partial);
+            }
+            Ok(None)
+        };
+        reporter.start(&format!("restoring the {key} root filesystem"), None);
+        let restored = upstream.restore(&name, &partial);
+        reporter.finish();
+        let origin = match restored {
+            Ok(Some(origin)) => origin,
+            Ok(None) => return Ok(None),
+            Err(message) => return refuse(message),
+        };
+        // A signed entry may still be another key's tree (a mislabelled push): check what
+        // it says it is, and the same quick check every build runs.
+        let metadata = match self.read_partial_metadata(&partial) {
+            Ok(metadata) if metadata.key == *key => metadata,
+            Ok(metadata) => {
+                return refuse(format!("the entry holds {}, not {key}", metadata.key));
+            }
+            Err(reason) => return refuse(reason),
+        };
+        if let Err(reason) = crate::manifest::quick_check(&partial) {
+            return refuse(format!("the entry fails its check: {reason}"));
+        }
+        let metadata = Metadata {
+            creation_seconds: started.elapsed().as_secs_f64(),
+            made_by: format!(
+                "restored from the shared cache ({origin}; made by {})",
+                metadata.made_by
+            ),
+            created_unix: unix_now(),
+            key: metadata.key,
+        };
+        let rootfs = self.commit(&partial, metadata).inspect_err(|_| {
+            let _ = tree::remove_tree(&partial);
+        })?;
+        tracing::info!(key = %key, seconds = rootfs.metadata.creation_seconds, "root filesystem restored");
+        Ok(Some(rootfs))
+    }
+
+    /// The `rootfs.json` of a restored entry, or why it is unusable.
+    fn read_partial_metadata(&self, partial: &Path) -> Result<Metadata, String> {
+        let path = partial.join(crate::store::METADATA_FILE);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|error| format!("the entry has no readable `rootfs.json` ({error})"))?;
+        serde_json::from_str(&text)
+            .map_err(|error| format!("its `rootfs.json` is invalid ({error})"))
     }
 }
 
@@ -398,6 +508,158 @@ case "$output" in *.tar) tar --create --file "$output" --directory "$tree" . ;; 
 
     fn amd64() -> RootfsKey {
         RootfsKey::new(Architecture::Amd64, Suite::Bookworm, []).expect("valid key")
+    }
+
+    /// A shared store that is a directory of entries, counting what it is asked.
+    #[derive(Debug, Default)]
+    struct DirectoryUpstream {
+        root: PathBuf,
+        failure: Option<String>,
+        offered: std::sync::Mutex<Vec<String>>,
+    }
+
+    impl RootfsUpstream for DirectoryUpstream {
+        fn restore(&self, name: &str, into: &Path) -> Result<Option<String>, String> {
+            if let Some(failure) = &self.failure {
+                return Err(failure.clone());
+            }
+            let entry = self.root.join(name);
+            if !entry.exists() {
+                return Ok(None);
+            }
+            tree::copy_tree(&entry, into).map_err(|error| error.to_string())?;
+            Ok(Some("signed by test-1".to_string()))
+        }
+
+        fn offer(&self, name: &str, directory: &Path) -> Result<(), String> {
+            self.offered
+                .lock()
+                .map_err(|_| "poisoned".to_string())?
+                .push(name.to_string());
+            if let Some(failure) = &self.failure {
+                return Err(failure.clone());
+            }
+            tree::copy_tree(directory, &self.root.join(name)).map_err(|error| error.to_string())
+        }
+    }
+
+    /// Collects notes, to check the warnings a shared store's failure gives.
+    #[derive(Debug, Default)]
+    struct Notes(std::sync::Mutex<Vec<String>>);
+
+    impl Reporter for Notes {
+        fn start(&self, _task: &str, _total: Option<u64>) {}
+        fn note(&self, message: &str) {
+            if let Ok(mut notes) = self.0.lock() {
+                notes.push(message.to_string());
+            }
+        }
+    }
+
+    #[test]
+    fn a_created_root_filesystem_is_offered_and_a_second_machine_restores_it() {
+        let shared = tempfile::tempdir().expect("temp dir");
+        let first = tempfile::tempdir().expect("temp dir");
+        let second = tempfile::tempdir().expect("temp dir");
+        let upstream = Arc::new(DirectoryUpstream {
+            root: shared.path().to_path_buf(),
+            ..DirectoryUpstream::default()
+        });
+        let key = amd64();
+        let options = CreateOptions {
+            mmdebstrap: Some(stub_mmdebstrap(first.path(), None)),
+            upstream: Some(upstream.clone()),
+            ..CreateOptions::default()
+        };
+        let (made, created) = Store::new(first.path())
+            .ensure(&key, &options, &archway_platform::NoProgress)
+            .expect("create");
+        assert!(created);
+        assert!(made.metadata.made_by.starts_with("mmdebstrap"));
+        assert_eq!(
+            *upstream.offered.lock().expect("lock"),
+            vec!["rootfs-amd64-bookworm".to_string()]
+        );
+
+        // The second machine's mmdebstrap would fail: only a restore can succeed.
+        let options = CreateOptions {
+            mmdebstrap: Some(stub_mmdebstrap(second.path(), Some("must not run"))),
+            upstream: Some(upstream.clone()),
+            ..CreateOptions::default()
+        };
+        let store = Store::new(second.path());
+        let (restored, created) = store
+            .ensure(&key, &options, &archway_platform::NoProgress)
+            .expect("restore");
+        assert!(created, "made on this machine now");
+        assert!(
+            restored.metadata.made_by.starts_with(
+                "restored from the shared cache (signed by test-1; made by mmdebstrap"
+            ),
+            "{}",
+            restored.metadata.made_by
+        );
+        assert!(restored.tree().join("usr/bin/gcc").is_file());
+        assert!(store.verify(&key).expect("verify").is_clean());
+        // Restored entries are not offered back.
+        assert_eq!(upstream.offered.lock().expect("lock").len(), 1);
+        let leftovers = std::fs::read_dir(store.root())
+            .expect("read")
+            .flatten()
+            .filter(|entry| entry.file_name().to_string_lossy().starts_with('.'))
+            .count();
+        assert_eq!(leftovers, 0);
+    }
+
+    #[test]
+    fn a_failing_or_mislabelled_shared_store_never_stops_a_creation() {
+        let shared = tempfile::tempdir().expect("temp dir");
+        let cache = tempfile::tempdir().expect("temp dir");
+        let key = amd64();
+        // An entry under amd64's name that holds another root filesystem.
+        let other = RootfsKey::new(Architecture::Arm64, Suite::Bookworm, []).expect("key");
+        let elsewhere = tempfile::tempdir().expect("temp dir");
+        let (wrong, _) = Store::new(elsewhere.path())
+            .ensure(
+                &other,
+                &CreateOptions {
+                    mmdebstrap: Some(stub_mmdebstrap(elsewhere.path(), None)),
+                    ..CreateOptions::default()
+                },
+                &archway_platform::NoProgress,
+            )
+            .expect("create");
+        tree::copy_tree(&wrong.directory, &shared.path().join(upstream_name(&key))).expect("copy");
+        for (failure, expected) in [
+            (None, "holds arm64/bookworm, not amd64/bookworm"),
+            (
+                Some("the shared cache `s3://x` is unreachable: timed out".to_string()),
+                "unreachable",
+            ),
+        ] {
+            let store = Store::new(cache.path());
+            store.remove(&key).expect("remove");
+            let notes = Notes::default();
+            let options = CreateOptions {
+                mmdebstrap: Some(stub_mmdebstrap(cache.path(), None)),
+                upstream: Some(Arc::new(DirectoryUpstream {
+                    root: shared.path().to_path_buf(),
+                    failure: failure.clone(),
+                    ..DirectoryUpstream::default()
+                })),
+                ..CreateOptions::default()
+            };
+            let (rootfs, created) = store
+                .ensure(&key, &options, &notes)
+                .expect("created anyway");
+            assert!(created);
+            assert!(rootfs.metadata.made_by.starts_with("mmdebstrap"));
+            let notes = notes.0.lock().expect("lock").join("\n");
+            assert!(notes.contains(expected), "{notes}");
+            if failure.is_some() {
+                assert!(notes.contains("was not shared"), "{notes}");
+            }
+        }
     }
 
     #[test]

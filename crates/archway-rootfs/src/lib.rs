@@ -38,7 +38,8 @@ mod verify;
 pub use architecture::Architecture;
 pub use archway_platform::debian_names::{PackageName, Suite, DEFAULT_MIRROR};
 pub use bootstrap::{
-    find_program, mmdebstrap_arguments, running_as_root, CreateOptions, DeriveStrategy,
+    find_program, mmdebstrap_arguments, running_as_root, upstream_name, CreateOptions,
+    DeriveStrategy, RootfsUpstream,
 };
 pub use error::Error;
 pub use hybrid::{view_name, HybridMetadata, HybridView, EMULATED_PROGRAMS, NATIVE_PROGRAMS};

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{manifest, tree, Error, RootfsKey};
 
-const METADATA_FILE: &str = "rootfs.json";
+pub(crate) const METADATA_FILE: &str = "rootfs.json";
 const PARTIAL_PREFIX: &str = ".partial-";
 
 /// What is recorded next to each root filesystem.
