@@ -6,6 +6,7 @@ mod support;
 mod binfmt;
 mod build;
 mod config;
+mod corpus_subset;
 mod emulators;
 mod generated;
 mod hostile;
