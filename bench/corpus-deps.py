@@ -28,11 +28,11 @@ import sys
 # Debian packaging helpers and documentation/extra-language tools that debian/rules uses but the
 # upstream build archway runs does not need by default (Java bindings of libjpeg-turbo are off
 # unless WITH_JAVA, doxygen, docbook, sphinx and graphviz only build manuals, gzip's mingw-w64
-# builds Debian's gzip.exe, googletest is the source package next to libgtest-dev).
+# builds Debian's gzip.exe).
 DROPPED = re.compile(
     r"^(debhelper|debhelper-compat|dh-.*|cdbs|quilt|javahelper|d-shlibs|default-jdk|"
     r"docbook.*|doxygen|gtk-doc-tools|help2man|po4a|gcc-multilib|dpkg-dev|dejagnu|mawk|less|netbase|xxd|"
-    r"python3-sphinx.*|python3-breathe|graphviz|lynx|chrpath|mingw-w64|node-.*|libjs-.*|googletest)$"
+    r"python3-sphinx.*|python3-breathe|graphviz|lynx|chrpath|mingw-w64|node-.*|libjs-.*)$"
 )
 
 PERL_REDUCE = r"""

@@ -31,8 +31,21 @@ def read_results(path, commit):
             rows[(package, target, method)] = {
                 "chosen": chosen, "status": status, "seconds": int(seconds or 0),
                 "error": error, "log": log, "date": date,
+                "system": fields[10] if len(fields) > 10 else system_from_log(log),
             }
     return rows
+
+
+def system_from_log(path):
+    """The build system of a run recorded before the results had its column."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("building ") and " project in " in line:
+                    return line.split()[1]
+    except OSError:
+        pass
+    return "-"
 
 
 def read_classes(path):
@@ -157,8 +170,11 @@ def main():
     emit("")
 
     emit("## Results\n")
-    emit("| package | target | method | chose | result | s | first error line | class | note |")
-    emit("|---|---|---|---|---|---|---|---|---|")
+    emit("`system` is the build system archway used; `(expected X)` when bench/corpus.txt "
+         "expects another (Debian's choice).\n")
+    emit("| package | target | method | chose | system | result | s | first error line | class | note |")
+    emit("|---|---|---|---|---|---|---|---|---|---|")
+    expected_system = {name: system for name, system, _ in corpus}
     for package in packages:
         for target in targets:
             for method in ("auto", "cross", "emulated", "hybrid"):
@@ -168,7 +184,10 @@ def main():
                 kind, note = ("", "")
                 if row["status"] not in PASSING:
                     kind, note = classify(rules, package, target, method)
-                emit(f"| {package} | {target} | {method} | {row['chosen']} | {row['status']} | "
+                system = row["system"]
+                if system != "-" and system != expected_system.get(package):
+                    system = f"{system} (expected {expected_system.get(package)})"
+                emit(f"| {package} | {target} | {method} | {row['chosen']} | {system} | {row['status']} | "
                      f"{row['seconds']} | {cell(row['error'] if row['error'] != '-' else '')} | "
                      f"{kind} | {cell(note)} |")
     emit("")

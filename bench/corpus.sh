@@ -144,10 +144,12 @@ result_of() { # package target method → status of the recorded row
         '$1==c && $2==p && $3==t && $4==m {s=$6} END {print s}' "$results"
 }
 
-record() { # columns: commit package target method chosen status seconds first_error log date
+# columns: commit package target method chosen status seconds first_error log date build_system
+record() { # package target method chosen status seconds first_error log [build_system]
     (
         flock 9
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$commit" "$@" "$(date -u +%FT%TZ)" >>"$results"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$commit" "${@:1:8}" \
+            "$(date -u +%FT%TZ)" "${9:--}" >>"$results"
     ) 9>"$results.lock"
 }
 
@@ -161,6 +163,11 @@ run_one() { # package target method
         record "$package" "$target" "$method" "-" "fetch-failed" 0 "$(first_error "$log")" "$log"
         return
     fi
+    # `dir=SUB` in corpus.txt: the project is a subdirectory of the source package (what
+    # debian/rules says with `--sourcedirectory`).
+    local subdirectory
+    subdirectory=$(awk -v p="$package" '$1==p {for (i=2; i<=NF && $i!="#"; i++) if ($i ~ /^dir=/) print substr($i,5)}' "$bench/corpus.txt")
+    [ -z "$subdirectory" ] || src="$src/$subdirectory"
     deps="$work/deps/$package-$arch.json"
     if [ ! -s "$deps" ]; then
         "$bench/corpus-deps.py" --dsc "$(ls "$work/src/$package"/*.dsc | head -n 1)" \
@@ -204,6 +211,15 @@ except Exception: print("-")' "$json" 2>/dev/null || echo -)
         chosen=$(grep -m1 -o -E '^chosen: (native|cross|hybrid|emulated)' "$log" | cut -d' ' -f2 || true)
         chosen=${chosen:--}
     fi
+    # The build system archway chose: from --json, else from its `building <system> project` line.
+    local system
+    system=$(python3 -c 'import json,sys
+try: print(json.load(open(sys.argv[1])).get("build_system","-"))
+except Exception: print("-")' "$json" 2>/dev/null || echo -)
+    if [ "$system" = "-" ]; then
+        system=$(grep -m1 -o -E '^building [a-z]+ project' "$log" | cut -d' ' -f2 || true)
+        system=${system:--}
+    fi
     local outcome
     # passed: built and its tests passed; built: no test suite; tests-failed: built, the test
     # step failed (archway prints each step as `<step>: <command>` on stderr).
@@ -221,7 +237,7 @@ except Exception: print("-")' "$json" 2>/dev/null || echo -)
         outcome=failed
     fi
     record "$package" "$target" "$method" "$chosen" "$outcome" "$seconds" \
-        "$([ "$status" = 0 ] && echo - || first_error "$log")" "$log"
+        "$([ "$status" = 0 ] && echo - || first_error "$log")" "$log" "$system"
 }
 
 # One package × target: auto first, then the other methods when it failed.
