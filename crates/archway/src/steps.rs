@@ -436,9 +436,14 @@ pub fn recipe(input: &RecipeInput<'_>) -> Recipe {
 /// Where per-target build directories go by default, relative to the project root.
 pub const DEFAULT_BUILD_ROOT: &str = "build/archway";
 
-/// The variables a plain makefile gets on its command line in a cross build.
+/// The variables a plain makefile gets on its command line in a cross build. Not `LD`: many
+/// makefiles link through the compiler driver with `LD = $(CC)` (tinycdb, found by the corpus:
+/// a command-line `LD=<triple>-ld` beat it and the link lost libc), and debhelper's makefile
+/// build system overrides only `CC` and `CXX` (Debian::Debhelper::Buildsystem::makefile,
+/// `%DEB_DEFAULT_TOOLS`). `LD` stays in the environment, which beats make's built-in `ld` but
+/// not the makefile's own assignment (GNU make manual, "Variables from the Environment").
 const MAKE_TOOL_VARIABLES: &[&str] = &[
-    "CC", "CXX", "AR", "RANLIB", "LD", "NM", "STRIP", "OBJCOPY", "OBJDUMP",
+    "CC", "CXX", "AR", "RANLIB", "NM", "STRIP", "OBJCOPY", "OBJDUMP",
 ];
 
 /// The test target a plain makefile defines: `check`, else `test`, else `tests`.
@@ -608,6 +613,44 @@ mod tests {
     fn makefile_cross_recipe() {
         let makefile = "CC=gcc\nall: prog\ntest: prog\n\t./prog\ncheck: test\n";
         insta::assert_snapshot!(snapshot(&[("Makefile", makefile)], cross, None));
+    }
+
+    #[test]
+    fn makefile_keeps_its_own_linker_and_gets_the_cross_one_from_the_environment() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let makefile = "LD = $(CC)\nall: prog\nprog: prog.o\n\t$(LD) -o $@ prog.o\n";
+        std::fs::write(dir.path().join("Makefile"), makefile).expect("write");
+        let project = Project::detect(dir.path(), None).expect("detect");
+        let mut setup = cross_setup(dir.path());
+        setup
+            .vars
+            .insert("LD".to_string(), "aarch64-linux-gnu-ld".to_string());
+        let recipe = recipe(&RecipeInput {
+            project: &project,
+            build_dir: &dir.path().join("b"),
+            toolset: &Toolset::Cross(Box::new(setup)),
+            jobs: 1,
+            meson_configured: false,
+            configure_args: &[],
+        });
+        let build = &recipe.build[0];
+        assert!(
+            build
+                .args
+                .iter()
+                .any(|arg| arg == "CC=aarch64-linux-gnu-gcc"),
+            "{:?}",
+            build.args
+        );
+        assert!(
+            !build.args.iter().any(|arg| arg.starts_with("LD=")),
+            "{:?}",
+            build.args
+        );
+        assert_eq!(
+            build.env.get("LD").map(String::as_str),
+            Some("aarch64-linux-gnu-ld")
+        );
     }
 
     #[test]
