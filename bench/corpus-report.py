@@ -28,6 +28,9 @@ def read_results(path, commit):
             if len(fields) < 10 or fields[0] != commit:
                 continue
             _, package, target, method, chosen, status, seconds, error, log, date = fields[:10]
+            if " has no tests to run" in error and status == "failed":
+                # Recorded before corpus.sh knew archway's refusal of a project without tests.
+                status = "built"
             rows[(package, target, method)] = {
                 "chosen": chosen, "status": status, "seconds": int(seconds or 0),
                 "error": error, "log": log, "date": date,

@@ -14,8 +14,10 @@
 # skipped unless `--rerun`, so an interrupted run resumes. Finally docs/corpus.md is written
 # from the results and bench/corpus-classes.txt (the failure classification).
 #
-# Environment: ARCHWAY (the binary; default `archway` on PATH), ARCHWAY_CACHE_DIR (passed on:
-# root filesystems and sysroots are shared with every other archway run).
+# Environment: ARCHWAY (the binary; default `archway` on PATH), CORPUS_COMMIT (the commit that
+# binary was built from; default: this checkout's), CORPUS_WORK (the work directory),
+# CORPUS_TIMEOUT (seconds per run, default 3600), ARCHWAY_CACHE_DIR (passed on: root
+# filesystems and sysroots are shared with every other archway run).
 set -euo pipefail
 
 bench=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -63,9 +65,11 @@ mkdir -p "$work/src" "$work/deps" "$work/logs" "$work/build" "$(dirname "$result
 
 # archway's commit = the last one that changed archway itself (the crates' sources and
 # manifests), so committing tests, bench files or docs does not invalidate the results.
-code_paths=('crates/*/src' 'crates/*/Cargo.toml' Cargo.toml Cargo.lock)
-commit=$(git -C "$repo" log -1 --format=%h --abbrev=12 -- "${code_paths[@]}" 2>/dev/null || echo unknown)
-if [ -n "$(git -C "$repo" status --porcelain --untracked-files=no -- "${code_paths[@]}" 2>/dev/null)" ]; then
+code_paths=('crates/*/src/*' 'crates/*/Cargo.toml' Cargo.toml Cargo.lock)
+# CORPUS_COMMIT names it when ARCHWAY is a binary built from another checkout.
+commit=${CORPUS_COMMIT:-$(git -C "$repo" log -1 --format=%h --abbrev=12 -- "${code_paths[@]}" 2>/dev/null || echo unknown)}
+if [ -z "${CORPUS_COMMIT:-}" ] &&
+   [ -n "$(git -C "$repo" status --porcelain --untracked-files=no -- "${code_paths[@]}" 2>/dev/null)" ]; then
     commit="$commit+dirty"
 fi
 
@@ -231,6 +235,9 @@ except Exception: print("-")' "$json" 2>/dev/null || echo -)
         fi
     elif [ "$status" = 124 ] || [ "$status" = 137 ]; then
         outcome=timeout
+    elif grep -q -E '^error: the [a-z]+ project in .* has no tests to run' "$log" 2>/dev/null; then
+        # archway test refuses a project without a test suite; the build itself passed.
+        outcome=built
     elif grep -q -E '^test: ' "$log" 2>/dev/null; then
         outcome=tests-failed
     else
