@@ -104,6 +104,8 @@ def main():
     parser.add_argument("--corpus", required=True)
     parser.add_argument("--commit", required=True)
     parser.add_argument("--targets", required=True)
+    parser.add_argument("--later-commits", default="",
+                        help="commits whose rows (re-runs checking a fix) get their own table")
     options = parser.parse_args()
 
     rows = read_results(options.results, options.commit)
@@ -194,6 +196,19 @@ def main():
                      f"{row['seconds']} | {cell(row['error'] if row['error'] != '-' else '')} | "
                      f"{kind} | {cell(note)} |")
     emit("")
+
+    later = [commit for commit in options.later_commits.split(",") if commit]
+    if later:
+        emit("## Re-runs at later commits\n")
+        emit("Runs that check a fix made on this branch; the rates above do not include them.\n")
+        emit("| commit | package | target | method | chose | result | s | first error line |")
+        emit("|---|---|---|---|---|---|---|---|")
+        for commit in later:
+            for (package, target, method), row in read_results(options.results, commit).items():
+                error = row["error"] if row["error"] != "-" else ""
+                emit(f"| {commit} | {package} | {target} | {method} | {row['chosen']} | "
+                     f"{row['status']} | {row['seconds']} | {cell(error)} |")
+        emit("")
 
     emit("## The list\n")
     emit("| package | expected build system | why chosen |")

@@ -3,7 +3,7 @@
 #
 #   bench/corpus.sh [-j N] [--subset] [--targets arm64,armhf] [--packages zlib,hello]
 #                   [--methods auto,emulated,hybrid] [--rerun] [--work DIR] [--results FILE]
-#                   [--report FILE | --no-report] [--report-only]
+#                   [--report FILE | --no-report] [--report-only] [--later-commits C1,C2]
 #
 # For each package of bench/corpus.txt × target it fetches the source once (`apt-get source`,
 # cached under the work directory), derives the build-deps for the target from the .dsc
@@ -40,6 +40,7 @@ run_timeout=${CORPUS_TIMEOUT:-3600}
 usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 one=""
+later_commits=""
 while [ $# -gt 0 ]; do
     case "$1" in
         -j) jobs=$2; shift 2 ;;
@@ -54,6 +55,7 @@ while [ $# -gt 0 ]; do
         --report) report=$2; shift 2 ;;
         --no-report) report=""; shift ;;
         --report-only) report_only=1; shift ;;
+        --later-commits) later_commits=$2; shift 2 ;;
         --one) one=1; shift ;;  # internal: one package × target, the arguments follow
         -h|--help) usage; exit 0 ;;
         *) if [ -n "$one" ]; then break; fi
@@ -291,11 +293,13 @@ fi
 
 if [ -n "$report" ] && [ -e "$bench/corpus-report.py" ]; then
     python3 "$bench/corpus-report.py" --results "$results" --classes "$bench/corpus-classes.txt" \
-        --corpus "$bench/corpus.txt" --commit "$commit" --targets "$targets" >"$report"
+        --corpus "$bench/corpus.txt" --commit "$commit" --targets "$targets" \
+        --later-commits "$later_commits" >"$report"
     echo "corpus: wrote $report" >&2
 fi
 
 # The exit status says whether the runs asked for all passed (with some method).
+[ "$report_only" = 0 ] || exit 0
 failed=$(for target in ${targets//,/ }; do for package in $(list); do
     best=""
     for method in ${methods//,/ }; do
