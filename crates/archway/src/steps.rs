@@ -347,10 +347,15 @@ pub fn recipe(input: &RecipeInput<'_>) -> Recipe {
                     .envs(env.clone()),
             );
             // Automake always generates `check`; hand-written makefiles mostly follow it
-            // (zlib's `check: test`).
+            // (zlib's `check: test`). A hand-written Makefile.in may define only `test`
+            // (sqlite3: "No rule to make target 'check'"): its targets are those of the
+            // Makefile configure makes from it. debhelper runs the first of `test`, `check`
+            // that exists (Debian::Debhelper::Buildsystem::makefile).
+            let template = project.root.join("Makefile.in");
+            let target = make_test_target(&template).unwrap_or("check");
             recipe.test.push(
                 Step::new(StepKind::Test, "make", build_dir)
-                    .arg("check")
+                    .arg(target)
                     .envs(env),
             );
             recipe.tests_need_binfmt = cross.is_some();
@@ -651,6 +656,38 @@ mod tests {
             build.env.get("LD").map(String::as_str),
             Some("aarch64-linux-gnu-ld")
         );
+    }
+
+    #[test]
+    fn configure_tests_with_the_target_its_makefile_template_defines() {
+        let cases: &[(Option<&str>, &str)] = &[
+            // No template (zlib's hand-written configure writes Makefile from Makefile.in,
+            // but a project may have neither): automake's `check`.
+            (None, "check"),
+            (Some("all: lib\ncheck: check-am\ntest: check\n"), "check"),
+            // sqlite3 3.40's Makefile.in: `test:` and `fulltest:`, no `check:`.
+            (
+                Some("all: sqlite3\ntest:\t$(TESTPROGS)\nfulltest: alltest\n"),
+                "test",
+            ),
+        ];
+        for (template, expected) in cases {
+            let dir = tempfile::tempdir().expect("temp dir");
+            std::fs::write(dir.path().join("configure"), "#!/bin/sh\n").expect("write");
+            if let Some(template) = template {
+                std::fs::write(dir.path().join("Makefile.in"), template).expect("write");
+            }
+            let project = Project::detect(dir.path(), None).expect("detect");
+            let recipe = recipe(&RecipeInput {
+                project: &project,
+                build_dir: &dir.path().join("b"),
+                toolset: &Toolset::Native,
+                jobs: 1,
+                meson_configured: false,
+                configure_args: &[],
+            });
+            assert_eq!(recipe.test[0].args, [*expected], "{template:?}");
+        }
     }
 
     #[test]
