@@ -136,11 +136,14 @@ def main():
         done = sum(1 for package in packages if (package, target, "auto") in rows)
         emit(f"- `{target}`: {done} of {len(packages)} packages"
              + ("" if done == len(packages) else " — **not complete**"))
+    partial = [target for target in targets
+               if any(t == target for _, t in not_run)
+               and any(row_target == target for (_, row_target, _) in rows)]
     if not_run:
         emit("")
-        emit(f"Not run yet ({len(not_run)} package × target pairs): " + ", ".join(
-            f"{target}: " + " ".join(p for p, t in not_run if t == target)
-            for target in targets if any(t == target for _, t in not_run)) + ".")
+        emit(f"Not run yet: {len(not_run)} package × target pairs"
+             + "".join(f"; {target}: " + " ".join(p for p, t in not_run if t == target)
+                       for target in partial) + ".")
     emit("")
 
     emit("## Pass rates\n")
