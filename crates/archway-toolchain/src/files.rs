@@ -304,7 +304,14 @@ pub fn meson_cross(env: &CrossEnv) -> Result<String, Error> {
             meson_quote(&windres.display().to_string())?
         );
     }
-    let _ = writeln!(out, "pkg-config = 'pkg-config'");
+    // Meson 1.3 renamed the machine-file entry `pkgconfig` to `pkg-config`; older Meson
+    // (bookworm's 1.0.1) knows only `pkgconfig` and, for the host machine of a cross build,
+    // does not fall back to PATH: every `dependency()` then fails with "Pkg-config binary for
+    // machine 1 not found". Both names with the same value are accepted by every version
+    // (mesonbuild/envconfig.py `BinaryTable.__init__`: "allowed for backward compatibility").
+    for name in ["pkgconfig", "pkg-config"] {
+        let _ = writeln!(out, "{name} = 'pkg-config'");
+    }
     if !env.emulator.is_empty() {
         let _ = writeln!(out, "exe_wrapper = {}", meson_array(&env.emulator)?);
     }

@@ -685,3 +685,39 @@ fn musl_env_needs_a_sysroot_with_musl_and_links_statically_against_it() {
     );
     assert_eq!(env.vars["LDFLAGS"], "-fuse-ld=lld -static");
 }
+
+/// bookworm's Meson (1.0.1) reads only `pkgconfig`, Meson ≥ 1.3 `pkg-config` (and accepts
+/// `pkgconfig` next to it when both name the same program): without the old name every
+/// `dependency()` of a cross build fails ("Pkg-config binary for machine 1 not found").
+#[test]
+fn meson_cross_names_pkg_config_for_old_and_new_meson() {
+    let stubs = Stubs::new();
+    stubs.debian_cross("aarch64-linux-gnu", "12.2.0");
+    let path = stubs.search_path();
+    let toolchain = select(
+        &platform("aarch64-multiplatform"),
+        &Request::default(),
+        &path,
+    )
+    .expect("toolchain");
+    let env = CrossEnv::with_search_path(&toolchain, &Request::default(), None, &path, false)
+        .expect("env");
+    let meson = archway_toolchain::meson_cross(&env).expect("meson");
+    let binaries: Vec<&str> = meson
+        .lines()
+        .skip_while(|line| *line != "[binaries]")
+        .take_while(|line| !line.is_empty())
+        .collect();
+    let value_of = |name: &str| {
+        binaries
+            .iter()
+            .find_map(|line| line.strip_prefix(&format!("{name} = ")))
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        value_of("pkgconfig").as_deref(),
+        Some("'pkg-config'"),
+        "{meson}"
+    );
+    assert_eq!(value_of("pkg-config"), value_of("pkgconfig"), "{meson}");
+}

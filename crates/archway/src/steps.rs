@@ -347,10 +347,15 @@ pub fn recipe(input: &RecipeInput<'_>) -> Recipe {
                     .envs(env.clone()),
             );
             // Automake always generates `check`; hand-written makefiles mostly follow it
-            // (zlib's `check: test`).
+            // (zlib's `check: test`). A hand-written Makefile.in may define only `test`
+            // (sqlite3: "No rule to make target 'check'"): its targets are those of the
+            // Makefile configure makes from it. debhelper runs the first of `test`, `check`
+            // that exists (Debian::Debhelper::Buildsystem::makefile).
+            let template = project.root.join("Makefile.in");
+            let target = make_test_target(&template).unwrap_or("check");
             recipe.test.push(
                 Step::new(StepKind::Test, "make", build_dir)
-                    .arg("check")
+                    .arg(target)
                     .envs(env),
             );
             recipe.tests_need_binfmt = cross.is_some();
@@ -436,9 +441,14 @@ pub fn recipe(input: &RecipeInput<'_>) -> Recipe {
 /// Where per-target build directories go by default, relative to the project root.
 pub const DEFAULT_BUILD_ROOT: &str = "build/archway";
 
-/// The variables a plain makefile gets on its command line in a cross build.
+/// The variables a plain makefile gets on its command line in a cross build. Not `LD`: many
+/// makefiles link through the compiler driver with `LD = $(CC)` (tinycdb, found by the corpus:
+/// a command-line `LD=<triple>-ld` beat it and the link lost libc), and debhelper's makefile
+/// build system overrides only `CC` and `CXX` (Debian::Debhelper::Buildsystem::makefile,
+/// `%DEB_DEFAULT_TOOLS`). `LD` stays in the environment, which beats make's built-in `ld` but
+/// not the makefile's own assignment (GNU make manual, "Variables from the Environment").
 const MAKE_TOOL_VARIABLES: &[&str] = &[
-    "CC", "CXX", "AR", "RANLIB", "LD", "NM", "STRIP", "OBJCOPY", "OBJDUMP",
+    "CC", "CXX", "AR", "RANLIB", "NM", "STRIP", "OBJCOPY", "OBJDUMP",
 ];
 
 /// The test target a plain makefile defines: `check`, else `test`, else `tests`.
@@ -608,6 +618,76 @@ mod tests {
     fn makefile_cross_recipe() {
         let makefile = "CC=gcc\nall: prog\ntest: prog\n\t./prog\ncheck: test\n";
         insta::assert_snapshot!(snapshot(&[("Makefile", makefile)], cross, None));
+    }
+
+    #[test]
+    fn makefile_keeps_its_own_linker_and_gets_the_cross_one_from_the_environment() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let makefile = "LD = $(CC)\nall: prog\nprog: prog.o\n\t$(LD) -o $@ prog.o\n";
+        std::fs::write(dir.path().join("Makefile"), makefile).expect("write");
+        let project = Project::detect(dir.path(), None).expect("detect");
+        let mut setup = cross_setup(dir.path());
+        setup
+            .vars
+            .insert("LD".to_string(), "aarch64-linux-gnu-ld".to_string());
+        let recipe = recipe(&RecipeInput {
+            project: &project,
+            build_dir: &dir.path().join("b"),
+            toolset: &Toolset::Cross(Box::new(setup)),
+            jobs: 1,
+            meson_configured: false,
+            configure_args: &[],
+        });
+        let build = &recipe.build[0];
+        assert!(
+            build
+                .args
+                .iter()
+                .any(|arg| arg == "CC=aarch64-linux-gnu-gcc"),
+            "{:?}",
+            build.args
+        );
+        assert!(
+            !build.args.iter().any(|arg| arg.starts_with("LD=")),
+            "{:?}",
+            build.args
+        );
+        assert_eq!(
+            build.env.get("LD").map(String::as_str),
+            Some("aarch64-linux-gnu-ld")
+        );
+    }
+
+    #[test]
+    fn configure_tests_with_the_target_its_makefile_template_defines() {
+        let cases: &[(Option<&str>, &str)] = &[
+            // No template (zlib's hand-written configure writes Makefile from Makefile.in,
+            // but a project may have neither): automake's `check`.
+            (None, "check"),
+            (Some("all: lib\ncheck: check-am\ntest: check\n"), "check"),
+            // sqlite3 3.40's Makefile.in: `test:` and `fulltest:`, no `check:`.
+            (
+                Some("all: sqlite3\ntest:\t$(TESTPROGS)\nfulltest: alltest\n"),
+                "test",
+            ),
+        ];
+        for (template, expected) in cases {
+            let dir = tempfile::tempdir().expect("temp dir");
+            std::fs::write(dir.path().join("configure"), "#!/bin/sh\n").expect("write");
+            if let Some(template) = template {
+                std::fs::write(dir.path().join("Makefile.in"), template).expect("write");
+            }
+            let project = Project::detect(dir.path(), None).expect("detect");
+            let recipe = recipe(&RecipeInput {
+                project: &project,
+                build_dir: &dir.path().join("b"),
+                toolset: &Toolset::Native,
+                jobs: 1,
+                meson_configured: false,
+                configure_args: &[],
+            });
+            assert_eq!(recipe.test[0].args, [*expected], "{template:?}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod binfmt;
 mod build;
 mod cache;
 mod config;
+mod corpus_subset;
 mod emulators;
 mod generated;
 mod hostile;
