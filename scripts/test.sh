@@ -39,12 +39,13 @@ apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=600 "${package
 # --- S3 test server: the shared-cache tests (crates/archway-cache/tests/shared.rs) start moto's
 # real S3 server from this venv. Idempotent: made once, kept in a fixed place.
 moto_venv=/var/cache/archway-test/moto-venv
-if [ ! -x "$moto_venv/bin/moto_server" ]; then
+# Pinned to the version the tests were written against; any other state makes the venv anew.
+if ! "$moto_venv/bin/pip" show moto 2>/dev/null | grep -qx "Version: 5.2.5"; then
   step "installing moto's S3 server into $moto_venv"
   rm -rf "$moto_venv"
   mkdir -p "$(dirname "$moto_venv")"
   /usr/bin/python3 -m venv "$moto_venv"
-  "$moto_venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]'
+  "$moto_venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.2.5'
 fi
 
 if ! grep -qs 'binfmt_misc /proc/sys/fs/binfmt_misc' /proc/mounts; then
