@@ -402,7 +402,7 @@ pub fn execute(
     Ok(outcome(plan, artifacts, timings, tested, started))
 }
 
-fn outcome(
+pub(crate) fn outcome(
     plan: &Plan,
     artifacts: Vec<crate::outcome::Artifact>,
     timings: Vec<Timing>,

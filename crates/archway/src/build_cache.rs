@@ -583,19 +583,7 @@ pub fn restore(
         started.elapsed().as_secs_f64() * 1000.0,
         hit.record.seconds,
     ));
-    let outcome = Outcome {
-        target: plan.target.config(),
-        method: plan.method,
-        build_system: plan.project.as_ref().map(|project| project.build_system),
-        build_system_choice: plan.project.as_ref().map(|project| project.choice.clone()),
-        toolchain: plan.toolchain.clone(),
-        build_dir: plan.build_dir.clone(),
-        artifacts,
-        timings: Vec::new(),
-        tested: false,
-        total: started.elapsed(),
-        cache: None,
-    };
+    let outcome = crate::build::outcome(plan, artifacts, Vec::new(), false, started);
     Ok(Some((outcome, hit.origin)))
 }
 
