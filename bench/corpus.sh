@@ -17,8 +17,10 @@
 # Environment: ARCHWAY (the binary; default `archway` on PATH), CORPUS_COMMIT (the commit that
 # binary was built from; default: this checkout's), CORPUS_WORK (the work directory),
 # CORPUS_TIMEOUT (seconds per run, default 3600), ARCHWAY_CACHE_DIR (passed on: root
-# filesystems and sysroots are shared with every other archway run).
+# filesystems and sysroots are shared with every other archway run), ARCHWAY_CACHE_ENABLED
+# (default false: the corpus measures real builds, not restores from the build cache).
 set -euo pipefail
+export ARCHWAY_CACHE_ENABLED=${ARCHWAY_CACHE_ENABLED:-false}
 
 bench=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$bench")
@@ -37,7 +39,7 @@ archway=${ARCHWAY:-archway}
 # longest of the list.
 run_timeout=${CORPUS_TIMEOUT:-3600}
 
-usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 one=""
 later_commits=""

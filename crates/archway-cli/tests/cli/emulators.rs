@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 use crate::support::{self, archway};
 
-/// The cache all tests of this file share.
+/// The cache all tests of this file share (its build cache is off: a second run of the suite
+/// would restore these builds instead of running them).
 fn shared_cache() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("emulators-cache")
 }
@@ -101,7 +102,9 @@ fn write_configure_project(dir: &Path, expected: &str) {
 }
 
 fn test_project(target: &str, project: &str, setup: impl FnOnce(&Path)) -> support::Output {
-    let command = archway().env("ARCHWAY_CACHE_DIR", shared_cache());
+    let command = archway()
+        .env("ARCHWAY_CACHE_DIR", shared_cache())
+        .env("ARCHWAY_CACHE_ENABLED", "false");
     setup(&command.work_dir().join(project));
     command
         .args(["test", "--target", target, "-C", project])
@@ -210,6 +213,7 @@ fn run_passes_arguments_and_the_exit_code_through_wine_and_the_wasi_runtime() {
     let exe = compile(&["x86_64-w64-mingw32-gcc"], &dir, "exit.exe");
     let output = command
         .env("ARCHWAY_CACHE_DIR", shared_cache())
+        .env("ARCHWAY_CACHE_ENABLED", "false")
         .arg("run")
         .args(["--target", "mingwW64", "--"])
         .arg(&exe)
@@ -223,6 +227,7 @@ fn run_passes_arguments_and_the_exit_code_through_wine_and_the_wasi_runtime() {
     let wasm = compile(&["clang", "--target=wasm32-wasi"], &dir, "exit.wasm");
     let output = command
         .env("ARCHWAY_CACHE_DIR", shared_cache())
+        .env("ARCHWAY_CACHE_ENABLED", "false")
         .arg("run")
         .args(["--target", "wasi32", "--"])
         .arg(&wasm)
@@ -240,6 +245,7 @@ fn run_for_32_bit_windows_without_wine32_gives_the_commands_that_add_it() {
     }
     let output = archway()
         .env("ARCHWAY_CACHE_DIR", shared_cache())
+        .env("ARCHWAY_CACHE_ENABLED", "false")
         .args(["run", "--target", "mingw32", "--", "/bin/true"])
         .run();
     output.assert_code(1);
