@@ -298,6 +298,18 @@ fn binfmt_installed_wine_entry_runs_an_exe_directly() {
 
     let dir = tempfile::tempdir().expect("temp dir");
     let exe = compile(&["x86_64-w64-mingw32-gcc"], dir.path(), "direct.exe");
+    // The Wine prefix is made by archway's runner (`wineboot --init` under its lock) before
+    // the kernel starts Wine directly: a Wine started on a prefix another test's runner is
+    // still making fails (seen under load: exit code 1).
+    archway()
+        .env("ARCHWAY_CACHE_DIR", shared_cache())
+        .env("ARCHWAY_CACHE_ENABLED", "false")
+        .arg("run")
+        .args(["--target", "mingwW64", "--"])
+        .arg(&exe)
+        .arg("runner")
+        .run()
+        .assert_code(3);
     let output = std::process::Command::new(&exe)
         .arg("kernel")
         .env("WINEPREFIX", shared_cache().join("wine/x86_64-w64-mingw32"))
