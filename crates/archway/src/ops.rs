@@ -137,6 +137,7 @@ pub fn request(options: &BuildOptions, settings: &Settings) -> BuildRequest {
         env: emulated.env,
         network: options.network,
         setup: options.setup,
+        upstream: None,
     };
     request.build_system = options.build_system;
     request.command = options.command.clone();
@@ -179,7 +180,14 @@ fn run(
     goal: Goal,
     reporter: &dyn Reporter,
 ) -> Result<Outcome, Error> {
-    let request = request(options, settings);
+    // Opened once for the build's entry and the environments it needs (root filesystems).
+    let shared = if options.no_cache {
+        None
+    } else {
+        build_cache::open_shared(cache_settings, reporter)
+    };
+    let mut request = request(options, settings);
+    request.rootfs.upstream = build_cache::RootfsAdapter::upstream(shared.clone());
     let Prepared {
         plan,
         executor,
@@ -230,7 +238,7 @@ fn run(
             cache_settings,
             request.cache_dir.as_deref(),
             options.rerun,
-            reporter,
+            shared,
         )
     };
     let mut keyed = None;
@@ -468,7 +476,9 @@ pub fn shell(options: &ShellOptions, reporter: &dyn Reporter) -> Result<Shell, E
         setup: options.setup,
         ..BuildOptions::new(&options.directory)
     };
-    let request = request(&build_options, &settings);
+    let mut request = request(&build_options, &settings);
+    request.rootfs.upstream =
+        build_cache::RootfsAdapter::upstream(build_cache::open_shared(&config.cache()?, reporter));
     let host = archway_platform::host::Host::detect()?;
     let search_path = std::env::var_os("PATH").unwrap_or_default();
     let declared = crate::plan::Declared {
