@@ -111,13 +111,21 @@ impl BuildCache {
 /// The shared store of `[cache] url`, or `None`: no url, the cache is off, or it cannot be
 /// set up (a warning says why, and the command uses the local store only). Nothing is
 /// contacted yet: an unreachable store shows at its first use, as a warning too.
-pub fn open_shared(settings: &CacheSettings, reporter: &dyn Reporter) -> Option<Arc<dyn Upstream>> {
+/// `progress` draws the transfers of large entries.
+pub fn open_shared(
+    settings: &CacheSettings,
+    reporter: &dyn Reporter,
+    progress: Option<Arc<dyn Reporter>>,
+) -> Option<Arc<dyn Upstream>> {
     if !settings.enabled {
         return None;
     }
     let shared = settings.shared.as_ref()?;
     match SharedStore::open(shared) {
-        Ok(store) => Some(Arc::new(store)),
+        Ok(store) => Some(Arc::new(match progress {
+            Some(progress) => store.with_reporter(progress),
+            None => store,
+        })),
         Err(error) => {
             let mut message = format!("warning: {error}; using the local cache only");
             if let Some(hint) = error.hint() {
@@ -136,7 +144,7 @@ pub fn shared_for(
     reporter: &dyn Reporter,
 ) -> Result<Option<Arc<dyn Upstream>>, Error> {
     let settings = crate::ops::load(directory)?.cache()?;
-    Ok(open_shared(&settings, reporter))
+    Ok(open_shared(&settings, reporter, None))
 }
 
 /// A shared store as the root filesystem store's upstream (`CreateOptions::upstream`): a

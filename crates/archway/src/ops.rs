@@ -51,6 +51,19 @@ pub struct BuildOptions {
     pub no_cache: bool,
     /// `archway test --rerun`: run the tests even when this build passed them before.
     pub rerun: bool,
+    /// Shows the shared cache's uploads and downloads of large entries (the CLI gives its
+    /// progress reporter); `None`: they are not shown.
+    pub transfer_progress: Option<TransferProgress>,
+}
+
+/// A reporter the shared cache keeps for its transfers (it outlives one call, so it is shared).
+#[derive(Clone)]
+pub struct TransferProgress(pub std::sync::Arc<dyn Reporter>);
+
+impl std::fmt::Debug for TransferProgress {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("TransferProgress")
+    }
 }
 
 impl BuildOptions {
@@ -74,6 +87,7 @@ impl BuildOptions {
             no_wait: false,
             no_cache: false,
             rerun: false,
+            transfer_progress: None,
         }
     }
 }
@@ -184,7 +198,14 @@ fn run(
     let shared = if options.no_cache {
         None
     } else {
-        build_cache::open_shared(cache_settings, reporter)
+        build_cache::open_shared(
+            cache_settings,
+            reporter,
+            options
+                .transfer_progress
+                .as_ref()
+                .map(|progress| progress.0.clone()),
+        )
     };
     let mut request = request(options, settings);
     request.rootfs.upstream = build_cache::RootfsAdapter::upstream(shared.clone());
@@ -477,8 +498,11 @@ pub fn shell(options: &ShellOptions, reporter: &dyn Reporter) -> Result<Shell, E
         ..BuildOptions::new(&options.directory)
     };
     let mut request = request(&build_options, &settings);
-    request.rootfs.upstream =
-        build_cache::RootfsAdapter::upstream(build_cache::open_shared(&config.cache()?, reporter));
+    request.rootfs.upstream = build_cache::RootfsAdapter::upstream(build_cache::open_shared(
+        &config.cache()?,
+        reporter,
+        None,
+    ));
     let host = archway_platform::host::Host::detect()?;
     let search_path = std::env::var_os("PATH").unwrap_or_default();
     let declared = crate::plan::Declared {
