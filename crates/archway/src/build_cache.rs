@@ -874,4 +874,50 @@ mod tests {
         assert_eq!(dpkg_packages(&status, &|_| true).len(), 2);
         assert!(dpkg_packages(&dir.path().join("none"), &|_| true).is_empty());
     }
+
+    /// Collects the notes a reporter is given.
+    #[derive(Debug, Default)]
+    struct Notes(std::sync::Mutex<Vec<String>>);
+
+    impl Reporter for Notes {
+        fn start(&self, _task: &str, _total: Option<u64>) {}
+        fn note(&self, message: &str) {
+            if let Ok(mut notes) = self.0.lock() {
+                notes.push(message.to_string());
+            }
+        }
+    }
+
+    #[test]
+    fn a_shared_store_that_cannot_be_set_up_is_a_warning_and_off_is_off() {
+        let shared = |signing_key: Option<PathBuf>| archway_cache::SharedSettings {
+            url: "s3://team-cache/archway?endpoint=http://127.0.0.1:9".to_string(),
+            trusted_keys: Vec::new(),
+            signing_key,
+            timeout: archway_cache::settings::DEFAULT_TIMEOUT,
+        };
+        let settings = |enabled, signing_key| CacheSettings {
+            enabled,
+            max_size: None,
+            shared: Some(shared(signing_key)),
+        };
+        let notes = Notes::default();
+        // Nothing is contacted on opening: a store that does not listen still opens.
+        assert!(open_shared(&settings(true, None), &notes, None).is_some());
+        assert!(open_shared(&settings(false, None), &notes, None).is_none());
+        assert!(open_shared(&CacheSettings::default(), &notes, None).is_none());
+        assert!(notes.0.lock().expect("lock").is_empty());
+
+        let missing = PathBuf::from("/nonexistent/archway-test.secret");
+        assert!(open_shared(&settings(true, Some(missing)), &notes, None).is_none());
+        let notes = notes.0.lock().expect("lock");
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].starts_with("warning: ")
+                && notes[0].contains("archway-test.secret")
+                && notes[0].contains("using the local cache only")
+                && notes[0].contains("hint: "),
+            "{notes:?}"
+        );
+    }
 }
