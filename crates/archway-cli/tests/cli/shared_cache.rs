@@ -252,3 +252,52 @@ fn a_build_pushed_by_one_machine_is_restored_signed_on_another_refused_untrusted
     );
     assert_eq!(artifacts(&offline_outcome, &fourth), built);
 }
+
+#[test]
+fn keygen_prints_the_lines_of_a_configuration_that_loads() {
+    let work = tempfile::tempdir().expect("temp");
+    // A directory with a space and a quote: the printed path must still be a TOML string.
+    let config = work.path().join("my \"config\"");
+    let keygen = archway()
+        .env("XDG_CONFIG_HOME", &config)
+        .args(["cache", "keygen", "laptop-1"])
+        .run();
+    keygen.assert_code(0);
+    let lines: Vec<&str> = keygen.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", keygen.stdout);
+    assert!(
+        lines[0].starts_with("trusted-keys = [\"laptop-1:"),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[1].starts_with("signing-key = \""), "{}", lines[1]);
+    let secret = config.join("archway/laptop-1.secret");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&secret)
+            .expect("the secret key")
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    assert!(
+        keygen.stderr.contains("keep it private"),
+        "{}",
+        keygen.stderr
+    );
+
+    // Pasted into the user's file, the lines load (`cache stats` reads `[cache]`), and the key
+    // file they name is the one written.
+    write(
+        &config.join("archway/config.toml"),
+        &format!("[cache]\n{}", keygen.stdout),
+    );
+    let stats = archway()
+        .env("XDG_CONFIG_HOME", &config)
+        .args(["cache", "stats", "--json"])
+        .run();
+    stats.assert_code(0);
+    let signing = lines[1]
+        .strip_prefix("signing-key = ")
+        .expect("the line")
+        .replace("\\\"", "\"");
+    assert_eq!(signing.trim_matches('"'), secret.to_string_lossy());
+}
