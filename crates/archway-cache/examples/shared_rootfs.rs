@@ -47,12 +47,16 @@ impl RootfsUpstream for Adapter {
 
 fn open(
     url: &str,
-    trusted: Vec<String>,
+    trusted: Vec<&str>,
     signing_key: Option<PathBuf>,
 ) -> Result<SharedStore, String> {
     let options = Options {
         url: url.to_string(),
-        trusted_keys: trusted,
+        trusted_keys: trusted
+            .into_iter()
+            .map(str::parse)
+            .collect::<Result<_, archway_cache::sign::KeyError>>()
+            .map_err(|error| error.to_string())?,
         signing_key,
         timeout: DEFAULT_TIMEOUT,
     };
@@ -94,10 +98,7 @@ fn run(arguments: &[String]) -> Result<(), String> {
                 .map_err(|error| error.to_string())?;
             std::fs::set_permissions(&refuse, std::os::unix::fs::PermissionsExt::from_mode(0o755))
                 .map_err(|error| error.to_string())?;
-            let upstream = Arc::new(Adapter(
-                open(url, vec![public.to_string()], None)?,
-                AtomicU64::new(0),
-            ));
+            let upstream = Arc::new(Adapter(open(url, vec![public], None)?, AtomicU64::new(0)));
             let options = CreateOptions {
                 mmdebstrap: Some(refuse),
                 upstream: Some(upstream.clone()),

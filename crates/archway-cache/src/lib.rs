@@ -11,6 +11,8 @@ pub mod settings;
 pub mod shared;
 pub mod sign;
 pub mod store;
+#[doc(hidden)]
+pub mod testing;
 pub mod upstream;
 
 pub use key::{Key, KeyInputs};

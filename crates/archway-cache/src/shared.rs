@@ -42,8 +42,7 @@ use crate::archive::{self, ArchiveError};
 use crate::sign::{KeyError, Record, SigningKey, TrustedKeys};
 use crate::upstream::{Pulled, Upstream, UpstreamError};
 
-/// The default for `[cache] timeout`.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+pub use crate::settings::DEFAULT_TIMEOUT;
 /// Uploads larger than this go in parts of this size (S3's minimum part is 5 MiB).
 const PART_SIZE: usize = 16 << 20;
 /// Transfers get one second per this many bytes on top of the timeout.
@@ -53,18 +52,9 @@ const PROGRESS_FROM: u64 = 1 << 20;
 /// A record is a few hundred bytes; anything far larger is not one.
 const MAXIMUM_RECORD: usize = 64 << 10;
 
-/// What [`SharedStore::open`] needs (the `[cache]` settings that concern the shared store).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Options {
-    /// `s3://bucket/prefix`, optionally `?endpoint=URL&region=NAME`.
-    pub url: String,
-    /// Public keys (`name:base64`) whose signatures are accepted.
-    pub trusted_keys: Vec<String>,
-    /// The secret key file that signs pushed entries; none: nothing is pushed.
-    pub signing_key: Option<PathBuf>,
-    /// Connect and per-request timeout.
-    pub timeout: Duration,
-}
+/// What [`SharedStore::open`] needs: the `[cache]` settings that concern the shared store
+/// (`url` may carry `?endpoint=URL&region=NAME`).
+pub type Options = crate::settings::SharedSettings;
 
 /// Why the shared store could not be set up from its settings.
 #[derive(Debug, thiserror::Error)]
@@ -189,7 +179,7 @@ impl SharedStore {
             url: url.clone(),
             reason,
         })?;
-        let trusted = TrustedKeys::parse(&options.trusted_keys)?;
+        let trusted = TrustedKeys::from(options.trusted_keys.clone());
         let signing = options
             .signing_key
             .as_deref()
@@ -704,9 +694,9 @@ mod tests {
 
     #[test]
     fn opening_checks_url_and_keys_without_contacting_anything() {
-        let options = |url: &str, trusted: &[&str]| Options {
+        let options = |url: &str| Options {
             url: url.to_string(),
-            trusted_keys: trusted.iter().map(|key| key.to_string()).collect(),
+            trusted_keys: Vec::new(),
             signing_key: None,
             timeout: DEFAULT_TIMEOUT,
         };
@@ -715,7 +705,7 @@ mod tests {
                 .map(|(name, value)| (name.to_string(), value.to_string()))
         };
         let store = SharedStore::open_with_environment(
-            &options("s3://bucket/prefix?endpoint=http://127.0.0.1:1", &[]),
+            &options("s3://bucket/prefix?endpoint=http://127.0.0.1:1"),
             environment(),
         )
         .expect("opens");
@@ -725,11 +715,15 @@ mod tests {
             "prefix/build-1-ab.tar.zst"
         );
         assert!(matches!(
-            SharedStore::open_with_environment(&options("gs://x", &[]), environment()),
+            SharedStore::open_with_environment(&options("gs://x"), environment()),
             Err(OpenError::Url { .. })
         ));
+        let missing_key = Options {
+            signing_key: Some(PathBuf::from("/nonexistent/archway.secret")),
+            ..options("s3://bucket")
+        };
         assert!(matches!(
-            SharedStore::open_with_environment(&options("s3://x", &["nokey"]), environment()),
+            SharedStore::open_with_environment(&missing_key, environment()),
             Err(OpenError::Key(_))
         ));
     }

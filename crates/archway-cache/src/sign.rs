@@ -59,6 +59,18 @@ pub enum KeyError {
 }
 
 impl KeyError {
+    /// What is wrong, without the key (for messages that show the value themselves, such as a
+    /// configuration error at `file:line`).
+    pub fn reason(&self) -> String {
+        match self {
+            KeyError::Invalid { reason, .. } => reason.clone(),
+            KeyError::Name { name, reason } => {
+                format!("the key name `{name}` is invalid: {reason}")
+            }
+            other => other.to_string(),
+        }
+    }
+
     /// The command that fixes it, when there is one.
     pub fn hint(&self) -> Option<String> {
         match self {

@@ -71,3 +71,15 @@ pub trait Upstream: Send + Sync + std::fmt::Debug {
     /// no signing key is configured: unsigned entries are never pushed.
     fn push(&self, name: &str, from: &Path) -> Result<(), UpstreamError>;
 }
+
+/// One shared store serves several local stores of a command (builds, root filesystems):
+/// opened once, its warnings said once.
+impl<T: Upstream + ?Sized> Upstream for std::sync::Arc<T> {
+    fn pull(&self, name: &str, into: &Path) -> Result<Pulled, UpstreamError> {
+        (**self).pull(name, into)
+    }
+
+    fn push(&self, name: &str, from: &Path) -> Result<(), UpstreamError> {
+        (**self).push(name, from)
+    }
+}

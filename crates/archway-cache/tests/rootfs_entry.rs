@@ -96,7 +96,7 @@ fn a_root_filesystem_restored_from_the_shared_store_is_the_same_tree_and_runs() 
     let open = |signing_key: Option<&Path>| {
         let options = Options {
             url: moto.url("rootfs"),
-            trusted_keys: vec![public.to_string()],
+            trusted_keys: vec![public.clone()],
             signing_key: signing_key.map(Path::to_path_buf),
             timeout: Duration::from_secs(5),
         };

@@ -17,7 +17,7 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 fn store(url: &str, signing_key: Option<&Path>, trusted: &[&PublicKey]) -> SharedStore {
     let options = Options {
         url: url.to_string(),
-        trusted_keys: trusted.iter().map(|key| key.to_string()).collect(),
+        trusted_keys: trusted.iter().map(|&key| key.clone()).collect(),
         signing_key: signing_key.map(Path::to_path_buf),
         timeout: TIMEOUT,
     };

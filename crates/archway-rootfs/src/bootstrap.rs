@@ -612,6 +612,82 @@ case "$output" in *.tar) tar --create --file "$output" --directory "$tree" . ;; 
     }
 
     #[test]
+    fn a_created_native_prefix_is_offered_and_a_second_machine_restores_it() {
+        let shared = tempfile::tempdir().expect("temp dir");
+        let first = tempfile::tempdir().expect("temp dir");
+        let second = tempfile::tempdir().expect("temp dir");
+        let upstream = Arc::new(DirectoryUpstream {
+            root: shared.path().to_path_buf(),
+            ..DirectoryUpstream::default()
+        });
+        let rootfs = RootfsKey::new(Architecture::Arm64, Suite::Bookworm, []).expect("key");
+        let key = crate::PrefixKey::for_rootfs(&rootfs, []).expect("prefix key");
+        let options = CreateOptions {
+            mmdebstrap: Some(stub_mmdebstrap(first.path(), None)),
+            upstream: Some(upstream.clone()),
+            ..CreateOptions::default()
+        };
+        let (made, created) = Store::new(first.path())
+            .ensure_prefix(&key, &options, &archway_platform::NoProgress)
+            .expect("create");
+        assert!(created);
+        assert_eq!(
+            *upstream.offered.lock().expect("lock"),
+            vec![key.directory_name()]
+        );
+
+        // The second machine's mmdebstrap would fail: only a restore can succeed.
+        let options = CreateOptions {
+            mmdebstrap: Some(stub_mmdebstrap(second.path(), Some("must not run"))),
+            upstream: Some(upstream.clone()),
+            ..CreateOptions::default()
+        };
+        let store = Store::new(second.path());
+        let (restored, created) = store
+            .ensure_prefix(&key, &options, &archway_platform::NoProgress)
+            .expect("restore");
+        assert!(created);
+        assert!(
+            restored
+                .metadata
+                .made_by
+                .starts_with("restored from the shared cache (signed by test-1; made by "),
+            "{}",
+            restored.metadata.made_by
+        );
+        assert_eq!(restored.metadata.key, made.metadata.key);
+        assert!(restored.directory.join("root/usr/bin/gcc").is_file());
+        assert_eq!(upstream.offered.lock().expect("lock").len(), 1);
+        let (again, created) = store
+            .ensure_prefix(&key, &options, &archway_platform::NoProgress)
+            .expect("cached");
+        assert!(!created, "{:?}", again.metadata);
+
+        // An entry under another prefix's name is refused, and the creation then runs (and
+        // fails here, with the stub's message: nothing else was used).
+        let other = crate::PrefixKey::for_rootfs(
+            &rootfs,
+            ["gcc-11-aarch64-linux-gnu".parse().expect("name")],
+        )
+        .expect("key");
+        tree::copy_tree(&made.directory, &shared.path().join(other.directory_name()))
+            .expect("copy");
+        let notes = Notes::default();
+        let error = store
+            .ensure_prefix(&other, &options, &notes)
+            .expect_err("refused, then mmdebstrap fails");
+        assert!(error.to_string().contains("must not run"), "{error}");
+        let notes = notes.0.lock().expect("lock");
+        assert!(
+            notes
+                .iter()
+                .any(|note| note.contains("not restoring the native prefix")
+                    && note.contains("the entry holds")),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
     fn a_failing_or_mislabelled_shared_store_never_stops_a_creation() {
         let shared = tempfile::tempdir().expect("temp dir");
         let cache = tempfile::tempdir().expect("temp dir");

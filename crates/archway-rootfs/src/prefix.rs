@@ -286,8 +286,80 @@ impl Store {
             }))
     }
 
-    /// The prefix for `key`: from the cache, or made now with mmdebstrap. Returns whether it
-    /// was created.
+    /// `key`'s prefix from the shared store (the entry named as its directory,
+    /// `prefix-bookworm-amd64-for-arm64[-hash]`), committed into place (the caller holds the
+    /// lock); `None` when the store lacks it, fails, or holds another prefix: then the caller
+    /// creates it. The same checks as a root filesystem's restore (`Store::ensure`).
+    fn restore_prefix(
+        &self,
+        upstream: &dyn crate::RootfsUpstream,
+        key: &PrefixKey,
+        reporter: &dyn Reporter,
+    ) -> Result<Option<Prefix>, Error> {
+        let name = key.directory_name();
+        let partial = self.partial_directory_named(&name)?;
+        // The upstream unpacks into a directory that does not exist yet.
+        std::fs::remove_dir(&partial).map_err(Error::io("remove", &partial))?;
+        let started = Instant::now();
+        let refuse = |reason: String| {
+            tracing::warn!(key = %key, reason = %reason, "not restored from the shared cache");
+            reporter.note(&format!(
+                "warning: not restoring the native prefix {name} from the shared cache: {reason}; creating it"
+            ));
+            if std::fs::symlink_metadata(&partial).is_ok() {
+                let _ = tree::remove_tree(&partial);
+            }
+            Ok(None)
+        };
+        reporter.start(&format!("restoring the native prefix {name}"), None);
+        let restored = upstream.restore(&name, &partial);
+        reporter.finish();
+        let origin = match restored {
+            Ok(Some(origin)) => origin,
+            Ok(None) => return Ok(None),
+            Err(message) => return refuse(message),
+        };
+        let text = match std::fs::read_to_string(partial.join(METADATA_FILE)) {
+            Ok(text) => text,
+            Err(error) => {
+                return refuse(format!(
+                    "the entry has no readable `{METADATA_FILE}` ({error})"
+                ))
+            }
+        };
+        let recorded = match serde_json::from_str::<PrefixMetadata>(&text) {
+            Ok(recorded) if recorded.key == *key => recorded,
+            Ok(recorded) => {
+                return refuse(format!("the entry holds {}, not {key}", recorded.key));
+            }
+            Err(error) => return refuse(format!("its `{METADATA_FILE}` is invalid: {error}")),
+        };
+        if let Err(reason) = crate::manifest::quick_check(&partial) {
+            return refuse(format!("the entry fails its check: {reason}"));
+        }
+        let metadata = PrefixMetadata {
+            creation_seconds: started.elapsed().as_secs_f64(),
+            made_by: format!(
+                "restored from the shared cache ({origin}; made by {})",
+                recorded.made_by
+            ),
+            created_unix: unix_now(),
+            ..recorded
+        };
+        let directory = self
+            .commit_named(&partial, &name, METADATA_FILE, &metadata)
+            .inspect_err(|_| {
+                let _ = tree::remove_tree(&partial);
+            })?;
+        tracing::info!(key = %key, seconds = metadata.creation_seconds, "native prefix restored");
+        Ok(Some(Prefix {
+            metadata,
+            directory,
+        }))
+    }
+
+    /// The prefix for `key`: from the cache, the shared store (`options.upstream`), or made now
+    /// with mmdebstrap (then offered to the shared store). Returns whether it was created.
     pub fn ensure_prefix(
         &self,
         key: &PrefixKey,
@@ -301,6 +373,11 @@ impl Store {
         let _lock = self.lock_named(&name)?;
         if let Some(prefix) = self.get_prefix(key)? {
             return Ok((prefix, false));
+        }
+        if let Some(upstream) = &options.upstream {
+            if let Some(prefix) = self.restore_prefix(upstream.as_ref(), key, reporter)? {
+                return Ok((prefix, true));
+            }
         }
         let partial = self.partial_directory_named(&name)?;
         let started = Instant::now();
@@ -330,6 +407,17 @@ impl Store {
         };
         let directory = self.commit_named(&partial, &name, METADATA_FILE, &metadata)?;
         tracing::info!(key = %key, seconds = metadata.creation_seconds, "native prefix created");
+        if let Some(upstream) = &options.upstream {
+            reporter.start(&format!("sharing the native prefix {name}"), None);
+            let offered = upstream.offer(&name, &directory);
+            reporter.finish();
+            if let Err(message) = offered {
+                tracing::warn!(key = %key, message = %message, "not shared");
+                reporter.note(&format!(
+                    "warning: the native prefix {name} was not shared: {message}"
+                ));
+            }
+        }
         Ok((
             Prefix {
                 metadata,

@@ -14,6 +14,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use archway_cache::key::{
@@ -21,8 +22,9 @@ use archway_cache::key::{
     ToolchainInputs,
 };
 use archway_cache::store::{EntryFile, EntryKind, EntryName, Origin, Record, Store};
-use archway_cache::{CacheSettings, Key};
+use archway_cache::{CacheSettings, Key, Pulled, SharedStore, Upstream};
 use archway_platform::Reporter;
+use archway_rootfs::RootfsUpstream;
 
 use crate::build::{BuildRequest, Plan};
 use crate::method::Method;
@@ -89,42 +91,98 @@ pub struct BuildCache {
 
 impl BuildCache {
     /// The cache for a build with `settings`, or `None` when it is off (`enabled = false`,
-    /// `--no-cache`, or no cache directory).
+    /// `--no-cache`, or no cache directory). `shared`: the store [`open_shared`] opened.
     pub fn open(
         settings: &CacheSettings,
         cache_dir: Option<&Path>,
         rerun_tests: bool,
-        reporter: &dyn Reporter,
+        shared: Option<Arc<dyn Upstream>>,
     ) -> Option<BuildCache> {
         if !settings.enabled {
             return None;
         }
-        let upstream = settings
-            .shared
-            .as_ref()
-            .and_then(|shared| shared_store(shared, reporter));
         let store = Store::new(cache_dir?)
             .with_max_size(settings.max_size)
-            .with_upstream(upstream);
+            .with_upstream(shared.map(|shared| Box::new(shared) as Box<dyn Upstream>));
         Some(BuildCache { store, rerun_tests })
     }
 }
 
-/// The shared store of `[cache] url`, or `None` (a warning says why): the build then uses the
-/// local store only.
-///
-/// CONNECT (the lead): the shared store's constructor goes here, e.g.
-/// `match archway_cache::shared::open(settings) { Ok(upstream) => Some(upstream),
-///  Err(error) => { warn(reporter, &error.to_string(), error.hint()); None } }`.
-fn shared_store(
-    settings: &archway_cache::SharedSettings,
+/// The shared store of `[cache] url`, or `None`: no url, the cache is off, or it cannot be
+/// set up (a warning says why, and the command uses the local store only). Nothing is
+/// contacted yet: an unreachable store shows at its first use, as a warning too.
+/// `progress` draws the transfers of large entries.
+pub fn open_shared(
+    settings: &CacheSettings,
     reporter: &dyn Reporter,
-) -> Option<Box<dyn archway_cache::Upstream>> {
-    reporter.note(&format!(
-        "warning: `[cache] url = \"{}\"` is set, but this archway has no shared-store support yet; using the local store only",
-        settings.url
-    ));
-    None
+    progress: Option<Arc<dyn Reporter>>,
+) -> Option<Arc<dyn Upstream>> {
+    if !settings.enabled {
+        return None;
+    }
+    let shared = settings.shared.as_ref()?;
+    match SharedStore::open(shared) {
+        Ok(store) => Some(Arc::new(match progress {
+            Some(progress) => store.with_reporter(progress),
+            None => store,
+        })),
+        Err(error) => {
+            let mut message = format!("warning: {error}; using the local cache only");
+            if let Some(hint) = error.hint() {
+                message.push_str(&format!("\n  hint: {hint}"));
+            }
+            reporter.note(&message);
+            None
+        }
+    }
+}
+
+/// The shared store of the project in `directory`'s configuration, for commands outside a
+/// build (`archway rootfs create`).
+pub fn shared_for(
+    directory: &Path,
+    reporter: &dyn Reporter,
+) -> Result<Option<Arc<dyn Upstream>>, Error> {
+    let settings = crate::ops::load(directory)?.cache()?;
+    Ok(open_shared(&settings, reporter, None))
+}
+
+/// A shared store as the root filesystem store's upstream (`CreateOptions::upstream`): a
+/// missing root filesystem is restored from the `rootfs-<key>` entry instead of running
+/// mmdebstrap, and one created here is offered (pushed when a signing key is set).
+///
+/// It lives here because archway-rootfs does not depend on archway-cache: this crate joins them.
+#[derive(Debug, Clone)]
+pub struct RootfsAdapter(pub Arc<dyn Upstream>);
+
+impl RootfsAdapter {
+    /// [`RootfsAdapter`] around `shared`, as `CreateOptions::upstream` takes it.
+    pub fn upstream(shared: Option<Arc<dyn Upstream>>) -> Option<Arc<dyn RootfsUpstream>> {
+        shared.map(|shared| Arc::new(RootfsAdapter(shared)) as Arc<dyn RootfsUpstream>)
+    }
+}
+
+impl RootfsUpstream for RootfsAdapter {
+    fn restore(&self, name: &str, into: &Path) -> Result<Option<String>, String> {
+        match self.0.pull(name, into) {
+            Ok(Pulled::Restored { signer, .. }) => Ok(Some(format!("signed by {signer}"))),
+            Ok(Pulled::Absent) => Ok(None),
+            Err(error) => Err(with_hint(&error.to_string(), error.hint())),
+        }
+    }
+
+    fn offer(&self, name: &str, directory: &Path) -> Result<(), String> {
+        self.0
+            .push(name, directory)
+            .map_err(|error| with_hint(&error.to_string(), error.hint()))
+    }
+}
+
+fn with_hint(message: &str, hint: Option<String>) -> String {
+    match hint {
+        Some(hint) => format!("{message}\n  hint: {hint}"),
+        None => message.to_string(),
+    }
 }
 
 /// The local store as the configuration of the project in `directory` sets it up (`max-size`),
@@ -803,5 +861,51 @@ mod tests {
         );
         assert_eq!(dpkg_packages(&status, &|_| true).len(), 2);
         assert!(dpkg_packages(&dir.path().join("none"), &|_| true).is_empty());
+    }
+
+    /// Collects the notes a reporter is given.
+    #[derive(Debug, Default)]
+    struct Notes(std::sync::Mutex<Vec<String>>);
+
+    impl Reporter for Notes {
+        fn start(&self, _task: &str, _total: Option<u64>) {}
+        fn note(&self, message: &str) {
+            if let Ok(mut notes) = self.0.lock() {
+                notes.push(message.to_string());
+            }
+        }
+    }
+
+    #[test]
+    fn a_shared_store_that_cannot_be_set_up_is_a_warning_and_off_is_off() {
+        let shared = |signing_key: Option<PathBuf>| archway_cache::SharedSettings {
+            url: "s3://team-cache/archway?endpoint=http://127.0.0.1:9".to_string(),
+            trusted_keys: Vec::new(),
+            signing_key,
+            timeout: archway_cache::settings::DEFAULT_TIMEOUT,
+        };
+        let settings = |enabled, signing_key| CacheSettings {
+            enabled,
+            max_size: None,
+            shared: Some(shared(signing_key)),
+        };
+        let notes = Notes::default();
+        // Nothing is contacted on opening: a store that does not listen still opens.
+        assert!(open_shared(&settings(true, None), &notes, None).is_some());
+        assert!(open_shared(&settings(false, None), &notes, None).is_none());
+        assert!(open_shared(&CacheSettings::default(), &notes, None).is_none());
+        assert!(notes.0.lock().expect("lock").is_empty());
+
+        let missing = PathBuf::from("/nonexistent/archway-test.secret");
+        assert!(open_shared(&settings(true, Some(missing)), &notes, None).is_none());
+        let notes = notes.0.lock().expect("lock");
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].starts_with("warning: ")
+                && notes[0].contains("archway-test.secret")
+                && notes[0].contains("using the local cache only")
+                && notes[0].contains("hint: "),
+            "{notes:?}"
+        );
     }
 }

@@ -51,6 +51,19 @@ pub struct BuildOptions {
     pub no_cache: bool,
     /// `archway test --rerun`: run the tests even when this build passed them before.
     pub rerun: bool,
+    /// Shows the shared cache's uploads and downloads of large entries (the CLI gives its
+    /// progress reporter); `None`: they are not shown.
+    pub transfer_progress: Option<TransferProgress>,
+}
+
+/// A reporter the shared cache keeps for its transfers (it outlives one call, so it is shared).
+#[derive(Clone)]
+pub struct TransferProgress(pub std::sync::Arc<dyn Reporter>);
+
+impl std::fmt::Debug for TransferProgress {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("TransferProgress")
+    }
 }
 
 impl BuildOptions {
@@ -74,6 +87,7 @@ impl BuildOptions {
             no_wait: false,
             no_cache: false,
             rerun: false,
+            transfer_progress: None,
         }
     }
 }
@@ -137,6 +151,7 @@ pub fn request(options: &BuildOptions, settings: &Settings) -> BuildRequest {
         env: emulated.env,
         network: options.network,
         setup: options.setup,
+        upstream: None,
     };
     request.build_system = options.build_system;
     request.command = options.command.clone();
@@ -179,7 +194,21 @@ fn run(
     goal: Goal,
     reporter: &dyn Reporter,
 ) -> Result<Outcome, Error> {
-    let request = request(options, settings);
+    // Opened once for the build's entry and the environments it needs (root filesystems).
+    let shared = if options.no_cache {
+        None
+    } else {
+        build_cache::open_shared(
+            cache_settings,
+            reporter,
+            options
+                .transfer_progress
+                .as_ref()
+                .map(|progress| progress.0.clone()),
+        )
+    };
+    let mut request = request(options, settings);
+    request.rootfs.upstream = build_cache::RootfsAdapter::upstream(shared.clone());
     let Prepared {
         plan,
         executor,
@@ -230,7 +259,7 @@ fn run(
             cache_settings,
             request.cache_dir.as_deref(),
             options.rerun,
-            reporter,
+            shared,
         )
     };
     let mut keyed = None;
@@ -468,7 +497,12 @@ pub fn shell(options: &ShellOptions, reporter: &dyn Reporter) -> Result<Shell, E
         setup: options.setup,
         ..BuildOptions::new(&options.directory)
     };
-    let request = request(&build_options, &settings);
+    let mut request = request(&build_options, &settings);
+    request.rootfs.upstream = build_cache::RootfsAdapter::upstream(build_cache::open_shared(
+        &config.cache()?,
+        reporter,
+        None,
+    ));
     let host = archway_platform::host::Host::detect()?;
     let search_path = std::env::var_os("PATH").unwrap_or_default();
     let declared = crate::plan::Declared {

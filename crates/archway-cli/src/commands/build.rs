@@ -165,7 +165,13 @@ pub fn run_goal(
     goal: Goal,
     context: &Context,
 ) -> anyhow::Result<ExitCode> {
-    let outcome = archway::ops::build(options, goal, &context.reporter())?;
+    // One reporter for the build and the shared cache's transfers (their progress bars).
+    let reporter = std::sync::Arc::new(context.reporter());
+    let options = archway::ops::BuildOptions {
+        transfer_progress: Some(archway::ops::TransferProgress(reporter.clone())),
+        ..options.clone()
+    };
+    let outcome = archway::ops::build(&options, goal, reporter.as_ref())?;
     print_outcome(&outcome, common.json, context)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -203,8 +203,17 @@ fn create(
     require_emulation(key.architecture, setup, context)?;
     let store = store()?;
     let reporter = context.reporter();
+    // `[cache] url` of the configuration here (the user's file, or a project's): a missing
+    // root filesystem is restored from the shared cache, a created one offered to it. A
+    // configuration that cannot be read only costs the shared cache, never the creation.
+    let directory = std::env::current_dir().context("finding the current directory")?;
+    let shared = archway::build_cache::shared_for(&directory, &reporter).unwrap_or_else(|error| {
+        eprintln!("warning: {error}; not using the shared cache");
+        None
+    });
     let options = CreateOptions {
         derive,
+        upstream: archway::build_cache::RootfsAdapter::upstream(shared),
         ..CreateOptions::default()
     };
     let (rootfs, created) = store.ensure(&key, &options, &reporter)?;

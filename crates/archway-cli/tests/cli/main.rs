@@ -17,5 +17,6 @@ mod processes;
 mod rootfs;
 mod rootfs_verify;
 mod rust_debian;
+mod shared_cache;
 mod sysroot;
 mod toolchain;

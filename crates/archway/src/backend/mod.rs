@@ -74,6 +74,8 @@ pub struct RootfsRequest {
     pub network: bool,
     /// `--setup`: register a missing binfmt_misc entry.
     pub setup: bool,
+    /// The shared cache a missing root filesystem is restored from and a new one offered to.
+    pub upstream: Option<std::sync::Arc<dyn archway_rootfs::RootfsUpstream>>,
 }
 
 /// One build, as the backends see it.

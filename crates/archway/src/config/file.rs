@@ -474,8 +474,12 @@ impl Parser<'_> {
                     let mut keys = Vec::new();
                     for value in array.iter() {
                         let text = value.as_str().ok_or_else(|| wrong_type(expected))?;
-                        let key = archway_cache::TrustedKey::parse(text)
-                            .map_err(|expected| invalid(text, expected))?;
+                        let key = text.parse::<archway_cache::TrustedKey>().map_err(|error| {
+                            invalid(
+                                text,
+                                format!("an ed25519 public key `name:base64` ({})", error.reason()),
+                            )
+                        })?;
                         keys.push(key);
                     }
                     cache.trusted_keys = Some(Sourced::new(keys, source));
