@@ -448,6 +448,7 @@ fn run_step(
             command,
             code,
             log: executor.log().map(Path::to_path_buf),
+            transcript: executor.transcript().map(Path::to_path_buf),
         })
     }
 }
