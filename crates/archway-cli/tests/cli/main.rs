@@ -12,6 +12,7 @@ mod emulators;
 mod generated;
 mod hostile;
 mod inspect;
+mod missing_dependency;
 mod platform;
 mod processes;
 mod rootfs;
