@@ -593,6 +593,7 @@ pub fn restore(
         artifacts,
         timings: Vec::new(),
         tested: false,
+        tests: None,
         total: started.elapsed(),
         cache: None,
     };

@@ -97,15 +97,6 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    /// `archway test` on a project without a test target.
-    #[error("the {build_system} project in `{}` has no tests to run", path.display())]
-    NoTests {
-        build_system: BuildSystem,
-        path: PathBuf,
-        /// The target as the user can pass it to `--target`.
-        target: String,
-    },
-
     /// Rust projects: rustup has not installed the target's standard library, and Debian's
     /// cannot stand in (`debian` says why).
     #[error(
@@ -285,10 +276,6 @@ impl Error {
             | Error::Spawn { .. }
             | Error::Io { .. }
             | Error::NoRustTarget { .. } => None,
-            Error::NoTests { target, .. } => Some(format!(
-                "a plain makefile needs a `check` or `test` target; or run the tests yourself: \
-                 `archway build --target {target} -- make <your-test-target>`"
-            )),
         }
     }
 

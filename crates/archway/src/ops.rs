@@ -12,7 +12,7 @@ use crate::build::{execute, prepare, BuildRequest, Goal, Prepared};
 use crate::build_cache::{self, BuildCache};
 use crate::config::{Config, Flags, Settings, Source, Sourced};
 use crate::executor::ChildOutput;
-use crate::outcome::Outcome;
+use crate::outcome::{Outcome, Tests};
 use crate::project::BuildSystem;
 use crate::Error;
 
@@ -260,6 +260,7 @@ fn run(
                         build_cache::restore(cache, &key, &plan, reporter)?
                     {
                         outcome.tested = goal == Goal::Test;
+                        outcome.tests = outcome.tested.then_some(Tests::Passed);
                         outcome.cache = Some(build_cache::CacheReport {
                             key: key.to_string(),
                             hit: true,

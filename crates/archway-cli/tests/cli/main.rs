@@ -19,4 +19,5 @@ mod rootfs;
 mod rootfs_verify;
 mod rust_debian;
 mod sysroot;
+mod test_suite;
 mod toolchain;
