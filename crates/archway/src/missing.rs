@@ -393,7 +393,16 @@ fn download(url: &str, path: &Path) -> Result<(), String> {
     let partial = path.with_extension("gz.partial");
     tracing::debug!(url, "downloading the Contents index");
     let output = std::process::Command::new("/usr/lib/apt/apt-helper")
-        .args(["-o", "Acquire::http::Timeout=30", "download-file", url])
+        // One retry: apt's default (3, with growing pauses) makes an offline build wait
+        // seconds for an error that only explains another error.
+        .args([
+            "-o",
+            "Acquire::Retries=1",
+            "-o",
+            "Acquire::http::Timeout=30",
+            "download-file",
+            url,
+        ])
         .arg(&partial)
         .env("LC_ALL", "C")
         .stdin(std::process::Stdio::null())
@@ -779,6 +788,70 @@ usr/share/pkgconfig/bash-completion.pc                  shells/bash-completion
     }
 
     #[test]
+    fn the_message_and_hint_say_the_package_or_how_to_find_it() {
+        let diagnosis = |package: Result<Option<String>, String>, fix: Fix| Diagnosis {
+            missing: missing(MissingKind::Header, "curses.h"),
+            architecture: "arm64".to_string(),
+            suite: "bookworm".to_string(),
+            multiarch: "aarch64-linux-gnu".to_string(),
+            package,
+            fix,
+        };
+        let sysroot = Fix::Sysroot {
+            target: "aarch64-unknown-linux-gnu".to_string(),
+        };
+        let found = diagnosis(Ok(Some("libncurses-dev".to_string())), sysroot.clone());
+        assert_eq!(
+            found.message(),
+            "`curses.h` is missing: Debian's `libncurses-dev` ships it for arm64"
+        );
+        assert!(
+            found.hint().starts_with(
+                "add it to the sysroot with `archway sysroot add --target \
+                 aarch64-unknown-linux-gnu libncurses-dev`"
+            ),
+            "{}",
+            found.hint()
+        );
+        let rootfs = diagnosis(
+            Ok(Some("libncurses-dev".to_string())),
+            Fix::Rootfs {
+                target: "riscv64".to_string(),
+            },
+        );
+        assert!(
+            rootfs
+                .hint()
+                .starts_with("build again with `--packages libncurses-dev`"),
+            "{}",
+            rootfs.hint()
+        );
+        let offline = diagnosis(Err("could not download `x`".to_string()), sysroot);
+        assert_eq!(
+            offline.message(),
+            "`curses.h` is missing (which Debian package ships it is unknown: could not \
+             download `x`)"
+        );
+        assert!(
+            offline.hint().starts_with(
+                "find the package that ships it with `apt-file search --architecture arm64 \
+                 usr/include/curses.h` (for Debian bookworm), then add it to the sysroot with \
+                 `archway sysroot add --target aarch64-unknown-linux-gnu PACKAGE`"
+            ),
+            "{}",
+            offline.hint()
+        );
+        let none = diagnosis(Ok(None), Fix::Host);
+        assert_eq!(
+            none.message(),
+            "`curses.h` is missing, and no package of Debian bookworm ships it for arm64"
+        );
+        assert!(none
+            .hint()
+            .ends_with("then run `apt-get install PACKAGE` as root, then build again"));
+    }
+
+    #[test]
     fn a_compressed_contents_file_is_searched() {
         use std::io::Write;
         let dir = tempfile::tempdir().expect("temp dir");
@@ -797,22 +870,13 @@ usr/share/pkgconfig/bash-completion.pc                  shells/bash-completion
         )
         .expect("read");
         assert_eq!(found.as_deref(), Some("libncurses-dev"));
-        // A fresh cached index is used as it is: no download (the mirror does not exist).
+        // A fresh cached index is used as it is: no download (nothing listens on the discard port).
         assert_eq!(
-            contents_index(
-                dir.path(),
-                "http://archway.invalid/debian",
-                "bookworm",
-                "arm64"
-            ),
+            contents_index(dir.path(), "http://127.0.0.1:9/debian", "bookworm", "arm64"),
             Ok(path)
         );
-        let missing_index = contents_index(
-            dir.path(),
-            "http://archway.invalid/debian",
-            "trixie",
-            "arm64",
-        );
+        let missing_index =
+            contents_index(dir.path(), "http://127.0.0.1:9/debian", "trixie", "arm64");
         assert!(missing_index.is_err(), "{missing_index:?}");
     }
 }
