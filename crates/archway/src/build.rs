@@ -446,6 +446,11 @@ fn run_step(
     let command = step.command_line();
     reporter.note(&format!("{}: {command}", step.kind));
     let started = Instant::now();
+    // Where this step's output starts in the log: a failed step's own output is read.
+    let transcript_start = executor
+        .transcript()
+        .and_then(|path| std::fs::metadata(path).ok())
+        .map_or(0, |meta| meta.len());
     let code = executor.run(step)?;
     timings.push(Timing {
         step: step.kind,
@@ -462,6 +467,7 @@ fn run_step(
             code,
             log: executor.log().map(Path::to_path_buf),
             transcript: executor.transcript().map(Path::to_path_buf),
+            transcript_start,
         })
     }
 }

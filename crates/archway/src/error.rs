@@ -72,6 +72,8 @@ pub enum Error {
         /// The file holding a copy of the step's output (the `-q` log, or the copy of what
         /// went to the terminal).
         transcript: Option<std::path::PathBuf>,
+        /// Where the step's own output starts in the transcript (bytes).
+        transcript_start: u64,
     },
 
     /// archway was told to stop (SIGINT, SIGTERM...) while a step ran: the signal was

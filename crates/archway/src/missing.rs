@@ -113,10 +113,12 @@ impl Missing {
     }
 }
 
-/// The first missing build dependency `output` names, if any.
+/// The first missing build dependency `output` names, if any. CMake's status lines (`-- `)
+/// report optional packages too (`-- Could NOT find X`, pkg_check_modules' `--   No package
+/// 'x' found`): they count only when no error line names anything.
 pub fn find(output: &str) -> Option<Missing> {
     let lines: Vec<&str> = output.lines().collect();
-    lines.iter().enumerate().find_map(|(index, line)| {
+    let mut found = lines.iter().enumerate().filter_map(|(index, line)| {
         let kind_name = parse_line(line).or_else(|| {
             // CMake names the package on one line and the file names on the following ones.
             cmake_package(line, &lines[index + 1..])
@@ -126,7 +128,15 @@ pub fn find(output: &str) -> Option<Missing> {
             name: kind_name.1,
             line: line.trim().to_string(),
         })
-    })
+    });
+    let mut status = None;
+    for missing in found.by_ref() {
+        if !missing.line.starts_with("--") {
+            return Some(missing);
+        }
+        status.get_or_insert(missing);
+    }
+    status
 }
 
 /// One output line: the kind and the name it says is missing.
@@ -536,12 +546,13 @@ pub fn lookup(
 /// How much of the end of a build log is read: the failing step's error is near its end.
 const LOG_TAIL: u64 = 4 << 20;
 
-/// The missing dependency of a failed step, from the end of its log.
-pub fn find_in_log(log: &Path) -> Option<Missing> {
+/// The missing dependency of a failed step, from its output in `log` (from byte `start`, at
+/// most the last [`LOG_TAIL`] bytes).
+pub fn find_in_log(log: &Path, start: u64) -> Option<Missing> {
     use std::io::{Read, Seek, SeekFrom};
     let mut file = std::fs::File::open(log).ok()?;
     let length = file.metadata().ok()?.len();
-    file.seek(SeekFrom::Start(length.saturating_sub(LOG_TAIL)))
+    file.seek(SeekFrom::Start(start.max(length.saturating_sub(LOG_TAIL))))
         .ok()?;
     let mut bytes = Vec::new();
     file.take(LOG_TAIL).read_to_end(&mut bytes).ok()?;
@@ -559,12 +570,13 @@ pub(crate) fn diagnose(
     use crate::method::Method;
     let crate::Error::StepFailed {
         transcript: Some(log),
+        transcript_start,
         ..
     } = &error
     else {
         return error;
     };
-    let Some(missing) = find_in_log(log) else {
+    let Some(missing) = find_in_log(log, *transcript_start) else {
         return error;
     };
     let (Some(architecture), Some(multiarch)) =
@@ -721,6 +733,19 @@ CMake Error at CMakeLists.txt:7 (find_package):
         ] {
             assert_eq!(find(output), None, "{output}");
         }
+        // A CMake status line about an optional package gives way to the error.
+        let output = "-- Could NOT find PNG (missing: PNG_LIBRARY)\n\
+                      --   No package 'libwebp' found\n\
+                      -- Configuring done\n\
+                      a.c:1:10: fatal error: zlib.h: No such file or directory\n";
+        assert_eq!(
+            find(output).map(|missing| missing.name),
+            Some("zlib.h".to_string())
+        );
+        assert_eq!(
+            find("-- Could NOT find PNG (missing: PNG_LIBRARY)\n").map(|missing| missing.name),
+            Some("PNG".to_string())
+        );
         // The first missing file counts, not a later consequence.
         let output = "a.c:1:10: fatal error: zlib.h: No such file or directory\n\
                       /usr/bin/ld: cannot find -lz\n";
@@ -849,6 +874,25 @@ usr/share/pkgconfig/bash-completion.pc                  shells/bash-completion
         assert!(none
             .hint()
             .ends_with("then run `apt-get install PACKAGE` as root, then build again"));
+    }
+
+    #[test]
+    fn only_the_failed_steps_output_in_the_log_is_read() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = dir.path().join("build.log");
+        let earlier = "configure: No package 'optional' found\n";
+        let failed = "/usr/bin/ld: cannot find -lz\n";
+        std::fs::write(&log, format!("{earlier}{failed}")).expect("write");
+        let start = earlier.len() as u64;
+        assert_eq!(
+            find_in_log(&log, 0).map(|missing| missing.name),
+            Some("optional".to_string())
+        );
+        assert_eq!(
+            find_in_log(&log, start).map(|missing| missing.name),
+            Some("z".to_string())
+        );
+        assert_eq!(find_in_log(&dir.path().join("absent.log"), 0), None);
     }
 
     #[test]
