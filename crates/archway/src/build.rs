@@ -19,7 +19,9 @@ use crate::emulation::TemporaryRegistration;
 use crate::executor::{ChildOutput, Executor};
 use crate::lock::{BuildDirLock, LockWait};
 use crate::method::MethodRequest;
-use crate::outcome::{find_artifacts, ArtifactSearch, Method, Outcome, Timing, INTERMEDIATE_DIRS};
+use crate::outcome::{
+    find_artifacts, ArtifactSearch, Method, Outcome, Tests, Timing, INTERMEDIATE_DIRS,
+};
 use crate::project::{BuildSystem, Project};
 use crate::steps::{
     command_step, recipe, Recipe, RecipeInput, SourceCopy, Step, StepKind, Toolset,
@@ -297,10 +299,10 @@ pub fn execute(
             since: Some(started_at),
             copied_from: None,
         });
-        return Ok(outcome(plan, artifacts, timings, false, started));
+        return Ok(outcome(plan, artifacts, timings, None, started));
     }
     let Some(recipe) = &plan.recipe else {
-        return Ok(outcome(plan, Vec::new(), timings, false, started));
+        return Ok(outcome(plan, Vec::new(), timings, None, started));
     };
     let (driver, package) = recipe.build_system.driver();
     if !executor.has_program(driver) {
@@ -369,21 +371,21 @@ pub fn execute(
     for step in &recipe.build {
         run_step(step, executor, reporter, &mut timings)?;
     }
-    let tested = goal == Goal::Test;
-    if tested {
-        if recipe.test.is_empty() {
-            return Err(Error::NoTests {
-                build_system: recipe.build_system,
-                path: plan.project_dir.clone(),
-                target: plan.target.config(),
-            });
-        }
+    let mut tests = None;
+    if goal == Goal::Test && recipe.test.is_empty() {
+        // No test suite (sl, tree, tinycdb): debhelper's dh_auto_test skips such a package's
+        // tests, and so does archway, saying so.
+        let reason = no_test_suite(recipe.build_system);
+        reporter.note(&format!("note: no test suite to run: {reason}"));
+        tests = Some(Tests::None { reason });
+    } else if goal == Goal::Test {
         if wants_binfmt && registration.is_none() {
             registration = TemporaryRegistration::for_target(&plan.target)?;
         }
         for step in &recipe.test {
             run_step(step, executor, reporter, &mut timings)?;
         }
+        tests = Some(Tests::Passed);
     }
     drop(registration);
     let copied_from = recipe.copy.as_ref().map(|copy| copy.from.as_path());
@@ -399,14 +401,24 @@ pub fn execute(
         since: None,
         copied_from,
     });
-    Ok(outcome(plan, artifacts, timings, tested, started))
+    Ok(outcome(plan, artifacts, timings, tests, started))
+}
+
+/// Why a project of `build_system` has no tests to run (its recipe has no test step).
+fn no_test_suite(build_system: BuildSystem) -> String {
+    match build_system {
+        BuildSystem::Make | BuildSystem::Configure => {
+            "the makefile has no `check`, `test` or `tests` target".to_string()
+        }
+        other => format!("the {other} project defines no tests"),
+    }
 }
 
 pub(crate) fn outcome(
     plan: &Plan,
     artifacts: Vec<crate::outcome::Artifact>,
     timings: Vec<Timing>,
-    tested: bool,
+    tests: Option<Tests>,
     started: Instant,
 ) -> Outcome {
     Outcome {
@@ -418,7 +430,8 @@ pub(crate) fn outcome(
         build_dir: plan.build_dir.clone(),
         artifacts,
         timings,
-        tested,
+        tested: tests == Some(Tests::Passed),
+        tests,
         total: started.elapsed(),
         cache: None,
     }
@@ -433,6 +446,11 @@ fn run_step(
     let command = step.command_line();
     reporter.note(&format!("{}: {command}", step.kind));
     let started = Instant::now();
+    // Where this step's output starts in the log: a failed step's own output is read.
+    let transcript_start = executor
+        .transcript()
+        .and_then(|path| std::fs::metadata(path).ok())
+        .map_or(0, |meta| meta.len());
     let code = executor.run(step)?;
     timings.push(Timing {
         step: step.kind,
@@ -448,6 +466,8 @@ fn run_step(
             command,
             code,
             log: executor.log().map(Path::to_path_buf),
+            transcript: executor.transcript().map(Path::to_path_buf),
+            transcript_start,
         })
     }
 }

@@ -641,7 +641,7 @@ pub fn restore(
         started.elapsed().as_secs_f64() * 1000.0,
         hit.record.seconds,
     ));
-    let outcome = crate::build::outcome(plan, artifacts, Vec::new(), false, started);
+    let outcome = crate::build::outcome(plan, artifacts, Vec::new(), None, started);
     Ok(Some((outcome, hit.origin)))
 }
 

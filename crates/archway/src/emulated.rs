@@ -132,25 +132,35 @@ impl Executor for SandboxExecutor {
             sandbox = sandbox.env(name, value);
         }
         let mut command = sandbox.command(&step.program, &step.args)?;
-        self.output.apply(&mut command)?;
+        let copier = self.output.apply(&mut command)?;
         // bwrap leads the step's group; the sandbox's processes are in a session of their own
         // (`--new-session`), and the supervisor signals them one by one. When bwrap itself
         // ends, `--die-with-parent` (PR_SET_PDEATHSIG, SIGKILL) ends the sandbox's init and
         // with it the whole PID namespace (pid_namespaces(7)).
-        crate::executor::run_supervised(&mut command, step, &self.output, |source| {
-            match source.kind() {
-                std::io::ErrorKind::NotFound => {
-                    crate::Error::Rootfs(archway_rootfs::Error::ToolMissing {
-                        tool: "bwrap",
-                        package: "bubblewrap",
-                    })
-                }
-                _ => crate::Error::Spawn {
-                    command: step.command_line(),
-                    source,
+        let ended =
+            crate::executor::run_supervised(
+                &mut command,
+                step,
+                &self.output,
+                |source| match source.kind() {
+                    std::io::ErrorKind::NotFound => {
+                        crate::Error::Rootfs(archway_rootfs::Error::ToolMissing {
+                            tool: "bwrap",
+                            package: "bubblewrap",
+                        })
+                    }
+                    _ => crate::Error::Spawn {
+                        command: step.command_line(),
+                        source,
+                    },
                 },
-            }
-        })
+            );
+        // The command holds the pipe's write end until it is dropped.
+        drop(command);
+        if let Some(copier) = copier {
+            copier.finish();
+        }
+        ended
     }
 
     fn has_program(&self, program: &str) -> bool {
@@ -176,6 +186,10 @@ impl Executor for SandboxExecutor {
 
     fn log(&self) -> Option<&Path> {
         self.output.log()
+    }
+
+    fn transcript(&self) -> Option<&Path> {
+        self.output.transcript()
     }
 }
 

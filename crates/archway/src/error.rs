@@ -51,6 +51,15 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A step failed, and its output names a missing build dependency (the diagnosis says
+    /// which Debian package ships it); the failed step is the cause.
+    #[error("{}", diagnosis.message())]
+    MissingDependency {
+        diagnosis: Box<crate::missing::Diagnosis>,
+        #[source]
+        step: Box<Error>,
+    },
+
     /// A project step ran and failed; the process exit code is the build's own.
     #[error("{step} step failed: `{command}` exited with {}", describe_status(*code))]
     StepFailed {
@@ -60,6 +69,11 @@ pub enum Error {
         code: Option<i32>,
         /// Where the step's output went (`-q`), to read what failed.
         log: Option<std::path::PathBuf>,
+        /// The file holding a copy of the step's output (the `-q` log, or the copy of what
+        /// went to the terminal).
+        transcript: Option<std::path::PathBuf>,
+        /// Where the step's own output starts in the transcript (bytes).
+        transcript_start: u64,
     },
 
     /// archway was told to stop (SIGINT, SIGTERM...) while a step ran: the signal was
@@ -83,15 +97,6 @@ pub enum Error {
         path: PathBuf,
         #[source]
         source: std::io::Error,
-    },
-
-    /// `archway test` on a project without a test target.
-    #[error("the {build_system} project in `{}` has no tests to run", path.display())]
-    NoTests {
-        build_system: BuildSystem,
-        path: PathBuf,
-        /// The target as the user can pass it to `--target`.
-        target: String,
     },
 
     /// Rust projects: rustup has not installed the target's standard library, and Debian's
@@ -255,6 +260,10 @@ impl Error {
             Error::NoRootfs { .. } => {
                 Some("use `--method hybrid` or `--method emulated`".to_string())
             }
+            Error::MissingDependency { diagnosis, step } => Some(match step.hint() {
+                Some(log) => format!("{}; {log}", diagnosis.hint()),
+                None => diagnosis.hint(),
+            }),
             Error::StepFailed { log: Some(log), .. } => Some(format!(
                 "the build's output is in `{}` (`-q` kept it off the terminal)",
                 log.display()
@@ -269,10 +278,6 @@ impl Error {
             | Error::Spawn { .. }
             | Error::Io { .. }
             | Error::NoRustTarget { .. } => None,
-            Error::NoTests { target, .. } => Some(format!(
-                "a plain makefile needs a `check` or `test` target; or run the tests yourself: \
-                 `archway build --target {target} -- make <your-test-target>`"
-            )),
         }
     }
 
@@ -290,6 +295,7 @@ impl Error {
             Error::StepFailed { code: None, .. } => 2,
             Error::Interrupted { signal, .. } => u8::try_from(128 + signal).unwrap_or(2),
             Error::Spawn { .. } | Error::Io { .. } => 2,
+            Error::MissingDependency { step, .. } => step.exit_code(),
             _ => 1,
         }
     }

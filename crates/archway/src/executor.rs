@@ -22,9 +22,15 @@ pub trait Executor: std::fmt::Debug {
     /// A few words for the user: `host`, `bubblewrap in <rootfs>`.
     fn describe(&self) -> String;
 
-    /// The file the steps' output goes to, if any.
+    /// The file the steps' output goes to instead of the terminal (`-q`), if any.
     fn log(&self) -> Option<&Path> {
         None
+    }
+
+    /// The file holding a copy of the steps' output (the log, or the copy kept of what went
+    /// to the terminal), read to say what a failed step was missing.
+    fn transcript(&self) -> Option<&Path> {
+        self.log()
     }
 }
 
@@ -39,6 +45,9 @@ pub enum ChildOutput {
     Null,
     /// Both stdout and stderr appended to this file (tests keep the log to show on failure).
     Log(std::path::PathBuf),
+    /// Both to our stderr, as [`ChildOutput::ToStderr`], and appended to this file: a failed
+    /// step's output is read again afterwards ([`crate::missing`]).
+    Tee(std::path::PathBuf),
 }
 
 impl ChildOutput {
@@ -50,8 +59,19 @@ impl ChildOutput {
         }
     }
 
+    /// The file that receives a copy of the output: [`ChildOutput::Log`]'s or
+    /// [`ChildOutput::Tee`]'s.
+    pub fn transcript(&self) -> Option<&Path> {
+        match self {
+            ChildOutput::Log(path) | ChildOutput::Tee(path) => Some(path),
+            _ => None,
+        }
+    }
+
     /// Points `command`'s stdout and stderr where this says (a log file is opened for append).
-    pub fn apply(&self, command: &mut Command) -> Result<(), Error> {
+    /// For [`ChildOutput::Tee`] a thread copies the output; [`Copier::finish`] waits for it
+    /// once the command has ended and been dropped.
+    pub fn apply(&self, command: &mut Command) -> Result<Option<Copier>, Error> {
         match self {
             ChildOutput::ToStderr => {
                 command.stdout(stderr_handle());
@@ -74,8 +94,76 @@ impl ChildOutput {
                 let copy = log.try_clone().map_err(io)?;
                 command.stdout(log).stderr(copy);
             }
+            ChildOutput::Tee(path) => {
+                let io = |action| {
+                    move |source| Error::Io {
+                        action,
+                        path: path.clone(),
+                        source,
+                    }
+                };
+                // The copy is a convenience: without it the output still reaches the terminal.
+                let open = || {
+                    if let Some(parent) = path.parent() {
+                        std::fs::create_dir_all(parent)?;
+                    }
+                    std::fs::File::options()
+                        .create(true)
+                        .append(true)
+                        .open(path)
+                };
+                let Ok(log) = open() else {
+                    tracing::debug!(log = %path.display(), "cannot open the build log");
+                    command.stdout(stderr_handle());
+                    return Ok(None);
+                };
+                // Both ends are close-on-exec (pipe2(O_CLOEXEC)): the child gets the write end
+                // as its stdout and stderr only.
+                let (reader, writer) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+                    .map_err(|errno| io("create a pipe for")(std::io::Error::from(errno)))?;
+                let copy = writer.try_clone().map_err(io("create a pipe for"))?;
+                command.stdout(writer).stderr(copy);
+                return Ok(Some(Copier::start(std::fs::File::from(reader), log)));
+            }
         }
-        Ok(())
+        Ok(None)
+    }
+}
+
+/// Copies a step's output to archway's stderr and a log file ([`ChildOutput::Tee`]).
+#[derive(Debug)]
+pub struct Copier {
+    done: std::sync::mpsc::Receiver<()>,
+}
+
+impl Copier {
+    fn start(mut reader: std::fs::File, mut log: std::fs::File) -> Copier {
+        use std::io::{Read, Write};
+        let (sender, done) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut stderr = std::io::stderr();
+            let mut buffer = [0u8; 16 * 1024];
+            loop {
+                match reader.read(&mut buffer) {
+                    Ok(0) => break,
+                    Ok(read) => {
+                        let _ = stderr.write_all(&buffer[..read]);
+                        let _ = log.write_all(&buffer[..read]);
+                    }
+                    Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
+                }
+            }
+            let _ = sender.send(());
+        });
+        Copier { done }
+    }
+
+    /// Waits until the output has been copied: the pipe's end of file, once every process
+    /// holding its write end has ended. A process the step left running in the background
+    /// may hold it for longer; after two seconds the copy goes on without being waited for.
+    pub fn finish(self) {
+        let _ = self.done.recv_timeout(std::time::Duration::from_secs(2));
     }
 }
 
@@ -104,12 +192,18 @@ impl Executor for HostExecutor {
             .current_dir(&step.dir)
             .envs(&self.env)
             .envs(&step.env);
-        self.output.apply(&mut command)?;
+        let copier = self.output.apply(&mut command)?;
         tracing::debug!(program = %step.program, args = ?step.args, dir = %step.dir.display(), "running step");
-        run_supervised(&mut command, step, &self.output, |source| Error::Spawn {
+        let ended = run_supervised(&mut command, step, &self.output, |source| Error::Spawn {
             command: step.command_line(),
             source,
-        })
+        });
+        // The command holds the pipe's write end until it is dropped.
+        drop(command);
+        if let Some(copier) = copier {
+            copier.finish();
+        }
+        ended
     }
 
     fn has_program(&self, program: &str) -> bool {
@@ -122,6 +216,10 @@ impl Executor for HostExecutor {
 
     fn log(&self) -> Option<&Path> {
         self.output.log()
+    }
+
+    fn transcript(&self) -> Option<&Path> {
+        self.output.transcript()
     }
 }
 
@@ -236,6 +334,31 @@ mod tests {
         assert!(matches!(error, Error::Spawn { .. }));
         assert!(!executor.has_program("archway-no-such-program"));
         assert!(executor.has_program("sh"));
+    }
+
+    #[test]
+    fn tee_output_keeps_a_copy_of_stdout_and_stderr_in_the_log() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = dir.path().join("logs/build.log");
+        let executor = HostExecutor {
+            output: ChildOutput::Tee(log.clone()),
+            env: Default::default(),
+        };
+        let code = executor
+            .run(&step(
+                "sh",
+                &["-c", "echo out; echo err >&2; exit 3"],
+                dir.path(),
+            ))
+            .expect("ran");
+        assert_eq!(code, Some(3));
+        assert_eq!(executor.transcript(), Some(log.as_path()));
+        assert_eq!(executor.log(), None, "the output went to the terminal too");
+        let copied = std::fs::read_to_string(&log).expect("log");
+        assert!(
+            copied.contains("out\n") && copied.contains("err\n"),
+            "{copied}"
+        );
     }
 
     #[test]

@@ -40,6 +40,7 @@ mod error;
 pub mod executor;
 pub mod lock;
 pub mod method;
+pub mod missing;
 pub mod ops;
 pub mod outcome;
 pub mod plan;

@@ -12,7 +12,7 @@ use crate::build::{execute, prepare, BuildRequest, Goal, Prepared};
 use crate::build_cache::{self, BuildCache};
 use crate::config::{Config, Flags, Settings, Source, Sourced};
 use crate::executor::ChildOutput;
-use crate::outcome::Outcome;
+use crate::outcome::{Outcome, Tests};
 use crate::project::BuildSystem;
 use crate::Error;
 
@@ -165,6 +165,14 @@ pub fn request(options: &BuildOptions, settings: &Settings) -> BuildRequest {
             crate::build::build_dir_for(&project_dir, &platform, request.build_dir.as_deref());
         // Emptied once the build directory is this build's (see `run`).
         request.output = ChildOutput::Log(build_dir.join(".archway").join("build.log"));
+    } else if request.output == ChildOutput::ToStderr && request.command.is_empty() {
+        // The output goes to the terminal and into the same log, so that a failed step's
+        // missing dependency can be named ([`crate::missing`]).
+        let project_dir =
+            std::path::absolute(&options.directory).unwrap_or_else(|_| options.directory.clone());
+        let build_dir =
+            crate::build::build_dir_for(&project_dir, &platform, request.build_dir.as_deref());
+        request.output = ChildOutput::Tee(build_dir.join(".archway").join("build.log"));
     }
     request.explain = options.explain;
     request.lock = if options.no_wait {
@@ -214,7 +222,7 @@ fn run(
         executor,
         lock: _lock,
     } = prepare(&request, reporter)?;
-    if let ChildOutput::Log(log) = &request.output {
+    if let ChildOutput::Log(log) | ChildOutput::Tee(log) = &request.output {
         // `-q`'s log holds this build's output only (the build directory's lock is held).
         let _ = std::fs::write(log, "");
     }
@@ -281,6 +289,7 @@ fn run(
                         build_cache::restore(cache, &key, &plan, reporter)?
                     {
                         outcome.tested = goal == Goal::Test;
+                        outcome.tests = outcome.tested.then_some(Tests::Passed);
                         outcome.cache = Some(build_cache::CacheReport {
                             key: key.to_string(),
                             hit: true,
@@ -304,7 +313,8 @@ fn run(
             )),
         }
     }
-    let mut outcome = execute(&plan, goal, executor.as_ref(), reporter)?;
+    let mut outcome = execute(&plan, goal, executor.as_ref(), reporter)
+        .map_err(|error| crate::missing::diagnose(error, &plan, &request))?;
     check_cpu(settings, &plan.target, &outcome, reporter)?;
     if let (Some(cache), Some(inputs)) = (&cache, &keyed) {
         build_cache::insert(cache, inputs, &plan, &outcome, reporter);

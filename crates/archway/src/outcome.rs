@@ -71,10 +71,25 @@ pub struct Outcome {
     pub timings: Vec<Timing>,
     /// Whether tests ran (and passed: a failing test run is an error).
     pub tested: bool,
+    /// What became of the tests `archway test` asked for (`None` for `archway build`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tests: Option<Tests>,
     pub total: Duration,
     /// What the build cache did (`None`: not used).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache: Option<crate::build_cache::CacheReport>,
+}
+
+/// What `archway test` did about the project's tests; in `--json` as
+/// `"tests": {"status": "passed"}` or `{"status": "none", "reason": "..."}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum Tests {
+    /// They ran and passed (a failing test run is an error).
+    Passed,
+    /// The project has no test suite (debhelper skips the tests of such a package too): it
+    /// was built only, and `reason` says why there is nothing to run.
+    None { reason: String },
 }
 
 /// Where to look for artifacts after a build.

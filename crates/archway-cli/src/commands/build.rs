@@ -286,10 +286,10 @@ fn print_outcome(outcome: &Outcome, json: bool, context: &Context) -> anyhow::Re
             }
         })
         .collect();
-    let verb = if outcome.tested {
-        "built and tested"
-    } else {
-        "built"
+    let verb = match &outcome.tests {
+        Some(archway::outcome::Tests::Passed) => "built and tested",
+        Some(archway::outcome::Tests::None { .. }) => "built (no test suite to run)",
+        None => "built",
     };
     match &outcome.cache {
         Some(cache) if cache.hit => eprintln!(

@@ -1,0 +1,926 @@
+//! What a failed step's output says is missing, and the Debian package that ships it.
+//!
+//! [`find`] reads a build log for the usual shapes of a missing build dependency (a header the
+//! compiler cannot open, a library the linker cannot find, a pkg-config module, a Meson
+//! dependency, a CMake package configuration file) and returns the file that is missing;
+//! [`search_contents`] looks that file up in Debian's Contents index
+//! (`dists/<suite>/main/Contents-<arch>.gz`, the file `apt-file` searches: one line per file,
+//! `path   section/package[,section/package...]`), and [`contents_index`] keeps a copy of that
+//! index in the cache directory.
+//!
+//! ```
+//! use archway::missing::{find, MissingKind};
+//!
+//! let log = "sl.c:42:10: fatal error: curses.h: No such file or directory\n";
+//! let missing = find(log).unwrap();
+//! assert_eq!(missing.kind, MissingKind::Header);
+//! assert_eq!(missing.file(), "curses.h");
+//! ```
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How old a cached Contents index may get before it is downloaded again (the archive's
+/// stable suites change with point releases; a stale index still names the right package
+/// nearly always, so a failed refresh keeps using it).
+const CONTENTS_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// What kind of file a build found missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MissingKind {
+    /// A C/C++ header (`#include <curses.h>`).
+    Header,
+    /// A library the linker was asked for (`-lncurses`).
+    Library,
+    /// A pkg-config module (pkg-config, pkgconf, Meson's `dependency()`).
+    PkgConfig,
+    /// A CMake package configuration file (`find_package(Foo CONFIG)`).
+    CmakePackage,
+    /// A CMake find module's result (`Could NOT find ZLIB`): no file name follows from it.
+    CmakeModule,
+}
+
+/// A missing build dependency, as the failed step's output named it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Missing {
+    pub kind: MissingKind,
+    /// The name as the tool gave it: `curses.h`, `ncurses` (for `-lncurses`), `zlib`, `Foo`.
+    pub name: String,
+    /// The output line it was read from.
+    pub line: String,
+}
+
+/// A path (or the end of one) the Contents index is searched for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Candidate {
+    /// Exactly this path.
+    Path(String),
+    /// Any path under `usr/` that ends in `/<file name>`.
+    FileName(String),
+}
+
+impl Missing {
+    /// The missing file's name for messages: `curses.h`, `libncurses.so`, `zlib.pc`,
+    /// `FooConfig.cmake`; for a CMake find module, the package name.
+    pub fn file(&self) -> String {
+        match self.kind {
+            MissingKind::Header | MissingKind::CmakeModule => self.name.clone(),
+            MissingKind::Library => format!("lib{}.so", self.name),
+            MissingKind::PkgConfig => format!("{}.pc", self.name),
+            MissingKind::CmakePackage => format!("{}Config.cmake", self.name),
+        }
+    }
+
+    /// The path to give `apt-file search` (the most likely one).
+    pub fn search_path(&self, multiarch: &str) -> String {
+        match self.candidates(multiarch).first() {
+            Some(Candidate::Path(path)) => path.clone(),
+            Some(Candidate::FileName(name)) => name.clone(),
+            None => self.file(),
+        }
+    }
+
+    /// Where Debian's packages install the file, most likely first (Debian Policy §8.2 and
+    /// the multiarch layout: headers in `/usr/include` or `/usr/include/<triplet>`,
+    /// libraries and `.pc` files in `/usr/lib/<triplet>`, architecture-independent `.pc`
+    /// files in `/usr/share/pkgconfig`).
+    fn candidates(&self, multiarch: &str) -> Vec<Candidate> {
+        match self.kind {
+            MissingKind::Header => vec![
+                Candidate::Path(format!("usr/include/{}", self.name)),
+                Candidate::Path(format!("usr/include/{multiarch}/{}", self.name)),
+            ],
+            MissingKind::Library => vec![
+                Candidate::Path(format!("usr/lib/{multiarch}/lib{}.so", self.name)),
+                Candidate::Path(format!("usr/lib/{multiarch}/lib{}.a", self.name)),
+                Candidate::Path(format!("lib/{multiarch}/lib{}.so", self.name)),
+            ],
+            MissingKind::PkgConfig => vec![
+                Candidate::Path(format!("usr/lib/{multiarch}/pkgconfig/{}.pc", self.name)),
+                Candidate::Path(format!("usr/share/pkgconfig/{}.pc", self.name)),
+                Candidate::Path(format!("usr/lib/pkgconfig/{}.pc", self.name)),
+            ],
+            // CMake's search procedure (cmake-packages(7), find_package): `<Name>Config.cmake`
+            // or `<lowercase-name>-config.cmake` in a `<prefix>/(lib/<arch>|lib|share)/cmake/
+            // <name>*/` directory, among others.
+            MissingKind::CmakePackage => vec![
+                Candidate::FileName(format!("{}Config.cmake", self.name)),
+                Candidate::FileName(format!("{}-config.cmake", self.name.to_lowercase())),
+            ],
+            MissingKind::CmakeModule => Vec::new(),
+        }
+    }
+}
+
+/// The first missing build dependency `output` names, if any. CMake's status lines (`-- `)
+/// report optional packages too (`-- Could NOT find X`, pkg_check_modules' `--   No package
+/// 'x' found`): they count only when no error line names anything.
+pub fn find(output: &str) -> Option<Missing> {
+    let lines: Vec<&str> = output.lines().collect();
+    let mut found = lines.iter().enumerate().filter_map(|(index, line)| {
+        let kind_name = parse_line(line).or_else(|| {
+            // CMake names the package on one line and the file names on the following ones.
+            cmake_package(line, &lines[index + 1..])
+        })?;
+        Some(Missing {
+            kind: kind_name.0,
+            name: kind_name.1,
+            line: line.trim().to_string(),
+        })
+    });
+    let mut status = None;
+    for missing in found.by_ref() {
+        if !missing.line.starts_with("--") {
+            return Some(missing);
+        }
+        status.get_or_insert(missing);
+    }
+    status
+}
+
+/// One output line: the kind and the name it says is missing.
+fn parse_line(line: &str) -> Option<(MissingKind, String)> {
+    let line = line.trim();
+    // gcc: `sl.c:42:10: fatal error: curses.h: No such file or directory`.
+    if let Some(at) = line
+        .find("fatal error: ")
+        .filter(|at| has_location(&line[..*at]))
+    {
+        let rest = &line[at + "fatal error: ".len()..];
+        if let Some(name) = rest.strip_suffix(": No such file or directory") {
+            return plain(name).map(|name| (MissingKind::Header, name));
+        }
+        // clang: `sl.c:42:10: fatal error: 'curses.h' file not found`.
+        if let Some(name) = rest.strip_suffix(" file not found") {
+            return quoted(name, '\'').map(|name| (MissingKind::Header, name));
+        }
+    }
+    // GNU ld: `/usr/bin/aarch64-linux-gnu-ld: cannot find -lncurses` (binutils ≥ 2.40 adds
+    // `: No such file or directory`); lld: `ld.lld: error: unable to find library -lncurses`.
+    for marker in ["cannot find -l", "unable to find library -l"] {
+        if let Some(rest) = after(line, marker) {
+            let name = rest.split(':').next().unwrap_or(rest);
+            return plain(name).map(|name| (MissingKind::Library, name));
+        }
+    }
+    // pkgconf: `Package 'zlib', required by 'virtual:world', not found`;
+    // pkg-config: `No package 'zlib' found`, `Package zlib was not found in the pkg-config
+    // search path.`
+    if let Some(rest) = line.strip_prefix("Package '") {
+        if line.ends_with("not found") {
+            return rest
+                .split('\'')
+                .next()
+                .and_then(plain)
+                .map(|name| (MissingKind::PkgConfig, name));
+        }
+    }
+    if let Some(rest) = after(line, "No package '") {
+        if let Some(name) = rest.strip_suffix("' found") {
+            return plain(name).map(|name| (MissingKind::PkgConfig, name));
+        }
+    }
+    if let Some(rest) = line.strip_prefix("Package ") {
+        if let Some(name) = rest.strip_suffix(" was not found in the pkg-config search path.") {
+            return plain(name).map(|name| (MissingKind::PkgConfig, name));
+        }
+    }
+    // Meson: `meson.build:5:0: ERROR: Dependency "zlib" not found, tried pkgconfig and cmake`.
+    // Meson's names for `dependency()` are pkg-config module names (a few special ones aside).
+    if let Some(rest) = after(line, "ERROR: Dependency \"") {
+        if let Some((name, tail)) = rest.split_once('"') {
+            if tail.trim_start().starts_with("not found") {
+                return plain(name).map(|name| (MissingKind::PkgConfig, name));
+            }
+        }
+    }
+    // CMake's find modules: `Could NOT find ZLIB (missing: ZLIB_LIBRARY ZLIB_INCLUDE_DIR)`.
+    if let Some(rest) = after(line, "Could NOT find ") {
+        let name = rest.split([' ', '(']).next().unwrap_or(rest);
+        return plain(name).map(|name| (MissingKind::CmakeModule, name));
+    }
+    None
+}
+
+/// CMake's `find_package` in config mode:
+///
+/// ```text
+///   Could not find a package configuration file provided by "Foo" with any of
+///   the following names:
+///
+///     FooConfig.cmake
+///     foo-config.cmake
+/// ```
+///
+/// The package only counts when the file names follow (that is what the Contents index can
+/// be searched for).
+fn cmake_package(line: &str, following: &[&str]) -> Option<(MissingKind, String)> {
+    let rest = after(
+        line.trim(),
+        "Could not find a package configuration file provided by \"",
+    )?;
+    let name = plain(rest.split('"').next()?)?;
+    let config = format!("{name}Config.cmake");
+    let lowercase = format!("{}-config.cmake", name.to_lowercase());
+    following
+        .iter()
+        .take(6)
+        .any(|line| line.trim() == config || line.trim() == lowercase)
+        .then_some((MissingKind::CmakePackage, name))
+}
+
+/// Whether a compiler diagnostic's prefix is a source location (`sl.c:42:10: `): `cc1: fatal
+/// error: sl.c: No such file or directory` is a missing source file, not a missing header.
+fn has_location(prefix: &str) -> bool {
+    let parts: Vec<&str> = prefix
+        .trim_end()
+        .trim_end_matches(':')
+        .rsplitn(3, ':')
+        .collect();
+    parts.len() == 3
+        && parts[..2]
+            .iter()
+            .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// The text after `marker` in `line`.
+fn after<'a>(line: &'a str, marker: &str) -> Option<&'a str> {
+    line.find(marker).map(|at| &line[at + marker.len()..])
+}
+
+/// `'name'` (or `‘name’`, gcc's quotes in a UTF-8 locale) without its quotes.
+fn quoted(text: &str, quote: char) -> Option<String> {
+    let text = text.trim();
+    let inner = text
+        .strip_prefix(quote)
+        .and_then(|text| text.strip_suffix(quote))
+        .or_else(|| {
+            text.strip_prefix('\u{2018}')
+                .and_then(|text| text.strip_suffix('\u{2019}'))
+        })?;
+    plain(inner)
+}
+
+/// A file or package name as a build names it: no spaces, no quotes, not empty, no `..`
+/// component (it becomes part of a path searched for).
+fn plain(name: &str) -> Option<String> {
+    let name = name.trim();
+    let ok = !name.is_empty()
+        && name.len() < 256
+        && !name.starts_with('/')
+        && !name.split('/').any(|part| part == ".." || part.is_empty())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-+/@".contains(c));
+    ok.then(|| name.to_string())
+}
+
+/// Searches a (decompressed) Contents index for the package that ships `missing` for the
+/// architecture whose multiarch triplet is `multiarch`: the package of the most likely path
+/// (see [`Missing`]'s candidates) that is present. `Ok(None)`: no package ships it.
+pub fn search_contents(
+    contents: impl BufRead,
+    missing: &Missing,
+    multiarch: &str,
+) -> std::io::Result<Option<String>> {
+    let candidates = missing.candidates(multiarch);
+    if candidates.is_empty() {
+        return Ok(None);
+    }
+    // (candidate rank, package): the best so far; rank 0 ends the search.
+    let mut best: Option<(usize, String)> = None;
+    let mut contents = contents;
+    let mut raw = Vec::new();
+    loop {
+        raw.clear();
+        if contents.read_until(b'\n', &mut raw)? == 0 {
+            break;
+        }
+        // Only `usr/` and `lib/` paths can match: skip the rest before any decoding.
+        if !(raw.starts_with(b"usr/") || raw.starts_with(b"lib/")) {
+            continue;
+        }
+        let Ok(line) = std::str::from_utf8(&raw) else {
+            continue;
+        };
+        let line = line.trim_end();
+        // The path may hold spaces; the package list is the last field.
+        let Some((path, packages)) = line.rsplit_once([' ', '\t']) else {
+            continue;
+        };
+        let path = path.trim_end();
+        let rank = candidates.iter().position(|candidate| match candidate {
+            Candidate::Path(wanted) => path == wanted,
+            Candidate::FileName(name) => path
+                .strip_suffix(name.as_str())
+                .is_some_and(|directory| directory.ends_with('/') && path.starts_with("usr/")),
+        });
+        let Some(rank) = rank else {
+            continue;
+        };
+        if best.as_ref().is_some_and(|(best, _)| *best <= rank) {
+            continue;
+        }
+        // `section/package[,section/package]`: the first package.
+        let package = packages
+            .split(',')
+            .next()
+            .and_then(|entry| entry.rsplit('/').next())
+            .unwrap_or_default();
+        if package
+            .parse::<archway_platform::debian_names::PackageName>()
+            .is_err()
+        {
+            continue;
+        }
+        best = Some((rank, package.to_string()));
+        if rank == 0 {
+            break;
+        }
+    }
+    Ok(best.map(|(_, package)| package))
+}
+
+/// [`search_contents`] over a gzip-compressed Contents file.
+pub fn search_contents_file(
+    path: &Path,
+    missing: &Missing,
+    multiarch: &str,
+) -> std::io::Result<Option<String>> {
+    let file = std::fs::File::open(path)?;
+    let reader = std::io::BufReader::with_capacity(
+        1 << 16,
+        flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file)),
+    );
+    search_contents(reader, missing, multiarch)
+}
+
+/// Where the Contents index of `suite` for `architecture` is kept: `<cache>/contents/`.
+pub fn contents_path(cache_dir: &Path, suite: &str, architecture: &str) -> PathBuf {
+    cache_dir
+        .join("contents")
+        .join(format!("{suite}-{architecture}.gz"))
+}
+
+/// The Contents index of `suite` for `architecture` from `mirror`, downloaded into the cache
+/// directory when it is missing or older than a week (through apt's own downloader,
+/// `apt-helper download-file`, which honours the host's apt proxy settings). `Err` says why
+/// there is none.
+pub fn contents_index(
+    cache_dir: &Path,
+    mirror: &str,
+    suite: &str,
+    architecture: &str,
+) -> Result<PathBuf, String> {
+    let path = contents_path(cache_dir, suite, architecture);
+    let age = std::fs::metadata(&path)
+        .and_then(|meta| meta.modified())
+        .ok()
+        .map(|modified| modified.elapsed().unwrap_or_default());
+    if age.is_some_and(|age| age < CONTENTS_MAX_AGE) {
+        return Ok(path);
+    }
+    let url = format!(
+        "{}/dists/{suite}/main/Contents-{architecture}.gz",
+        mirror.trim_end_matches('/')
+    );
+    let downloaded = download(&url, &path);
+    match (downloaded, age) {
+        (Ok(()), _) => Ok(path),
+        // A stale index is better than none.
+        (Err(_), Some(_)) => Ok(path),
+        (Err(reason), None) => Err(reason),
+    }
+}
+
+fn download(url: &str, path: &Path) -> Result<(), String> {
+    let Some(directory) = path.parent() else {
+        return Err(format!("`{}` has no parent directory", path.display()));
+    };
+    std::fs::create_dir_all(directory)
+        .map_err(|error| format!("could not create `{}`: {error}", directory.display()))?;
+    let partial = path.with_extension("gz.partial");
+    tracing::debug!(url, "downloading the Contents index");
+    let output = std::process::Command::new("/usr/lib/apt/apt-helper")
+        // One retry: apt's default (3, with growing pauses) makes an offline build wait
+        // seconds for an error that only explains another error.
+        .args([
+            "-o",
+            "Acquire::Retries=1",
+            "-o",
+            "Acquire::http::Timeout=30",
+            "download-file",
+            url,
+        ])
+        .arg(&partial)
+        .env("LC_ALL", "C")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|error| format!("could not run `apt-helper` (package `apt`): {error}"))?;
+    if !output.status.success() {
+        let _ = std::fs::remove_file(&partial);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let reason = stderr
+            .lines()
+            .rev()
+            .find(|line| !line.trim().is_empty())
+            .unwrap_or("apt-helper failed")
+            .trim()
+            .to_string();
+        return Err(format!("could not download `{url}`: {reason}"));
+    }
+    std::fs::rename(&partial, path)
+        .map_err(|error| format!("could not write `{}`: {error}", path.display()))
+}
+
+/// Where the Debian package goes so that the build finds it, for the method that ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fix {
+    /// The cross method: the target's sysroot (`archway sysroot add`, `sysroot-packages`).
+    Sysroot { target: String },
+    /// The hybrid and emulated methods: the root filesystem (`--packages`, `rootfs-packages`).
+    Rootfs { target: String },
+    /// The native method: the host's own packages.
+    Host,
+}
+
+impl Fix {
+    /// The exact way to add `package` (a Debian package name, or `PACKAGE` when unknown).
+    pub fn instructions(&self, package: &str) -> String {
+        match self {
+            Fix::Sysroot { target } => format!(
+                "add it to the sysroot with `archway sysroot add --target {target} {package}` \
+                 (or `sysroot-packages = [\"{package}\"]` under `[build]` in `archway.toml`), \
+                 then build again"
+            ),
+            Fix::Rootfs { .. } => format!(
+                "build again with `--packages {package}` (or `rootfs-packages = [\"{package}\"]` \
+                 under `[build]` in `archway.toml`)"
+            ),
+            Fix::Host => format!("run `apt-get install {package}` as root, then build again"),
+        }
+    }
+}
+
+/// A failed step's missing dependency, with the Debian package that ships it where the
+/// Contents index could tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnosis {
+    pub missing: Missing,
+    /// The Debian architecture (`arm64`) and suite (`bookworm`) that were searched.
+    pub architecture: String,
+    pub suite: String,
+    /// The multiarch triplet (`aarch64-linux-gnu`) the paths were searched with.
+    pub multiarch: String,
+    /// `Ok(Some(package))`: it ships the file; `Ok(None)`: no package does; `Err`: why the
+    /// Contents index could not be searched.
+    pub package: Result<Option<String>, String>,
+    pub fix: Fix,
+}
+
+impl Diagnosis {
+    /// The error message: what is missing and which package ships it.
+    pub fn message(&self) -> String {
+        let file = self.missing.file();
+        let architecture = &self.architecture;
+        match (&self.package, self.missing.kind) {
+            (_, MissingKind::CmakeModule) => format!(
+                "CMake could not find `{file}`: install its development package for \
+                 {architecture}"
+            ),
+            (Ok(Some(package)), _) => {
+                format!("`{file}` is missing: Debian's `{package}` ships it for {architecture}")
+            }
+            (Ok(None), _) => format!(
+                "`{file}` is missing, and no package of Debian {} ships it for {architecture}",
+                self.suite
+            ),
+            (Err(reason), _) => {
+                format!("`{file}` is missing (which Debian package ships it is unknown: {reason})")
+            }
+        }
+    }
+
+    /// The `hint:` line: the exact fix, or how to find the package.
+    pub fn hint(&self) -> String {
+        match &self.package {
+            Ok(Some(package)) => self.fix.instructions(package),
+            _ => format!(
+                "find the package that ships it with `apt-file search --architecture {} {}` \
+                 (for Debian {}), then {}",
+                self.architecture,
+                self.missing.search_path(&self.multiarch),
+                self.suite,
+                self.fix.instructions("PACKAGE")
+            ),
+        }
+    }
+}
+
+/// Looks `missing` up in the Contents indexes of `suite` for `architecture`, then for
+/// architecture-independent packages (`Contents-all`: header-only libraries, `.pc` files in
+/// `/usr/share/pkgconfig`), downloading them into `cache_dir` when needed.
+pub fn lookup(
+    cache_dir: &Path,
+    mirror: &str,
+    suite: &str,
+    architecture: &str,
+    multiarch: &str,
+    missing: &Missing,
+) -> Result<Option<String>, String> {
+    if missing.kind == MissingKind::CmakeModule {
+        return Ok(None);
+    }
+    for index in [architecture, "all"] {
+        let path = contents_index(cache_dir, mirror, suite, index)?;
+        let found = search_contents_file(&path, missing, multiarch)
+            .map_err(|error| format!("could not read `{}`: {error}", path.display()))?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    Ok(None)
+}
+
+/// How much of the end of a build log is read: the failing step's error is near its end.
+const LOG_TAIL: u64 = 4 << 20;
+
+/// The missing dependency of a failed step, from its output in `log` (from byte `start`, at
+/// most the last [`LOG_TAIL`] bytes).
+pub fn find_in_log(log: &Path, start: u64) -> Option<Missing> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(log).ok()?;
+    let length = file.metadata().ok()?.len();
+    file.seek(SeekFrom::Start(start.max(length.saturating_sub(LOG_TAIL))))
+        .ok()?;
+    let mut bytes = Vec::new();
+    file.take(LOG_TAIL).read_to_end(&mut bytes).ok()?;
+    find(&String::from_utf8_lossy(&bytes))
+}
+
+/// Turns a failed step whose log names a missing dependency into
+/// [`Error::MissingDependency`](crate::Error::MissingDependency); any other error is returned
+/// as it is.
+pub(crate) fn diagnose(
+    error: crate::Error,
+    plan: &crate::build::Plan,
+    request: &crate::build::BuildRequest,
+) -> crate::Error {
+    use crate::method::Method;
+    let crate::Error::StepFailed {
+        transcript: Some(log),
+        transcript_start,
+        ..
+    } = &error
+    else {
+        return error;
+    };
+    let Some(missing) = find_in_log(log, *transcript_start) else {
+        return error;
+    };
+    let (Some(architecture), Some(multiarch)) =
+        (plan.target.debian_arch(), plan.target.multiarch())
+    else {
+        return error;
+    };
+    let target = plan.target.config();
+    let (fix, suite) = match plan.method {
+        Method::Cross => (Fix::Sysroot { target }, None),
+        Method::Hybrid | Method::Emulated => (Fix::Rootfs { target }, request.rootfs.suite.clone()),
+        Method::Native => (Fix::Host, None),
+    };
+    let suite = suite.unwrap_or_else(|| {
+        archway_platform::debian_names::Suite::default_for(architecture)
+            .unwrap_or(archway_platform::debian_names::Suite::Bookworm)
+            .to_string()
+    });
+    let package = match &request.cache_dir {
+        Some(cache_dir) => lookup(
+            cache_dir,
+            archway_platform::debian_names::DEFAULT_MIRROR,
+            &suite,
+            architecture,
+            multiarch,
+            &missing,
+        ),
+        None => Err("no cache directory to keep Debian's Contents index in".to_string()),
+    };
+    crate::Error::MissingDependency {
+        diagnosis: Box::new(Diagnosis {
+            missing,
+            architecture: architecture.to_string(),
+            suite,
+            multiarch: multiarch.to_string(),
+            package,
+            fix,
+        }),
+        step: Box::new(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind_and_name(output: &str) -> Option<(MissingKind, String)> {
+        find(output).map(|missing| (missing.kind, missing.name))
+    }
+
+    #[test]
+    fn real_error_lines_name_the_missing_file() {
+        use MissingKind::*;
+        let cases: &[(&str, MissingKind, &str)] = &[
+            // gcc 12 (bookworm), sl without libncurses-dev.
+            (
+                "sl.c:42:10: fatal error: curses.h: No such file or directory",
+                Header,
+                "curses.h",
+            ),
+            (
+                "src/main.c:3:10: fatal error: openssl/ssl.h: No such file or directory",
+                Header,
+                "openssl/ssl.h",
+            ),
+            // clang 14.
+            ("sl.c:42:10: fatal error: 'curses.h' file not found", Header, "curses.h"),
+            // GNU ld 2.40 (bookworm) and 2.38; lld.
+            (
+                "/usr/lib/gcc-cross/aarch64-linux-gnu/12/../../../../aarch64-linux-gnu/bin/ld: \
+                 cannot find -lncurses: No such file or directory",
+                Library,
+                "ncurses",
+            ),
+            ("/usr/bin/ld: cannot find -lz", Library, "z"),
+            ("ld.lld: error: unable to find library -lssl", Library, "ssl"),
+            // pkgconf 1.8 (bookworm's pkg-config), freedesktop pkg-config 0.29.
+            (
+                "Package 'libpng', required by 'virtual:world', not found",
+                PkgConfig,
+                "libpng",
+            ),
+            ("No package 'zlib' found", PkgConfig, "zlib"),
+            ("--   No package 'libpcre2-8' found", PkgConfig, "libpcre2-8"),
+            (
+                "Package glib-2.0 was not found in the pkg-config search path.",
+                PkgConfig,
+                "glib-2.0",
+            ),
+            // Meson 1.0.
+            (
+                "meson.build:12:0: ERROR: Dependency \"libsystemd\" not found, tried pkgconfig",
+                PkgConfig,
+                "libsystemd",
+            ),
+            (
+                "../meson.build:5:6: ERROR: Dependency \"zlib\" not found, tried pkgconfig and cmake",
+                PkgConfig,
+                "zlib",
+            ),
+            // CMake 3.25's FindPackageHandleStandardArgs.
+            (
+                "  Could NOT find ZLIB (missing: ZLIB_LIBRARY ZLIB_INCLUDE_DIR)",
+                CmakeModule,
+                "ZLIB",
+            ),
+        ];
+        for (line, kind, name) in cases {
+            let output =
+                format!("make[1]: Entering directory '/b'\n{line}\nmake: *** [all] Error 1\n");
+            assert_eq!(
+                kind_and_name(&output),
+                Some((*kind, name.to_string())),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn cmake_config_packages_count_only_with_their_file_names() {
+        let output = "\
+CMake Error at CMakeLists.txt:7 (find_package):
+  By not providing \"Findfmt.cmake\" in CMAKE_MODULE_PATH this project has
+  asked CMake to find a package configuration file provided by \"fmt\", but
+  CMake did not find one.
+
+  Could not find a package configuration file provided by \"fmt\" with any of
+  the following names:
+
+    fmtConfig.cmake
+    fmt-config.cmake
+";
+        let missing = find(output).expect("found");
+        assert_eq!(missing.kind, MissingKind::CmakePackage);
+        assert_eq!(missing.name, "fmt");
+        assert_eq!(missing.file(), "fmtConfig.cmake");
+        // Without the file names (a truncated log) nothing is derivable.
+        assert_eq!(
+            find("  Could not find a package configuration file provided by \"fmt\" with any of\n"),
+            None
+        );
+    }
+
+    #[test]
+    fn ordinary_errors_and_hostile_names_are_not_missing_dependencies() {
+        for output in [
+            "",
+            "sl.c:42:10: error: 'x' undeclared (first use in this function)",
+            "cc1: fatal error: sl.c: No such file or directory",
+            "a.c:1:10: fatal error: ../../x.h: No such file or directory",
+            "a.c:1:10: fatal error: /usr/include/x.h: No such file or directory",
+            "No package 'a b' found",
+            "make: *** No rule to make target 'all'.  Stop.",
+        ] {
+            assert_eq!(find(output), None, "{output}");
+        }
+        // A CMake status line about an optional package gives way to the error.
+        let output = "-- Could NOT find PNG (missing: PNG_LIBRARY)\n\
+                      --   No package 'libwebp' found\n\
+                      -- Configuring done\n\
+                      a.c:1:10: fatal error: zlib.h: No such file or directory\n";
+        assert_eq!(
+            find(output).map(|missing| missing.name),
+            Some("zlib.h".to_string())
+        );
+        assert_eq!(
+            find("-- Could NOT find PNG (missing: PNG_LIBRARY)\n").map(|missing| missing.name),
+            Some("PNG".to_string())
+        );
+        // The first missing file counts, not a later consequence.
+        let output = "a.c:1:10: fatal error: zlib.h: No such file or directory\n\
+                      /usr/bin/ld: cannot find -lz\n";
+        assert_eq!(
+            find(output).map(|missing| missing.name),
+            Some("zlib.h".to_string())
+        );
+    }
+
+    const CONTENTS: &str = "\
+bin/ls                                                  utils/coreutils
+usr/include/aarch64-linux-gnu/openssl/opensslconf.h     libdevel/libssl-dev
+usr/include/curses.h                                    libdevel/libncurses-dev
+usr/include/ncursesw/curses.h                           libdevel/libncurses-dev
+usr/include/openssl/ssl.h                               libdevel/libssl-dev,libdevel/libwolfssl-dev
+usr/lib/aarch64-linux-gnu/cmake/fmt/fmt-config.cmake    libdevel/libfmt-dev
+usr/lib/aarch64-linux-gnu/libncurses.a                  libdevel/libncurses-static
+usr/lib/aarch64-linux-gnu/libncurses.so                 libdevel/libncurses-dev
+usr/lib/aarch64-linux-gnu/pkgconfig/zlib.pc             libdevel/zlib1g-dev
+usr/share/doc/a file with spaces/curses.h               doc/strange-doc
+usr/share/pkgconfig/bash-completion.pc                  shells/bash-completion
+";
+
+    fn missing(kind: MissingKind, name: &str) -> Missing {
+        Missing {
+            kind,
+            name: name.to_string(),
+            line: String::new(),
+        }
+    }
+
+    #[test]
+    fn contents_names_the_package_of_the_most_likely_path() {
+        use MissingKind::*;
+        let cases: &[(MissingKind, &str, Option<&str>)] = &[
+            (Header, "curses.h", Some("libncurses-dev")),
+            (Header, "ncursesw/curses.h", Some("libncurses-dev")),
+            (Header, "openssl/ssl.h", Some("libssl-dev")),
+            (Header, "openssl/opensslconf.h", Some("libssl-dev")),
+            // The shared library's package beats the static one listed before it.
+            (Library, "ncurses", Some("libncurses-dev")),
+            (PkgConfig, "zlib", Some("zlib1g-dev")),
+            (PkgConfig, "bash-completion", Some("bash-completion")),
+            (CmakePackage, "fmt", Some("libfmt-dev")),
+            (Header, "nothere.h", None),
+            (CmakeModule, "ZLIB", None),
+        ];
+        for (kind, name, package) in cases {
+            let found = search_contents(
+                CONTENTS.as_bytes(),
+                &missing(*kind, name),
+                "aarch64-linux-gnu",
+            )
+            .expect("read");
+            assert_eq!(found.as_deref(), *package, "{name}");
+        }
+        // Another architecture's multiarch paths do not count.
+        let found = search_contents(
+            CONTENTS.as_bytes(),
+            &missing(Library, "ncurses"),
+            "riscv64-linux-gnu",
+        )
+        .expect("read");
+        assert_eq!(found, None);
+    }
+
+    #[test]
+    fn the_message_and_hint_say_the_package_or_how_to_find_it() {
+        let diagnosis = |package: Result<Option<String>, String>, fix: Fix| Diagnosis {
+            missing: missing(MissingKind::Header, "curses.h"),
+            architecture: "arm64".to_string(),
+            suite: "bookworm".to_string(),
+            multiarch: "aarch64-linux-gnu".to_string(),
+            package,
+            fix,
+        };
+        let sysroot = Fix::Sysroot {
+            target: "aarch64-unknown-linux-gnu".to_string(),
+        };
+        let found = diagnosis(Ok(Some("libncurses-dev".to_string())), sysroot.clone());
+        assert_eq!(
+            found.message(),
+            "`curses.h` is missing: Debian's `libncurses-dev` ships it for arm64"
+        );
+        assert!(
+            found.hint().starts_with(
+                "add it to the sysroot with `archway sysroot add --target \
+                 aarch64-unknown-linux-gnu libncurses-dev`"
+            ),
+            "{}",
+            found.hint()
+        );
+        let rootfs = diagnosis(
+            Ok(Some("libncurses-dev".to_string())),
+            Fix::Rootfs {
+                target: "riscv64".to_string(),
+            },
+        );
+        assert!(
+            rootfs
+                .hint()
+                .starts_with("build again with `--packages libncurses-dev`"),
+            "{}",
+            rootfs.hint()
+        );
+        let offline = diagnosis(Err("could not download `x`".to_string()), sysroot);
+        assert_eq!(
+            offline.message(),
+            "`curses.h` is missing (which Debian package ships it is unknown: could not \
+             download `x`)"
+        );
+        assert!(
+            offline.hint().starts_with(
+                "find the package that ships it with `apt-file search --architecture arm64 \
+                 usr/include/curses.h` (for Debian bookworm), then add it to the sysroot with \
+                 `archway sysroot add --target aarch64-unknown-linux-gnu PACKAGE`"
+            ),
+            "{}",
+            offline.hint()
+        );
+        let none = diagnosis(Ok(None), Fix::Host);
+        assert_eq!(
+            none.message(),
+            "`curses.h` is missing, and no package of Debian bookworm ships it for arm64"
+        );
+        assert!(none
+            .hint()
+            .ends_with("then run `apt-get install PACKAGE` as root, then build again"));
+    }
+
+    #[test]
+    fn only_the_failed_steps_output_in_the_log_is_read() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = dir.path().join("build.log");
+        let earlier = "configure: No package 'optional' found\n";
+        let failed = "/usr/bin/ld: cannot find -lz\n";
+        std::fs::write(&log, format!("{earlier}{failed}")).expect("write");
+        let start = earlier.len() as u64;
+        assert_eq!(
+            find_in_log(&log, 0).map(|missing| missing.name),
+            Some("optional".to_string())
+        );
+        assert_eq!(
+            find_in_log(&log, start).map(|missing| missing.name),
+            Some("z".to_string())
+        );
+        assert_eq!(find_in_log(&dir.path().join("absent.log"), 0), None);
+    }
+
+    #[test]
+    fn a_compressed_contents_file_is_searched() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = contents_path(dir.path(), "bookworm", "arm64");
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        let mut encoder = flate2::write::GzEncoder::new(
+            std::fs::File::create(&path).expect("create"),
+            flate2::Compression::fast(),
+        );
+        encoder.write_all(CONTENTS.as_bytes()).expect("write");
+        encoder.finish().expect("finish");
+        let found = search_contents_file(
+            &path,
+            &missing(MissingKind::Header, "curses.h"),
+            "aarch64-linux-gnu",
+        )
+        .expect("read");
+        assert_eq!(found.as_deref(), Some("libncurses-dev"));
+        // A fresh cached index is used as it is: no download (nothing listens on the discard port).
+        assert_eq!(
+            contents_index(dir.path(), "http://127.0.0.1:9/debian", "bookworm", "arm64"),
+            Ok(path)
+        );
+        let missing_index =
+            contents_index(dir.path(), "http://127.0.0.1:9/debian", "trixie", "arm64");
+        assert!(missing_index.is_err(), "{missing_index:?}");
+    }
+}
