@@ -40,7 +40,8 @@ apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=600 "${package
 # real S3 server from this venv. Idempotent: made once, kept in a fixed place.
 moto_venv=/var/cache/archway-test/moto-venv
 # Pinned to the version the tests were written against; any other state makes the venv anew.
-if ! "$moto_venv/bin/pip" show moto 2>/dev/null | grep -qx "Version: 5.2.5"; then
+# (`pip show` read to the end: `grep -q` would close the pipe early and pipefail count it.)
+if [ "$("$moto_venv/bin/pip" show moto 2>/dev/null | sed -n 's/^Version: //p')" != 5.2.5 ]; then
   step "installing moto's S3 server into $moto_venv"
   rm -rf "$moto_venv"
   mkdir -p "$(dirname "$moto_venv")"
