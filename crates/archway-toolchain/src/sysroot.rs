@@ -16,6 +16,7 @@
 //!     var/lib/dpkg/status          the packages in this tree (apt resolves against it)
 //!     var/lib/archway/manifest.json  suite, architecture, requested and unpacked packages
 //!     var/lib/archway/files.json   every file's size and every symlink's target, for `verify`
+//!     var/lib/archway/relocated-from  the root its `.pc`/`.la` paths point into (shared entries)
 //!   apt/                           apt's private etc, lists and downloaded archives
 //!   apt.conf                       APT_CONFIG for every apt call
 //!   staging/                       the next tree while an `add` builds it
