@@ -16,6 +16,7 @@
 //!     var/lib/dpkg/status          the packages in this tree (apt resolves against it)
 //!     var/lib/archway/manifest.json  suite, architecture, requested and unpacked packages
 //!     var/lib/archway/files.json   every file's size and every symlink's target, for `verify`
+//!     var/lib/archway/relocated-from  the root its `.pc`/`.la` paths point into (shared entries)
 //!   apt/                           apt's private etc, lists and downloaded archives
 //!   apt.conf                       APT_CONFIG for every apt call
 //!   staging/                       the next tree while an `add` builds it
@@ -34,6 +35,12 @@
 //! path (`.../root`) in front (pkgconf leaves paths already under `PKG_CONFIG_SYSROOT_DIR`
 //! alone, so both ways of using them agree), and libtool `.la` files get the same for `libdir`
 //! and `dependency_libs`.
+//!
+//! A shared cache ([`SysrootUpstream`]) holds trees as entries named by suite, architecture and
+//! the package set they were filled for ([`upstream_name`]). A missing set is restored from
+//! there before apt runs: the entry's tree is unpacked into `staging/`, its `.pc`/`.la` paths
+//! moved from the root it was made at (`var/lib/archway/relocated-from`) to this one, its file
+//! list recorded anew, checked, and exchanged like an `add`'s tree. A tree apt filled is offered.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
@@ -42,10 +49,12 @@ use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 
 use archway_platform::debian_names::{PackageName, Suite};
 use archway_platform::{Libc, Platform, Reporter};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
 
 use crate::Error;
 
@@ -57,6 +66,9 @@ const KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
 /// Where a tree keeps what archway knows about it, relative to the tree.
 const MANIFEST: &str = "var/lib/archway/manifest.json";
 const FILES: &str = "var/lib/archway/files.json";
+/// The root the tree's `.pc` and `.la` paths point into (the sysroot's `root` when it was
+/// filled), so that a tree restored elsewhere can be moved to its new root.
+const RELOCATED_FROM: &str = "var/lib/archway/relocated-from";
 /// The tree's dpkg status file (dpkg(1)'s `/var/lib/dpkg/status`), relative to the tree.
 const STATUS: &str = "var/lib/dpkg/status";
 
@@ -190,6 +202,36 @@ pub struct Verification {
     pub problems: Vec<Problem>,
 }
 
+/// A shared cache of sysroot trees behind the local one (archway-cache's shared store, joined
+/// in the `archway` crate: this crate does not depend on archway-cache). Errors are messages
+/// that [`Sysroot::add`] notes and goes on: a shared cache never fails a build.
+pub trait SysrootUpstream: Send + Sync + fmt::Debug {
+    /// Restores the entry `name` into `into` (a directory that does not exist yet). `Ok(Some)`
+    /// describes where it came from (`signed by ci-1`), `Ok(None)`: the store lacks it.
+    fn restore(&self, name: &str, into: &Path) -> Result<Option<String>, String>;
+    /// Offers a complete tree (its directory, never written again) to the store.
+    fn offer(&self, name: &str, directory: &Path) -> Result<(), String>;
+}
+
+/// The shared entry name of the tree of `suite` and `architecture` filled for `packages`:
+/// `sysroot-bookworm-arm64-<12 hex digits>`, from the SHA-256 of the sorted, deduplicated names
+/// (one per line), so the order they were asked in does not matter.
+pub fn upstream_name(suite: Suite, architecture: &str, packages: &[PackageName]) -> String {
+    let names: BTreeSet<&str> = packages.iter().map(PackageName::as_str).collect();
+    let mut hasher = Sha256::new();
+    for name in names {
+        hasher.update(name.as_bytes());
+        hasher.update(b"\n");
+    }
+    let digest = hasher.finalize();
+    let hex: String = digest
+        .iter()
+        .take(6)
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    format!("sysroot-{suite}-{architecture}-{hex}")
+}
+
 /// A sysroot on disk (it may not exist yet: [`Sysroot::add`] creates it).
 #[derive(Debug, Clone)]
 pub struct Sysroot {
@@ -198,6 +240,7 @@ pub struct Sysroot {
     architecture: String,
     suite: Suite,
     mirror: String,
+    upstream: Option<Arc<dyn SysrootUpstream>>,
 }
 
 /// What [`Sysroot::add`] did.
@@ -209,6 +252,8 @@ pub struct AddOutcome {
     /// The tree was rebuilt from scratch because the previous one failed verification (or was
     /// made by an older archway).
     pub rebuilt: bool,
+    /// The tree came from the shared cache (`signed by ci-1`): apt did not run.
+    pub restored: Option<String>,
 }
 
 /// One entry of [`Sysroot::list`].
@@ -256,7 +301,15 @@ impl Sysroot {
             architecture: architecture.to_string(),
             suite,
             mirror: mirror.trim_end_matches('/').to_string(),
+            upstream: None,
         })
+    }
+
+    /// The sysroot with a shared cache that [`Sysroot::add`] restores missing package sets from
+    /// and offers the trees it fills to.
+    pub fn with_upstream(mut self, upstream: Option<Arc<dyn SysrootUpstream>>) -> Sysroot {
+        self.upstream = upstream;
+        self
     }
 
     /// The tree to give compilers as `--sysroot` and QEMU as `-L`.
@@ -375,6 +428,22 @@ impl Sysroot {
                 architecture: self.architecture.clone(),
             });
         }
+        let name = upstream_name(self.suite, &self.architecture, &wanted);
+        if let Some(upstream) = &self.upstream {
+            match self.restore(upstream.as_ref(), &name, &wanted) {
+                Ok(Some(origin)) => {
+                    return Ok(AddOutcome {
+                        unpacked: Vec::new(),
+                        rebuilt: false,
+                        restored: Some(origin),
+                    })
+                }
+                Ok(None) => {}
+                Err(message) => reporter.note(&format!(
+                    "warning: cannot restore the sysroot `{name}` from the shared cache: {message}; filling it with apt"
+                )),
+            }
+        }
         let status = match &current {
             Current::Tree(_) => self.path().join(STATUS),
             Current::Fresh { .. } => self.directory.join("apt").join(STATUS),
@@ -430,6 +499,7 @@ impl Sysroot {
         let mut outcome = AddOutcome {
             unpacked: Vec::new(),
             rebuilt: matches!(current, Current::Fresh { .. }) && self.legacy_or_broken(),
+            restored: None,
         };
         reporter.start("unpacking", Some(debs.len() as u64));
         for file_name in &debs {
@@ -470,10 +540,93 @@ impl Sysroot {
         let files = record_files(staging.path())?;
         write_json(&staging.path().join(FILES), &files)?;
         write_json(&staging.path().join(MANIFEST), &manifest)?;
+        write_file(
+            &staging.path().join(RELOCATED_FROM),
+            &self.path().display().to_string(),
+        )?;
         staging.commit(&self.path())?;
         // Only now is the old layout's state obsolete.
         remove_if_present(&self.legacy_manifest())?;
+        if let Some(upstream) = &self.upstream {
+            if let Err(message) = upstream.offer(&name, &self.path()) {
+                reporter.note(&format!(
+                    "warning: cannot offer the sysroot `{name}` to the shared cache: {message}"
+                ));
+            }
+        }
         Ok(outcome)
+    }
+
+    /// The entry `name` from `upstream` as the new tree: unpacked into `staging/`, moved from
+    /// the root it was made at to this one, checked, exchanged. `Ok(None)`: the store lacks it.
+    /// Errors are messages (the caller notes them and runs apt).
+    fn restore(
+        &self,
+        upstream: &dyn SysrootUpstream,
+        name: &str,
+        wanted: &[PackageName],
+    ) -> Result<Option<String>, String> {
+        let staging_path = self.staging();
+        let origin = match upstream.restore(name, &staging_path)? {
+            Some(origin) => origin,
+            None => return Ok(None),
+        };
+        // From here the staged tree is removed unless committed.
+        let staging = Staging {
+            path: staging_path,
+            committed: false,
+        };
+        let root = self.path();
+        self.adopt(staging.path(), &root, wanted)
+            .map_err(|error| error.to_string())?;
+        staging.commit(&root).map_err(|error| error.to_string())?;
+        remove_if_present(&self.legacy_manifest()).map_err(|error| error.to_string())?;
+        Ok(Some(origin))
+    }
+
+    /// Makes the restored tree at `tree` this sysroot's next tree at `root`: its `.pc` and
+    /// `.la` paths moved from the recorded root to `root` (then relocated as an `add` does),
+    /// its file list recorded anew, and it must hold `wanted` for this suite and architecture
+    /// with a status that agrees with its manifest.
+    fn adopt(&self, tree: &Path, root: &Path, wanted: &[PackageName]) -> Result<(), Error> {
+        let unverified = |problem: String| Error::Unverified {
+            path: tree.to_path_buf(),
+            problem,
+        };
+        let manifest = read_json::<Manifest>(&tree.join(MANIFEST))?
+            .ok_or_else(|| unverified("the entry has no manifest".to_string()))?;
+        if manifest.suite != self.suite || manifest.architecture != self.architecture {
+            return Err(unverified(format!(
+                "the entry holds a {} {} tree",
+                manifest.suite, manifest.architecture
+            )));
+        }
+        let previous_path = tree.join(RELOCATED_FROM);
+        let previous = fs::read_to_string(&previous_path).map_err(io("read", &previous_path))?;
+        let previous = Path::new(previous.trim_end_matches('\n'));
+        if !previous.is_absolute() {
+            return Err(unverified(format!(
+                "`{RELOCATED_FROM}` holds `{}`, not an absolute path",
+                previous.display()
+            )));
+        }
+        move_root(tree, previous)?;
+        relocate_tree(tree, root)?;
+        let status_path = tree.join(STATUS);
+        let status = fs::read_to_string(&status_path).map_err(io("read", &status_path))?;
+        let mut problems = check_status(&manifest, &status);
+        let present: BTreeSet<&str> = manifest.packages.iter().map(|p| p.name.as_str()).collect();
+        if let Some(missing) = wanted.iter().find(|p| !present.contains(p.as_str())) {
+            problems.push(Problem::NotInstalled {
+                package: missing.to_string(),
+            });
+        }
+        if let Some(problem) = problems.pop() {
+            return Err(unverified(problem.to_string()));
+        }
+        let files = record_files(tree)?;
+        write_json(&tree.join(FILES), &files)?;
+        write_file(&tree.join(RELOCATED_FROM), &root.display().to_string())
     }
 
     fn manifest_template(&self) -> Manifest {
@@ -813,7 +966,12 @@ fn link_tree(from: &Path, to: &Path) -> Result<(), Error> {
 /// Every regular file's size and every symlink's target under `root`, keyed by the path
 /// inside it (the tree's own records left out). Names that are not UTF-8 are not recorded.
 fn record_files(root: &Path) -> Result<BTreeMap<String, Entry>, Error> {
-    let own: [PathBuf; 3] = [root.join(MANIFEST), root.join(FILES), root.join(STATUS)];
+    let own: [PathBuf; 4] = [
+        root.join(MANIFEST),
+        root.join(FILES),
+        root.join(STATUS),
+        root.join(RELOCATED_FROM),
+    ];
     let mut files = BTreeMap::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(directory) = stack.pop() {
@@ -1308,6 +1466,86 @@ pub fn relocate_tree(tree: &Path, root: &Path) -> Result<(), Error> {
     Ok(())
 }
 
+/// Takes `previous` (the root a restored tree was relocated to) back out of its `.pc` and `.la`
+/// paths, so that [`relocate_tree`] can put the new root in front of them.
+fn move_root(tree: &Path, previous: &Path) -> Result<(), Error> {
+    let mut stack = vec![tree.to_path_buf()];
+    while let Some(directory) = stack.pop() {
+        let entries = fs::read_dir(&directory).map_err(io("read directory", &directory))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                stack.push(path);
+            } else if kind.is_file() {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                if name.ends_with(".pc") {
+                    rewrite_file(&path, |text| unrelocate_pc(text, previous))?;
+                } else if name.ends_with(".la") {
+                    rewrite_file(&path, |text| unrelocate_la(text, previous))?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `/old/root/usr/lib` → `/usr/lib`; other paths unchanged (`/old/rootx` is not under it).
+fn strip_root<'a>(path: &'a str, root: &str) -> &'a str {
+    match path.strip_prefix(root) {
+        Some(rest) if rest.starts_with('/') => rest,
+        _ => path,
+    }
+}
+
+/// The inverse of [`relocate_pc`]: `prefix=<root>/usr` → `prefix=/usr`.
+fn unrelocate_pc(text: &str, root: &Path) -> String {
+    let root_text = root.display().to_string();
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let variable = line.split_once('=').filter(|(name, _)| {
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        });
+        match variable {
+            Some((name, value)) => {
+                out.push_str(name);
+                out.push('=');
+                out.push_str(strip_root(value, &root_text));
+            }
+            None => out.push_str(line),
+        }
+    }
+    out
+}
+
+/// The inverse of [`relocate_la`], for `libdir` and `dependency_libs`.
+fn unrelocate_la(text: &str, root: &Path) -> String {
+    let root_text = root.display().to_string();
+    let unrelocate = |word: &str| -> String {
+        match word.strip_prefix("-L") {
+            Some(path) => format!("-L{}", strip_root(path, &root_text)),
+            None => strip_root(word, &root_text).to_string(),
+        }
+    };
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let rewritten = ["libdir='", "dependency_libs='"].iter().find_map(|key| {
+            let value = line.strip_prefix(key)?;
+            let (inner, rest) = value.split_once('\'')?;
+            let words: Vec<String> = inner.split_whitespace().map(unrelocate).collect();
+            Some(format!("{key}{}'{rest}", words.join(" ")))
+        });
+        out.push_str(rewritten.as_deref().unwrap_or(line));
+    }
+    out
+}
+
 /// `root/usr/lib/x/libz.so -> /lib/x/libz.so.1` becomes `-> ../../../lib/x/libz.so.1`.
 fn relativize_symlink(root: &Path, link: &Path) -> Result<(), Error> {
     let Ok(target) = fs::read_link(link) else {
@@ -1635,6 +1873,223 @@ Package: zlib1g-dev\nStatus: install ok installed\nVersion: 1:1.2.13\nDepends: l
                     found: "8 bytes".to_string(),
                 },
             ]
+        );
+    }
+
+    /// A shared cache in a directory: entries are copies of trees (`cp -a`).
+    #[derive(Debug)]
+    struct DirectoryUpstream(PathBuf);
+
+    impl SysrootUpstream for DirectoryUpstream {
+        fn restore(&self, name: &str, into: &Path) -> Result<Option<String>, String> {
+            let entry = self.0.join(name);
+            if !entry.exists() {
+                return Ok(None);
+            }
+            let status = Command::new("cp")
+                .arg("-a")
+                .arg(&entry)
+                .arg(into)
+                .status()
+                .map_err(|error| error.to_string())?;
+            if !status.success() {
+                return Err(format!("cp failed: {status}"));
+            }
+            Ok(Some("a directory".to_string()))
+        }
+
+        fn offer(&self, name: &str, directory: &Path) -> Result<(), String> {
+            let status = Command::new("cp")
+                .arg("-a")
+                .arg(directory)
+                .arg(self.0.join(name))
+                .status()
+                .map_err(|error| error.to_string())?;
+            status
+                .success()
+                .then_some(())
+                .ok_or_else(|| format!("cp failed: {status}"))
+        }
+    }
+
+    /// Notes, for checking what `add` said.
+    #[derive(Debug, Default)]
+    struct Notes(std::sync::Mutex<Vec<String>>);
+
+    impl Reporter for Notes {
+        fn start(&self, _task: &str, _total: Option<u64>) {}
+        fn note(&self, message: &str) {
+            self.0.lock().expect("notes").push(message.to_string());
+        }
+    }
+
+    /// The arm64 bookworm sysroot under `cache`, with a mirror nothing listens on: an apt run
+    /// cannot fill it.
+    fn unreachable_sysroot(cache: &Path) -> Sysroot {
+        let target = Platform::parse("aarch64-multiplatform").expect("aarch64");
+        Sysroot::open_with(cache, &target, Suite::Bookworm, "http://127.0.0.1:9/debian")
+            .expect("open")
+    }
+
+    /// A tree as `add` leaves it, with libc6-dev and zlib1g-dev (no dependencies) and a `.pc`
+    /// and a `.la` file, without apt.
+    fn fill_by_hand(sysroot: &Sysroot) {
+        let root = sysroot.path();
+        let lib = root.join("usr/lib/aarch64-linux-gnu");
+        fs::create_dir_all(lib.join("pkgconfig")).expect("mkdir");
+        fs::create_dir_all(root.join("var/lib/dpkg")).expect("mkdir");
+        fs::create_dir_all(root.join("var/lib/archway")).expect("mkdir");
+        fs::write(
+            lib.join("pkgconfig/zlib.pc"),
+            "prefix=/usr\nlibdir=${prefix}/lib/aarch64-linux-gnu\nLibs: -L${libdir} -lz\n",
+        )
+        .expect("write");
+        fs::write(
+            lib.join("libz.la"),
+            "libdir='/usr/lib/aarch64-linux-gnu'\ndependency_libs=' -L/usr/lib/aarch64-linux-gnu -lm'\n",
+        )
+        .expect("write");
+        fs::write(lib.join("libz.so.1"), "ELF").expect("write");
+        std::os::unix::fs::symlink("/usr/lib/aarch64-linux-gnu/libz.so.1", lib.join("libz.so"))
+            .expect("symlink");
+        fs::write(
+            root.join(STATUS),
+            "Package: libc6-dev\nVersion: 2.36-9\n\nPackage: zlib1g-dev\nVersion: 1:1.2.13\n",
+        )
+        .expect("write");
+        relocate_tree(&root, &root).expect("relocate");
+        let mut manifest = sysroot.manifest_template();
+        manifest.requested = vec![
+            "libc6-dev".parse().expect("name"),
+            "zlib1g-dev".parse().expect("name"),
+        ];
+        for (name, version) in [("libc6-dev", "2.36-9"), ("zlib1g-dev", "1:1.2.13")] {
+            manifest.packages.push(Package {
+                name: name.to_string(),
+                version: version.to_string(),
+                architecture: "arm64".to_string(),
+            });
+        }
+        write_json(&root.join(MANIFEST), &manifest).expect("manifest");
+        write_json(&root.join(FILES), &record_files(&root).expect("record")).expect("files");
+        write_file(&root.join(RELOCATED_FROM), &root.display().to_string()).expect("write");
+    }
+
+    #[test]
+    fn upstream_names_key_the_sorted_package_set() {
+        let names = |list: &[&str]| -> Vec<PackageName> {
+            list.iter()
+                .map(|name| name.parse().expect("name"))
+                .collect()
+        };
+        let one = upstream_name(
+            Suite::Bookworm,
+            "arm64",
+            &names(&["zlib1g-dev", "libc6-dev"]),
+        );
+        assert_eq!(
+            one,
+            upstream_name(
+                Suite::Bookworm,
+                "arm64",
+                &names(&["libc6-dev", "zlib1g-dev"])
+            )
+        );
+        let hex = one.strip_prefix("sysroot-bookworm-arm64-").expect("prefix");
+        assert_eq!(hex.len(), 12);
+        assert!(hex
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert_ne!(
+            one,
+            upstream_name(Suite::Bookworm, "arm64", &names(&["libc6-dev"]))
+        );
+        assert_ne!(
+            one,
+            upstream_name(Suite::Trixie, "arm64", &names(&["zlib1g-dev", "libc6-dev"]))
+        );
+    }
+
+    #[test]
+    fn a_sysroot_restored_into_another_cache_points_into_it_and_verifies_without_apt() {
+        let temporary = tempfile::tempdir().expect("temp dir");
+        let first = unreachable_sysroot(&temporary.path().join("cache-a"));
+        fill_by_hand(&first);
+        assert_eq!(first.verify().expect("verify").problems, vec![]);
+        let shared = temporary.path().join("shared");
+        fs::create_dir(&shared).expect("mkdir");
+        let upstream = DirectoryUpstream(shared.clone());
+        let wanted: Vec<PackageName> = vec![
+            "libc6-dev".parse().expect("name"),
+            "zlib1g-dev".parse().expect("name"),
+        ];
+        let name = upstream_name(Suite::Bookworm, "arm64", &wanted);
+        upstream.offer(&name, &first.path()).expect("offer");
+
+        let second = unreachable_sysroot(&temporary.path().join("cache-b"))
+            .with_upstream(Some(Arc::new(DirectoryUpstream(shared))));
+        let notes = Notes::default();
+        let outcome = second.add(&["zlib1g-dev"], &notes).expect("restored");
+        assert_eq!(outcome.restored.as_deref(), Some("a directory"));
+        assert!(outcome.unpacked.is_empty());
+        assert_eq!(notes.0.lock().expect("notes").len(), 0);
+        assert!(
+            !second.directory().join("apt").exists(),
+            "apt never ran (its private state is made on first use)"
+        );
+        let root = second.path();
+        let root_text = root.display().to_string();
+        let lib = root.join("usr/lib/aarch64-linux-gnu");
+        let pc = fs::read_to_string(lib.join("pkgconfig/zlib.pc")).expect("read");
+        assert!(pc.starts_with(&format!("prefix={root_text}/usr\n")), "{pc}");
+        assert!(!pc.contains(&first.path().display().to_string()), "{pc}");
+        let la = fs::read_to_string(lib.join("libz.la")).expect("read");
+        assert_eq!(
+            la,
+            format!(
+                "libdir='{root_text}/usr/lib/aarch64-linux-gnu'\ndependency_libs='-L{root_text}/usr/lib/aarch64-linux-gnu -lm'\n"
+            )
+        );
+        assert_eq!(
+            fs::read_to_string(root.join(RELOCATED_FROM)).expect("read"),
+            root_text
+        );
+        assert!(lib.join("libz.so").exists(), "relative symlinks resolve");
+        let verification = second.verify().expect("verify");
+        assert_eq!(verification.problems, vec![]);
+        assert_eq!(verification.packages, 2);
+        assert!(!second.staging().exists());
+        // Everything is there now: no restore, no apt.
+        assert_eq!(
+            second.add(&["zlib1g-dev"], &notes).expect("add"),
+            AddOutcome::default()
+        );
+    }
+
+    #[test]
+    fn an_entry_without_its_recorded_root_is_refused_and_leaves_nothing() {
+        let temporary = tempfile::tempdir().expect("temp dir");
+        let first = unreachable_sysroot(&temporary.path().join("cache-a"));
+        fill_by_hand(&first);
+        fs::remove_file(first.path().join(RELOCATED_FROM)).expect("remove");
+        let shared = temporary.path().join("shared");
+        fs::create_dir(&shared).expect("mkdir");
+        let upstream = DirectoryUpstream(shared);
+        let wanted: Vec<PackageName> = vec!["libc6-dev".parse().expect("name")];
+        let name = upstream_name(Suite::Bookworm, "arm64", &wanted);
+        upstream.offer(&name, &first.path()).expect("offer");
+        let second = unreachable_sysroot(&temporary.path().join("cache-b"));
+        fs::create_dir_all(second.directory()).expect("mkdir");
+        let refused = second
+            .restore(&upstream, &name, &wanted)
+            .expect_err("refused");
+        assert!(refused.contains("relocated-from"), "{refused}");
+        assert!(!second.path().exists());
+        assert!(!second.staging().exists());
+        // An absent entry is no error.
+        assert_eq!(
+            second.restore(&upstream, "sysroot-bookworm-arm64-000000000000", &wanted),
+            Ok(None)
         );
     }
 

@@ -25,6 +25,7 @@ use archway_cache::store::{EntryFile, EntryKind, EntryName, Origin, Record, Stor
 use archway_cache::{CacheSettings, Key, Pulled, SharedStore, Upstream};
 use archway_platform::Reporter;
 use archway_rootfs::RootfsUpstream;
+use archway_toolchain::SysrootUpstream;
 
 use crate::build::{BuildRequest, Plan};
 use crate::method::Method;
@@ -164,18 +165,50 @@ impl RootfsAdapter {
 
 impl RootfsUpstream for RootfsAdapter {
     fn restore(&self, name: &str, into: &Path) -> Result<Option<String>, String> {
-        match self.0.pull(name, into) {
-            Ok(Pulled::Restored { signer, .. }) => Ok(Some(format!("signed by {signer}"))),
-            Ok(Pulled::Absent) => Ok(None),
-            Err(error) => Err(with_hint(&error.to_string(), error.hint())),
-        }
+        restore_entry(self.0.as_ref(), name, into)
     }
 
     fn offer(&self, name: &str, directory: &Path) -> Result<(), String> {
-        self.0
-            .push(name, directory)
-            .map_err(|error| with_hint(&error.to_string(), error.hint()))
+        offer_entry(self.0.as_ref(), name, directory)
     }
+}
+
+/// A shared store as a sysroot's upstream (`Sysroot::with_upstream`): a package set missing
+/// from the local sysroot is restored from its `sysroot-<suite>-<arch>-<hex>` entry instead of
+/// running apt, and a tree apt filled is offered (pushed when a signing key is set).
+#[derive(Debug, Clone)]
+pub struct SysrootAdapter(pub Arc<dyn Upstream>);
+
+impl SysrootAdapter {
+    /// [`SysrootAdapter`] around `shared`, as `Sysroot::with_upstream` takes it.
+    pub fn upstream(shared: Option<Arc<dyn Upstream>>) -> Option<Arc<dyn SysrootUpstream>> {
+        shared.map(|shared| Arc::new(SysrootAdapter(shared)) as Arc<dyn SysrootUpstream>)
+    }
+}
+
+impl SysrootUpstream for SysrootAdapter {
+    fn restore(&self, name: &str, into: &Path) -> Result<Option<String>, String> {
+        restore_entry(self.0.as_ref(), name, into)
+    }
+
+    fn offer(&self, name: &str, directory: &Path) -> Result<(), String> {
+        offer_entry(self.0.as_ref(), name, directory)
+    }
+}
+
+/// `Upstream::pull` as the environment stores' hooks take it: the signer, or the message.
+fn restore_entry(shared: &dyn Upstream, name: &str, into: &Path) -> Result<Option<String>, String> {
+    match shared.pull(name, into) {
+        Ok(Pulled::Restored { signer, .. }) => Ok(Some(format!("signed by {signer}"))),
+        Ok(Pulled::Absent) => Ok(None),
+        Err(error) => Err(with_hint(&error.to_string(), error.hint())),
+    }
+}
+
+fn offer_entry(shared: &dyn Upstream, name: &str, directory: &Path) -> Result<(), String> {
+    shared
+        .push(name, directory)
+        .map_err(|error| with_hint(&error.to_string(), error.hint()))
 }
 
 fn with_hint(message: &str, hint: Option<String>) -> String {

@@ -152,6 +152,7 @@ pub fn request(options: &BuildOptions, settings: &Settings) -> BuildRequest {
         network: options.network,
         setup: options.setup,
         upstream: None,
+        sysroot_upstream: None,
     };
     request.build_system = options.build_system;
     request.command = options.command.clone();
@@ -217,6 +218,7 @@ fn run(
     };
     let mut request = request(options, settings);
     request.rootfs.upstream = build_cache::RootfsAdapter::upstream(shared.clone());
+    request.rootfs.sysroot_upstream = build_cache::SysrootAdapter::upstream(shared.clone());
     let Prepared {
         plan,
         executor,
@@ -508,11 +510,9 @@ pub fn shell(options: &ShellOptions, reporter: &dyn Reporter) -> Result<Shell, E
         ..BuildOptions::new(&options.directory)
     };
     let mut request = request(&build_options, &settings);
-    request.rootfs.upstream = build_cache::RootfsAdapter::upstream(build_cache::open_shared(
-        &config.cache()?,
-        reporter,
-        None,
-    ));
+    let shared = build_cache::open_shared(&config.cache()?, reporter, None);
+    request.rootfs.upstream = build_cache::RootfsAdapter::upstream(shared.clone());
+    request.rootfs.sysroot_upstream = build_cache::SysrootAdapter::upstream(shared);
     let host = archway_platform::host::Host::detect()?;
     let search_path = std::env::var_os("PATH").unwrap_or_default();
     let declared = crate::plan::Declared {

@@ -103,12 +103,28 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
             packages,
         } => {
             let packages = package_names(&packages)?;
-            let sysroot = open(&target, suite.as_deref())?;
             let reporter = context.reporter();
+            // `[cache] url` of the configuration here, as `archway rootfs create` reads it: a
+            // missing package set is restored from the shared cache, a filled one offered to
+            // it. A configuration that cannot be read only costs the shared cache.
+            let directory = std::env::current_dir().context("finding the current directory")?;
+            let shared =
+                archway::build_cache::shared_for(&directory, &reporter).unwrap_or_else(|error| {
+                    eprintln!("warning: {error}; not using the shared cache");
+                    None
+                });
+            let sysroot = open(&target, suite.as_deref())?
+                .with_upstream(archway::build_cache::SysrootAdapter::upstream(shared));
             let outcome = sysroot
                 .add(&packages, &reporter)
                 .with_context(|| format!("cannot fill the sysroot for `{target}`"))?;
-            if !context.quiet {
+            if let (Some(origin), false) = (&outcome.restored, context.quiet) {
+                eprintln!(
+                    "restored the {} {} sysroot from the shared cache ({origin})",
+                    sysroot.suite(),
+                    sysroot.architecture()
+                );
+            } else if !context.quiet {
                 let rebuilt = if outcome.rebuilt {
                     " (rebuilt: the previous tree was incomplete or from an older archway)"
                 } else {

@@ -3,10 +3,11 @@
 //! config) that point the project at both; target programs run under QEMU.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use archway_platform::{Platform, Reporter};
 use archway_toolchain::reproducible::PathMap;
-use archway_toolchain::{CrossEnv, Sysroot};
+use archway_toolchain::{CrossEnv, Sysroot, SysrootUpstream};
 
 use super::{Backend, Environment, Job};
 use crate::executor::HostExecutor;
@@ -119,7 +120,13 @@ impl Backend for Cross {
             }
         }
         let selected = archway_toolchain::select(target, job.toolchain, &search_path)?;
-        let sysroot = sysroot(job.cache_dir, target, job.sysroot_packages, reporter)?;
+        let sysroot = sysroot(
+            job.cache_dir,
+            target,
+            job.sysroot_packages,
+            job.rootfs.sysroot_upstream.clone(),
+            reporter,
+        )?;
         // The source and build directories get fixed names in the outputs (`CC`, the CMake
         // and Meson flags, rustc's): `crate::reproducible`.
         let mut request = job.toolchain.clone();
@@ -184,6 +191,7 @@ fn sysroot(
     cache_dir: Option<&Path>,
     target: &Platform,
     packages: &[String],
+    upstream: Option<Arc<dyn SysrootUpstream>>,
     reporter: &dyn Reporter,
 ) -> Result<Option<Sysroot>, Error> {
     let Some(cache) = cache_dir else {
@@ -192,9 +200,15 @@ fn sysroot(
     if target.debian_arch().is_none() {
         return Ok(None);
     }
-    let sysroot = Sysroot::open(cache, target)?;
+    let sysroot = Sysroot::open(cache, target)?.with_upstream(upstream);
     if !packages.is_empty() {
-        sysroot.add(packages, reporter)?;
+        let outcome = sysroot.add(packages, reporter)?;
+        if let Some(origin) = outcome.restored {
+            reporter.note(&format!(
+                "restored the {} sysroot from the shared cache ({origin})",
+                target.display_name()
+            ));
+        }
     }
     Ok(Some(sysroot).filter(Sysroot::exists))
 }

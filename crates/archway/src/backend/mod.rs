@@ -76,6 +76,10 @@ pub struct RootfsRequest {
     pub setup: bool,
     /// The shared cache a missing root filesystem is restored from and a new one offered to.
     pub upstream: Option<std::sync::Arc<dyn archway_rootfs::RootfsUpstream>>,
+    /// The same shared cache for the cross method's sysroot (a missing package set restored
+    /// instead of running apt, a filled one offered). Here because every method's request for
+    /// an environment travels in this struct.
+    pub sysroot_upstream: Option<std::sync::Arc<dyn archway_toolchain::SysrootUpstream>>,
 }
 
 /// One build, as the backends see it.
