@@ -312,6 +312,11 @@ pub fn execute(
             package,
         });
     }
+    if recipe.bootstrap.is_some() && !executor.has_program("autoreconf") {
+        return Err(Error::AutoreconfMissing {
+            in_root_filesystem: matches!(plan.method, Method::Emulated | Method::Hybrid),
+        });
+    }
     std::fs::create_dir_all(&recipe.build_dir).map_err(|source| Error::Io {
         action: "create directory",
         path: recipe.build_dir.clone(),
@@ -319,8 +324,13 @@ pub fn execute(
     })?;
     if let Some(copy) = &recipe.copy {
         let copy_started = Instant::now();
+        let why = if recipe.bootstrap.is_some() {
+            "`configure` is generated in the copy"
+        } else {
+            "a plain makefile builds in place"
+        };
         reporter.note(&format!(
-            "copying the source tree into `{}` (a plain makefile builds in place)",
+            "copying the source tree into `{}` ({why})",
             copy.to.display()
         ));
         sync_tree(copy)?;

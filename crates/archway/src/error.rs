@@ -25,13 +25,16 @@ pub enum Error {
         path: PathBuf,
     },
 
-    /// Autotools input (`configure.ac`) without a generated `configure` script.
-    #[error("`{}` has `{input}` but no `configure` script: it has to be generated first", path.display())]
-    NeedsBootstrap {
-        path: PathBuf,
-        input: &'static str,
-        /// The command that generates `configure` (`./autogen.sh` or `autoreconf --install`).
-        command: String,
+    /// The project ships `configure.ac` without `configure`, and `autoreconf` (which
+    /// generates it, as Debian's dh_autoreconf does) is not installed where the steps run.
+    #[error(
+        "`autoreconf` is not installed {}, but `configure.ac` without `configure` needs it to \
+         generate `configure`",
+        if *in_root_filesystem { "in the root filesystem" } else { "on the host" }
+    )]
+    AutoreconfMissing {
+        /// The steps run in a target root filesystem (emulated, hybrid), not on the host.
+        in_root_filesystem: bool,
     },
 
     /// The build system's own tool is not installed.
@@ -213,10 +216,21 @@ impl Error {
             Error::BuildSystemAbsent { .. } => {
                 Some("leave out `--build-system` to let archway detect it".to_string())
             }
-            Error::NeedsBootstrap { path, command, .. } => Some(format!(
-                "run `cd {} && {command}`, then build again",
-                path.display()
-            )),
+            // What dh_autoreconf's `autoreconf -f -i` needs for a typical tree: automake and
+            // libtool for their macros and aux files, autopoint and gettext for AM_GNU_GETTEXT.
+            Error::AutoreconfMissing {
+                in_root_filesystem: false,
+            } => Some(
+                "run `apt-get install autoconf automake libtool autopoint gettext` as root"
+                    .to_string(),
+            ),
+            Error::AutoreconfMissing {
+                in_root_filesystem: true,
+            } => Some(
+                "add them to the root filesystem: \
+                 `--packages autoconf,automake,libtool,autopoint,gettext`"
+                    .to_string(),
+            ),
             Error::ToolMissing { package, .. } => {
                 Some(format!("run `apt-get install {package}` as root"))
             }
@@ -298,5 +312,34 @@ impl Error {
             Error::MissingDependency { step, .. } => step.exit_code(),
             _ => 1,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn autoreconf_missing_says_where_and_how_to_install_it() {
+        let host = Error::AutoreconfMissing {
+            in_root_filesystem: false,
+        };
+        assert!(host.to_string().contains("on the host"), "{host}");
+        assert_eq!(
+            host.hint().as_deref(),
+            Some("run `apt-get install autoconf automake libtool autopoint gettext` as root")
+        );
+        let root_filesystem = Error::AutoreconfMissing {
+            in_root_filesystem: true,
+        };
+        assert!(
+            root_filesystem
+                .to_string()
+                .contains("in the root filesystem"),
+            "{root_filesystem}"
+        );
+        assert!(root_filesystem.hint().is_some_and(
+            |hint| hint.contains("`--packages autoconf,automake,libtool,autopoint,gettext`")
+        ));
     }
 }

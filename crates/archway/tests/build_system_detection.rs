@@ -7,7 +7,7 @@
 //! `configure` and `meson.build`; zlib a hand-written `configure`, `CMakeLists.txt` and a stub
 //! `Makefile`; cjson `CMakeLists.txt` and a `Makefile` (Debian: `--buildsystem=cmake`); json-c
 //! `CMakeLists.txt` alone; tiff and libyaml `CMakeLists.txt` and `configure.ac` without
-//! `configure` (Debian runs `dh_autoreconf`); lz4 a `Makefile` alone; libinih `meson.build`.
+//! `configure` (Debian runs `dh_autoreconf`, and so does archway, in a copy); lz4 a `Makefile` alone; libinih `meson.build`.
 //! (Cargo at the root is the unit tests' case: this machine's archive mirror lacks the files of
 //! Debian's `rust-*` source packages.)
 
@@ -71,17 +71,17 @@ const CASES: &[Case] = &[
     },
     Case {
         package: "tiff",
-        system: BuildSystem::Cmake,
-        rule: Rule::Cmake,
-        alternatives: &[],
-        note: Some("./autogen.sh"),
+        system: BuildSystem::Configure,
+        rule: Rule::Autoreconf,
+        alternatives: &[BuildSystem::Cmake],
+        note: Some("`autogen.sh` is not run"),
     },
     Case {
         package: "libyaml",
-        system: BuildSystem::Cmake,
-        rule: Rule::Cmake,
-        alternatives: &[],
-        note: Some("./bootstrap"),
+        system: BuildSystem::Configure,
+        rule: Rule::Autoreconf,
+        alternatives: &[BuildSystem::Cmake],
+        note: Some("`bootstrap` is not run"),
     },
     Case {
         package: "lz4",

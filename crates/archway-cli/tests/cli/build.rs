@@ -36,18 +36,159 @@ fn build_without_a_build_system_says_what_archway_detects() {
     insta::assert_snapshot!(output.snapshot());
 }
 
+/// An Automake project as a git checkout has it: `configure.ac` and `Makefile.am`, no
+/// `configure`; `make check` runs the program.
+fn write_automake_project(dir: &Path) {
+    fs::create_dir_all(dir).expect("project dir");
+    fs::write(
+        dir.join("configure.ac"),
+        "AC_INIT([hello], [1])\nAM_INIT_AUTOMAKE([foreign])\nAC_PROG_CC\n\
+         AC_CONFIG_FILES([Makefile])\nAC_OUTPUT\n",
+    )
+    .expect("configure.ac");
+    fs::write(
+        dir.join("Makefile.am"),
+        "bin_PROGRAMS = hello\nhello_SOURCES = hello.c\nTESTS = hello\n",
+    )
+    .expect("Makefile.am");
+    fs::write(
+        dir.join("hello.c"),
+        "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n",
+    )
+    .expect("hello.c");
+    // The project's own script, which archway does not run (Debian's dh_autoreconf does not).
+    fs::write(dir.join("autogen.sh"), "#!/bin/sh\nexit 1\n").expect("autogen.sh");
+}
+
+/// The files under `dir`, relative, leaving out `skip` (the build directories).
+fn files_under(dir: &Path, skip: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        for entry in fs::read_dir(&current).expect("read dir") {
+            let path = entry.expect("entry").path();
+            if path == skip {
+                continue;
+            }
+            if path.is_dir() {
+                pending.push(path);
+            } else if let Ok(relative) = path.strip_prefix(dir) {
+                files.push(relative.display().to_string());
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
 #[test]
-fn build_with_only_configure_ac_says_to_run_autogen() {
+fn build_with_only_configure_ac_and_no_autoreconf_says_what_to_install() {
     let command = archway();
-    let project = command.work_dir().join("autotools");
-    fs::create_dir_all(&project).expect("project");
-    fs::write(project.join("configure.ac"), "AC_INIT([x], [1])\n").expect("configure.ac");
-    fs::write(project.join("autogen.sh"), "#!/bin/sh\nautoreconf -fi\n").expect("autogen.sh");
+    write_automake_project(&command.work_dir().join("autotools"));
+    // A PATH with make (the build system's driver) and nothing else.
+    let bin = command.temp().join("bin");
+    fs::create_dir_all(&bin).expect("bin");
+    let Some(make) = ["/usr/bin/make", "/bin/make"]
+        .into_iter()
+        .find(|path| Path::new(path).is_file())
+    else {
+        support::skip_unless_ci("`make` in /usr/bin");
+        return;
+    };
+    std::os::unix::fs::symlink(make, bin.join("make")).expect("symlink make");
     let output = command
-        .args(["test", "--target", "riscv64", "-C", "autotools"])
+        .env("PATH", &bin)
+        .args(["build", "-C", "autotools"])
         .run();
     output.assert_code(1);
-    insta::assert_snapshot!(output.snapshot());
+    let stderr = output.filtered(&output.stderr);
+    assert!(
+        stderr.contains(
+            "error: `autoreconf` is not installed on the host, but `configure.ac` without \
+             `configure` needs it to generate `configure`\n\
+             hint: run `apt-get install autoconf automake libtool autopoint gettext` as root"
+        ),
+        "{stderr}"
+    );
+    assert!(!output.temp().join("work/autotools/configure").exists());
+}
+
+#[test]
+fn test_with_only_configure_ac_generates_configure_in_a_copy_like_dh_autoreconf() {
+    if !cross_tools_present(&[
+        "autoreconf",
+        "automake",
+        "make",
+        "aarch64-linux-gnu-gcc",
+        "qemu-aarch64-static",
+    ]) {
+        return;
+    }
+    let command = archway();
+    let project = command.work_dir().join("autotools");
+    write_automake_project(&project);
+    let build_root = project.join("build");
+    let before = files_under(&project, &build_root);
+    // No build cache: the second build has to find the configured tree, not a restore.
+    let output = command
+        .env("ARCHWAY_CACHE_ENABLED", "false")
+        .args([
+            "test",
+            "--target",
+            "aarch64-multiplatform",
+            "-C",
+            "autotools",
+        ])
+        .run();
+    output.assert_code(0);
+    let stderr = output.filtered(&output.stderr);
+    assert!(
+        stderr.contains("building configure project in `[TEMP]/work/autotools`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("autoreconf --force --install"), "{stderr}");
+    assert!(stderr.contains("PASS: hello"), "{stderr}");
+    assert_eq!(
+        output.stdout,
+        "hello\texecutable\taarch64-unknown-linux-gnu\n"
+    );
+    // Nothing written into the source tree: `configure` is in the build directory's copy.
+    assert_eq!(files_under(&project, &build_root), before);
+    let build_dir = project.join("build/archway/aarch64-unknown-linux-gnu");
+    assert!(build_dir.join("source/configure").is_file());
+
+    // A second build, with the same home, reuses the copy and the configured tree.
+    let temp = output.temp();
+    let output = archway()
+        .current_dir(temp.join("work"))
+        .env("HOME", temp.join("home"))
+        .env("XDG_CACHE_HOME", temp.join("home/.cache"))
+        .env("XDG_CONFIG_HOME", temp.join("home/.config"))
+        .env("XDG_DATA_HOME", temp.join("home/.local/share"))
+        .env("ARCHWAY_CACHE_ENABLED", "false")
+        .args([
+            "build",
+            "--target",
+            "aarch64-multiplatform",
+            "-C",
+            "autotools",
+        ])
+        .run();
+    output.assert_code(0);
+    let stderr = output.filtered(&output.stderr);
+    assert!(
+        !stderr.contains("autoreconf --force"),
+        "configured again:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("built for `aarch64-unknown-linux-gnu`"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("restored from the build cache"),
+        "{stderr}"
+    );
+    assert_eq!(files_under(&project, &build_root), before);
 }
 
 #[test]

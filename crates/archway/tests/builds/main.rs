@@ -337,3 +337,67 @@ fn bzip2_plain_makefile_make_check_riscv64() {
         &["make", "riscv64-linux-gnu-gcc", "qemu-riscv64-static"],
     );
 }
+
+/// The files of the tree at `root`, relative and sorted.
+fn tree_files(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir)
+            .expect("read source directory")
+            .flatten()
+        {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if let Ok(relative) = path.strip_prefix(root) {
+                files.push(relative.to_path_buf());
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// libyaml as Debian ships it: `configure.ac`, `CMakeLists.txt`, no `configure`. Debian builds
+/// it with dh_autoreconf and the generated `configure`; so does archway, in a copy of the tree
+/// under the build directory, and `make check` runs the test programs under QEMU.
+#[test]
+fn libyaml_autoreconf_configure_make_check_aarch64() {
+    let before = match sources::source("libyaml") {
+        Ok(tree) => {
+            assert!(
+                !tree.join("configure").exists(),
+                "the tree ships `configure`"
+            );
+            tree_files(&tree)
+        }
+        Err(error) => {
+            skip_unless_ci(&format!("could not fetch `libyaml`: {error}"));
+            return;
+        }
+    };
+    let outcome = build(&Case {
+        package: "libyaml",
+        target: "aarch64",
+        build_system: None,
+        configure_args: &[],
+        goal: Goal::Test,
+        tools: &[
+            "autoreconf",
+            "automake",
+            "libtoolize",
+            "make",
+            "aarch64-linux-gnu-gcc",
+            "qemu-aarch64-static",
+        ],
+        architecture: Architecture::Aarch64,
+        big_endian: false,
+        expected: &["libyaml.a"],
+    });
+    if outcome.is_none() {
+        return;
+    }
+    let tree = sources::source("libyaml").expect("fetched above");
+    assert_eq!(tree_files(&tree), before, "the source tree changed");
+}
