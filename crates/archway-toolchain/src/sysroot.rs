@@ -1436,39 +1436,40 @@ fn move_tree(from: &Path, to: &Path) -> Result<(), Error> {
 /// the same path when relocating in place): absolute symlinks relative, `.pc` and `.la` paths
 /// under `root`.
 pub fn relocate_tree(tree: &Path, root: &Path) -> Result<(), Error> {
-    let mut stack = vec![tree.to_path_buf()];
-    while let Some(directory) = stack.pop() {
-        let entries = fs::read_dir(&directory).map_err(|source| Error::Io {
-            action: "read directory",
-            path: directory.clone(),
-            source,
-        })?;
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            if kind.is_dir() {
-                stack.push(path);
-            } else if kind.is_symlink() {
-                relativize_symlink(tree, &path)?;
-            } else if kind.is_file() {
-                let name = entry.file_name();
-                let name = name.to_string_lossy();
-                if name.ends_with(".pc") {
-                    rewrite_file(&path, |text| relocate_pc(text, root))?;
-                } else if name.ends_with(".la") {
-                    rewrite_file(&path, |text| relocate_la(text, root))?;
-                }
-            }
+    walk_tree(tree, &mut |path, kind| {
+        if kind.is_symlink() {
+            relativize_symlink(tree, path)
+        } else {
+            rewrite_metadata(
+                path,
+                |text| relocate_pc(text, root),
+                |text| relocate_la(text, root),
+            )
         }
-    }
-    Ok(())
+    })
 }
 
 /// Takes `previous` (the root a restored tree was relocated to) back out of its `.pc` and `.la`
 /// paths, so that [`relocate_tree`] can put the new root in front of them.
 fn move_root(tree: &Path, previous: &Path) -> Result<(), Error> {
+    walk_tree(tree, &mut |path, kind| {
+        if kind.is_symlink() {
+            return Ok(());
+        }
+        rewrite_metadata(
+            path,
+            |text| unrelocate_pc(text, previous),
+            |text| unrelocate_la(text, previous),
+        )
+    })
+}
+
+/// Calls `visit` with every regular file and symlink below `tree` (directories are walked,
+/// not visited; entries whose type cannot be read are skipped).
+fn walk_tree(
+    tree: &Path,
+    visit: &mut dyn FnMut(&Path, fs::FileType) -> Result<(), Error>,
+) -> Result<(), Error> {
     let mut stack = vec![tree.to_path_buf()];
     while let Some(directory) = stack.pop() {
         let entries = fs::read_dir(&directory).map_err(io("read directory", &directory))?;
@@ -1479,18 +1480,27 @@ fn move_root(tree: &Path, previous: &Path) -> Result<(), Error> {
             };
             if kind.is_dir() {
                 stack.push(path);
-            } else if kind.is_file() {
-                let name = entry.file_name();
-                let name = name.to_string_lossy();
-                if name.ends_with(".pc") {
-                    rewrite_file(&path, |text| unrelocate_pc(text, previous))?;
-                } else if name.ends_with(".la") {
-                    rewrite_file(&path, |text| unrelocate_la(text, previous))?;
-                }
+            } else if kind.is_symlink() || kind.is_file() {
+                visit(&path, kind)?;
             }
         }
     }
     Ok(())
+}
+
+/// Rewrites a pkg-config `.pc` file with `pc` and a libtool `.la` file with `la`; other files
+/// stay as they are.
+fn rewrite_metadata(
+    path: &Path,
+    pc: impl Fn(&str) -> String,
+    la: impl Fn(&str) -> String,
+) -> Result<(), Error> {
+    let name = path.file_name().map(|name| name.to_string_lossy());
+    match name {
+        Some(name) if name.ends_with(".pc") => rewrite_file(path, pc),
+        Some(name) if name.ends_with(".la") => rewrite_file(path, la),
+        _ => Ok(()),
+    }
 }
 
 /// `/old/root/usr/lib` → `/usr/lib`; other paths unchanged (`/old/rootx` is not under it).
