@@ -157,40 +157,23 @@ impl Store {
         reporter: &dyn Reporter,
     ) -> Result<Option<Rootfs>, Error> {
         let partial = self.partial_directory(key)?;
-        // The upstream unpacks into a directory that does not exist yet.
-        std::fs::remove_dir(&partial).map_err(Error::io("remove", &partial))?;
         let started = Instant::now();
         let name = upstream_name(key);
-        let refuse = |reason: String| {
-            tracing::warn!(key = %key, reason = %reason, "not restored from the shared cache");
-            reporter.note(&format!(
-                "warning: not restoring {key} from the shared cache: {reason}; creating it"
-            ));
-            if std::fs::symlink_metadata(&partial).is_ok() {
-                let _ = tree::remove_tree(&partial);
-            }
-            Ok(None)
+        let what = format!("the {key} root filesystem");
+        let Some((metadata, origin)) = pull_entry(
+            upstream,
+            &name,
+            &partial,
+            &what,
+            reporter,
+            |partial| match self.read_partial_metadata(partial)? {
+                metadata if metadata.key == *key => Ok(metadata),
+                metadata => Err(format!("the entry holds {}, not {key}", metadata.key)),
+            },
+        )?
+        else {
+            return Ok(None);
         };
-        reporter.start(&format!("restoring the {key} root filesystem"), None);
-        let restored = upstream.restore(&name, &partial);
-        reporter.finish();
-        let origin = match restored {
-            Ok(Some(origin)) => origin,
-            Ok(None) => return Ok(None),
-            Err(message) => return refuse(message),
-        };
-        // A signed entry may still be another key's tree (a mislabelled push): check what
-        // it says it is, and the same quick check every build runs.
-        let metadata = match self.read_partial_metadata(&partial) {
-            Ok(metadata) if metadata.key == *key => metadata,
-            Ok(metadata) => {
-                return refuse(format!("the entry holds {}, not {key}", metadata.key));
-            }
-            Err(reason) => return refuse(reason),
-        };
-        if let Err(reason) = crate::manifest::quick_check(&partial) {
-            return refuse(format!("the entry fails its check: {reason}"));
-        }
         let metadata = Metadata {
             creation_seconds: started.elapsed().as_secs_f64(),
             made_by: format!(
@@ -214,6 +197,48 @@ impl Store {
             .map_err(|error| format!("the entry has no readable `rootfs.json` ({error})"))?;
         serde_json::from_str(&text)
             .map_err(|error| format!("its `rootfs.json` is invalid ({error})"))
+    }
+}
+
+/// Pulls the shared entry `name` into `partial` (an empty directory, removed first: the upstream
+/// unpacks into one that does not exist yet) and checks it: `check` reads what the entry says it
+/// is (a signed entry may still be another key's tree, a mislabelled push), then the same quick
+/// check every build runs. Returns what `check` read and who signed it; `None` when the store
+/// lacks the entry, fails, or holds something else — noted, the partial directory removed, and
+/// the caller creates `what` instead.
+pub(crate) fn pull_entry<M>(
+    upstream: &dyn RootfsUpstream,
+    name: &str,
+    partial: &Path,
+    what: &str,
+    reporter: &dyn Reporter,
+    check: impl FnOnce(&Path) -> Result<M, String>,
+) -> Result<Option<(M, String)>, Error> {
+    std::fs::remove_dir(partial).map_err(Error::io("remove", partial))?;
+    reporter.start(&format!("restoring {what}"), None);
+    let restored = upstream.restore(name, partial);
+    reporter.finish();
+    let checked = match restored {
+        Ok(None) => return Ok(None),
+        Ok(Some(origin)) => check(partial).and_then(|metadata| {
+            crate::manifest::quick_check(partial)
+                .map(|()| (metadata, origin))
+                .map_err(|reason| format!("the entry fails its check: {reason}"))
+        }),
+        Err(message) => Err(message),
+    };
+    match checked {
+        Ok(found) => Ok(Some(found)),
+        Err(reason) => {
+            tracing::warn!(name, reason = %reason, "not restored from the shared cache");
+            reporter.note(&format!(
+                "warning: not restoring {what} from the shared cache: {reason}; creating it"
+            ));
+            if std::fs::symlink_metadata(partial).is_ok() {
+                let _ = tree::remove_tree(partial);
+            }
+            Ok(None)
+        }
     }
 }
 

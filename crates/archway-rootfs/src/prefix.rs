@@ -18,7 +18,7 @@ use archway_platform::Reporter;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::bootstrap::{finish_tree, run_mmdebstrap, running_as_root};
+use crate::bootstrap::{finish_tree, pull_entry, run_mmdebstrap, running_as_root};
 use crate::store::unix_now;
 use crate::{tree, Architecture, CreateOptions, Error, PackageName, RootfsKey, Store, Suite};
 
@@ -298,45 +298,23 @@ impl Store {
     ) -> Result<Option<Prefix>, Error> {
         let name = key.directory_name();
         let partial = self.partial_directory_named(&name)?;
-        // The upstream unpacks into a directory that does not exist yet.
-        std::fs::remove_dir(&partial).map_err(Error::io("remove", &partial))?;
         let started = Instant::now();
-        let refuse = |reason: String| {
-            tracing::warn!(key = %key, reason = %reason, "not restored from the shared cache");
-            reporter.note(&format!(
-                "warning: not restoring the native prefix {name} from the shared cache: {reason}; creating it"
-            ));
-            if std::fs::symlink_metadata(&partial).is_ok() {
-                let _ = tree::remove_tree(&partial);
-            }
-            Ok(None)
+        let what = format!("the native prefix {name}");
+        let Some((recorded, origin)) =
+            pull_entry(upstream, &name, &partial, &what, reporter, |partial| {
+                let text =
+                    std::fs::read_to_string(partial.join(METADATA_FILE)).map_err(|error| {
+                        format!("the entry has no readable `{METADATA_FILE}` ({error})")
+                    })?;
+                match serde_json::from_str::<PrefixMetadata>(&text) {
+                    Ok(recorded) if recorded.key == *key => Ok(recorded),
+                    Ok(recorded) => Err(format!("the entry holds {}, not {key}", recorded.key)),
+                    Err(error) => Err(format!("its `{METADATA_FILE}` is invalid: {error}")),
+                }
+            })?
+        else {
+            return Ok(None);
         };
-        reporter.start(&format!("restoring the native prefix {name}"), None);
-        let restored = upstream.restore(&name, &partial);
-        reporter.finish();
-        let origin = match restored {
-            Ok(Some(origin)) => origin,
-            Ok(None) => return Ok(None),
-            Err(message) => return refuse(message),
-        };
-        let text = match std::fs::read_to_string(partial.join(METADATA_FILE)) {
-            Ok(text) => text,
-            Err(error) => {
-                return refuse(format!(
-                    "the entry has no readable `{METADATA_FILE}` ({error})"
-                ))
-            }
-        };
-        let recorded = match serde_json::from_str::<PrefixMetadata>(&text) {
-            Ok(recorded) if recorded.key == *key => recorded,
-            Ok(recorded) => {
-                return refuse(format!("the entry holds {}, not {key}", recorded.key));
-            }
-            Err(error) => return refuse(format!("its `{METADATA_FILE}` is invalid: {error}")),
-        };
-        if let Err(reason) = crate::manifest::quick_check(&partial) {
-            return refuse(format!("the entry fails its check: {reason}"));
-        }
         let metadata = PrefixMetadata {
             creation_seconds: started.elapsed().as_secs_f64(),
             made_by: format!(
