@@ -36,6 +36,8 @@ pub mod interpreter;
 pub mod magic;
 mod registry;
 pub mod runtime;
+#[doc(hidden)]
+pub mod testing;
 
 pub use entry::{EntryName, Flags, Registration, Rule};
 pub use error::{Error, LineError};

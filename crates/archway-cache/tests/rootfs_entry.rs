@@ -49,19 +49,6 @@ fn cache_dir() -> PathBuf {
         .expect("ARCHWAY_CACHE_DIR or HOME is set")
 }
 
-/// The interpreter of the kernel's live aarch64 entry (Debian's `qemu-aarch64`), if any.
-fn aarch64_interpreter() -> Option<PathBuf> {
-    let entries = std::fs::read_dir("/proc/sys/fs/binfmt_misc").ok()?;
-    entries.flatten().find_map(|entry| {
-        let text = std::fs::read_to_string(entry.path()).ok()?;
-        let enabled = text.lines().next() == Some("enabled");
-        let interpreter = text
-            .lines()
-            .find_map(|line| line.strip_prefix("interpreter "))?;
-        (enabled && interpreter.contains("aarch64")).then(|| PathBuf::from(interpreter))
-    })
-}
-
 fn skip(why: &str) {
     assert!(!common::in_ci(), "CI: this test {why}");
     eprintln!("skipped: {why}");
@@ -72,9 +59,9 @@ fn a_root_filesystem_restored_from_the_shared_store_is_the_same_tree_and_runs() 
     if !running_as_root() || find_program("bwrap").is_none() {
         return skip("needs root (a root filesystem has root-owned and setuid files) and bwrap");
     }
-    let Some(interpreter) = aarch64_interpreter() else {
-        return skip("needs a binfmt_misc entry for aarch64 (qemu-user-static)");
-    };
+    // Registered first: creating the arm64 tree runs its maintainer scripts under QEMU.
+    let entry = archway_binfmt::testing::TemporaryEntry::register("aarch64", "cache")
+        .unwrap_or_else(|error| panic!("a binfmt entry for aarch64: {error}"));
     let key = RootfsKey::new(Architecture::Arm64, Suite::Bookworm, []).expect("key");
     let (original, _) = Store::new(&cache_dir())
         .ensure(
@@ -161,7 +148,7 @@ fn a_root_filesystem_restored_from_the_shared_store_is_the_same_tree_and_runs() 
 
     // And it works: an arm64 binary of the restored tree runs under QEMU in the sandbox.
     let output = Sandbox::new(restored.tree())
-        .bind_read_only(&interpreter)
+        .bind_read_only(entry.interpreter())
         .command("/usr/bin/uname", ["-m"])
         .expect("command")
         .output()

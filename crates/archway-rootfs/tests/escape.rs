@@ -11,7 +11,6 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
 use std::net::TcpListener;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -501,65 +500,22 @@ fn a_hostile_build_as_a_user_is_that_user_and_cannot_get_out() {
     assert_eq!((made.uid(), made.gid()), (USER, USER), "the user outside");
 }
 
-/// A binfmt entry with the `F` flag for aarch64, unique to this process, removed on drop.
-struct TemporaryEntry(Option<PathBuf>);
-
-impl TemporaryEntry {
-    fn aarch64() -> Option<TemporaryEntry> {
-        let interpreter = Path::new("/usr/bin/qemu-aarch64-static");
-        if !interpreter.exists() {
-            return None;
-        }
-        let name = format!("archway-escape-{}-aarch64", std::process::id());
-        // QEMU's aarch64 magic and mask (qemu scripts/qemu-binfmt-conf.sh).
-        let line = format!(
-            ":{name}:M::\\x7fELF\\x02\\x01\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x02\\x00\\xb7\\x00:\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\x00\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xfe\\xff\\xff\\xff:{}:F",
-            interpreter.display()
-        );
-        let registered = fs::OpenOptions::new()
-            .write(true)
-            .open("/proc/sys/fs/binfmt_misc/register")
-            .and_then(|mut register| register.write_all(line.as_bytes()));
-        match registered {
-            Ok(()) => Some(TemporaryEntry(Some(
-                Path::new("/proc/sys/fs/binfmt_misc").join(name),
-            ))),
-            Err(error) => {
-                eprintln!("could not register a binfmt entry: {error}");
-                None
-            }
-        }
-    }
-}
-
-impl Drop for TemporaryEntry {
-    fn drop(&mut self) {
-        if let Some(path) = self.0.take() {
-            let _ = fs::write(path, "-1");
-        }
-    }
-}
-
 #[test]
 fn an_ordinary_build_step_runs_under_qemu_as_the_sandbox_id() {
     if !prerequisites() {
         return;
     }
     let key = RootfsKey::new(Architecture::Arm64, Suite::Bookworm, []).expect("a key");
-    let Some(rootfs) = store().get(&key).expect("reading the cache") else {
-        eprintln!(
-            "skipped: no cached {key} root filesystem (`archway rootfs create --target arm64`)"
-        );
-        return;
-    };
-    let Some(_entry) = TemporaryEntry::aarch64() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI: needs qemu-user-static and binfmt_misc"
-        );
-        eprintln!("skipped: no QEMU aarch64 binfmt entry could be registered");
-        return;
-    };
+    // Registered first: creating the arm64 tree runs its maintainer scripts under QEMU.
+    let _entry = archway_binfmt::testing::TemporaryEntry::register("aarch64", "escape")
+        .unwrap_or_else(|error| panic!("a binfmt entry for aarch64: {error}"));
+    let (rootfs, _) = store()
+        .ensure(
+            &key,
+            &CreateOptions::default(),
+            &archway_platform::NoProgress,
+        )
+        .expect("the arm64/bookworm root filesystem");
     let project = project();
     fs::write(
         project.project.join("hello.c"),

@@ -42,47 +42,6 @@ fn store() -> Store {
     Store::new(&cache)
 }
 
-/// A binfmt_misc entry this test registered from Debian's `qemu-user-static` line, under a
-/// unique name; removed on drop, even when the test fails. None when the target already runs.
-struct TemporaryEntry(Option<PathBuf>);
-
-impl TemporaryEntry {
-    fn ensure(tree: &Path, architecture: Architecture) -> TemporaryEntry {
-        let runs = |tree: &Path| {
-            Sandbox::new(tree)
-                .command("/usr/bin/true", Vec::<&str>::new())
-                .expect("command")
-                .status()
-                .is_ok_and(|status| status.success())
-        };
-        if runs(tree) {
-            return TemporaryEntry(None);
-        }
-        let qemu = architecture.qemu_user();
-        let conf = format!("/usr/lib/binfmt.d/qemu-{qemu}.conf");
-        let line = fs::read_to_string(&conf).unwrap_or_else(|error| {
-            panic!("`{conf}` (qemu-user-static) is needed to run {architecture}: {error}")
-        });
-        let name = format!("archway-test-hybrid-{qemu}-{}", std::process::id());
-        let line = line
-            .trim()
-            .replacen(&format!(":qemu-{qemu}:"), &format!(":{name}:"), 1);
-        fs::write("/proc/sys/fs/binfmt_misc/register", line).expect("register binfmt entry");
-        let entry = TemporaryEntry(Some(Path::new("/proc/sys/fs/binfmt_misc").join(&name)));
-        assert!(runs(tree), "the {architecture} tree runs with `{name}`");
-        entry
-    }
-}
-
-impl Drop for TemporaryEntry {
-    fn drop(&mut self) {
-        if let Some(path) = &self.0 {
-            // Writing -1 removes the entry (Documentation/admin-guide/binfmt-misc.rst).
-            let _ = fs::write(path, "-1");
-        }
-    }
-}
-
 /// Everything about a tree that making a view must not change: per path its type, mode,
 /// owner, size, modification time and link target (link counts and ctime do change: `link(2)`
 /// updates them), plus the dpkg status file's content.
@@ -135,10 +94,13 @@ fn check_view(architecture: Architecture, suite: Suite, machine: &str, elf: u16,
     let store = store();
     let key = RootfsKey::new(architecture, suite, []).expect("valid key");
     let options = CreateOptions::default();
+    // Registered first: creating a foreign tree runs its maintainer scripts under QEMU.
+    let _binfmt =
+        archway_binfmt::testing::TemporaryEntry::register(architecture.qemu_user(), "hybrid")
+            .unwrap_or_else(|error| panic!("a binfmt entry for {architecture}: {error}"));
     let (rootfs, _) = store
         .ensure(&key, &options, &NoProgress)
         .expect("root filesystem");
-    let _binfmt = TemporaryEntry::ensure(&rootfs.tree(), architecture);
     let prefix_key = PrefixKey::for_rootfs(&key, []).expect("prefix key");
     let started = Instant::now();
     let (prefix, created) = store

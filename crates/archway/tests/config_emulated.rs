@@ -51,50 +51,6 @@ fn prerequisites() -> bool {
     !archway_platform::testing::skip_unless_ci(&format!("needs {}", missing.join(", ")))
 }
 
-/// A binfmt entry for qemu-aarch64 with the F flag (the interpreter is opened at registration,
-/// so it need not exist inside the root filesystem — fs/binfmt_misc.c, `MISC_FMT_OPEN_FILE`),
-/// under a unique name; newer entries are matched first (binfmt_misc adds them at the head of
-/// its list), so it serves this test whatever else is registered. Removed on drop.
-struct TemporaryEntry {
-    name: String,
-}
-
-impl TemporaryEntry {
-    fn register() -> TemporaryEntry {
-        let binfmt = archway_binfmt::BinfmtFs::system();
-        binfmt.mount().expect("mounting binfmt_misc");
-        let magic = archway_binfmt::magic::for_qemu("aarch64").expect("QEMU emulates aarch64");
-        let (interpreter, tried) = archway_binfmt::interpreter::find(
-            "aarch64",
-            &archway_binfmt::interpreter::path_directories(),
-        );
-        let interpreter =
-            interpreter.unwrap_or_else(|| panic!("no qemu-aarch64 interpreter: tried {tried:?}"));
-        let name = format!("archway-config-test-{}", std::process::id());
-        let flags = archway_binfmt::Flags {
-            fix_binary: true,
-            ..archway_binfmt::Flags::default()
-        };
-        let registration = magic
-            .registration(
-                archway_binfmt::EntryName::new(name.clone()).expect("a valid entry name"),
-                interpreter,
-                flags,
-            )
-            .expect("a valid registration");
-        binfmt
-            .register(&registration)
-            .expect("registering the test entry");
-        TemporaryEntry { name }
-    }
-}
-
-impl Drop for TemporaryEntry {
-    fn drop(&mut self) {
-        let _ = archway_binfmt::BinfmtFs::system().remove(&self.name);
-    }
-}
-
 fn settings(project_dir: &Path, target: &str, profile: Option<&str>) -> Settings {
     let no_env = |_: &str| None;
     let config = Config::load_with(project_dir, None, no_env).expect("config loads");
@@ -167,7 +123,8 @@ fn gcc11_profile_installs_and_selects_gcc_11_inside_a_derived_rootfs() {
     if !prerequisites() {
         return;
     }
-    let _entry = TemporaryEntry::register();
+    let _entry = archway_binfmt::testing::TemporaryEntry::register("aarch64", "config")
+        .unwrap_or_else(|error| panic!("a binfmt entry for aarch64: {error}"));
     // Not under /tmp: the sandbox has its own tmpfs there.
     let project = tempfile::Builder::new()
         .prefix("archway-config-emulated-")

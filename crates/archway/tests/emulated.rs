@@ -11,7 +11,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use archway::emulated::{self, Emulated};
-use archway::plan::BinfmtState;
 use archway_rootfs::{Architecture, CreateOptions, RootfsKey, Store, Suite};
 
 /// `true` when the test can run; outside CI a missing prerequisite skips (saying why), under
@@ -36,56 +35,16 @@ fn store() -> Store {
     Store::new(&archway::cache::cache_dir().expect("a cache directory (HOME is set)"))
 }
 
-/// A binfmt entry this test registered; removed on drop, even when the test fails.
-struct TemporaryEntry {
-    name: Option<String>,
-}
-
-impl TemporaryEntry {
-    fn ensure(architecture: Architecture) -> TemporaryEntry {
-        let qemu = architecture.qemu_user();
-        if emulated::host_runs(architecture) {
-            return TemporaryEntry { name: None };
-        }
-        if let BinfmtState::Registered { .. } = emulated::binfmt_state(qemu) {
-            return TemporaryEntry { name: None };
-        }
-        let binfmt = archway_binfmt::BinfmtFs::system();
-        binfmt.mount().expect("mount binfmt_misc");
-        let target = archway_binfmt::magic::for_qemu(qemu).expect("QEMU emulates it");
-        let (interpreter, tried) = archway_binfmt::interpreter::find(
-            qemu,
-            &archway_binfmt::interpreter::path_directories(),
-        );
-        let interpreter =
-            interpreter.unwrap_or_else(|| panic!("no QEMU interpreter: tried {tried:?}"));
-        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let serial = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let name = format!("archway-test-{qemu}-{}-{serial}", std::process::id());
-        let flags = archway_binfmt::Flags {
-            fix_binary: true,
-            ..archway_binfmt::Flags::default()
-        };
-        let registration = target
-            .registration(
-                archway_binfmt::EntryName::new(name.clone()).expect("valid name"),
-                interpreter,
-                flags,
-            )
-            .expect("valid registration");
-        binfmt
-            .register(&registration)
-            .expect("register the test entry");
-        TemporaryEntry { name: Some(name) }
+/// A binfmt entry this test registered (unique name, `F` flag, removed on drop even when the
+/// test fails); `None` when the host runs the architecture natively.
+fn binfmt_entry(architecture: Architecture) -> Option<archway_binfmt::testing::TemporaryEntry> {
+    if emulated::host_runs(architecture) {
+        return None;
     }
-}
-
-impl Drop for TemporaryEntry {
-    fn drop(&mut self) {
-        if let Some(name) = &self.name {
-            let _ = archway_binfmt::BinfmtFs::system().remove(name);
-        }
-    }
+    let entry =
+        archway_binfmt::testing::TemporaryEntry::register(architecture.qemu_user(), "emulated")
+            .unwrap_or_else(|error| panic!("a binfmt entry for {architecture}: {error}"));
+    Some(entry)
 }
 
 /// Downloads and unpacks a Debian source package into a fresh directory; returns the
@@ -128,7 +87,7 @@ fn build_zlib_inside(architecture: Architecture, suite: Suite, expected_machine:
     if !prerequisites() {
         return;
     }
-    let _entry = TemporaryEntry::ensure(architecture);
+    let _entry = binfmt_entry(architecture);
     let key = RootfsKey::new(architecture, suite, []).expect("valid key");
     let (_directory, source) = apt_source("zlib");
     let emulated = Emulated::new(store(), key, &source);
@@ -186,7 +145,7 @@ fn writes_outside_the_project_fail_and_change_nothing() {
     if !prerequisites() {
         return;
     }
-    let _entry = TemporaryEntry::ensure(Architecture::Arm64);
+    let _entry = binfmt_entry(Architecture::Arm64);
     let key = RootfsKey::new(Architecture::Arm64, Suite::Bookworm, []).expect("valid key");
     let area = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
     let (project, outside) = (area.path().join("project"), area.path().join("outside"));
@@ -431,7 +390,7 @@ fn auto_falls_back_to_hybrid_then_emulated_without_a_cross_toolchain() {
     let interpreter = interpreter.expect("qemu-user-static installed (CI installs it)");
     std::os::unix::fs::symlink(&interpreter, tools.path().join("qemu-aarch64-static"))
         .expect("symlink");
-    let _entry = TemporaryEntry::ensure(Architecture::Arm64);
+    let _entry = binfmt_entry(Architecture::Arm64);
     let mut facts = real_facts("aarch64-linux", tools.path().as_os_str());
     let plan =
         archway::plan::plan(archway::plan::MethodRequest::Auto, &facts, false).expect("a method");
@@ -457,7 +416,7 @@ fn auto_falls_back_to_hybrid_then_emulated_without_a_cross_toolchain() {
         plan.explain()
     );
     // And another Debian architecture (mips64el), its cross compiler hidden the same way.
-    let _mips = TemporaryEntry::ensure(Architecture::Mips64el);
+    let _mips = binfmt_entry(Architecture::Mips64el);
     let (mips_interpreter, _) = archway_binfmt::interpreter::find(
         "mips64el",
         &archway_binfmt::interpreter::path_directories(),
@@ -484,7 +443,7 @@ fn a_derived_rootfs_has_its_packages_and_the_base_stays_unchanged() {
     if !prerequisites() {
         return;
     }
-    let _entry = TemporaryEntry::ensure(Architecture::Arm64);
+    let _entry = binfmt_entry(Architecture::Arm64);
     let store = store();
     let base_key = RootfsKey::new(Architecture::Arm64, Suite::Bookworm, []).expect("valid key");
     let (base, _) = store
