@@ -264,8 +264,8 @@ impl Rule {
             // only), nixpkgs' lists `cmake` in its inputs; the wrapper builds in the source
             // tree (`mkdir build && cd build && cmake ..`), which an out-of-tree build breaks.
             Rule::WrappedByConfigure => {
-                "the hand-written `configure` only runs CMake or Meson in the source tree: \
-                 archway runs that build system itself, out of tree (Debian builds yajl with \
+                "a short hand-written `configure` that runs CMake or Meson itself is a wrapper: \
+                 archway runs that build system directly, out of tree (Debian builds yajl with \
                  `-Scmake`, nixpkgs with `cmake` in its inputs)"
             }
             Rule::GeneratedConfigure => {
@@ -524,8 +524,8 @@ impl Project {
         }
         if rule == Rule::WrappedByConfigure {
             notes.push(format!(
-                "`configure` is hand-written and runs `{}` itself, in the source tree: archway \
-                 runs {build_system} directly; `--build-system configure` runs the script",
+                "`configure` is hand-written and runs `{}` itself: archway runs \
+                 {build_system} directly; `--build-system configure` runs the script",
                 build_system.driver().0
             ));
         }
@@ -1298,9 +1298,8 @@ mod tests {
             format!(
                 "build system: cmake (rule `wrapped-by-configure`)\n  \
                  found: CMakeLists.txt, configure\n  why: {}\n  \
-                 note: `configure` is hand-written and runs `cmake` itself, in the source \
-                 tree: archway runs cmake directly; `--build-system configure` runs the \
-                 script\n  \
+                 note: `configure` is hand-written and runs `cmake` itself: archway runs \
+                 cmake directly; `--build-system configure` runs the script\n  \
                  others: configure (choose with `--build-system NAME`)\n",
                 Rule::WrappedByConfigure.reason()
             )
