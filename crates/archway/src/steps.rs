@@ -212,6 +212,42 @@ pub struct Recipe {
     pub tests_need_binfmt: bool,
 }
 
+/// The shell program that runs a project's bootstrap script (`$1`) in the copy, and
+/// `autoreconf --force --install` when the script fails or leaves no `configure`. A script
+/// that runs `configure` all the same (NOCONFIGURE is a convention, not a rule) leaves a
+/// configured tree, which Automake's out-of-tree `configure` refuses ("source directory
+/// already configured; run \"make distclean\" there first", automake's `AM_INIT_AUTOMAKE`):
+/// it is cleaned first. One step, so the host and the sandbox run it alike.
+const BOOTSTRAP_SHELL: &str = "if [ -x \"$1\" ]; then \"./$1\"; else sh \"./$1\"; fi; status=$?; \
+     if [ -f config.status ]; then echo \"archway: \\`$1\\` ran configure in the copy; \
+     cleaning it with make distclean\" >&2; make distclean >/dev/null 2>&1 || rm -f config.status; fi; \
+     if [ \"$status\" -eq 0 ] && [ -f configure ]; then exit 0; fi; \
+     if [ \"$status\" -ne 0 ]; then why=\"exited with status $status\"; else why=\"left no configure\"; fi; \
+     echo \"archway: \\`$1\\` $why (its output is above); running autoreconf --force --install\" >&2; \
+     exec autoreconf --force --install";
+
+/// The step that generates `configure` in the copy `dir`.
+fn bootstrap_step(bootstrap: Bootstrap, dir: &Path) -> Step {
+    match bootstrap {
+        Bootstrap::Autoreconf => {
+            Step::new(StepKind::Configure, "autoreconf", dir).args(["--force", "--install"])
+        }
+        // NOCONFIGURE=1: the GNOME/freedesktop convention for `autogen.sh` (GNOME's "Build
+        // API"; BuildStream's autotools element exports it for every script).
+        Bootstrap::Script(script) => Step::new(StepKind::Configure, "sh", dir)
+            .args([
+                "-c",
+                BOOTSTRAP_SHELL,
+                "archway-bootstrap",
+                script.file_name(),
+            ])
+            .envs(BTreeMap::from([(
+                "NOCONFIGURE".to_string(),
+                "1".to_string(),
+            )])),
+    }
+}
+
 /// Inputs to [`recipe`].
 #[derive(Debug, Clone)]
 pub struct RecipeInput<'a> {
@@ -333,9 +369,10 @@ pub fn recipe(input: &RecipeInput<'_>) -> Recipe {
             let env = cross.map(CrossSetup::full_env).unwrap_or_default();
             let mut tree = project.root.clone();
             let mut script = path_arg(&project.marker);
-            if let Some(Bootstrap::Autoreconf) = project.bootstrap {
+            if let Some(bootstrap) = project.bootstrap {
                 // dh_autoreconf runs `autoreconf -f -i` in the source tree (dh_autoreconf(1));
-                // archway runs it in a copy, so the source tree stays as it was.
+                // archway runs it, or the project's script, in a copy, so the source tree
+                // stays as it was.
                 let copy = build_dir.join(GENERATED_SOURCE_DIR);
                 recipe.copy = Some(SourceCopy {
                     from: source.to_path_buf(),
@@ -347,10 +384,7 @@ pub fn recipe(input: &RecipeInput<'_>) -> Recipe {
                     ],
                 });
                 recipe.bootstrap = project.bootstrap;
-                recipe.configure.push(
-                    Step::new(StepKind::Configure, "autoreconf", &copy)
-                        .args(["--force", "--install"]),
-                );
+                recipe.configure.push(bootstrap_step(bootstrap, &copy));
                 script = path_arg(&copy.join("configure"));
                 tree = copy;
             }
@@ -519,6 +553,7 @@ fn path_arg(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::project::BootstrapScript;
 
     fn cross_setup(root: &Path) -> CrossSetup {
         let vars = [
@@ -678,6 +713,187 @@ mod tests {
         assert_eq!(configure.program, path_arg(&copy.to.join("configure")));
         assert_eq!(configure.dir, build_dir);
         assert_eq!(configure.args, ["--disable-shared"]);
+    }
+
+    #[test]
+    fn configure_ac_that_needs_the_project_script_runs_it_in_the_copy() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(
+            dir.path().join("configure.ac"),
+            "m4_include([m4/libuv-extra-automake-flags.m4])\n",
+        )
+        .expect("write");
+        std::fs::write(dir.path().join("autogen.sh"), "#!/bin/sh\n").expect("write");
+        let project = Project::detect(dir.path(), None).expect("detect");
+        let build_dir = dir.path().join("build/archway/native");
+        let recipe = recipe(&RecipeInput {
+            project: &project,
+            build_dir: &build_dir,
+            toolset: &Toolset::Native,
+            jobs: 1,
+            meson_configured: false,
+            configure_args: &[],
+        });
+        let script = Bootstrap::Script(BootstrapScript::AutogenSh);
+        assert_eq!(recipe.bootstrap, Some(script));
+        let copy = recipe.copy.expect("copy").to;
+        let [bootstrap, configure] = &recipe.configure[..] else {
+            panic!("two configure steps: {:?}", recipe.configure);
+        };
+        assert_eq!(bootstrap, &bootstrap_step(script, &copy));
+        assert_eq!(
+            bootstrap.env.get("NOCONFIGURE").map(String::as_str),
+            Some("1")
+        );
+        assert_eq!(
+            bootstrap.args.last().map(String::as_str),
+            Some("autogen.sh")
+        );
+        assert_eq!(configure.program, path_arg(&copy.join("configure")));
+    }
+
+    /// Runs the bootstrap step of `script` in a temp dir holding `files` (name, text,
+    /// executable), with a stub `autoreconf` first on PATH that records it ran and writes
+    /// `configure` (or fails, with `autoreconf_fails`). The exit status, stderr, the dir.
+    fn run_bootstrap(
+        script: BootstrapScript,
+        files: &[(&str, &str, bool)],
+        autoreconf_fails: bool,
+    ) -> (Option<i32>, String, tempfile::TempDir) {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let tree = dir.path().join("source");
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(&tree).expect("tree");
+        std::fs::create_dir_all(&bin).expect("bin");
+        let autoreconf = if autoreconf_fails {
+            "#!/bin/sh\necho autoreconf failed >&2\nexit 1\n".to_string()
+        } else {
+            format!(
+                "#!/bin/sh\necho \"$*\" > {}\necho generated > configure\n",
+                path_arg(&dir.path().join("autoreconf-ran"))
+            )
+        };
+        let mut all: Vec<(PathBuf, String, bool)> = files
+            .iter()
+            .map(|(name, text, executable)| (tree.join(name), text.to_string(), *executable))
+            .collect();
+        all.push((bin.join("autoreconf"), autoreconf, true));
+        for (path, text, executable) in all {
+            std::fs::write(&path, text).expect("write");
+            let mode = if executable { 0o755 } else { 0o644 };
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        }
+        let step = bootstrap_step(Bootstrap::Script(script), &tree);
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let output = std::process::Command::new(&step.program)
+            .args(&step.args)
+            .envs(&step.env)
+            .env("PATH", path)
+            .current_dir(&step.dir)
+            .output()
+            .expect("run sh");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+            dir,
+        )
+    }
+
+    #[test]
+    fn bootstrap_script_that_makes_configure_is_enough() {
+        // NOCONFIGURE=1 reaches the script; a non-executable one runs with `sh`.
+        for executable in [true, false] {
+            let (code, stderr, dir) = run_bootstrap(
+                BootstrapScript::AutogenSh,
+                &[(
+                    "autogen.sh",
+                    "#!/bin/sh\ntest \"$NOCONFIGURE\" = 1 || exit 9\necho generated > configure\n",
+                    executable,
+                )],
+                false,
+            );
+            assert_eq!(code, Some(0), "{stderr}");
+            assert!(dir.path().join("source/configure").is_file());
+            assert!(!dir.path().join("autoreconf-ran").exists(), "{stderr}");
+        }
+    }
+
+    #[test]
+    fn bootstrap_script_that_fails_falls_back_to_autoreconf_and_says_why() {
+        let (code, stderr, dir) = run_bootstrap(
+            BootstrapScript::Bootstrap,
+            &[(
+                "bootstrap",
+                "#!/bin/sh\necho gtkdocize: not found >&2\nexit 3\n",
+                true,
+            )],
+            false,
+        );
+        assert_eq!(code, Some(0), "{stderr}");
+        assert!(stderr.contains("gtkdocize: not found"), "{stderr}");
+        assert!(
+            stderr.contains(
+                "archway: `bootstrap` exited with status 3 (its output is above); running \
+                 autoreconf --force --install"
+            ),
+            "{stderr}"
+        );
+        let ran = std::fs::read_to_string(dir.path().join("autoreconf-ran")).expect("ran");
+        assert_eq!(ran, "--force --install\n");
+    }
+
+    #[test]
+    fn bootstrap_script_that_leaves_no_configure_falls_back_to_autoreconf() {
+        let (code, stderr, dir) = run_bootstrap(
+            BootstrapScript::AutogenSh,
+            &[("autogen.sh", "#!/bin/sh\nexit 0\n", true)],
+            false,
+        );
+        assert_eq!(code, Some(0), "{stderr}");
+        assert!(
+            stderr.contains("`autogen.sh` left no configure"),
+            "{stderr}"
+        );
+        assert!(dir.path().join("autoreconf-ran").is_file());
+    }
+
+    #[test]
+    fn bootstrap_fails_when_the_script_and_autoreconf_both_fail() {
+        let (code, stderr, _dir) = run_bootstrap(
+            BootstrapScript::AutogenSh,
+            &[(
+                "autogen.sh",
+                "#!/bin/sh\necho aclocal: error >&2\nexit 1\n",
+                true,
+            )],
+            true,
+        );
+        assert_eq!(code, Some(1), "{stderr}");
+        assert!(stderr.contains("aclocal: error"), "{stderr}");
+        assert!(stderr.contains("autoreconf failed"), "{stderr}");
+    }
+
+    #[test]
+    fn bootstrap_cleans_a_configure_the_script_ran_anyway() {
+        // An old-style autogen.sh that ignores NOCONFIGURE and ends with `./configure "$@"`.
+        let autogen = "#!/bin/sh\necho generated > configure\n\
+                       printf 'distclean:\\n\\trm -f config.status Makefile\\n' > Makefile\n\
+                       touch config.status\n";
+        let (code, stderr, dir) = run_bootstrap(
+            BootstrapScript::AutogenSh,
+            &[("autogen.sh", autogen, true)],
+            false,
+        );
+        assert_eq!(code, Some(0), "{stderr}");
+        assert!(stderr.contains("ran configure in the copy"), "{stderr}");
+        assert!(!dir.path().join("source/config.status").exists());
+        assert!(dir.path().join("source/configure").is_file());
+        assert!(!dir.path().join("autoreconf-ran").exists());
     }
 
     #[test]

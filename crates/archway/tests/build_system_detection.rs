@@ -7,7 +7,10 @@
 //! `configure` and `meson.build`; zlib a hand-written `configure`, `CMakeLists.txt` and a stub
 //! `Makefile`; cjson `CMakeLists.txt` and a `Makefile` (Debian: `--buildsystem=cmake`); json-c
 //! `CMakeLists.txt` alone; tiff and libyaml `CMakeLists.txt` and `configure.ac` without
-//! `configure` (Debian runs `dh_autoreconf`, and so does archway, in a copy); lz4 a `Makefile` alone; libinih `meson.build`.
+//! `configure` (Debian runs `dh_autoreconf`, and so does archway, in a copy); libuv1
+//! `CMakeLists.txt` and a `configure.ac` that includes an `m4` file its `autogen.sh` writes;
+//! yajl `CMakeLists.txt` and a hand-written `configure` that runs CMake; lz4 a `Makefile`
+//! alone; libinih `meson.build`.
 //! (Cargo at the root is the unit tests' case: this machine's archive mirror lacks the files of
 //! Debian's `rust-*` source packages.)
 
@@ -82,6 +85,27 @@ const CASES: &[Case] = &[
         rule: Rule::Autoreconf,
         alternatives: &[BuildSystem::Cmake],
         note: Some("`bootstrap` is not run"),
+    },
+    // libuv's configure.ac includes `m4/libuv-extra-automake-flags.m4`, which its autogen.sh
+    // writes (Debian builds it with CMake: `dh $@ --without autoreconf`).
+    Case {
+        package: "libuv1",
+        system: BuildSystem::Configure,
+        rule: Rule::BootstrapScript,
+        alternatives: &[BuildSystem::Cmake],
+        note: Some(
+            "`configure.ac` includes `m4/libuv-extra-automake-flags.m4`, which the tree lacks, \
+             so the project's `autogen.sh` generates it",
+        ),
+    },
+    // yajl's configure is a hand-written shell script that runs cmake in `build/` (Debian:
+    // `dh_auto_configure -Scmake`).
+    Case {
+        package: "yajl",
+        system: BuildSystem::Cmake,
+        rule: Rule::WrappedByConfigure,
+        alternatives: &[BuildSystem::Configure],
+        note: Some("`configure` is hand-written and runs `cmake` itself"),
     },
     Case {
         package: "lz4",

@@ -192,6 +192,78 @@ fn test_with_only_configure_ac_generates_configure_in_a_copy_like_dh_autoreconf(
 }
 
 #[test]
+fn test_runs_the_project_autogen_when_configure_ac_includes_what_it_writes() {
+    if !cross_tools_present(&[
+        "autoreconf",
+        "automake",
+        "make",
+        "aarch64-linux-gnu-gcc",
+        "qemu-aarch64-static",
+    ]) {
+        return;
+    }
+    let command = archway();
+    let project = command.work_dir().join("uvlike");
+    write_automake_project(&project);
+    // libuv's layout: configure.ac includes an m4 file that autogen.sh writes, then runs the
+    // tools itself; autoreconf alone stops at "file ... does not exist".
+    fs::write(
+        project.join("configure.ac"),
+        "AC_INIT([hello], [1])\nm4_include([m4/extra-flags.m4])\n\
+         AM_INIT_AUTOMAKE([foreign] EXTRA_FLAGS)\nAC_PROG_CC\n\
+         AC_CONFIG_FILES([Makefile])\nAC_OUTPUT\n",
+    )
+    .expect("configure.ac");
+    fs::write(
+        project.join("autogen.sh"),
+        "#!/bin/sh\nset -e\ntest \"$NOCONFIGURE\" = 1\nmkdir -p m4\n\
+         echo 'm4_define([EXTRA_FLAGS], [subdir-objects])' > m4/extra-flags.m4\n\
+         aclocal\nautoconf\nautomake --add-missing --copy\n",
+    )
+    .expect("autogen.sh");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(
+            project.join("autogen.sh"),
+            fs::Permissions::from_mode(0o755),
+        )
+        .expect("chmod");
+    }
+    let build_root = project.join("build");
+    let before = files_under(&project, &build_root);
+    let output = command
+        .env("ARCHWAY_CACHE_ENABLED", "false")
+        .args([
+            "test",
+            "--target",
+            "aarch64-multiplatform",
+            "--explain",
+            "-C",
+            "uvlike",
+        ])
+        .run();
+    output.assert_code(0);
+    let stderr = output.filtered(&output.stderr);
+    assert!(
+        stderr.contains("build system: configure (rule `bootstrap-script`)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("`configure.ac` includes `m4/extra-flags.m4`, which the tree lacks"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("archway-bootstrap autogen.sh"), "{stderr}");
+    // No fallback: the script made `configure` (the message, not the step's own text).
+    assert!(!stderr.contains("archway: `autogen.sh`"), "{stderr}");
+    assert!(stderr.contains("PASS: hello"), "{stderr}");
+    // The script wrote into the copy, never into the source tree.
+    assert_eq!(files_under(&project, &build_root), before);
+    let copy = project.join("build/archway/aarch64-unknown-linux-gnu/source");
+    assert!(copy.join("m4/extra-flags.m4").is_file());
+    assert!(copy.join("configure").is_file());
+}
+
+#[test]
 fn build_with_an_absent_build_system_and_an_unknown_target() {
     let command = archway();
     write_cmake_project(&command.work_dir().join("p"));
