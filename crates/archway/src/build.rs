@@ -15,6 +15,7 @@ use archway_platform::{Platform, Reporter};
 use archway_toolchain::Request;
 
 use crate::backend::{Job, RootfsRequest};
+use crate::cmake_tests::CmakeTests;
 use crate::emulation::TemporaryRegistration;
 use crate::executor::{ChildOutput, Executor};
 use crate::lock::{BuildDirLock, LockWait};
@@ -24,8 +25,8 @@ use crate::outcome::{
 };
 use crate::project::{BuildSystem, Project};
 use crate::steps::{
-    command_step, recipe, Recipe, RecipeInput, SourceCopy, Step, StepKind, Toolset,
-    DEFAULT_BUILD_ROOT,
+    cmake_target_step, command_step, recipe, Recipe, RecipeInput, SourceCopy, Step, StepKind,
+    Toolset, DEFAULT_BUILD_ROOT,
 };
 use crate::Error;
 
@@ -322,6 +323,14 @@ pub fn execute(
         path: recipe.build_dir.clone(),
         source,
     })?;
+    if recipe.build_system == BuildSystem::Cmake {
+        // Which tests there are is known after configure (crate::cmake_tests).
+        crate::cmake_tests::request_codemodel(&recipe.build_dir).map_err(|source| Error::Io {
+            action: "write CMake's file-API query in",
+            path: recipe.build_dir.clone(),
+            source,
+        })?;
+    }
     if let Some(copy) = &recipe.copy {
         let copy_started = Instant::now();
         let why = if recipe.bootstrap.is_some() {
@@ -382,17 +391,36 @@ pub fn execute(
         run_step(step, executor, reporter, &mut timings)?;
     }
     let mut tests = None;
-    if goal == Goal::Test && recipe.test.is_empty() {
+    let mut test_steps = recipe.test.clone();
+    let mut no_tests = test_steps
+        .is_empty()
+        .then(|| no_test_suite(recipe.build_system));
+    if goal == Goal::Test && recipe.build_system == BuildSystem::Cmake {
+        match crate::cmake_tests::decide(&recipe.build_dir) {
+            CmakeTests::Ctest(_) => {}
+            CmakeTests::Target(target) => {
+                reporter.note(&format!(
+                    "ctest has no tests; running the project's `{target}` target, as `make {target}` does for debhelper"
+                ));
+                test_steps = recipe
+                    .test
+                    .iter()
+                    .map(|ctest| cmake_target_step(ctest, &target))
+                    .collect();
+            }
+            CmakeTests::None(reason) => no_tests = Some(reason),
+        }
+    }
+    if let (Goal::Test, Some(reason)) = (goal, no_tests) {
         // No test suite (sl, tree, tinycdb): debhelper's dh_auto_test skips such a package's
         // tests, and so does archway, saying so.
-        let reason = no_test_suite(recipe.build_system);
         reporter.note(&format!("note: no test suite to run: {reason}"));
         tests = Some(Tests::None { reason });
     } else if goal == Goal::Test {
         if wants_binfmt && registration.is_none() {
             registration = TemporaryRegistration::for_target(&plan.target)?;
         }
-        for step in &recipe.test {
+        for step in &test_steps {
             run_step(step, executor, reporter, &mut timings)?;
         }
         tests = Some(Tests::Passed);

@@ -33,6 +33,7 @@ pub mod backend;
 pub mod build;
 pub mod build_cache;
 pub mod cache;
+pub mod cmake_tests;
 pub mod config;
 pub mod emulated;
 pub mod emulation;

@@ -248,6 +248,17 @@ fn bootstrap_step(bootstrap: Bootstrap, dir: &Path) -> Step {
     }
 }
 
+/// The step that runs a CMake project's own test target instead of `ctest` (see
+/// [`crate::cmake_tests`]): built from the recipe's `ctest` step, with its directory and
+/// environment (the cross emulator, pkg-config's variables).
+pub fn cmake_target_step(ctest: &Step, target: &str) -> Step {
+    Step::new(StepKind::Test, "cmake", &ctest.dir)
+        .arg("--build")
+        .arg(path_arg(&ctest.dir))
+        .args(["--target", target])
+        .envs(ctest.env.clone())
+}
+
 /// Inputs to [`recipe`].
 #[derive(Debug, Clone)]
 pub struct RecipeInput<'a> {

@@ -50,3 +50,86 @@ fn test_without_a_test_suite_builds_and_says_there_is_nothing_to_run() {
         again.stderr
     );
 }
+
+/// A CMake project whose tests are its own `test` target (yajl's layout): `ctest` alone finds
+/// none and exits 0; archway runs the target, as debhelper's `make test` does, and its failure
+/// fails the run.
+#[test]
+fn a_cmake_project_test_target_runs_when_ctest_has_no_tests() {
+    let command = archway();
+    let project = command.work_dir().join("custom");
+    fs::create_dir_all(&project).expect("project directory");
+    fs::write(
+        project.join("CMakeLists.txt"),
+        "cmake_minimum_required(VERSION 3.13)\nproject(custom C)\n\
+         add_executable(check_me check_me.c)\n\
+         add_custom_target(test COMMAND check_me ${CMAKE_BINARY_DIR}/ran DEPENDS check_me)\n",
+    )
+    .expect("CMakeLists.txt");
+    fs::write(
+        project.join("check_me.c"),
+        "#include <stdio.h>\n#include <stdlib.h>\n\
+         int main(int argc, char **argv) {\n\
+           FILE *f = fopen(argv[1], \"w\"); if (!f) return 2; fputs(\"ran\\n\", f); fclose(f);\n\
+           return getenv(\"CHECK_ME_FAIL\") ? 1 : 0;\n}\n",
+    )
+    .expect("check_me.c");
+    let output = command.args(["test", "--json", "-C", "custom"]).run();
+    output.assert_code(0);
+    assert!(
+        output
+            .stderr
+            .contains("ctest has no tests; running the project's `test` target"),
+        "{}",
+        output.stderr
+    );
+    let json: serde_json::Value = serde_json::from_str(&output.stdout).expect("json");
+    assert_eq!(json["tested"], true, "{json}");
+    let build = project.join("build/archway");
+    let ran = fs::read_dir(&build)
+        .expect("build directory")
+        .flatten()
+        .map(|entry| entry.path().join("ran"))
+        .find(|path| path.exists());
+    assert!(ran.is_some(), "the project's test target ran");
+
+    // A failing target fails the test run (exit 1: the build failed).
+    let failing = archway()
+        .env("CHECK_ME_FAIL", "1")
+        .args(["test", "-C"])
+        .arg(&project)
+        .run();
+    assert_ne!(failing.code, Some(0), "{}", failing.stderr);
+    assert!(
+        failing.stderr.contains("--target test"),
+        "{}",
+        failing.stderr
+    );
+}
+
+/// A CMake project without tests: no `add_test`, no `test` target. `ctest` would say "No tests
+/// were found!!!" and exit 0; archway says there is no test suite instead of "passed".
+#[test]
+fn a_cmake_project_without_tests_is_not_reported_as_passed() {
+    let command = archway();
+    let project = command.work_dir().join("plain-cmake");
+    fs::create_dir_all(&project).expect("project directory");
+    fs::write(
+        project.join("CMakeLists.txt"),
+        "cmake_minimum_required(VERSION 3.13)\nproject(plain C)\nenable_testing()\n\
+         add_executable(hello hello.c)\n",
+    )
+    .expect("CMakeLists.txt");
+    fs::write(project.join("hello.c"), "int main(void) { return 0; }\n").expect("hello.c");
+    let output = command.args(["test", "--json", "-C", "plain-cmake"]).run();
+    output.assert_code(0);
+    let json: serde_json::Value = serde_json::from_str(&output.stdout).expect("json");
+    assert_eq!(json["tested"], false, "{json}");
+    assert_eq!(json["tests"]["status"], "none", "{json}");
+    assert!(
+        json["tests"]["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("no `add_test`")),
+        "{json}"
+    );
+}
