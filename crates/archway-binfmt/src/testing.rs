@@ -25,7 +25,9 @@ pub struct TemporaryEntry {
 
 impl TemporaryEntry {
     /// Registers QEMU's entry for `qemu` (QEMU's name: `aarch64`, `riscv64`, `arm`, …) as
-    /// `archway-test-{label}-{qemu}-{pid}-{serial}`, mounting binfmt_misc first if needed.
+    /// `archway-tmp-test-{label}-{qemu}-{pid}-{serial}`, mounting binfmt_misc first if needed.
+    /// The `archway-tmp-` prefix is archway's mark of a temporary entry, which no other archway
+    /// process relies on (it goes away when its test ends: `archway::emulation`).
     ///
     /// # Errors
     /// Why it could not: no such QEMU target, no interpreter on `PATH` (qemu-user-static),
@@ -45,7 +47,7 @@ impl TemporaryEntry {
         })?;
         let serial = SERIAL.fetch_add(1, Ordering::SeqCst);
         let name = format!(
-            "archway-test-{label}-{qemu}-{}-{serial}",
+            "archway-tmp-test-{label}-{qemu}-{}-{serial}",
             std::process::id()
         );
         let flags = Flags {

@@ -68,7 +68,7 @@ struct Cleanup {
 impl Cleanup {
     fn new(test: &str) -> Cleanup {
         Cleanup {
-            prefix: format!("archway-test-{}-{test}-", std::process::id()),
+            prefix: format!("archway-tmp-test-{}-{test}-", std::process::id()),
         }
     }
 }

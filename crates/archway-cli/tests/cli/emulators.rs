@@ -281,7 +281,7 @@ fn binfmt_installed_wine_entry_runs_an_exe_directly() {
     exported.assert_code(0);
     let line = exported.stdout.trim();
     assert!(line.starts_with(":wine:M::\\x4d\\x5a::"), "{line}");
-    let name = format!("archway-test-wine-{}", std::process::id());
+    let name = format!("archway-tmp-test-wine-{}", std::process::id());
     let line = line.replacen(":wine:", &format!(":{name}:"), 1);
     let _remove = RemoveEntry(name.clone());
     archway()
