@@ -326,6 +326,64 @@ fn a_hostile_build_as_root_runs_as_the_sandbox_id_and_cannot_get_out() {
 }
 
 #[test]
+fn a_hostile_build_on_the_hosts_own_tree_as_root_is_the_sandbox_id_and_cannot_get_out() {
+    // The cross and native methods' sandbox: the host's `/` instead of a root filesystem, the
+    // host's gcc; no root filesystem needed.
+    if !running_as_root() || find_program("bwrap").is_none() || find_program("gcc").is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI: this test needs root, bwrap and gcc"
+        );
+        eprintln!("skipped: needs root, bwrap and gcc");
+        return;
+    }
+    let project = project();
+    let home_marker = Path::new("/root").join(format!(".archway-escape-{}", std::process::id()));
+    let sandbox = Sandbox::host()
+        .bind_read_only(&project.project)
+        .bind_build_directory(&project.build)
+        .current_dir(&project.build);
+    assert_eq!(
+        sandbox.effective_identity(),
+        Identity::Dedicated(SANDBOX_ID)
+    );
+    let report = hostile_build(&sandbox, &project.build, &project.project, &marker("host"));
+    assert_blocked(&report, &[]);
+    assert_confined(&report);
+    assert_eq!(report.fact("CapEff"), ["0000000000000000"]);
+    assert_eq!(
+        report.fact("uid"),
+        [SANDBOX_ID.to_string().as_str()],
+        "the sandbox id inside too, not root"
+    );
+    let made = fs::metadata(project.build.join("made-inside")).expect("made inside");
+    assert_eq!((made.uid(), made.gid()), (SANDBOX_ID, SANDBOX_ID));
+    assert!(!project.project.join("archway-escape").exists());
+    for written in [
+        "/archway-escape",
+        "/usr/archway-escape",
+        "/etc/archway-escape",
+    ] {
+        assert!(!Path::new(written).exists(), "{written} was written");
+    }
+    // The users' own files are not in the tree: `/root` is not there to read or write.
+    let looked = run(
+        &sandbox,
+        "sh",
+        &[
+            "-c",
+            &format!(
+                "ls /root; touch {} /usr/local/archway-escape",
+                home_marker.display()
+            ),
+        ],
+    );
+    assert!(!looked.status.success());
+    assert!(!home_marker.exists());
+    assert!(!Path::new("/usr/local/archway-escape").exists());
+}
+
+#[test]
 fn a_hostile_build_with_a_writable_project_as_root_cannot_get_out() {
     if !prerequisites() {
         return;
