@@ -209,6 +209,28 @@ impl Sandbox {
         self.host
     }
 
+    /// Whether the host's `path` is in a [`Sandbox::host`] tree without a bind of its own: an
+    /// absolute path not under `/home`, `/root`, or what the sandbox provides itself (`/tmp`,
+    /// `/run`, `/var/tmp`, `/proc`, `/dev`, `/sys`).
+    pub fn host_tree_shows(path: &Path) -> bool {
+        let mut components = path.components();
+        if components.next() != Some(Component::RootDir) {
+            return false;
+        }
+        let Some(Component::Normal(top)) = components.next() else {
+            return false;
+        };
+        if PROVIDED
+            .iter()
+            .chain(&HOST_HIDDEN)
+            .any(|name| top == OsStr::new(name))
+        {
+            return false;
+        }
+        !(top == OsStr::new("var")
+            && components.next() == Some(Component::Normal(OsStr::new("tmp"))))
+    }
+
     /// Binds a host directory read-write at the same path. As root, a sandbox with such a
     /// bind runs as [`Identity::MappedRoot`]; prefer [`Sandbox::bind_build_directory`] for
     /// what the build writes and [`Sandbox::bind_read_only`] for the project.
@@ -1124,6 +1146,31 @@ mod tests {
         );
         let uid = rustix::process::getuid().as_raw().to_string();
         assert!(contains_sequence(&invoker, &["--uid", &uid]));
+    }
+
+    #[test]
+    fn the_host_tree_shows_system_directories_only() {
+        for shown in [
+            "/usr/bin",
+            "/etc/ssl/certs",
+            "/opt/toolchain/bin",
+            "/var/lib",
+            "/work/p",
+        ] {
+            assert!(Sandbox::host_tree_shows(Path::new(shown)), "{shown}");
+        }
+        for hidden in [
+            "/home/user/.cargo/bin",
+            "/root/.rustup",
+            "/tmp/stub-tools",
+            "/var/tmp/x",
+            "/run/user/1000",
+            "/proc/self",
+            "relative/bin",
+            "/",
+        ] {
+            assert!(!Sandbox::host_tree_shows(Path::new(hidden)), "{hidden}");
+        }
     }
 
     #[test]

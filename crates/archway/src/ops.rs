@@ -36,6 +36,8 @@ pub struct BuildOptions {
     pub setup: bool,
     /// Share the host's network inside a root filesystem.
     pub network: bool,
+    /// `--no-sandbox`: the cross and native methods run the steps directly on the host.
+    pub no_sandbox: bool,
     /// `--packages`: extra packages in the root filesystem.
     pub packages: Vec<String>,
     /// `--suite`: the root filesystem's suite.
@@ -79,6 +81,7 @@ impl BuildOptions {
             explain: false,
             setup: false,
             network: false,
+            no_sandbox: false,
             packages: Vec::new(),
             suite: None,
             show_steps: false,
@@ -150,6 +153,7 @@ pub fn request(options: &BuildOptions, settings: &Settings) -> BuildRequest {
             .collect(),
         env: emulated.env,
         network: options.network,
+        unsandboxed: options.no_sandbox,
         setup: options.setup,
         upstream: None,
         sysroot_upstream: None,

@@ -476,6 +476,10 @@ impl Executor for CargoExecutor {
     fn log(&self) -> Option<&Path> {
         self.inner.log()
     }
+
+    fn transcript(&self) -> Option<&Path> {
+        self.inner.transcript()
+    }
 }
 
 /// The cross method with Debian's Rust: the native prefix (created when missing), the

@@ -1,0 +1,403 @@
+//! The cross and native methods' steps, in a sandbox over the host's own system.
+//!
+//! These methods build with the host's compilers, so their steps used to run directly on the
+//! host, as root when archway ran as root. The sources being built are not trusted
+//! (docs/security.md): their configure scripts, Makefiles, build scripts and tests now run in
+//! [`Sandbox::host`], the sandbox the emulated method uses with the host's `/` as its tree.
+//!
+//! What a step sees:
+//! - the host's system read-only, without `/home` and `/root`, with a private `/tmp`;
+//! - the project read-only: archway never builds in the source tree (a plain Makefile and a
+//!   generated `configure` build in a copy under the build directory);
+//! - the build directory writable: the only place a step writes, archway's own files in
+//!   `<build>/.archway` (toolchain files, the log, Cargo's crates, Wine's prefix) included;
+//! - read-only, when the host tree does not show them already: the cache directory (sysroots,
+//!   emulator runners), the `PATH` directories, rustup's toolchains;
+//! - no network, unless `--network` asks for it; Cargo's crates are fetched first by
+//!   `cargo fetch` alone, with network ([`crate::rust::CargoExecutor`]).
+//!
+//! Who a step is: archway's own user, or, when archway runs as root, the unprivileged
+//! [`archway_rootfs::SANDBOX_ID`] (`nobody`), to whom the build directory is handed over.
+//! A host without bubblewrap or user namespaces gets an error naming the fix; `--no-sandbox`
+//! runs the steps directly again, for trusted sources on such hosts.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use archway_platform::Reporter;
+use archway_rootfs::{Identity, Sandbox};
+
+use crate::backend::Job;
+use crate::emulated::SandboxExecutor;
+use crate::executor::{Executor, HostExecutor};
+use crate::project::BuildSystem;
+use crate::rust::{CargoExecutor, RustVersion};
+use crate::Error;
+
+/// Variables of archway's environment a sandboxed step does not get: they name places the
+/// sandbox does not have (the user's home, runtime directory and agents' sockets) or that it
+/// sets itself (`HOME=/tmp`, `CARGO_HOME` in the build directory).
+const NOT_PASSED: [&str; 14] = [
+    "HOME",
+    "PWD",
+    "OLDPWD",
+    "TMPDIR",
+    "CARGO_HOME",
+    "CARGO_TARGET_DIR",
+    "SSH_AUTH_SOCK",
+    "SSH_AGENT_PID",
+    "GPG_AGENT_INFO",
+    "DBUS_SESSION_BUS_ADDRESS",
+    "DISPLAY",
+    "WAYLAND_DISPLAY",
+    "XAUTHORITY",
+    "WINEPREFIX",
+];
+
+/// The cargo on the host (rustup's): sparse crates.io by default since 1.70.
+const HOST_CARGO: RustVersion = RustVersion {
+    major: 1,
+    minor: 70,
+};
+
+/// How the cross and native methods run their steps: sandboxed, or (`--no-sandbox`) directly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostSteps {
+    /// In [`Sandbox::host`] as this identity.
+    Sandboxed(Identity),
+    /// Directly on the host, as archway's own user.
+    Unsandboxed,
+}
+
+impl HostSteps {
+    /// What `--explain` says about it.
+    pub fn describe(self) -> String {
+        match self {
+            HostSteps::Sandboxed(identity) => {
+                format!(
+                    "steps run in a bubblewrap sandbox of the host, as {}",
+                    user(identity)
+                )
+            }
+            HostSteps::Unsandboxed => {
+                "steps run unsandboxed on the host (`--no-sandbox`), as archway's own user"
+                    .to_string()
+            }
+        }
+    }
+
+    /// Who the steps run as, for `--json`: a user name with its id.
+    pub fn user(self) -> String {
+        match self {
+            HostSteps::Sandboxed(identity) => user(identity),
+            HostSteps::Unsandboxed => format!("uid {}", rustix::process::geteuid().as_raw()),
+        }
+    }
+}
+
+/// How steps run on this host: `unsandboxed` is `--no-sandbox`.
+pub fn host_steps(unsandboxed: bool) -> HostSteps {
+    if unsandboxed {
+        HostSteps::Unsandboxed
+    } else {
+        HostSteps::Sandboxed(
+            Sandbox::host()
+                .bind_build_directory("/")
+                .effective_identity(),
+        )
+    }
+}
+
+fn user(identity: Identity) -> String {
+    match identity {
+        Identity::Dedicated(id) => format!("`nobody` (uid {id}), not root"),
+        Identity::Invoker => format!(
+            "archway's user (uid {})",
+            rustix::process::getuid().as_raw()
+        ),
+        Identity::MappedRoot | Identity::Root => "root without capabilities".to_string(),
+    }
+}
+
+/// The executor of a cross or native build: every step in [`Sandbox::host`] with `env` on top
+/// of archway's environment, and `read_only` (a toolchain's directory) visible; Cargo projects
+/// fetch their crates first. With `--no-sandbox`, a [`HostExecutor`], said loudly.
+pub(crate) fn executor(
+    job: &Job<'_>,
+    env: BTreeMap<String, String>,
+    read_only: &[PathBuf],
+    reporter: &dyn Reporter,
+) -> Result<Box<dyn Executor>, Error> {
+    if job.rootfs.unsandboxed {
+        tracing::warn!("--no-sandbox: the project's build steps run directly on the host");
+        reporter.note(&format!(
+            "warning: --no-sandbox: the project's configure, build and test steps run directly \
+             on the host as {}, with write access to everything that user can write",
+            if archway_rootfs::running_as_root() {
+                "root"
+            } else {
+                "archway's user"
+            }
+        ));
+        return Ok(Box::new(HostExecutor {
+            output: job.output.clone(),
+            env,
+        }));
+    }
+    let executor = |project_writable| {
+        let sandbox = sandbox(job, &env, read_only, project_writable);
+        SandboxExecutor {
+            description: format!(
+                "bubblewrap over the host's system, as {}",
+                user(sandbox.effective_identity())
+            ),
+            sandbox,
+            tree: PathBuf::from("/"),
+            output: job.output.clone(),
+        }
+    };
+    let inner = executor(false);
+    probe(&inner.sandbox, job.build_dir)?;
+    let steps: Box<dyn Executor> = if job.build_system == Some(BuildSystem::Cargo) {
+        Box::new(CargoExecutor::new(inner, job.build_dir, HOST_CARGO))
+    } else {
+        Box::new(inner)
+    };
+    Ok(Box::new(HostSandboxExecutor {
+        steps,
+        command: executor(true),
+    }))
+}
+
+/// The project's steps in the sandbox with the project read-only; a user's own command
+/// (`archway build -- make`) with the project writable, since building in the tree is what
+/// such a command usually does (as root: host root in a user namespace without capabilities,
+/// [`Identity::MappedRoot`], as the emulated method's shell).
+#[derive(Debug)]
+struct HostSandboxExecutor {
+    steps: Box<dyn Executor>,
+    command: SandboxExecutor,
+}
+
+impl Executor for HostSandboxExecutor {
+    fn run(&self, step: &crate::steps::Step) -> Result<Option<i32>, Error> {
+        if step.kind == crate::steps::StepKind::Command {
+            self.command.run(step)
+        } else {
+            self.steps.run(step)
+        }
+    }
+
+    fn has_program(&self, program: &str) -> bool {
+        self.steps.has_program(program)
+    }
+
+    fn describe(&self) -> String {
+        self.steps.describe()
+    }
+
+    fn log(&self) -> Option<&Path> {
+        self.steps.log()
+    }
+
+    fn transcript(&self) -> Option<&Path> {
+        self.steps.transcript()
+    }
+}
+
+/// The sandbox of `job`'s steps (module docs); `project_writable` for a user's own command.
+pub fn sandbox(
+    job: &Job<'_>,
+    env: &BTreeMap<String, String>,
+    read_only: &[PathBuf],
+    project_writable: bool,
+) -> Sandbox {
+    let mut sandbox = Sandbox::host()
+        .network(job.rootfs.network)
+        .current_dir(job.project_dir);
+    sandbox = if project_writable {
+        sandbox.bind(job.project_dir)
+    } else {
+        sandbox.bind_read_only(job.project_dir)
+    };
+    sandbox = sandbox.bind_build_directory(job.build_dir);
+    for path in hidden_paths(job.cache_dir, read_only) {
+        sandbox = sandbox.bind_read_only(path);
+    }
+    for (name, value) in passed_environment(std::env::vars_os()) {
+        sandbox = sandbox.env(name, value);
+    }
+    if let Some(rustup) = rustup_home() {
+        sandbox = sandbox.env("RUSTUP_HOME", rustup);
+    }
+    // Wine writes its prefix: one per build directory (archway-toolchain's runner takes it).
+    sandbox = sandbox.env(
+        "ARCHWAY_WINEPREFIX",
+        job.build_dir.join(".archway").join("wine"),
+    );
+    for (name, value) in env {
+        sandbox = sandbox.env(name, value);
+    }
+    sandbox
+}
+
+/// The directories a step needs that the host tree does not show (under `/home`, `/root`,
+/// `/tmp`...): the cache, the `PATH` directories, rustup's, `read_only`; existing ones, once.
+fn hidden_paths(cache_dir: Option<&Path>, read_only: &[PathBuf]) -> Vec<PathBuf> {
+    let search_path = std::env::var_os("PATH").unwrap_or_default();
+    let mut candidates: Vec<PathBuf> = cache_dir.map(Path::to_path_buf).into_iter().collect();
+    candidates.extend(std::env::split_paths(&search_path));
+    candidates.extend(rustup_home());
+    candidates.extend(read_only.iter().cloned());
+    let mut paths: Vec<PathBuf> = Vec::new();
+    for candidate in candidates {
+        // bwrap binds the target of a link; the bind's own path must be a plain one.
+        let Ok(path) = std::fs::canonicalize(&candidate) else {
+            continue;
+        };
+        if Sandbox::host_tree_shows(&path) || paths.iter().any(|kept| path.starts_with(kept)) {
+            continue;
+        }
+        paths.retain(|kept| !kept.starts_with(&path));
+        paths.push(path);
+    }
+    paths
+}
+
+/// rustup's toolchains: `RUSTUP_HOME`, else `~/.rustup` when it exists.
+fn rustup_home() -> Option<PathBuf> {
+    std::env::var_os("RUSTUP_HOME")
+        .filter(|value| !value.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".rustup")))
+        .filter(|path| path.is_dir())
+}
+
+/// archway's environment without [`NOT_PASSED`] and the `XDG_` directories: the cross
+/// toolchain's `PATH`, a user's `CC` or `CFLAGS`, as the steps had them on the host.
+fn passed_environment(
+    variables: impl Iterator<Item = (OsString, OsString)>,
+) -> Vec<(OsString, OsString)> {
+    variables
+        .filter(|(name, _)| {
+            let name = name.to_string_lossy();
+            !NOT_PASSED.contains(&name.as_ref()) && !name.starts_with("XDG_")
+        })
+        .collect()
+}
+
+/// Starts the sandbox once with `true` before the first step, so that a host without bwrap or
+/// without user namespaces gets one error naming the fix instead of a failed configure.
+fn probe(sandbox: &Sandbox, build_dir: &Path) -> Result<(), Error> {
+    let mut command = sandbox
+        .clone()
+        .current_dir(build_dir)
+        .command("true", std::iter::empty::<&str>())?;
+    let output = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output();
+    let output = match output {
+        Ok(output) => output,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::Rootfs(archway_rootfs::Error::ToolMissing {
+                tool: "bwrap",
+                package: "bubblewrap",
+            }))
+        }
+        Err(source) => {
+            return Err(Error::Spawn {
+                command: "bwrap".to_string(),
+                source,
+            })
+        }
+    };
+    if output.status.success() {
+        return Ok(());
+    }
+    let said = String::from_utf8_lossy(&output.stderr).trim().to_string();
+    Err(Error::HostSandbox {
+        reason: said.lines().last().unwrap_or("bwrap failed").to_string(),
+        user_namespaces: user_namespace_setting(),
+    })
+}
+
+/// The setting that forbids user namespaces, if one does, with the command that allows them:
+/// Debian's `kernel.unprivileged_userns_clone` (its kernel patch, 0 forbids them to users),
+/// Ubuntu's AppArmor restriction (23.10 and later), and the kernel's own limit.
+pub(crate) fn user_namespace_setting() -> Option<String> {
+    let read = |path: &str| {
+        std::fs::read_to_string(path)
+            .ok()
+            .map(|text| text.trim().to_string())
+    };
+    if read("/proc/sys/user/max_user_namespaces").as_deref() == Some("0") {
+        return Some("sysctl -w user.max_user_namespaces=15000".to_string());
+    }
+    // As root too: the sandbox's unprivileged id makes the namespace.
+    if read("/proc/sys/kernel/unprivileged_userns_clone").as_deref() == Some("0") {
+        return Some("sysctl -w kernel.unprivileged_userns_clone=1".to_string());
+    }
+    if read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns").as_deref() == Some("1") {
+        return Some("sysctl -w kernel.apparmor_restrict_unprivileged_userns=0".to_string());
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_environment_keeps_the_toolchain_and_drops_the_users_places() {
+        let variables = [
+            ("PATH", "/opt/cross/bin:/usr/bin"),
+            ("CFLAGS", "-O1"),
+            ("HOME", "/root"),
+            ("SSH_AUTH_SOCK", "/tmp/ssh-x/agent.1"),
+            ("XDG_RUNTIME_DIR", "/run/user/0"),
+            ("CARGO_HOME", "/root/.cargo"),
+        ]
+        .map(|(name, value)| (OsString::from(name), OsString::from(value)));
+        let passed: Vec<String> = passed_environment(variables.into_iter())
+            .into_iter()
+            .map(|(name, _)| name.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(passed, ["PATH", "CFLAGS"]);
+    }
+
+    #[test]
+    fn hidden_paths_are_bound_once_and_shown_ones_not_at_all() {
+        let cache = tempfile::tempdir().expect("temp dir");
+        let inside = cache.path().join("sysroot");
+        std::fs::create_dir(&inside).expect("mkdir");
+        let canonical = std::fs::canonicalize(cache.path()).expect("canonical");
+        let paths = hidden_paths(
+            Some(cache.path()),
+            &[
+                inside,
+                PathBuf::from("/usr/bin"),
+                PathBuf::from("/no/such/dir"),
+            ],
+        );
+        assert!(paths.contains(&canonical), "{paths:?}");
+        assert!(!paths
+            .iter()
+            .any(|path| path.starts_with(&canonical) && *path != canonical));
+        assert!(!paths.contains(&PathBuf::from("/usr/bin")));
+        assert!(!paths.contains(&PathBuf::from("/no/such/dir")));
+    }
+
+    #[test]
+    fn explain_says_who_the_steps_run_as() {
+        let sandboxed = HostSteps::Sandboxed(Identity::Dedicated(65534)).describe();
+        assert_eq!(
+            sandboxed,
+            "steps run in a bubblewrap sandbox of the host, as `nobody` (uid 65534), not root"
+        );
+        assert!(HostSteps::Unsandboxed.describe().contains("--no-sandbox"));
+    }
+}
