@@ -241,7 +241,8 @@ impl Sandbox {
 
     /// Binds a directory the build writes into (created when missing) read-write at the same
     /// path. As root, it is handed over to [`SANDBOX_ID`] when the command is made (its owner
-    /// changed, recursively, when it is not that id yet).
+    /// changed, recursively, when it is not that id yet). An existing regular file is bound
+    /// and handed over the same way (Cargo's new `Cargo.lock`).
     pub fn bind_build_directory(mut self, path: impl Into<PathBuf>) -> Sandbox {
         self.build_directories.push(path.into());
         self
@@ -341,7 +342,9 @@ impl Sandbox {
             tracing::warn!("no system call filter for this host architecture; the sandbox only drops capabilities");
         }
         for directory in &self.build_directories {
-            fs::create_dir_all(directory).map_err(Error::io("create", directory))?;
+            if !directory.is_file() {
+                fs::create_dir_all(directory).map_err(Error::io("create", directory))?;
+            }
             if let Identity::Dedicated(id) = identity {
                 hand_over(directory, id)?;
             }

@@ -443,6 +443,7 @@ pub(crate) fn outcome(
         tested: tests == Some(Tests::Passed),
         tests,
         total: started.elapsed(),
+        runs_in: None,
         cache: None,
     }
 }

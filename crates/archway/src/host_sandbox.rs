@@ -62,54 +62,7 @@ const HOST_CARGO: RustVersion = RustVersion {
     minor: 70,
 };
 
-/// How the cross and native methods run their steps: sandboxed, or (`--no-sandbox`) directly.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HostSteps {
-    /// In [`Sandbox::host`] as this identity.
-    Sandboxed(Identity),
-    /// Directly on the host, as archway's own user.
-    Unsandboxed,
-}
-
-impl HostSteps {
-    /// What `--explain` says about it.
-    pub fn describe(self) -> String {
-        match self {
-            HostSteps::Sandboxed(identity) => {
-                format!(
-                    "steps run in a bubblewrap sandbox of the host, as {}",
-                    user(identity)
-                )
-            }
-            HostSteps::Unsandboxed => {
-                "steps run unsandboxed on the host (`--no-sandbox`), as archway's own user"
-                    .to_string()
-            }
-        }
-    }
-
-    /// Who the steps run as, for `--json`: a user name with its id.
-    pub fn user(self) -> String {
-        match self {
-            HostSteps::Sandboxed(identity) => user(identity),
-            HostSteps::Unsandboxed => format!("uid {}", rustix::process::geteuid().as_raw()),
-        }
-    }
-}
-
-/// How steps run on this host: `unsandboxed` is `--no-sandbox`.
-pub fn host_steps(unsandboxed: bool) -> HostSteps {
-    if unsandboxed {
-        HostSteps::Unsandboxed
-    } else {
-        HostSteps::Sandboxed(
-            Sandbox::host()
-                .bind_build_directory("/")
-                .effective_identity(),
-        )
-    }
-}
-
+/// Who a step is, for `--explain` and `--json`'s `runs_in`.
 fn user(identity: Identity) -> String {
     match identity {
         Identity::Dedicated(id) => format!("`nobody` (uid {id}), not root"),
@@ -159,7 +112,7 @@ pub(crate) fn executor(
         }
     };
     let inner = executor(false);
-    probe(&inner.sandbox, job.build_dir)?;
+    let probe = inner.sandbox.clone().current_dir(job.build_dir);
     let steps: Box<dyn Executor> = if job.build_system == Some(BuildSystem::Cargo) {
         Box::new(CargoExecutor::new(inner, job.build_dir, HOST_CARGO))
     } else {
@@ -168,6 +121,8 @@ pub(crate) fn executor(
     Ok(Box::new(HostSandboxExecutor {
         steps,
         command: executor(true),
+        probe,
+        probed: std::sync::Mutex::new(false),
     }))
 }
 
@@ -175,14 +130,29 @@ pub(crate) fn executor(
 /// (`archway build -- make`) with the project writable, since building in the tree is what
 /// such a command usually does (as root: host root in a user namespace without capabilities,
 /// [`Identity::MappedRoot`], as the emulated method's shell).
+/// Before the first step, the sandbox is started once with an empty command ([`probe`]): not earlier,
+/// so that what the build checks first (a missing `autoreconf`) is said first and a build
+/// restored from the cache starts no sandbox.
 #[derive(Debug)]
 struct HostSandboxExecutor {
     steps: Box<dyn Executor>,
     command: SandboxExecutor,
+    probe: Sandbox,
+    probed: std::sync::Mutex<bool>,
 }
 
 impl Executor for HostSandboxExecutor {
     fn run(&self, step: &crate::steps::Step) -> Result<Option<i32>, Error> {
+        {
+            let mut probed = self
+                .probed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if !*probed {
+                probe(&self.probe)?;
+                *probed = true;
+            }
+        }
         if step.kind == crate::steps::StepKind::Command {
             self.command.run(step)
         } else {
@@ -288,13 +258,11 @@ fn passed_environment(
         .collect()
 }
 
-/// Starts the sandbox once with `true` before the first step, so that a host without bwrap or
+/// Starts the sandbox once with an empty command before the first step, so that a host without bwrap or
 /// without user namespaces gets one error naming the fix instead of a failed configure.
-fn probe(sandbox: &Sandbox, build_dir: &Path) -> Result<(), Error> {
-    let mut command = sandbox
-        .clone()
-        .current_dir(build_dir)
-        .command("true", std::iter::empty::<&str>())?;
+fn probe(sandbox: &Sandbox) -> Result<(), Error> {
+    // By its path: the steps' `PATH` may be a project's own few tools.
+    let mut command = sandbox.command("/bin/sh", ["-c", ":"])?;
     let output = command
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -321,27 +289,28 @@ fn probe(sandbox: &Sandbox, build_dir: &Path) -> Result<(), Error> {
     let said = String::from_utf8_lossy(&output.stderr).trim().to_string();
     Err(Error::HostSandbox {
         reason: said.lines().last().unwrap_or("bwrap failed").to_string(),
-        user_namespaces: user_namespace_setting(),
+        user_namespaces: user_namespace_setting(Path::new("/proc/sys")),
     })
 }
 
 /// The setting that forbids user namespaces, if one does, with the command that allows them:
 /// Debian's `kernel.unprivileged_userns_clone` (its kernel patch, 0 forbids them to users),
 /// Ubuntu's AppArmor restriction (23.10 and later), and the kernel's own limit.
-pub(crate) fn user_namespace_setting() -> Option<String> {
+/// `proc_sys` is `/proc/sys`.
+fn user_namespace_setting(proc_sys: &Path) -> Option<String> {
     let read = |path: &str| {
-        std::fs::read_to_string(path)
+        std::fs::read_to_string(proc_sys.join(path))
             .ok()
             .map(|text| text.trim().to_string())
     };
-    if read("/proc/sys/user/max_user_namespaces").as_deref() == Some("0") {
+    if read("user/max_user_namespaces").as_deref() == Some("0") {
         return Some("sysctl -w user.max_user_namespaces=15000".to_string());
     }
     // As root too: the sandbox's unprivileged id makes the namespace.
-    if read("/proc/sys/kernel/unprivileged_userns_clone").as_deref() == Some("0") {
+    if read("kernel/unprivileged_userns_clone").as_deref() == Some("0") {
         return Some("sysctl -w kernel.unprivileged_userns_clone=1".to_string());
     }
-    if read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns").as_deref() == Some("1") {
+    if read("kernel/apparmor_restrict_unprivileged_userns").as_deref() == Some("1") {
         return Some("sysctl -w kernel.apparmor_restrict_unprivileged_userns=0".to_string());
     }
     None
@@ -392,12 +361,55 @@ mod tests {
     }
 
     #[test]
-    fn explain_says_who_the_steps_run_as() {
-        let sandboxed = HostSteps::Sandboxed(Identity::Dedicated(65534)).describe();
+    fn the_setting_that_forbids_user_namespaces_is_named_with_its_fix() {
+        let proc_sys = tempfile::tempdir().expect("temp dir");
+        let write = |path: &str, value: &str| {
+            let path = proc_sys.path().join(path);
+            std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+            std::fs::write(path, value).expect("write");
+        };
+        write("user/max_user_namespaces", "15000\n");
+        write("kernel/unprivileged_userns_clone", "1\n");
+        assert_eq!(user_namespace_setting(proc_sys.path()), None);
+        write("kernel/apparmor_restrict_unprivileged_userns", "1\n");
         assert_eq!(
-            sandboxed,
-            "steps run in a bubblewrap sandbox of the host, as `nobody` (uid 65534), not root"
+            user_namespace_setting(proc_sys.path()).as_deref(),
+            Some("sysctl -w kernel.apparmor_restrict_unprivileged_userns=0")
         );
-        assert!(HostSteps::Unsandboxed.describe().contains("--no-sandbox"));
+        write("kernel/unprivileged_userns_clone", "0\n");
+        assert_eq!(
+            user_namespace_setting(proc_sys.path()).as_deref(),
+            Some("sysctl -w kernel.unprivileged_userns_clone=1")
+        );
+        write("user/max_user_namespaces", "0\n");
+        assert_eq!(
+            user_namespace_setting(proc_sys.path()).as_deref(),
+            Some("sysctl -w user.max_user_namespaces=15000")
+        );
+        let error = Error::HostSandbox {
+            reason: "setting up uid map: Permission denied".to_string(),
+            user_namespaces: user_namespace_setting(proc_sys.path()),
+        };
+        assert_eq!(
+            error.to_string(),
+            "the build sandbox (bubblewrap) cannot start on this host: setting up uid map: \
+             Permission denied"
+        );
+        assert_eq!(
+            error.hint().as_deref(),
+            Some(
+                "allow user namespaces: run `sysctl -w user.max_user_namespaces=15000` as root; \
+                 or, for sources you trust, build unsandboxed with `--no-sandbox`"
+            )
+        );
+    }
+
+    #[test]
+    fn explain_says_who_the_steps_run_as() {
+        assert_eq!(
+            user(Identity::Dedicated(65534)),
+            "`nobody` (uid 65534), not root"
+        );
+        assert!(user(Identity::Invoker).starts_with("archway's user (uid "));
     }
 }

@@ -258,7 +258,8 @@ fn run(
     if let Some(toolchain) = &plan.toolchain {
         reporter.note(&format!("toolchain: {toolchain}"));
     }
-    if plan.method.uses_rootfs() {
+    // The host methods' sandbox is said with `--explain` (and in `--json`'s `runs_in`).
+    if plan.method.uses_rootfs() || options.explain {
         reporter.note(&format!("running in: {}", executor.describe()));
     }
     if options.show_steps {
@@ -321,6 +322,7 @@ fn run(
     }
     let mut outcome = execute(&plan, goal, executor.as_ref(), reporter)
         .map_err(|error| crate::missing::diagnose(error, &plan, &request))?;
+    outcome.runs_in = Some(executor.describe());
     check_cpu(settings, &plan.target, &outcome, reporter)?;
     if let (Some(cache), Some(inputs)) = (&cache, &keyed) {
         build_cache::insert(cache, inputs, &plan, &outcome, reporter);
