@@ -214,11 +214,16 @@ pub fn sandbox(
 }
 
 /// The directories a step needs that the host tree does not show (under `/home`, `/root`,
-/// `/tmp`...): the cache, the `PATH` directories, rustup's, `read_only`; existing ones, once.
+/// `/tmp`...): the cache, the installations of the `PATH` directories, rustup's, `read_only`;
+/// existing ones, once.
 fn hidden_paths(cache_dir: Option<&Path>, read_only: &[PathBuf]) -> Vec<PathBuf> {
     let search_path = std::env::var_os("PATH").unwrap_or_default();
     let mut candidates: Vec<PathBuf> = cache_dir.map(Path::to_path_buf).into_iter().collect();
-    candidates.extend(std::env::split_paths(&search_path));
+    candidates.extend(
+        std::env::split_paths(&search_path)
+            .filter_map(|directory| std::fs::canonicalize(directory).ok())
+            .map(|directory| installation(&directory)),
+    );
     candidates.extend(rustup_home());
     candidates.extend(read_only.iter().cloned());
     let mut paths: Vec<PathBuf> = Vec::new();
@@ -234,6 +239,22 @@ fn hidden_paths(cache_dir: Option<&Path>, read_only: &[PathBuf]) -> Vec<PathBuf>
         paths.push(path);
     }
     paths
+}
+
+/// What a `PATH` directory needs besides itself: its parent, the tool's own prefix (pyenv's
+/// shims run `~/.pyenv/libexec/pyenv`, a virtualenv's `bin/python` needs its `lib`, nvm's
+/// `bin/npm` links into `../lib`) — but never a whole home directory (`~/bin`), and only
+/// `bin` of Cargo's home (rustup's proxies need `RUSTUP_HOME`, not `credentials.toml`).
+fn installation(directory: &Path) -> PathBuf {
+    let Some(parent) = directory.parent() else {
+        return directory.to_path_buf();
+    };
+    let is_home = parent == Path::new("/root") || parent.parent() == Some(Path::new("/home"));
+    if is_home || parent.file_name() == Some(std::ffi::OsStr::new(".cargo")) {
+        directory.to_path_buf()
+    } else {
+        parent.to_path_buf()
+    }
 }
 
 /// rustup's toolchains: `RUSTUP_HOME`, else `~/.rustup` when it exists.
@@ -336,6 +357,22 @@ mod tests {
             .map(|(name, _)| name.to_string_lossy().into_owned())
             .collect();
         assert_eq!(passed, ["PATH", "CFLAGS"]);
+    }
+
+    #[test]
+    fn a_path_directory_brings_its_installation_but_no_home() {
+        for (directory, needed) in [
+            ("/root/.pyenv/shims", "/root/.pyenv"),
+            (
+                "/home/user/.nvm/versions/node/v20/bin",
+                "/home/user/.nvm/versions/node/v20",
+            ),
+            ("/home/user/bin", "/home/user/bin"),
+            ("/root/.cargo/bin", "/root/.cargo/bin"),
+            ("/home/user/.cargo/bin", "/home/user/.cargo/bin"),
+        ] {
+            assert_eq!(installation(Path::new(directory)), Path::new(needed));
+        }
     }
 
     #[test]
