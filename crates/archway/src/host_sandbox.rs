@@ -99,8 +99,16 @@ pub(crate) fn executor(
             env,
         }));
     }
+    // A binfmt_misc entry without the `F` flag makes the kernel open QEMU by its path inside
+    // the sandbox when a test `exec`s a target program: it must be there too.
+    let mut read_only = read_only.to_vec();
+    read_only.extend(
+        job.target
+            .qemu_user()
+            .and_then(crate::emulated::interpreter_to_bind),
+    );
     let executor = |project_writable| {
-        let sandbox = sandbox(job, &env, read_only, project_writable);
+        let sandbox = sandbox(job, &env, &read_only, project_writable);
         SandboxExecutor {
             description: format!(
                 "bubblewrap over the host's system, as {}",

@@ -59,7 +59,7 @@ pub struct Common {
     /// Register the binfmt_misc entry the hybrid and emulated methods need, if missing.
     #[arg(long)]
     pub setup: bool,
-    /// Hybrid and emulated methods: share the host's network inside the sandbox (off by default).
+    /// Share the host's network inside the build sandbox (off by default).
     #[arg(long)]
     pub network: bool,
     /// Cross and native methods: run the project's steps directly on the host instead of in a
