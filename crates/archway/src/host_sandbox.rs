@@ -317,7 +317,12 @@ fn probe(sandbox: &Sandbox) -> Result<(), Error> {
     }
     let said = String::from_utf8_lossy(&output.stderr).trim().to_string();
     Err(Error::HostSandbox {
-        reason: said.lines().last().unwrap_or("bwrap failed").to_string(),
+        reason: said
+            .lines()
+            .last()
+            .map(|line| line.strip_prefix("bwrap: ").unwrap_or(line))
+            .unwrap_or("bwrap failed")
+            .to_string(),
         user_namespaces: user_namespace_setting(Path::new("/proc/sys")),
     })
 }

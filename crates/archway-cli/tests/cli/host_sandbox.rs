@@ -263,3 +263,42 @@ fn without_bwrap_the_build_says_what_to_install() {
         output.stderr
     );
 }
+
+#[test]
+fn a_sandbox_that_cannot_start_is_one_error_with_a_hint() {
+    if !prerequisites(&[]) {
+        return;
+    }
+    let command = archway();
+    makefile_project(&command.work_dir().join("plain"), "touch built", "true");
+    // bwrap as a kernel without user namespaces for users answers it (bubblewrap.c).
+    let bin = command.temp().join("bin");
+    fs::create_dir_all(&bin).expect("bin");
+    let fake = bin.join("bwrap");
+    fs::write(
+        &fake,
+        "#!/bin/sh\necho 'bwrap: setting up uid map: Permission denied' >&2\nexit 1\n",
+    )
+    .expect("fake bwrap");
+    fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    let output = native_build(command.env("PATH", path), "plain").run();
+    output.assert_code(1);
+    assert!(
+        output.stderr.contains(
+            "error: the build sandbox (bubblewrap) cannot start on this host: setting up uid \
+             map: Permission denied\nhint: "
+        ),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        output.stderr.contains("`--no-sandbox`"),
+        "{}",
+        output.stderr
+    );
+    assert!(!output
+        .temp()
+        .join("work/plain/build/archway/x86_64-unknown-linux-gnu/built")
+        .exists());
+}
