@@ -211,8 +211,12 @@ fn no_sandbox_runs_the_steps_on_the_host_and_says_so() {
         &format!("touch {}", outside.display()),
         "true",
     );
-    let output = native_build(command, "trusted").arg("--no-sandbox").run();
+    let output = native_build(command, "trusted")
+        .args(["--no-sandbox", "--json"])
+        .run();
     output.assert_code(0);
+    let outcome: serde_json::Value = serde_json::from_str(&output.stdout).expect("JSON outcome");
+    assert_eq!(outcome["runs_in"], "the host itself, unsandboxed");
     assert!(outside.exists(), "the step ran on the host");
     assert!(
         output.stderr.contains(
