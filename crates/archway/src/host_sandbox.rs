@@ -102,6 +102,7 @@ pub(crate) fn executor(
     // A binfmt_misc entry without the `F` flag makes the kernel open QEMU by its path inside
     // the sandbox when a test `exec`s a target program: it must be there too.
     let mut read_only = read_only.to_vec();
+    read_only.extend(configured_paths(job.toolchain));
     read_only.extend(
         job.target
             .qemu_user()
@@ -249,6 +250,28 @@ fn hidden_paths(cache_dir: Option<&Path>, read_only: &[PathBuf]) -> Vec<PathBuf>
     paths
 }
 
+/// What the configuration names for the toolchain (`cc`, `sysroot`, `emulator`...): the
+/// programs' directories, with and without links resolved, the sysroot, the emulator.
+fn configured_paths(request: &archway_toolchain::Request) -> Vec<PathBuf> {
+    let mut paths = Vec::new();
+    for program in [&request.cc, &request.cxx, &request.ar, &request.ld]
+        .into_iter()
+        .flatten()
+    {
+        let resolved = std::fs::canonicalize(program).ok();
+        paths.extend(
+            [Some(program.clone()), resolved]
+                .into_iter()
+                .flatten()
+                .filter_map(|path| path.parent().map(Path::to_path_buf))
+                .filter(|directory| directory.is_absolute()),
+        );
+    }
+    paths.extend(request.sysroot.clone());
+    paths.extend(request.emulator.clone());
+    paths
+}
+
 /// What a `PATH` directory needs besides itself: its parent, the tool's own prefix (pyenv's
 /// shims run `~/.pyenv/libexec/pyenv`, a virtualenv's `bin/python` needs its `lib`, nvm's
 /// `bin/npm` links into `../lib`) — but never a whole home directory (`~/bin`), and only
@@ -370,6 +393,26 @@ mod tests {
             .map(|(name, _)| name.to_string_lossy().into_owned())
             .collect();
         assert_eq!(passed, ["PATH", "CFLAGS"]);
+    }
+
+    #[test]
+    fn the_configured_toolchain_is_visible() {
+        let request = archway_toolchain::Request {
+            cc: Some(PathBuf::from("/home/user/x-tools/bin/aarch64-gcc")),
+            cxx: Some(PathBuf::from("clang++")),
+            sysroot: Some(PathBuf::from("/home/user/sysroot")),
+            emulator: Some(PathBuf::from("/home/user/qemu/qemu-aarch64")),
+            ..Default::default()
+        };
+        assert_eq!(
+            configured_paths(&request),
+            [
+                "/home/user/x-tools/bin",
+                "/home/user/sysroot",
+                "/home/user/qemu/qemu-aarch64"
+            ]
+            .map(PathBuf::from)
+        );
     }
 
     #[test]
