@@ -43,6 +43,17 @@
 //!   and the same read-only `/proc/sys`. Maintainer scripts run as real root there: what is left is
 //!   listed in docs/security.md.
 //!
+//! # This machine's own system as the tree ([`Sandbox::host`])
+//! The cross and native methods build with the host's compilers, so their steps run in a
+//! sandbox over the host's `/`: the same read-only tree, namespaces, filter and identities as
+//! above, with three differences. `/home` and `/root` (the users' own files: keys, tokens,
+//! other projects) are not part of the tree; what the build needs from them (the project, a
+//! toolchain in `~/.cargo`) is bound explicitly. The command keeps its host id inside the user
+//! namespace instead of being root there (the invoker's id, or [`SANDBOX_ID`] as root), so
+//! `id -u`, `make install`'s checks and test suites that refuse to run as root see an
+//! ordinary user. And nothing of the host's environment is added: the caller passes what the
+//! build needs ([`Sandbox::env`]).
+//!
 //! # How the filter gets to bwrap
 //! `--seccomp FD` reads a BPF program from a file descriptor. The program is written into a
 //! `memfd` (close-on-exec, so no other child of this process inherits it) and the child gets
@@ -77,6 +88,11 @@ const SANDBOX_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
 
 /// Top-level directories the sandbox provides itself instead of taking them from the tree.
 const PROVIDED: [&str; 5] = ["proc", "dev", "sys", "tmp", "run"];
+
+/// Top-level directories of the host left out of a [`Sandbox::host`] tree: the users' own
+/// files (FHS 3.0 §3.8 `/home`, §3.14 `/root`). Binds inside them are still made (bwrap
+/// creates their parents on its tmpfs root).
+const HOST_HIDDEN: [&str; 2] = ["home", "root"];
 
 /// The host id a sandbox started by root runs as: `nobody`/`nogroup`, which Debian reserves
 /// for "no privileges" on every system (Debian Policy 9.2.2), so nothing has to be allocated
@@ -147,6 +163,7 @@ pub struct Sandbox {
     environment: Vec<(OsString, OsString)>,
     bwrap: PathBuf,
     identity: Option<Identity>,
+    host: bool,
 }
 
 /// The host paths bwrap binds from: the paths themselves, or their staged copies under
@@ -174,7 +191,44 @@ impl Sandbox {
             environment: Vec::new(),
             bwrap: PathBuf::from("bwrap"),
             identity: None,
+            host: false,
         }
+    }
+
+    /// A sandbox over this machine's own `/` (the cross and native methods): the module docs'
+    /// "This machine's own system as the tree".
+    pub fn host() -> Sandbox {
+        Sandbox {
+            host: true,
+            ..Sandbox::new("/")
+        }
+    }
+
+    /// Whether this is a [`Sandbox::host`] sandbox.
+    pub fn is_host(&self) -> bool {
+        self.host
+    }
+
+    /// Whether the host's `path` is in a [`Sandbox::host`] tree without a bind of its own: an
+    /// absolute path not under `/home`, `/root`, or what the sandbox provides itself (`/tmp`,
+    /// `/run`, `/var/tmp`, `/proc`, `/dev`, `/sys`).
+    pub fn host_tree_shows(path: &Path) -> bool {
+        let mut components = path.components();
+        if components.next() != Some(Component::RootDir) {
+            return false;
+        }
+        let Some(Component::Normal(top)) = components.next() else {
+            return false;
+        };
+        if PROVIDED
+            .iter()
+            .chain(&HOST_HIDDEN)
+            .any(|name| top == OsStr::new(name))
+        {
+            return false;
+        }
+        !(top == OsStr::new("var")
+            && components.next() == Some(Component::Normal(OsStr::new("tmp"))))
     }
 
     /// Binds a host directory read-write at the same path. As root, a sandbox with such a
@@ -187,7 +241,8 @@ impl Sandbox {
 
     /// Binds a directory the build writes into (created when missing) read-write at the same
     /// path. As root, it is handed over to [`SANDBOX_ID`] when the command is made (its owner
-    /// changed, recursively, when it is not that id yet).
+    /// changed, recursively, when it is not that id yet). An existing regular file is bound
+    /// and handed over the same way (Cargo's new `Cargo.lock`).
     pub fn bind_build_directory(mut self, path: impl Into<PathBuf>) -> Sandbox {
         self.build_directories.push(path.into());
         self
@@ -287,7 +342,9 @@ impl Sandbox {
             tracing::warn!("no system call filter for this host architecture; the sandbox only drops capabilities");
         }
         for directory in &self.build_directories {
-            fs::create_dir_all(directory).map_err(Error::io("create", directory))?;
+            if !directory.is_file() {
+                fs::create_dir_all(directory).map_err(Error::io("create", directory))?;
+            }
             if let Identity::Dedicated(id) = identity {
                 hand_over(directory, id)?;
             }
@@ -440,12 +497,14 @@ impl Sandbox {
                 .iter()
                 .map(|(destination, _, _)| *destination)
                 .collect();
+            let hidden: &[&str] = if self.host { &HOST_HIDDEN } else { &[] };
             carve(
                 &mut arguments,
                 &self.tree,
                 &sources.tree,
                 Path::new("/"),
                 &destinations,
+                hidden,
             )?;
         }
         arguments.push(["--proc", "/proc", "--dev", "/dev"]);
@@ -493,17 +552,24 @@ impl Sandbox {
             "--unshare-cgroup-try",
         ]);
         if identity.has_user_namespace() {
-            // Root inside, mapped to the identity's host id (bwrap writes `0 <uid> 1`);
-            // --disable-userns sets user.max_user_namespaces to 1 in a namespace the command
-            // cannot leave, so it cannot make another one to regain capabilities in.
-            arguments.push([
-                "--unshare-user",
-                "--uid",
-                "0",
-                "--gid",
-                "0",
-                "--disable-userns",
-            ]);
+            // Root inside, mapped to the identity's host id (bwrap writes `0 <uid> 1`), or on
+            // the host's own tree that id itself (`<uid> <uid> 1`); --disable-userns sets
+            // user.max_user_namespaces to 1 in a namespace the command cannot leave, so it
+            // cannot make another one to regain capabilities in.
+            let (user, group) = match (self.host, identity) {
+                (true, Identity::Invoker) => (
+                    rustix::process::getuid().as_raw(),
+                    rustix::process::getgid().as_raw(),
+                ),
+                (true, Identity::Dedicated(id)) => (id, id),
+                _ => (0, 0),
+            };
+            arguments
+                .push(["--unshare-user", "--uid"])
+                .os(OsStr::new(&user.to_string()))
+                .push(["--gid"])
+                .os(OsStr::new(&group.to_string()))
+                .push(["--disable-userns"]);
         }
         arguments.push(["--hostname", "archway", "--die-with-parent"]);
         if !self.interactive {
@@ -663,6 +729,7 @@ fn carve(
     source: &Path,
     inside: &Path,
     binds: &[&Path],
+    hidden: &[&str],
 ) -> Result<(), Error> {
     let mut entries: Vec<_> = fs::read_dir(listed)
         .map_err(Error::io("read", listed))?
@@ -672,7 +739,12 @@ fn carve(
     let at_top = inside == Path::new("/");
     for entry in entries {
         let name = entry.file_name();
-        if at_top && PROVIDED.iter().any(|provided| name == OsStr::new(provided)) {
+        if at_top
+            && PROVIDED
+                .iter()
+                .chain(hidden)
+                .any(|provided| name == OsStr::new(provided))
+        {
             continue;
         }
         let destination = inside.join(&name);
@@ -698,7 +770,14 @@ fn carve(
                 .path(&destination);
         } else if contains_bind && metadata.is_dir() {
             arguments.push(["--dir"]).path(&destination);
-            carve(arguments, &entry_path, &entry_source, &destination, binds)?;
+            carve(
+                arguments,
+                &entry_path,
+                &entry_source,
+                &destination,
+                binds,
+                &[],
+            )?;
         } else {
             arguments
                 .push(["--ro-bind"])
@@ -1016,6 +1095,85 @@ mod tests {
         }
         let target = fs::metadata(outside.path()).expect("inspect");
         assert_eq!(target.uid(), 0, "the link's target is not followed");
+    }
+
+    #[test]
+    fn the_hosts_own_tree_leaves_out_home_and_root_and_keeps_the_id() {
+        let arguments = strings(
+            &Sandbox::host()
+                .identity(Identity::Dedicated(SANDBOX_ID))
+                .bind_read_only("/home/user/project")
+                .bind_build_directory("/home/user/project/build/archway/x86_64")
+                .arguments()
+                .expect("arguments"),
+        );
+        // Nothing of /home or /root but the binds: no carving of their siblings.
+        for hidden in ["/home", "/root"] {
+            assert!(!arguments.contains(&hidden.to_string()), "{hidden}");
+        }
+        assert!(!arguments
+            .iter()
+            .any(|argument| argument.starts_with("/tmp/archway/tree/home")));
+        assert!(contains_sequence(
+            &arguments,
+            &[
+                "--ro-bind",
+                "/tmp/archway/read-only-0",
+                "/home/user/project"
+            ]
+        ));
+        if Path::new("/usr").is_dir() {
+            assert!(contains_sequence(
+                &arguments,
+                &["--ro-bind", "/tmp/archway/tree/usr", "/usr"]
+            ));
+        }
+        assert!(contains_sequence(
+            &arguments,
+            &[
+                "--unshare-user",
+                "--uid",
+                "65534",
+                "--gid",
+                "65534",
+                "--disable-userns"
+            ]
+        ));
+        assert!(contains_sequence(&arguments, &["--remount-ro", "/"]));
+        assert!(contains_sequence(&arguments, &["--unshare-net"]));
+        let invoker = strings(
+            &Sandbox::host()
+                .identity(Identity::Invoker)
+                .arguments()
+                .expect("arguments"),
+        );
+        let uid = rustix::process::getuid().as_raw().to_string();
+        assert!(contains_sequence(&invoker, &["--uid", &uid]));
+    }
+
+    #[test]
+    fn the_host_tree_shows_system_directories_only() {
+        for shown in [
+            "/usr/bin",
+            "/etc/ssl/certs",
+            "/opt/toolchain/bin",
+            "/var/lib",
+            "/work/p",
+        ] {
+            assert!(Sandbox::host_tree_shows(Path::new(shown)), "{shown}");
+        }
+        for hidden in [
+            "/home/user/.cargo/bin",
+            "/root/.rustup",
+            "/tmp/stub-tools",
+            "/var/tmp/x",
+            "/run/user/1000",
+            "/proc/self",
+            "relative/bin",
+            "/",
+        ] {
+            assert!(!Sandbox::host_tree_shows(Path::new(hidden)), "{hidden}");
+        }
     }
 
     #[test]

@@ -325,6 +325,158 @@ fn a_hostile_build_as_root_runs_as_the_sandbox_id_and_cannot_get_out() {
 }
 
 #[test]
+fn a_hostile_build_on_the_hosts_own_tree_as_root_is_the_sandbox_id_and_cannot_get_out() {
+    // The cross and native methods' sandbox: the host's `/` instead of a root filesystem, the
+    // host's gcc; no root filesystem needed.
+    if !running_as_root() || find_program("bwrap").is_none() || find_program("gcc").is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI: this test needs root, bwrap and gcc"
+        );
+        eprintln!("skipped: needs root, bwrap and gcc");
+        return;
+    }
+    let project = project();
+    let home_marker = Path::new("/root").join(format!(".archway-escape-{}", std::process::id()));
+    let sandbox = Sandbox::host()
+        .bind_read_only(&project.project)
+        .bind_build_directory(&project.build)
+        .current_dir(&project.build);
+    assert_eq!(
+        sandbox.effective_identity(),
+        Identity::Dedicated(SANDBOX_ID)
+    );
+    let report = hostile_build(&sandbox, &project.build, &project.project, &marker("host"));
+    assert_blocked(&report, &[]);
+    assert_confined(&report);
+    assert_eq!(report.fact("CapEff"), ["0000000000000000"]);
+    assert_eq!(
+        report.fact("uid"),
+        [SANDBOX_ID.to_string().as_str()],
+        "the sandbox id inside too, not root"
+    );
+    let made = fs::metadata(project.build.join("made-inside")).expect("made inside");
+    assert_eq!((made.uid(), made.gid()), (SANDBOX_ID, SANDBOX_ID));
+    assert!(!project.project.join("archway-escape").exists());
+    for written in [
+        "/archway-escape",
+        "/usr/archway-escape",
+        "/etc/archway-escape",
+    ] {
+        assert!(!Path::new(written).exists(), "{written} was written");
+    }
+    // The users' own files are not in the tree: `/root` is not there to read or write.
+    let looked = run(
+        &sandbox,
+        "sh",
+        &[
+            "-c",
+            &format!(
+                "ls /root; touch {} /usr/local/archway-escape",
+                home_marker.display()
+            ),
+        ],
+    );
+    assert!(!looked.status.success());
+    assert!(!home_marker.exists());
+    assert!(!Path::new("/usr/local/archway-escape").exists());
+}
+
+#[test]
+fn a_hostile_build_on_the_hosts_own_tree_as_a_user_is_that_user_and_cannot_get_out() {
+    if !running_as_root() || find_program("bwrap").is_none() || find_program("gcc").is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI: this test needs root (to become another user), bwrap and gcc"
+        );
+        eprintln!("skipped: needs root (to become another user), bwrap and gcc");
+        return;
+    }
+    // A directory the user can reach (the sandbox of a user binds paths as that user).
+    let scratch = tempfile::Builder::new()
+        .prefix("archway-escape-host-user-")
+        .tempdir()
+        .expect("temp dir");
+    fs::set_permissions(scratch.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+    let source = scratch.path().join("hostile.c");
+    fs::write(&source, HOSTILE).expect("source");
+    let binary = scratch.path().join("hostile");
+    let compiled = std::process::Command::new("gcc")
+        .args(["-static", "-O1", "-o"])
+        .arg(&binary)
+        .arg(&source)
+        .status()
+        .expect("gcc");
+    assert!(
+        compiled.success(),
+        "the host's gcc builds hostile.c statically"
+    );
+    let build = scratch.path().join("build");
+    fs::create_dir(&build).expect("build dir");
+    std::os::unix::fs::chown(&build, Some(USER), Some(USER)).expect("chown");
+    let sandbox = Sandbox::host()
+        .identity(Identity::Invoker)
+        .bind_read_only(scratch.path())
+        .bind_build_directory(&build)
+        .current_dir(&build);
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a host listener");
+    listener.set_nonblocking(true).expect("non-blocking");
+    let port = listener
+        .local_addr()
+        .expect("its address")
+        .port()
+        .to_string();
+    let marker = marker("host-invoker");
+    let mut command = sandbox
+        .command(
+            &binary,
+            [
+                build.to_str().expect("a UTF-8 path"),
+                scratch.path().to_str().expect("a UTF-8 path"),
+                port.as_str(),
+                marker.as_str(),
+            ],
+        )
+        .expect("a sandbox command");
+    // archway started by that user: std's Command drops groups, gid and uid before exec.
+    use std::os::unix::process::CommandExt;
+    let output = command
+        .uid(USER)
+        .gid(USER)
+        .stdin(Stdio::null())
+        .output()
+        .expect("running bwrap");
+    eprintln!(
+        "{}\n{}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success());
+    assert!(listener.accept().is_err());
+    let mut report = attempts_of(&output);
+    report.attempts.insert(
+        "leave-a-daemon".into(),
+        if report.fact("daemon-started") == ["yes"]
+            && wait_until_gone(&marker, Duration::from_secs(5))
+        {
+            "blocked".into()
+        } else {
+            "ESCAPED".into()
+        },
+    );
+    assert_blocked(&report, &["leak-descriptors"]);
+    assert!(report
+        .fact("open-descriptor")
+        .iter()
+        .all(|descriptor| descriptor.ends_with(" /dev/null")));
+    assert_confined(&report);
+    let made = fs::metadata(build.join("made-inside")).expect("made inside");
+    assert_eq!((made.uid(), made.gid()), (USER, USER), "the user outside");
+    assert!(!scratch.path().join("archway-escape").exists());
+}
+
+#[test]
 fn a_hostile_build_with_a_writable_project_as_root_cannot_get_out() {
     if !prerequisites() {
         return;

@@ -13,7 +13,8 @@
 //! writes a small executable *runner* into its cache and the command is that one file:
 //! - `<cache>/wine/run-<config>`: sets `WINEPREFIX=<cache>/wine/<config>` (archway's own prefix,
 //!   created once with `wineboot --init` under a lock, so parallel tests do not race to create
-//!   it), `WINEDEBUG=-all` (Wine's diagnostics would mix with the program's output) and
+//!   it; `ARCHWAY_WINEPREFIX` replaces it: archway's build sandbox has the cache read-only and
+//!   gives each build directory its own), `WINEDEBUG=-all` (Wine's diagnostics would mix with the program's output) and
 //!   `WINEPATH` (the MinGW runtime DLLs: `libgcc_s_seh-1.dll`, `libstdc++-6.dll`,
 //!   `libwinpthread-1.dll`), then `exec wine "$@"`.
 //! - `<cache>/wasi/run`: `wasmtime run --dir=. "$@"` when wasmtime is installed, else Node.js's
@@ -175,6 +176,11 @@ fn wine_runner(
         text,
         "WINEPREFIX={}",
         sh_quoted(&prefix.display().to_string())
+    );
+    // archway's build sandbox has the cache read-only and gives a writable prefix of its own.
+    let _ = writeln!(
+        text,
+        "if [ -n \"${{ARCHWAY_WINEPREFIX:-}}\" ]; then WINEPREFIX=$ARCHWAY_WINEPREFIX; fi"
     );
     let _ = writeln!(text, "WINEDEBUG=-all");
     let _ = writeln!(text, "WINEPATH={}", sh_quoted(&dll_path));

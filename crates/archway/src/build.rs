@@ -471,6 +471,7 @@ pub(crate) fn outcome(
         tested: tests == Some(Tests::Passed),
         tests,
         total: started.elapsed(),
+        runs_in: None,
         cache: None,
     }
 }
@@ -546,8 +547,11 @@ fn write_file(path: &Path, contents: &str) -> Result<(), Error> {
 }
 
 /// Copies `copy.from` into `copy.to`, keeping modification times, and skipping files whose size
-/// and time already match: a second build only recompiles what changed.
+/// and time already match: a second build only recompiles what changed. As root, what it
+/// creates belongs to the owner of `copy.to`'s build directory: the sandbox's id once a
+/// sandbox has had it handed over, so the build can write next to the copied files.
 pub fn sync_tree(copy: &SourceCopy) -> Result<(), Error> {
+    use std::os::unix::fs::MetadataExt;
     let io = |action: &'static str, path: &Path| {
         let path = path.to_path_buf();
         move |source| Error::Io {
@@ -556,11 +560,25 @@ pub fn sync_tree(copy: &SourceCopy) -> Result<(), Error> {
             source,
         }
     };
+    // `copy.to` is the build directory itself (a plain Makefile) or a new directory in it.
+    let owner = [Some(copy.to.as_path()), copy.to.parent()]
+        .into_iter()
+        .flatten()
+        .find_map(|path| std::fs::metadata(path).ok())
+        .filter(|_| rustix::process::geteuid().is_root())
+        .map(|metadata| (metadata.uid(), metadata.gid()))
+        .filter(|owner| *owner != (0, 0));
+    let give = |path: &Path| match owner {
+        Some((user, group)) => std::os::unix::fs::lchown(path, Some(user), Some(group))
+            .map_err(io("change the owner of", path)),
+        None => Ok(()),
+    };
     let mut pending = vec![PathBuf::new()];
     while let Some(relative) = pending.pop() {
         let from_dir = copy.from.join(&relative);
         let to_dir = copy.to.join(&relative);
         std::fs::create_dir_all(&to_dir).map_err(io("create directory", &to_dir))?;
+        give(&to_dir)?;
         for entry in std::fs::read_dir(&from_dir).map_err(io("read directory", &from_dir))? {
             let entry = entry.map_err(io("read directory", &from_dir))?;
             let from = entry.path();
@@ -576,6 +594,7 @@ pub fn sync_tree(copy: &SourceCopy) -> Result<(), Error> {
                 if std::fs::read_link(&to).ok().as_ref() != Some(&link) {
                     let _ = std::fs::remove_file(&to);
                     std::os::unix::fs::symlink(&link, &to).map_err(io("create link", &to))?;
+                    give(&to)?;
                 }
             } else if file_type.is_file() {
                 let meta = entry.metadata().map_err(io("inspect", &from))?;
@@ -592,6 +611,7 @@ pub fn sync_tree(copy: &SourceCopy) -> Result<(), Error> {
                         .map_err(io("open", &to))?;
                     file.set_modified(modified)
                         .map_err(io("set the time of", &to))?;
+                    give(&to)?;
                 }
             }
         }

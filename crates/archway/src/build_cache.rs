@@ -655,6 +655,12 @@ pub fn restore(
             return Ok(None);
         }
     };
+    give_to_the_build_directory_owner(
+        &plan.build_dir,
+        hit.files
+            .iter()
+            .map(|relative| plan.build_dir.join(relative)),
+    );
     let artifacts = hit
         .files
         .iter()
@@ -676,6 +682,33 @@ pub fn restore(
     ));
     let outcome = crate::build::outcome(plan, artifacts, Vec::new(), None, started);
     Ok(Some((outcome, hit.origin)))
+}
+
+/// As root, restored files (and the directories made for them) get the build directory's
+/// owner: a sandbox was handed the directory (`archway_rootfs::SANDBOX_ID`), and a later build
+/// in it rewrites what was restored. Best effort: a file left root's fails that build loudly.
+fn give_to_the_build_directory_owner(build_dir: &Path, restored: impl Iterator<Item = PathBuf>) {
+    use std::os::unix::fs::MetadataExt;
+    if !rustix::process::geteuid().is_root() {
+        return;
+    }
+    let Ok(metadata) = std::fs::metadata(build_dir) else {
+        return;
+    };
+    let (user, group) = (metadata.uid(), metadata.gid());
+    if (user, group) == (0, 0) {
+        return;
+    }
+    for path in restored {
+        for owned in path
+            .ancestors()
+            .take_while(|ancestor| *ancestor != build_dir)
+        {
+            if let Err(error) = std::os::unix::fs::lchown(owned, Some(user), Some(group)) {
+                tracing::debug!(path = %owned.display(), %error, "cannot give a restored file to the build directory's owner");
+            }
+        }
+    }
 }
 
 /// Whether the tests of `key` passed before (and the entry still checks).
@@ -837,6 +870,33 @@ fn warn(reporter: &dyn Reporter, message: &str, hint: Option<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn restored_files_get_the_owner_of_a_handed_over_build_directory() {
+        use std::os::unix::fs::MetadataExt;
+        if !rustix::process::geteuid().is_root() {
+            eprintln!("skipped: changing owners needs root");
+            return;
+        }
+        let build = tempfile::tempdir().expect("temp dir");
+        let file = build.path().join("lib/libz.a");
+        std::fs::create_dir_all(file.parent().expect("a parent")).expect("mkdir");
+        std::fs::write(&file, "").expect("write");
+        // Not handed over yet: nothing changes.
+        give_to_the_build_directory_owner(build.path(), [file.clone()].into_iter());
+        assert_eq!(std::fs::metadata(&file).expect("file").uid(), 0);
+        std::os::unix::fs::chown(build.path(), Some(65534), Some(65534)).expect("chown");
+        give_to_the_build_directory_owner(build.path(), [file.clone()].into_iter());
+        for path in [&file, &build.path().join("lib")] {
+            let metadata = std::fs::metadata(path).expect("inspect");
+            assert_eq!(
+                (metadata.uid(), metadata.gid()),
+                (65534, 65534),
+                "{}",
+                path.display()
+            );
+        }
+    }
 
     #[test]
     fn job_counts_and_paths_are_mapped_out_of_steps() {

@@ -164,6 +164,11 @@ impl Executor for SandboxExecutor {
     }
 
     fn has_program(&self, program: &str) -> bool {
+        if self.tree == Path::new("/") {
+            // The host's own system ([`crate::host_sandbox`]): its `PATH` is passed in.
+            return crate::executor::find_program(program, std::env::var_os("PATH").as_deref())
+                .is_some();
+        }
         if program.contains('/') {
             // Relative paths are the project's own scripts (`./configure`): on the host too.
             let path = Path::new(program);

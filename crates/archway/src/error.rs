@@ -115,6 +115,15 @@ pub enum Error {
         emulated: bool,
     },
 
+    /// The sandbox the cross and native methods' steps run in cannot start on this host.
+    #[error("the build sandbox (bubblewrap) cannot start on this host: {reason}")]
+    HostSandbox {
+        /// bwrap's own last words.
+        reason: String,
+        /// The command that allows user namespaces, when a setting forbids them.
+        user_namespaces: Option<String>,
+    },
+
     /// Rust projects: the platform has no Rust target name.
     #[error("Rust has no target for `{target}`")]
     NoRustTarget { target: String },
@@ -265,6 +274,17 @@ impl Error {
                 file.display()
             )),
             Error::Setup { hint, .. } => hint.clone(),
+            Error::HostSandbox {
+                user_namespaces, ..
+            } => Some(match user_namespaces {
+                Some(command) => format!(
+                    "allow user namespaces: run `{command}` as root; or, for sources you \
+                     trust, build unsandboxed with `--no-sandbox`"
+                ),
+                None => "check that `bwrap --unshare-user --ro-bind / / true` works; or, for \
+                         sources you trust, build unsandboxed with `--no-sandbox`"
+                    .to_string(),
+            }),
             Error::CpuCheck { .. } => Some(
                 "build for the platform's CPU (`archway platform show TARGET` lists its compiler \
                  flags; `gcc-arch`/`gcc-cpu` in `archway.toml` set them), or set \

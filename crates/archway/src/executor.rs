@@ -19,7 +19,7 @@ pub trait Executor: std::fmt::Debug {
     /// is missing rather than failing midway).
     fn has_program(&self, program: &str) -> bool;
 
-    /// A few words for the user: `host`, `bubblewrap in <rootfs>`.
+    /// A few words for the user: where the steps run and, for a sandbox, as whom.
     fn describe(&self) -> String;
 
     /// The file the steps' output goes to instead of the terminal (`-q`), if any.
@@ -211,7 +211,8 @@ impl Executor for HostExecutor {
     }
 
     fn describe(&self) -> String {
-        "host".to_string()
+        // The cross and native methods use this only with `--no-sandbox`.
+        "the host itself, unsandboxed".to_string()
     }
 
     fn log(&self) -> Option<&Path> {

@@ -5,7 +5,8 @@
 //! - [`steps`] turns a project, a build directory and a [`steps::Toolset`] into a
 //!   [`steps::Recipe`]: the configure, build and test commands with their environments.
 //! - [`executor`] is where steps run ([`executor::HostExecutor`] on this machine; the emulated
-//!   method runs the same recipe in a sandbox).
+//!   method runs the same recipe in a sandbox, and the cross and native methods in one over
+//!   the host's own system: [`host_sandbox`]).
 //! - [`method`] is the one spelling of a build method; [`plan`] chooses one over the machine's
 //!   facts; [`backend`] holds one module per method (judge, set up, give the toolset and the
 //!   executor).
@@ -39,6 +40,7 @@ pub mod emulated;
 pub mod emulation;
 mod error;
 pub mod executor;
+pub mod host_sandbox;
 pub mod lock;
 pub mod method;
 pub mod missing;

@@ -36,6 +36,8 @@ pub struct BuildOptions {
     pub setup: bool,
     /// Share the host's network inside a root filesystem.
     pub network: bool,
+    /// `--no-sandbox`: the cross and native methods run the steps directly on the host.
+    pub no_sandbox: bool,
     /// `--packages`: extra packages in the root filesystem.
     pub packages: Vec<String>,
     /// `--suite`: the root filesystem's suite.
@@ -79,6 +81,7 @@ impl BuildOptions {
             explain: false,
             setup: false,
             network: false,
+            no_sandbox: false,
             packages: Vec::new(),
             suite: None,
             show_steps: false,
@@ -150,6 +153,7 @@ pub fn request(options: &BuildOptions, settings: &Settings) -> BuildRequest {
             .collect(),
         env: emulated.env,
         network: options.network,
+        unsandboxed: options.no_sandbox,
         setup: options.setup,
         upstream: None,
         sysroot_upstream: None,
@@ -254,7 +258,8 @@ fn run(
     if let Some(toolchain) = &plan.toolchain {
         reporter.note(&format!("toolchain: {toolchain}"));
     }
-    if plan.method.uses_rootfs() {
+    // The host methods' sandbox is said with `--explain` (and in `--json`'s `runs_in`).
+    if plan.method.uses_rootfs() || options.explain {
         reporter.note(&format!("running in: {}", executor.describe()));
     }
     if options.show_steps {
@@ -317,6 +322,7 @@ fn run(
     }
     let mut outcome = execute(&plan, goal, executor.as_ref(), reporter)
         .map_err(|error| crate::missing::diagnose(error, &plan, &request))?;
+    outcome.runs_in = Some(executor.describe());
     check_cpu(settings, &plan.target, &outcome, reporter)?;
     if let (Some(cache), Some(inputs)) = (&cache, &keyed) {
         build_cache::insert(cache, inputs, &plan, &outcome, reporter);

@@ -75,6 +75,11 @@ pub struct Outcome {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tests: Option<Tests>,
     pub total: Duration,
+    /// Where the steps ran, in a few words: the sandbox and who they ran as (`bubblewrap over
+    /// the host's system, as \`nobody\` (uid 65534), not root`); `None` when none ran (a
+    /// build restored from the cache).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runs_in: Option<String>,
     /// What the build cache did (`None`: not used).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache: Option<crate::build_cache::CacheReport>,

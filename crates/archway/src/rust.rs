@@ -412,7 +412,10 @@ impl CargoExecutor {
         // Cargo writes `Cargo.lock` next to the workspace's manifest when there is none (as
         // `cargo build` on the host would), and the project is read-only in the sandbox: an
         // empty file (cargo reads it as an empty resolve) is bound writable for the fetch
-        // alone, which runs none of the project's code. Removed again if it stays empty.
+        // alone, which runs none of the project's code. Removed again if it stays empty. It is
+        // bound as a build directory: as root, a plain writable bind would make the fetch
+        // host root without capabilities, which cannot write the `CARGO_HOME` handed to the
+        // sandbox's id; the file goes back to the project's owner afterwards.
         let mut fetcher = self.fetch.clone();
         let new_lock = manifest
             .map(|manifest| Path::new(manifest).with_file_name("Cargo.lock"))
@@ -423,7 +426,7 @@ impl CargoExecutor {
                 path: lock.clone(),
                 source,
             })?;
-            fetcher.sandbox = fetcher.sandbox.bind(lock);
+            fetcher.sandbox = fetcher.sandbox.bind_build_directory(lock);
         }
         let fetch = Step {
             kind: step.kind,
@@ -436,6 +439,9 @@ impl CargoExecutor {
         if let Some(lock) = &new_lock {
             if std::fs::metadata(lock).is_ok_and(|metadata| metadata.len() == 0) {
                 let _ = std::fs::remove_file(lock);
+            } else if let Some(owner) = lock.parent().and_then(|dir| std::fs::metadata(dir).ok()) {
+                use std::os::unix::fs::MetadataExt;
+                let _ = std::os::unix::fs::lchown(lock, Some(owner.uid()), Some(owner.gid()));
             }
         }
         let code = code?;
@@ -475,6 +481,10 @@ impl Executor for CargoExecutor {
 
     fn log(&self) -> Option<&Path> {
         self.inner.log()
+    }
+
+    fn transcript(&self) -> Option<&Path> {
+        self.inner.transcript()
     }
 }
 

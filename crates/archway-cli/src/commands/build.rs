@@ -59,9 +59,13 @@ pub struct Common {
     /// Register the binfmt_misc entry the hybrid and emulated methods need, if missing.
     #[arg(long)]
     pub setup: bool,
-    /// Hybrid and emulated methods: share the host's network inside the sandbox (off by default).
+    /// Share the host's network inside the build sandbox (off by default).
     #[arg(long)]
     pub network: bool,
+    /// Cross and native methods: run the project's steps directly on the host instead of in a
+    /// bubblewrap sandbox (for trusted sources on a host without user namespaces).
+    #[arg(long)]
+    pub no_sandbox: bool,
     /// Hybrid and emulated methods: extra Debian packages in the root filesystem
     /// (comma-separated; a derived root filesystem, the base stays unchanged).
     #[arg(long, value_delimiter = ',', value_name = "PACKAGES")]
@@ -118,6 +122,7 @@ impl Common {
         options.explain = self.explain;
         options.setup = self.setup;
         options.network = self.network;
+        options.no_sandbox = self.no_sandbox;
         options.packages = self.packages.clone();
         options.suite = self.suite.clone();
         options.no_wait = self.no_wait;

@@ -10,6 +10,7 @@ mod config;
 mod corpus_subset;
 mod emulators;
 mod generated;
+mod host_sandbox;
 mod hostile;
 mod inspect;
 mod missing_dependency;

@@ -276,16 +276,19 @@ fn sigterm_to_archway_ends_the_emulated_sandbox() {
 }
 
 /// A plain makefile that fails when another make runs in the same directory: `busy` exists
-/// while it builds. It touches `started` (outside the build directory) once it is under way.
-fn racing_project(project: &Path, started: &Path) {
+/// while it builds. It touches `started` once it is under way: in the build directory, the
+/// only place a step may write (the host sandbox); the path it returns.
+fn racing_project(project: &Path) -> std::path::PathBuf {
     std::fs::write(
         project.join("Makefile"),
-        format!(
-            "all:\n\ttest ! -e busy\n\ttouch busy {started}\n\tsleep 1\n\trm busy\n\techo built > out\n",
-            started = started.display()
-        ),
+        "all:\n\ttest ! -e busy\n\ttouch busy started\n\tsleep 1\n\trm busy\n\techo built > out\n",
     )
     .expect("Makefile");
+    let host = archway_platform::host::Host::detect().expect("the host");
+    project
+        .join("build/archway")
+        .join(host.platform.config())
+        .join("started")
 }
 
 fn wait_until_exists(path: &Path, build: &mut Running) {
@@ -305,8 +308,7 @@ fn a_second_build_of_one_build_directory_waits_for_the_first() {
     let temp = tempfile::tempdir().expect("temp dir");
     let project = temp.path().join("project");
     std::fs::create_dir(&project).expect("project");
-    let started = temp.path().join("started");
-    racing_project(&project, &started);
+    let started = racing_project(&project);
     let build = || archway().arg("build").arg("-C").arg(&project);
     for pair in 0..6 {
         let _ = std::fs::remove_file(&started);
@@ -346,8 +348,7 @@ fn no_wait_fails_at_once_while_another_build_holds_the_directory() {
     let temp = tempfile::tempdir().expect("temp dir");
     let project = temp.path().join("project");
     std::fs::create_dir(&project).expect("project");
-    let started = temp.path().join("started");
-    racing_project(&project, &started);
+    let started = racing_project(&project);
     let build = || archway().arg("build").arg("-C").arg(&project);
     for pair in 0..3 {
         let _ = std::fs::remove_file(&started);

@@ -10,7 +10,6 @@ use archway_toolchain::reproducible::PathMap;
 use archway_toolchain::{CrossEnv, Sysroot, SysrootUpstream};
 
 use super::{Backend, Environment, Job};
-use crate::executor::HostExecutor;
 use crate::method::Method;
 use crate::plan::{Facts, Setup, Verdict};
 use crate::project::BuildSystem;
@@ -153,15 +152,18 @@ impl Backend for Cross {
                 },
                 loader_prefix: env.library_prefix.clone(),
             })),
-            // Every step, whatever its build system, gets `SOURCE_DATE_EPOCH`.
-            executor: Box::new(HostExecutor {
-                output: job.output.clone(),
-                env: [(
+            // Every step, whatever its build system, gets `SOURCE_DATE_EPOCH`. The steps run
+            // in the host sandbox, which must show the toolchain wherever it is installed.
+            executor: crate::host_sandbox::executor(
+                job,
+                [(
                     "SOURCE_DATE_EPOCH".to_string(),
                     source_date_epoch(job.project_dir, &env),
                 )]
                 .into(),
-            }),
+                &toolchain_directories(&selected.cc),
+                reporter,
+            )?,
             toolchain: Some(format!(
                 "{} {} ({})",
                 selected.family,
@@ -171,6 +173,17 @@ impl Backend for Cross {
             emulator,
         })
     }
+}
+
+/// The directories of the compiler `cc` and of what it links to (a `PATH` entry that is a link
+/// into a toolchain's own tree).
+fn toolchain_directories(cc: &Path) -> Vec<std::path::PathBuf> {
+    let resolved = std::fs::canonicalize(cc).ok();
+    [Some(cc.to_path_buf()), resolved]
+        .into_iter()
+        .flatten()
+        .filter_map(|path| path.parent().map(Path::to_path_buf))
+        .collect()
 }
 
 /// The user's `SOURCE_DATE_EPOCH` (the configuration's `env`, else archway's environment), or

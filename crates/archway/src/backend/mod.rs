@@ -72,6 +72,9 @@ pub struct RootfsRequest {
     pub env: BTreeMap<String, String>,
     /// Share the host's network.
     pub network: bool,
+    /// `--no-sandbox`: the cross and native methods run their steps directly on the host
+    /// ([`crate::host_sandbox`]).
+    pub unsandboxed: bool,
     /// `--setup`: register a missing binfmt_misc entry.
     pub setup: bool,
     /// The shared cache a missing root filesystem is restored from and a new one offered to.

@@ -5,7 +5,6 @@ use archway_platform::Reporter;
 use archway_toolchain::reproducible::PathMap;
 
 use super::{Backend, Environment, Job};
-use crate::executor::HostExecutor;
 use crate::method::Method;
 use crate::plan::{Facts, Verdict};
 use crate::steps::Toolset;
@@ -37,21 +36,23 @@ impl Backend for Native {
         }
     }
 
-    fn prepare(&self, job: &Job<'_>, _reporter: &dyn Reporter) -> Result<Environment, Error> {
+    fn prepare(&self, job: &Job<'_>, reporter: &dyn Reporter) -> Result<Environment, Error> {
         Ok(Environment {
             toolset: Toolset::Native,
             // The configuration's compiler, flags and `env`, as the hybrid and emulated
-            // methods get them inside (the host's own compilers build).
+            // methods get them inside (the host's own compilers build), in the host sandbox.
             // With the path maps and `SOURCE_DATE_EPOCH` (`crate::reproducible`).
-            executor: Box::new(HostExecutor {
-                output: job.output.clone(),
-                env: crate::reproducible::with_path_maps(
+            executor: crate::host_sandbox::executor(
+                job,
+                crate::reproducible::with_path_maps(
                     &job.rootfs.env,
                     &PathMap::for_build(job.project_dir, job.build_dir),
                     job.project_dir,
                     &|name| std::env::var(name).ok(),
                 ),
-            }),
+                &[],
+                reporter,
+            )?,
             toolchain: None,
             emulator: Vec::new(),
         })

@@ -1,0 +1,308 @@
+//! The cross and native methods' steps run in a bubblewrap sandbox over the host's system
+//! (`archway::host_sandbox`): a Makefile that writes outside its build directory fails and
+//! changes nothing, the steps are not root and have no network, `--no-sandbox` runs them on
+//! the host and says so. Needs bwrap, make and cc (skipped outside CI without them).
+
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use crate::support::{self, archway};
+
+fn prerequisites(extra: &[&str]) -> bool {
+    for tool in ["bwrap", "make", "cc"].iter().chain(extra) {
+        if !support::have_tool(tool) && support::skip_unless_ci(&format!("`{tool}` on PATH")) {
+            return false;
+        }
+    }
+    true
+}
+
+use archway_rootfs::running_as_root;
+
+/// A plain Makefile project whose `all` runs `recipe` (one shell line).
+fn makefile_project(directory: &Path, recipe: &str, check: &str) {
+    fs::create_dir_all(directory).expect("project dir");
+    fs::write(
+        directory.join("Makefile"),
+        format!("all:\n\t{recipe}\n\ncheck:\n\t{check}\n"),
+    )
+    .expect("Makefile");
+}
+
+fn native_build(command: support::Archway, project: &str) -> support::Archway {
+    command.args([
+        "build",
+        "--target",
+        "x86_64-linux",
+        "--method",
+        "native",
+        "-C",
+        project,
+    ])
+}
+
+/// Places a hostile Makefile tries to write: the project itself, archway's `HOME`, `/etc`,
+/// `/usr/local`, and root's own home.
+const ESCAPES: [&str; 5] = ["project", "home", "etc", "usr-local", "root"];
+
+fn escape_target(escape: &str, command: &support::Archway) -> PathBuf {
+    let unique = format!("archway-host-sandbox-{}", std::process::id());
+    match escape {
+        "project" => command.work_dir().join("hostile").join(unique),
+        "home" => command.home().join(unique),
+        "etc" => Path::new("/etc").join(unique),
+        "usr-local" => Path::new("/usr/local").join(unique),
+        _ => Path::new("/root").join(unique),
+    }
+}
+
+#[test]
+fn a_makefile_that_writes_outside_the_build_directory_fails_and_changes_nothing() {
+    if !prerequisites(&[]) {
+        return;
+    }
+    for escape in ESCAPES {
+        let command = archway();
+        let target = escape_target(escape, &command);
+        makefile_project(
+            &command.work_dir().join("hostile"),
+            &format!("@touch {} && echo wrote it", target.display()),
+            "true",
+        );
+        let output = native_build(command, "hostile").run();
+        assert_eq!(
+            output.code,
+            Some(2),
+            "{escape}: make fails: {}",
+            output.stderr
+        );
+        assert!(
+            output
+                .stderr
+                .contains(&format!("touch: cannot touch '{}'", target.display())),
+            "{escape}: {}",
+            output.stderr
+        );
+        assert!(
+            output.stderr.contains("error: build step failed: `make"),
+            "{escape}: {}",
+            output.stderr
+        );
+        assert!(!target.exists(), "`{}` was written", target.display());
+        assert!(!output.stderr.contains("wrote it"));
+    }
+}
+
+#[test]
+fn steps_are_not_root_have_no_network_and_own_their_build_directory() {
+    if !prerequisites(&[]) {
+        return;
+    }
+    let command = archway();
+    let project = command.work_dir().join("facts");
+    makefile_project(
+        &project,
+        "id -u > uid && cat /proc/net/dev > net && printf 'int main(void){return 0;}' > main.c \
+         && $(CC) -o main main.c",
+        "./main",
+    );
+    let output = command
+        .args([
+            "test",
+            "--target",
+            "x86_64-linux",
+            "--method",
+            "native",
+            "-C",
+            "facts",
+            "--json",
+            "--explain",
+        ])
+        .run();
+    output.assert_code(0);
+    let build = project.join("build/archway/x86_64-unknown-linux-gnu");
+    let uid: u32 = fs::read_to_string(build.join("uid"))
+        .expect("uid")
+        .trim()
+        .parse()
+        .expect("a number");
+    let expected = if running_as_root() {
+        archway_rootfs::SANDBOX_ID
+    } else {
+        // This process's own user: the owner of what it created.
+        fs::metadata(output.temp()).expect("temp dir").uid()
+    };
+    assert_eq!(uid, expected, "`id -u` in a build step");
+    assert_ne!(fs::metadata(build.join("main")).expect("main").uid(), 0);
+    assert_eq!(
+        fs::metadata(build.join("main")).expect("main").uid(),
+        expected
+    );
+    let interfaces: Vec<String> = fs::read_to_string(build.join("net"))
+        .expect("net")
+        .lines()
+        .filter_map(|line| {
+            line.split_once(':')
+                .map(|(name, _)| name.trim().to_string())
+        })
+        .collect();
+    assert_eq!(interfaces, ["lo"], "only the sandbox's own loopback");
+    let outcome: serde_json::Value = serde_json::from_str(&output.stdout).expect("JSON outcome");
+    let runs_in = outcome["runs_in"].as_str().expect("runs_in");
+    assert!(
+        runs_in.starts_with("bubblewrap over the host's system, as "),
+        "{runs_in}"
+    );
+    assert!(
+        output.stderr.contains(&format!("running in: {runs_in}")),
+        "--explain says it: {}",
+        output.stderr
+    );
+    if running_as_root() {
+        assert_eq!(
+            runs_in,
+            "bubblewrap over the host's system, as `nobody` (uid 65534), not root"
+        );
+    }
+}
+
+#[test]
+fn a_cross_build_runs_sandboxed_and_its_tests_run_under_qemu() {
+    if !prerequisites(&["aarch64-linux-gnu-gcc", "qemu-aarch64-static"]) {
+        return;
+    }
+    let command = archway();
+    let project = command.work_dir().join("cross");
+    makefile_project(
+        &project,
+        "id -u > uid && printf 'int main(void){return 0;}' > main.c && $(CC) -o main main.c",
+        "./main && echo ran-the-aarch64-program",
+    );
+    let output = command
+        .args([
+            "test", "--target", "aarch64", "--method", "cross", "-C", "cross",
+        ])
+        .run();
+    output.assert_code(0);
+    assert!(
+        output.stderr.contains("ran-the-aarch64-program"),
+        "{}",
+        output.stderr
+    );
+    let build = project.join("build/archway/aarch64-unknown-linux-gnu");
+    let uid = fs::read_to_string(build.join("uid")).expect("uid");
+    assert_ne!(uid.trim(), "0");
+    assert_eq!(
+        output.stdout,
+        "main\texecutable\taarch64-unknown-linux-gnu\n"
+    );
+}
+
+#[test]
+fn no_sandbox_runs_the_steps_on_the_host_and_says_so() {
+    if !prerequisites(&[]) {
+        return;
+    }
+    let command = archway();
+    let outside = command.temp().join("outside");
+    makefile_project(
+        &command.work_dir().join("trusted"),
+        &format!("touch {}", outside.display()),
+        "true",
+    );
+    let output = native_build(command, "trusted")
+        .args(["--no-sandbox", "--json"])
+        .run();
+    output.assert_code(0);
+    let outcome: serde_json::Value = serde_json::from_str(&output.stdout).expect("JSON outcome");
+    assert_eq!(outcome["runs_in"], "the host itself, unsandboxed");
+    assert!(outside.exists(), "the step ran on the host");
+    assert!(
+        output.stderr.contains(
+            "warning: --no-sandbox: the project's configure, build and test steps run directly \
+             on the host"
+        ),
+        "{}",
+        output.stderr
+    );
+}
+
+#[test]
+fn a_users_own_command_may_write_into_the_project() {
+    if !prerequisites(&[]) {
+        return;
+    }
+    let command = archway();
+    makefile_project(&command.work_dir().join("tree"), "true", "true");
+    let output = native_build(command, "tree")
+        .args(["--", "sh", "-c", "touch built-in-the-tree"])
+        .run();
+    output.assert_code(0);
+    assert!(output.temp().join("work/tree/built-in-the-tree").exists());
+}
+
+#[test]
+fn without_bwrap_the_build_says_what_to_install() {
+    let command = archway();
+    makefile_project(&command.work_dir().join("plain"), "true", "true");
+    // A PATH with make (the build system's driver) and no bwrap.
+    let bin = command.temp().join("bin");
+    fs::create_dir_all(&bin).expect("bin");
+    let Some(make) = ["/usr/bin/make", "/bin/make"]
+        .into_iter()
+        .find(|path| Path::new(path).is_file())
+    else {
+        support::skip_unless_ci("`make` in /usr/bin");
+        return;
+    };
+    std::os::unix::fs::symlink(make, bin.join("make")).expect("symlink make");
+    let output = native_build(command.env("PATH", &bin), "plain").run();
+    output.assert_code(1);
+    assert!(
+        output.stderr.contains(
+            "error: `bwrap` is not installed\nhint: run `apt-get install bubblewrap` as root"
+        ),
+        "{}",
+        output.stderr
+    );
+}
+
+#[test]
+fn a_sandbox_that_cannot_start_is_one_error_with_a_hint() {
+    if !prerequisites(&[]) {
+        return;
+    }
+    let command = archway();
+    makefile_project(&command.work_dir().join("plain"), "touch built", "true");
+    // bwrap as a kernel without user namespaces for users answers it (bubblewrap.c).
+    let bin = command.temp().join("bin");
+    fs::create_dir_all(&bin).expect("bin");
+    let fake = bin.join("bwrap");
+    fs::write(
+        &fake,
+        "#!/bin/sh\necho 'bwrap: setting up uid map: Permission denied' >&2\nexit 1\n",
+    )
+    .expect("fake bwrap");
+    fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    let output = native_build(command.env("PATH", path), "plain").run();
+    output.assert_code(1);
+    assert!(
+        output.stderr.contains(
+            "error: the build sandbox (bubblewrap) cannot start on this host: setting up uid \
+             map: Permission denied\nhint: "
+        ),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        output.stderr.contains("`--no-sandbox`"),
+        "{}",
+        output.stderr
+    );
+    assert!(!output
+        .temp()
+        .join("work/plain/build/archway/x86_64-unknown-linux-gnu/built")
+        .exists());
+}

@@ -1,0 +1,508 @@
+//! The cross and native methods' steps, in a sandbox over the host's own system.
+//!
+//! These methods build with the host's compilers, so their steps used to run directly on the
+//! host, as root when archway ran as root. The sources being built are not trusted
+//! (docs/security.md): their configure scripts, Makefiles, build scripts and tests now run in
+//! [`Sandbox::host`], the sandbox the emulated method uses with the host's `/` as its tree.
+//!
+//! What a step sees:
+//! - the host's system read-only, without `/home` and `/root`, with a private `/tmp`;
+//! - the project read-only: archway never builds in the source tree (a plain Makefile and a
+//!   generated `configure` build in a copy under the build directory);
+//! - the build directory writable: the only place a step writes, archway's own files in
+//!   `<build>/.archway` (toolchain files, the log, Cargo's crates, Wine's prefix) included;
+//! - read-only, when the host tree does not show them already: the cache directory (sysroots,
+//!   emulator runners), the `PATH` directories, rustup's toolchains;
+//! - no network, unless `--network` asks for it; Cargo's crates are fetched first by
+//!   `cargo fetch` alone, with network ([`crate::rust::CargoExecutor`]).
+//!
+//! Who a step is: archway's own user, or, when archway runs as root, the unprivileged
+//! [`archway_rootfs::SANDBOX_ID`] (`nobody`), to whom the build directory is handed over.
+//! A host without bubblewrap or user namespaces gets an error naming the fix; `--no-sandbox`
+//! runs the steps directly again, for trusted sources on such hosts.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use archway_platform::Reporter;
+use archway_rootfs::{Identity, Sandbox};
+
+use crate::backend::Job;
+use crate::emulated::SandboxExecutor;
+use crate::executor::{Executor, HostExecutor};
+use crate::project::BuildSystem;
+use crate::rust::{CargoExecutor, RustVersion};
+use crate::Error;
+
+/// Variables of archway's environment a sandboxed step does not get: they name places the
+/// sandbox does not have (the user's home, runtime directory and agents' sockets) or that it
+/// sets itself (`HOME=/tmp`, `CARGO_HOME` in the build directory).
+const NOT_PASSED: [&str; 14] = [
+    "HOME",
+    "PWD",
+    "OLDPWD",
+    "TMPDIR",
+    "CARGO_HOME",
+    "CARGO_TARGET_DIR",
+    "SSH_AUTH_SOCK",
+    "SSH_AGENT_PID",
+    "GPG_AGENT_INFO",
+    "DBUS_SESSION_BUS_ADDRESS",
+    "DISPLAY",
+    "WAYLAND_DISPLAY",
+    "XAUTHORITY",
+    "WINEPREFIX",
+];
+
+/// The cargo on the host (rustup's): sparse crates.io by default since 1.70.
+const HOST_CARGO: RustVersion = RustVersion {
+    major: 1,
+    minor: 70,
+};
+
+/// Who a step is, for `--explain` and `--json`'s `runs_in`.
+fn user(identity: Identity) -> String {
+    match identity {
+        Identity::Dedicated(id) => format!("`nobody` (uid {id}), not root"),
+        Identity::Invoker => format!(
+            "archway's user (uid {})",
+            rustix::process::getuid().as_raw()
+        ),
+        Identity::MappedRoot | Identity::Root => "root without capabilities".to_string(),
+    }
+}
+
+/// The executor of a cross or native build: every step in [`Sandbox::host`] with `env` on top
+/// of archway's environment, and `read_only` (a toolchain's directory) visible; Cargo projects
+/// fetch their crates first. With `--no-sandbox`, a [`HostExecutor`], said loudly.
+pub(crate) fn executor(
+    job: &Job<'_>,
+    env: BTreeMap<String, String>,
+    read_only: &[PathBuf],
+    reporter: &dyn Reporter,
+) -> Result<Box<dyn Executor>, Error> {
+    if job.rootfs.unsandboxed {
+        tracing::warn!("--no-sandbox: the project's build steps run directly on the host");
+        reporter.note(&format!(
+            "warning: --no-sandbox: the project's configure, build and test steps run directly \
+             on the host as {}, with write access to everything that user can write",
+            if archway_rootfs::running_as_root() {
+                "root"
+            } else {
+                "archway's user"
+            }
+        ));
+        return Ok(Box::new(HostExecutor {
+            output: job.output.clone(),
+            env,
+        }));
+    }
+    // A binfmt_misc entry without the `F` flag makes the kernel open QEMU by its path inside
+    // the sandbox when a test `exec`s a target program: it must be there too.
+    let mut read_only = read_only.to_vec();
+    read_only.extend(configured_paths(job.toolchain));
+    read_only.extend(
+        job.target
+            .qemu_user()
+            .and_then(crate::emulated::interpreter_to_bind),
+    );
+    let executor = |project_writable| {
+        let sandbox = sandbox(job, &env, &read_only, project_writable);
+        SandboxExecutor {
+            description: format!(
+                "bubblewrap over the host's system, as {}",
+                user(sandbox.effective_identity())
+            ),
+            sandbox,
+            tree: PathBuf::from("/"),
+            output: job.output.clone(),
+        }
+    };
+    let inner = executor(false);
+    let probe = inner.sandbox.clone().current_dir(job.build_dir);
+    let steps: Box<dyn Executor> = if job.build_system == Some(BuildSystem::Cargo) {
+        Box::new(CargoExecutor::new(inner, job.build_dir, HOST_CARGO))
+    } else {
+        Box::new(inner)
+    };
+    Ok(Box::new(HostSandboxExecutor {
+        steps,
+        command: executor(true),
+        probe,
+        probed: std::sync::Mutex::new(false),
+    }))
+}
+
+/// The project's steps in the sandbox with the project read-only; a user's own command
+/// (`archway build -- make`) with the project writable, since building in the tree is what
+/// such a command usually does (as root: host root in a user namespace without capabilities,
+/// [`Identity::MappedRoot`], as the emulated method's shell).
+/// Before the first step, the sandbox is started once with an empty command ([`probe`]): not earlier,
+/// so that what the build checks first (a missing `autoreconf`) is said first and a build
+/// restored from the cache starts no sandbox.
+#[derive(Debug)]
+struct HostSandboxExecutor {
+    steps: Box<dyn Executor>,
+    command: SandboxExecutor,
+    probe: Sandbox,
+    probed: std::sync::Mutex<bool>,
+}
+
+impl Executor for HostSandboxExecutor {
+    fn run(&self, step: &crate::steps::Step) -> Result<Option<i32>, Error> {
+        {
+            let mut probed = self
+                .probed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if !*probed {
+                probe(&self.probe)?;
+                *probed = true;
+            }
+        }
+        if step.kind == crate::steps::StepKind::Command {
+            self.command.run(step)
+        } else {
+            self.steps.run(step)
+        }
+    }
+
+    fn has_program(&self, program: &str) -> bool {
+        self.steps.has_program(program)
+    }
+
+    fn describe(&self) -> String {
+        self.steps.describe()
+    }
+
+    fn log(&self) -> Option<&Path> {
+        self.steps.log()
+    }
+
+    fn transcript(&self) -> Option<&Path> {
+        self.steps.transcript()
+    }
+}
+
+/// The sandbox of `job`'s steps (module docs); `project_writable` for a user's own command.
+pub fn sandbox(
+    job: &Job<'_>,
+    env: &BTreeMap<String, String>,
+    read_only: &[PathBuf],
+    project_writable: bool,
+) -> Sandbox {
+    let mut sandbox = Sandbox::host()
+        .network(job.rootfs.network)
+        .current_dir(job.project_dir);
+    sandbox = if project_writable {
+        sandbox.bind(job.project_dir)
+    } else {
+        sandbox.bind_read_only(job.project_dir)
+    };
+    sandbox = sandbox.bind_build_directory(job.build_dir);
+    for path in hidden_paths(job.cache_dir, read_only) {
+        sandbox = sandbox.bind_read_only(path);
+    }
+    for (name, value) in passed_environment(std::env::vars_os()) {
+        sandbox = sandbox.env(name, value);
+    }
+    if let Some(rustup) = rustup_home() {
+        sandbox = sandbox.env("RUSTUP_HOME", rustup);
+    }
+    // Wine writes its prefix: one per build directory (archway-toolchain's runner takes it).
+    sandbox = sandbox.env(
+        "ARCHWAY_WINEPREFIX",
+        job.build_dir.join(".archway").join("wine"),
+    );
+    for (name, value) in env {
+        sandbox = sandbox.env(name, value);
+    }
+    sandbox
+}
+
+/// The directories a step needs that the host tree does not show (under `/home`, `/root`,
+/// `/tmp`...): the cache, the installations of the `PATH` directories, rustup's, `read_only`;
+/// existing ones, once.
+fn hidden_paths(cache_dir: Option<&Path>, read_only: &[PathBuf]) -> Vec<PathBuf> {
+    let search_path = std::env::var_os("PATH").unwrap_or_default();
+    let mut candidates: Vec<PathBuf> = cache_dir.map(Path::to_path_buf).into_iter().collect();
+    candidates.extend(
+        std::env::split_paths(&search_path)
+            .filter_map(|directory| std::fs::canonicalize(directory).ok())
+            .map(|directory| installation(&directory)),
+    );
+    candidates.extend(rustup_home());
+    candidates.extend(read_only.iter().cloned());
+    let mut paths: Vec<PathBuf> = Vec::new();
+    for candidate in candidates {
+        // bwrap binds the target of a link; the bind's own path must be a plain one.
+        let Ok(path) = std::fs::canonicalize(&candidate) else {
+            continue;
+        };
+        if Sandbox::host_tree_shows(&path) || paths.iter().any(|kept| path.starts_with(kept)) {
+            continue;
+        }
+        paths.retain(|kept| !kept.starts_with(&path));
+        paths.push(path);
+    }
+    paths
+}
+
+/// What the configuration names for the toolchain (`cc`, `sysroot`, `emulator`...): the
+/// programs' directories, with and without links resolved, the sysroot, the emulator.
+fn configured_paths(request: &archway_toolchain::Request) -> Vec<PathBuf> {
+    let mut paths = Vec::new();
+    for program in [&request.cc, &request.cxx, &request.ar, &request.ld]
+        .into_iter()
+        .flatten()
+    {
+        let resolved = std::fs::canonicalize(program).ok();
+        paths.extend(
+            [Some(program.clone()), resolved]
+                .into_iter()
+                .flatten()
+                .filter_map(|path| path.parent().map(Path::to_path_buf))
+                .filter(|directory| directory.is_absolute()),
+        );
+    }
+    paths.extend(request.sysroot.clone());
+    paths.extend(request.emulator.clone());
+    paths
+}
+
+/// What a `PATH` directory needs besides itself: its parent, the tool's own prefix (pyenv's
+/// shims run `~/.pyenv/libexec/pyenv`, a virtualenv's `bin/python` needs its `lib`, nvm's
+/// `bin/npm` links into `../lib`) — but never a whole home directory (`~/bin`), and only
+/// `bin` of Cargo's home (rustup's proxies need `RUSTUP_HOME`, not `credentials.toml`).
+fn installation(directory: &Path) -> PathBuf {
+    let Some(parent) = directory.parent() else {
+        return directory.to_path_buf();
+    };
+    let is_home = parent == Path::new("/root") || parent.parent() == Some(Path::new("/home"));
+    if is_home || parent.file_name() == Some(std::ffi::OsStr::new(".cargo")) {
+        directory.to_path_buf()
+    } else {
+        parent.to_path_buf()
+    }
+}
+
+/// rustup's toolchains: `RUSTUP_HOME`, else `~/.rustup` when it exists.
+fn rustup_home() -> Option<PathBuf> {
+    std::env::var_os("RUSTUP_HOME")
+        .filter(|value| !value.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".rustup")))
+        .filter(|path| path.is_dir())
+}
+
+/// archway's environment without [`NOT_PASSED`] and the `XDG_` directories: the cross
+/// toolchain's `PATH`, a user's `CC` or `CFLAGS`, as the steps had them on the host.
+fn passed_environment(
+    variables: impl Iterator<Item = (OsString, OsString)>,
+) -> Vec<(OsString, OsString)> {
+    variables
+        .filter(|(name, _)| {
+            let name = name.to_string_lossy();
+            !NOT_PASSED.contains(&name.as_ref()) && !name.starts_with("XDG_")
+        })
+        .collect()
+}
+
+/// Starts the sandbox once with an empty command before the first step, so that a host without bwrap or
+/// without user namespaces gets one error naming the fix instead of a failed configure.
+fn probe(sandbox: &Sandbox) -> Result<(), Error> {
+    // By its path: the steps' `PATH` may be a project's own few tools.
+    let mut command = sandbox.command("/bin/sh", ["-c", ":"])?;
+    let output = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output();
+    let output = match output {
+        Ok(output) => output,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::Rootfs(archway_rootfs::Error::ToolMissing {
+                tool: "bwrap",
+                package: "bubblewrap",
+            }))
+        }
+        Err(source) => {
+            return Err(Error::Spawn {
+                command: "bwrap".to_string(),
+                source,
+            })
+        }
+    };
+    if output.status.success() {
+        return Ok(());
+    }
+    let said = String::from_utf8_lossy(&output.stderr).trim().to_string();
+    Err(Error::HostSandbox {
+        reason: said
+            .lines()
+            .last()
+            .map(|line| line.strip_prefix("bwrap: ").unwrap_or(line))
+            .unwrap_or("bwrap failed")
+            .to_string(),
+        user_namespaces: user_namespace_setting(Path::new("/proc/sys")),
+    })
+}
+
+/// The setting that forbids user namespaces, if one does, with the command that allows them:
+/// Debian's `kernel.unprivileged_userns_clone` (its kernel patch, 0 forbids them to users),
+/// Ubuntu's AppArmor restriction (23.10 and later), and the kernel's own limit.
+/// `proc_sys` is `/proc/sys`.
+fn user_namespace_setting(proc_sys: &Path) -> Option<String> {
+    let read = |path: &str| {
+        std::fs::read_to_string(proc_sys.join(path))
+            .ok()
+            .map(|text| text.trim().to_string())
+    };
+    if read("user/max_user_namespaces").as_deref() == Some("0") {
+        return Some("sysctl -w user.max_user_namespaces=15000".to_string());
+    }
+    // As root too: the sandbox's unprivileged id makes the namespace.
+    if read("kernel/unprivileged_userns_clone").as_deref() == Some("0") {
+        return Some("sysctl -w kernel.unprivileged_userns_clone=1".to_string());
+    }
+    if read("kernel/apparmor_restrict_unprivileged_userns").as_deref() == Some("1") {
+        return Some("sysctl -w kernel.apparmor_restrict_unprivileged_userns=0".to_string());
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_environment_keeps_the_toolchain_and_drops_the_users_places() {
+        let variables = [
+            ("PATH", "/opt/cross/bin:/usr/bin"),
+            ("CFLAGS", "-O1"),
+            ("HOME", "/root"),
+            ("SSH_AUTH_SOCK", "/tmp/ssh-x/agent.1"),
+            ("XDG_RUNTIME_DIR", "/run/user/0"),
+            ("CARGO_HOME", "/root/.cargo"),
+        ]
+        .map(|(name, value)| (OsString::from(name), OsString::from(value)));
+        let passed: Vec<String> = passed_environment(variables.into_iter())
+            .into_iter()
+            .map(|(name, _)| name.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(passed, ["PATH", "CFLAGS"]);
+    }
+
+    #[test]
+    fn the_configured_toolchain_is_visible() {
+        let request = archway_toolchain::Request {
+            cc: Some(PathBuf::from("/home/user/x-tools/bin/aarch64-gcc")),
+            cxx: Some(PathBuf::from("clang++")),
+            sysroot: Some(PathBuf::from("/home/user/sysroot")),
+            emulator: Some(PathBuf::from("/home/user/qemu/qemu-aarch64")),
+            ..Default::default()
+        };
+        assert_eq!(
+            configured_paths(&request),
+            [
+                "/home/user/x-tools/bin",
+                "/home/user/sysroot",
+                "/home/user/qemu/qemu-aarch64"
+            ]
+            .map(PathBuf::from)
+        );
+    }
+
+    #[test]
+    fn a_path_directory_brings_its_installation_but_no_home() {
+        for (directory, needed) in [
+            ("/root/.pyenv/shims", "/root/.pyenv"),
+            (
+                "/home/user/.nvm/versions/node/v20/bin",
+                "/home/user/.nvm/versions/node/v20",
+            ),
+            ("/home/user/bin", "/home/user/bin"),
+            ("/root/.cargo/bin", "/root/.cargo/bin"),
+            ("/home/user/.cargo/bin", "/home/user/.cargo/bin"),
+        ] {
+            assert_eq!(installation(Path::new(directory)), Path::new(needed));
+        }
+    }
+
+    #[test]
+    fn hidden_paths_are_bound_once_and_shown_ones_not_at_all() {
+        let cache = tempfile::tempdir().expect("temp dir");
+        let inside = cache.path().join("sysroot");
+        std::fs::create_dir(&inside).expect("mkdir");
+        let canonical = std::fs::canonicalize(cache.path()).expect("canonical");
+        let paths = hidden_paths(
+            Some(cache.path()),
+            &[
+                inside,
+                PathBuf::from("/usr/bin"),
+                PathBuf::from("/no/such/dir"),
+            ],
+        );
+        assert!(paths.contains(&canonical), "{paths:?}");
+        assert!(!paths
+            .iter()
+            .any(|path| path.starts_with(&canonical) && *path != canonical));
+        assert!(!paths.contains(&PathBuf::from("/usr/bin")));
+        assert!(!paths.contains(&PathBuf::from("/no/such/dir")));
+    }
+
+    #[test]
+    fn the_setting_that_forbids_user_namespaces_is_named_with_its_fix() {
+        let proc_sys = tempfile::tempdir().expect("temp dir");
+        let write = |path: &str, value: &str| {
+            let path = proc_sys.path().join(path);
+            std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+            std::fs::write(path, value).expect("write");
+        };
+        write("user/max_user_namespaces", "15000\n");
+        write("kernel/unprivileged_userns_clone", "1\n");
+        assert_eq!(user_namespace_setting(proc_sys.path()), None);
+        write("kernel/apparmor_restrict_unprivileged_userns", "1\n");
+        assert_eq!(
+            user_namespace_setting(proc_sys.path()).as_deref(),
+            Some("sysctl -w kernel.apparmor_restrict_unprivileged_userns=0")
+        );
+        write("kernel/unprivileged_userns_clone", "0\n");
+        assert_eq!(
+            user_namespace_setting(proc_sys.path()).as_deref(),
+            Some("sysctl -w kernel.unprivileged_userns_clone=1")
+        );
+        write("user/max_user_namespaces", "0\n");
+        assert_eq!(
+            user_namespace_setting(proc_sys.path()).as_deref(),
+            Some("sysctl -w user.max_user_namespaces=15000")
+        );
+        let error = Error::HostSandbox {
+            reason: "setting up uid map: Permission denied".to_string(),
+            user_namespaces: user_namespace_setting(proc_sys.path()),
+        };
+        assert_eq!(
+            error.to_string(),
+            "the build sandbox (bubblewrap) cannot start on this host: setting up uid map: \
+             Permission denied"
+        );
+        assert_eq!(
+            error.hint().as_deref(),
+            Some(
+                "allow user namespaces: run `sysctl -w user.max_user_namespaces=15000` as root; \
+                 or, for sources you trust, build unsandboxed with `--no-sandbox`"
+            )
+        );
+    }
+
+    #[test]
+    fn explain_says_who_the_steps_run_as() {
+        assert_eq!(
+            user(Identity::Dedicated(65534)),
+            "`nobody` (uid 65534), not root"
+        );
+        assert!(user(Identity::Invoker).starts_with("archway's user (uid "));
+    }
+}
