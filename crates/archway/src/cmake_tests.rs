@@ -37,12 +37,26 @@ pub enum CmakeTests {
 /// # Errors
 /// The query file cannot be written.
 pub fn request_codemodel(build_dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
     let query = build_dir.join(CODEMODEL_QUERY);
+    if query.exists() {
+        return Ok(());
+    }
     if let Some(parent) = query.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    if !query.exists() {
-        std::fs::write(&query, b"")?;
+    std::fs::write(&query, b"")?;
+    // CMake writes its reply next to the query, as whoever the build runs as: the new
+    // directories get the build directory's owner (the sandbox's id once it has built there).
+    let owner = std::fs::metadata(build_dir)?;
+    let mut path = query.as_path();
+    while path != build_dir {
+        let metadata = std::fs::symlink_metadata(path)?;
+        if (metadata.uid(), metadata.gid()) != (owner.uid(), owner.gid()) {
+            std::os::unix::fs::lchown(path, Some(owner.uid()), Some(owner.gid()))?;
+        }
+        let Some(parent) = path.parent() else { break };
+        path = parent;
     }
     Ok(())
 }
