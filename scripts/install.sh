@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set everything up on a fresh Debian 12 (bookworm) machine and run archway's main job:
 #   1. install the system packages archway drives (QEMU user mode, a riscv64 cross toolchain,
-#      CMake/Meson, mmdebstrap and bubblewrap for the emulated method),
+#      CMake/Meson, mmdebstrap, and bubblewrap: every method runs build steps in its sandbox),
 #   2. install the `archway` binary with cargo (into ~/.cargo/bin),
 #   3. build examples/hello for riscv64 and run its tests under emulation.
 # Run as root (or with sudo): it calls apt-get.

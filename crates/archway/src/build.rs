@@ -324,6 +324,22 @@ pub fn execute(
         source,
     })?;
     if recipe.build_system == BuildSystem::Cmake {
+        let source = plan
+            .project
+            .as_ref()
+            .map_or(plan.project_dir.as_path(), |project| project.root.as_path());
+        let forgotten = crate::cmake_tests::forget_other_source(&recipe.build_dir, source)
+            .map_err(|source| Error::Io {
+                action: "remove the CMake cache of other sources in",
+                path: recipe.build_dir.clone(),
+                source,
+            })?;
+        if let Some(old) = forgotten {
+            reporter.note(&format!(
+                "the build directory was configured for `{}` (a copied or moved project): configuring afresh",
+                old.display()
+            ));
+        }
         // Which tests there are is known after configure (crate::cmake_tests).
         crate::cmake_tests::request_codemodel(&recipe.build_dir).map_err(|source| Error::Io {
             action: "write CMake's file-API query in",

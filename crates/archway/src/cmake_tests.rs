@@ -61,6 +61,41 @@ pub fn request_codemodel(build_dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The source directory a configured CMake build directory belongs to
+/// (`CMAKE_HOME_DIRECTORY` in its `CMakeCache.txt`), if it is configured.
+pub fn configured_source(build_dir: &Path) -> Option<PathBuf> {
+    let cache = std::fs::read_to_string(build_dir.join("CMakeCache.txt")).ok()?;
+    cache.lines().find_map(|line| {
+        line.strip_prefix("CMAKE_HOME_DIRECTORY:INTERNAL=")
+            .map(PathBuf::from)
+    })
+}
+
+/// A build directory configured for other sources (the project was copied or moved with its
+/// build directory) makes CMake refuse: "The source … does not match the source … used to
+/// generate cache". Its cache is removed so that configure starts afresh, as CMake's own
+/// message asks; returns the old source directory when it did.
+///
+/// # Errors
+/// The cache could not be removed.
+pub fn forget_other_source(build_dir: &Path, source: &Path) -> std::io::Result<Option<PathBuf>> {
+    let Some(configured) = configured_source(build_dir) else {
+        return Ok(None);
+    };
+    let same = configured == source
+        || std::fs::canonicalize(&configured).ok() == std::fs::canonicalize(source).ok()
+            && configured.exists();
+    if same {
+        return Ok(None);
+    }
+    std::fs::remove_file(build_dir.join("CMakeCache.txt"))?;
+    match std::fs::remove_dir_all(build_dir.join("CMakeFiles")) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
+        _ => {}
+    }
+    Ok(Some(configured))
+}
+
 /// Decides how to test the configured tree in `build_dir`.
 pub fn decide(build_dir: &Path) -> CmakeTests {
     let registered = count_registered_tests(build_dir);
@@ -252,6 +287,39 @@ mod tests {
             r#"{"configurations": 7}"#,
         );
         assert!(project_targets(build.path()).is_empty());
+    }
+
+    #[test]
+    fn a_cache_of_other_sources_is_forgotten_and_one_of_these_kept() {
+        let build = tempfile::tempdir().expect("temp dir");
+        let source = tempfile::tempdir().expect("temp dir");
+        assert_eq!(
+            forget_other_source(build.path(), source.path()).expect("nothing"),
+            None
+        );
+        let cache = |home: &Path| {
+            write(
+                &build.path().join("CMakeCache.txt"),
+                &format!(
+                    "# This is the CMakeCache file.\nCMAKE_HOME_DIRECTORY:INTERNAL={}\n",
+                    home.display()
+                ),
+            );
+            write(&build.path().join("CMakeFiles/cmake.check_cache"), "x");
+        };
+        cache(source.path());
+        assert_eq!(
+            forget_other_source(build.path(), source.path()).expect("kept"),
+            None
+        );
+        assert!(build.path().join("CMakeCache.txt").exists());
+        cache(Path::new("/elsewhere/hello"));
+        assert_eq!(
+            forget_other_source(build.path(), source.path()).expect("forgotten"),
+            Some(PathBuf::from("/elsewhere/hello"))
+        );
+        assert!(!build.path().join("CMakeCache.txt").exists());
+        assert!(!build.path().join("CMakeFiles").exists());
     }
 
     #[test]

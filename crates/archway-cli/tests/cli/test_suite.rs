@@ -133,3 +133,43 @@ fn a_cmake_project_without_tests_is_not_reported_as_passed() {
         "{json}"
     );
 }
+
+/// A CMake project copied with its build directory (`cp -a`, a moved checkout): CMake refuses
+/// a cache made for other sources; archway configures afresh, saying why.
+#[test]
+fn a_copied_cmake_project_with_its_build_directory_configures_afresh() {
+    let command = archway();
+    let work = command.work_dir();
+    let first = work.join("first");
+    fs::create_dir_all(&first).expect("project directory");
+    fs::write(
+        first.join("CMakeLists.txt"),
+        "cmake_minimum_required(VERSION 3.13)\nproject(moved C)\nadd_executable(hello hello.c)\n",
+    )
+    .expect("CMakeLists.txt");
+    fs::write(first.join("hello.c"), "int main(void) { return 0; }\n").expect("hello.c");
+    // The output owns the temporary directory: kept until the end.
+    let built = command.args(["build", "--no-cache", "-C", "first"]).run();
+    built.assert_code(0);
+    let second = work.join("second");
+    let copied = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(&first)
+        .arg(&second)
+        .status()
+        .expect("cp");
+    assert!(copied.success());
+    let output = archway()
+        .args(["build", "--no-cache", "-C"])
+        .arg(&second)
+        .run();
+    output.assert_code(0);
+    assert!(
+        output.stderr.contains(&format!(
+            "the build directory was configured for `{}`",
+            first.display()
+        )) && output.stderr.contains("configuring afresh"),
+        "{}",
+        output.stderr
+    );
+}
