@@ -201,6 +201,9 @@ run_one() { # package target method
     # asks for the target's own system, which rules cross out (plan.rs), so auto and cross get
     # only the sysroot's. The build directory lives outside the source so methods and targets
     # never share one.
+    # Every run builds from scratch: a build directory left by an earlier run (of another
+    # archway commit) would skip configure and measure an incremental build.
+    rm -rf "$work/build/$package/$target-$method"
     local -a package_env
     case "$method" in
         auto|cross) package_env=(ARCHWAY_SYSROOT_PACKAGES="$sysroot_packages") ;;
