@@ -345,8 +345,13 @@ impl Sandbox {
             if !directory.is_file() {
                 fs::create_dir_all(directory).map_err(Error::io("create", directory))?;
             }
-            if let Identity::Dedicated(id) = identity {
-                hand_over(directory, id)?;
+            match identity {
+                Identity::Dedicated(id) => hand_over(directory, id)?,
+                // Host root without capabilities cannot write what an earlier sandbox of the
+                // dedicated id left there (a build with `--writable-source` or a user's own
+                // command after an ordinary build): root takes the directory back.
+                Identity::MappedRoot => hand_over(directory, 0)?,
+                Identity::Invoker | Identity::Root => {}
             }
         }
         let mut command = Command::new(&self.bwrap);

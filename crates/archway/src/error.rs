@@ -124,6 +124,19 @@ pub enum Error {
         user_namespaces: Option<String>,
     },
 
+    /// A sandboxed step failed writing where the host sandbox keeps things read-only (its
+    /// output says `Read-only file system`): most often its own source tree, which some test
+    /// suites write into (yajl's `run_tests.sh`).
+    #[error(
+        "{step}\n  the step wrote where the sandbox keeps things read-only (\"Read-only file \
+         system\" in its output): the project's source tree `{}` or the host's system",
+        project.display()
+    )]
+    SourceReadOnly {
+        project: std::path::PathBuf,
+        step: Box<Error>,
+    },
+
     /// Rust projects: the platform has no Rust target name.
     #[error("Rust has no target for `{target}`")]
     NoRustTarget { target: String },
@@ -285,6 +298,12 @@ impl Error {
                          sources you trust, build unsandboxed with `--no-sandbox`"
                     .to_string(),
             }),
+            Error::SourceReadOnly { .. } => Some(
+                "if it writes into its source tree (some test suites do), run again with \
+                 `--writable-source`; only the build directory is writable otherwise (for \
+                 sources you trust, `--no-sandbox` runs the steps on the host)"
+                    .to_string(),
+            ),
             Error::CpuCheck { .. } => Some(
                 "build for the platform's CPU (`archway platform show TARGET` lists its compiler \
                  flags; `gcc-arch`/`gcc-cpu` in `archway.toml` set them), or set \
@@ -329,7 +348,9 @@ impl Error {
             Error::StepFailed { code: None, .. } => 2,
             Error::Interrupted { signal, .. } => u8::try_from(128 + signal).unwrap_or(2),
             Error::Spawn { .. } | Error::Io { .. } => 2,
-            Error::MissingDependency { step, .. } => step.exit_code(),
+            Error::MissingDependency { step, .. } | Error::SourceReadOnly { step, .. } => {
+                step.exit_code()
+            }
             _ => 1,
         }
     }

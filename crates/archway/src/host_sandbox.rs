@@ -120,7 +120,7 @@ pub(crate) fn executor(
             output: job.output.clone(),
         }
     };
-    let inner = executor(false);
+    let inner = executor(job.rootfs.writable_source);
     let probe = inner.sandbox.clone().current_dir(job.build_dir);
     let steps: Box<dyn Executor> = if job.build_system == Some(BuildSystem::Cargo) {
         Box::new(CargoExecutor::new(inner, job.build_dir, HOST_CARGO))
@@ -371,6 +371,49 @@ fn user_namespace_setting(proc_sys: &Path) -> Option<String> {
         return Some("sysctl -w kernel.apparmor_restrict_unprivileged_userns=0".to_string());
     }
     None
+}
+
+/// A failed step of a sandboxed cross or native build whose output says "Read-only file
+/// system" becomes [`Error::SourceReadOnly`], which names `--writable-source`.
+pub(crate) fn diagnose(
+    error: Error,
+    plan: &crate::build::Plan,
+    request: &crate::build::BuildRequest,
+) -> Error {
+    use std::io::{Read, Seek, SeekFrom};
+    let sandboxed = matches!(
+        plan.method,
+        crate::method::Method::Cross | crate::method::Method::Native
+    ) && !request.rootfs.unsandboxed
+        && !request.rootfs.writable_source;
+    let Error::StepFailed {
+        transcript: Some(transcript),
+        transcript_start,
+        ..
+    } = &error
+    else {
+        return error;
+    };
+    if !sandboxed {
+        return error;
+    }
+    // The step's own output, at most its last 4 MiB.
+    let read = || -> std::io::Result<String> {
+        let mut file = std::fs::File::open(transcript)?;
+        let length = file.metadata()?.len();
+        let start = (*transcript_start).max(length.saturating_sub(4 << 20));
+        file.seek(SeekFrom::Start(start))?;
+        let mut bytes = Vec::new();
+        file.take(4 << 20).read_to_end(&mut bytes)?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    };
+    match read() {
+        Ok(text) if text.contains("Read-only file system") => Error::SourceReadOnly {
+            project: plan.project_dir.clone(),
+            step: Box::new(error),
+        },
+        _ => error,
+    }
 }
 
 #[cfg(test)]

@@ -38,6 +38,8 @@ pub struct BuildOptions {
     pub network: bool,
     /// `--no-sandbox`: the cross and native methods run the steps directly on the host.
     pub no_sandbox: bool,
+    /// `--writable-source`: the cross and native methods' steps may write into the project.
+    pub writable_source: bool,
     /// `--packages`: extra packages in the root filesystem.
     pub packages: Vec<String>,
     /// `--suite`: the root filesystem's suite.
@@ -82,6 +84,7 @@ impl BuildOptions {
             setup: false,
             network: false,
             no_sandbox: false,
+            writable_source: false,
             packages: Vec::new(),
             suite: None,
             show_steps: false,
@@ -154,6 +157,7 @@ pub fn request(options: &BuildOptions, settings: &Settings) -> BuildRequest {
         env: emulated.env,
         network: options.network,
         unsandboxed: options.no_sandbox,
+        writable_source: options.writable_source,
         setup: options.setup,
         upstream: None,
         sysroot_upstream: None,
@@ -321,7 +325,8 @@ fn run(
         }
     }
     let mut outcome = execute(&plan, goal, executor.as_ref(), reporter)
-        .map_err(|error| crate::missing::diagnose(error, &plan, &request))?;
+        .map_err(|error| crate::missing::diagnose(error, &plan, &request))
+        .map_err(|error| crate::host_sandbox::diagnose(error, &plan, &request))?;
     outcome.runs_in = Some(executor.describe());
     check_cpu(settings, &plan.target, &outcome, reporter)?;
     if let (Some(cache), Some(inputs)) = (&cache, &keyed) {

@@ -66,6 +66,11 @@ pub struct Common {
     /// bubblewrap sandbox (for trusted sources on a host without user namespaces).
     #[arg(long)]
     pub no_sandbox: bool,
+    /// Cross and native methods: let the project's steps write into its source tree (some test
+    /// suites write there); as root they then run as root of their own user namespace, without
+    /// capabilities, as the emulated method's steps do.
+    #[arg(long)]
+    pub writable_source: bool,
     /// Hybrid and emulated methods: extra Debian packages in the root filesystem
     /// (comma-separated; a derived root filesystem, the base stays unchanged).
     #[arg(long, value_delimiter = ',', value_name = "PACKAGES")]
@@ -123,6 +128,7 @@ impl Common {
         options.setup = self.setup;
         options.network = self.network;
         options.no_sandbox = self.no_sandbox;
+        options.writable_source = self.writable_source;
         options.packages = self.packages.clone();
         options.suite = self.suite.clone();
         options.no_wait = self.no_wait;

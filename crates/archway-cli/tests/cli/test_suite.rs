@@ -173,3 +173,56 @@ fn a_copied_cmake_project_with_its_build_directory_configures_afresh() {
         output.stderr
     );
 }
+
+/// A test suite that writes into its own source tree (yajl's `run_tests.sh` writes
+/// `cases/*.test` there): the sandbox keeps the project read-only, the error says so and names
+/// `--writable-source`, which lets it.
+#[test]
+fn a_test_suite_writing_into_its_source_tree_needs_writable_source() {
+    let command = archway();
+    let project = command.work_dir().join("writes-source");
+    fs::create_dir_all(&project).expect("project directory");
+    fs::write(
+        project.join("CMakeLists.txt"),
+        "cmake_minimum_required(VERSION 3.13)\nproject(writes C)\nadd_executable(writer writer.c)\n\
+         add_custom_target(test COMMAND writer ${CMAKE_SOURCE_DIR}/result.test DEPENDS writer)\n",
+    )
+    .expect("CMakeLists.txt");
+    fs::write(
+        project.join("writer.c"),
+        "#include <stdio.h>\nint main(int argc, char **argv) {\n\
+           FILE *f = fopen(argv[1], \"w\"); if (!f) { perror(argv[1]); return 1; }\n\
+           fputs(\"ran\\n\", f); return fclose(f) != 0;\n}\n",
+    )
+    .expect("writer.c");
+    let refused = command
+        .args(["test", "--no-cache", "-C", "writes-source"])
+        .run();
+    assert_ne!(refused.code, Some(0), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("Read-only file system")
+            && refused
+                .stderr
+                .contains("hint: if it writes into its source tree")
+            && refused.stderr.contains("--writable-source"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!project.join("result.test").exists());
+
+    // A changed source, so the build step writes into the build directory the first run left
+    // to the sandbox's id (as root, `--writable-source` runs as another identity).
+    let mut source = fs::read_to_string(project.join("writer.c")).expect("writer.c");
+    source.push_str("/* changed */\n");
+    fs::write(project.join("writer.c"), source).expect("writer.c");
+    let allowed = archway()
+        .args(["test", "--no-cache", "--writable-source", "-C"])
+        .arg(&project)
+        .run();
+    allowed.assert_code(0);
+    assert_eq!(
+        fs::read_to_string(project.join("result.test")).expect("written by the test suite"),
+        "ran\n"
+    );
+    drop(refused);
+}

@@ -75,6 +75,8 @@ pub struct RootfsRequest {
     /// `--no-sandbox`: the cross and native methods run their steps directly on the host
     /// ([`crate::host_sandbox`]).
     pub unsandboxed: bool,
+    /// `--writable-source`: the project is writable in the host sandbox too.
+    pub writable_source: bool,
     /// `--setup`: register a missing binfmt_misc entry.
     pub setup: bool,
     /// The shared cache a missing root filesystem is restored from and a new one offered to.
