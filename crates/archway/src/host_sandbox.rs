@@ -65,7 +65,10 @@ const HOST_CARGO: RustVersion = RustVersion {
 /// Who a step is, for `--explain` and `--json`'s `runs_in`.
 fn user(identity: Identity) -> String {
     match identity {
-        Identity::Dedicated(id) => format!("`nobody` (uid {id}), not root"),
+        Identity::Dedicated(id) if id == archway_rootfs::SANDBOX_ID => {
+            format!("`nobody` (uid {id}), not root")
+        }
+        Identity::Dedicated(id) => format!("the project's owner (uid {id}), not root"),
         Identity::Invoker => format!(
             "archway's user (uid {})",
             rustix::process::getuid().as_raw()
@@ -197,7 +200,16 @@ pub fn sandbox(
         .network(job.rootfs.network)
         .current_dir(job.project_dir);
     sandbox = if project_writable {
-        sandbox.bind(job.project_dir)
+        let sandbox = sandbox.bind(job.project_dir);
+        match project_owner(job.project_dir) {
+            // As root over a user's project: that user, who may write it, rather than root of a
+            // user namespace, which still owns (and so reads) the host's root-only files such
+            // as /etc/shadow (the tree is the host's own).
+            Some(owner) if archway_rootfs::running_as_root() && owner != 0 => {
+                sandbox.identity(Identity::Dedicated(owner))
+            }
+            _ => sandbox,
+        }
     } else {
         sandbox.bind_read_only(job.project_dir)
     };
@@ -220,6 +232,14 @@ pub fn sandbox(
         sandbox = sandbox.env(name, value);
     }
     sandbox
+}
+
+/// The owner of the project directory, when it has one this process can see.
+fn project_owner(project: &Path) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(project)
+        .ok()
+        .map(|metadata| metadata.uid())
 }
 
 /// The directories a step needs that the host tree does not show (under `/home`, `/root`,

@@ -242,6 +242,54 @@ fn a_users_own_command_may_write_into_the_project() {
     assert!(output.temp().join("work/tree/built-in-the-tree").exists());
 }
 
+/// As root over a user's project, a step that may write the project runs as that user: root of
+/// a user namespace would still own, and so read, the host's root-only files (`/etc/shadow`).
+#[test]
+fn as_root_a_writable_project_of_a_user_runs_as_that_user() {
+    if !prerequisites(&[]) {
+        return;
+    }
+    if !running_as_root() {
+        support::skip_unless_ci("needs root (a project of another user)");
+        return;
+    }
+    const OWNER: u32 = 65533;
+    let command = archway();
+    let tree = command.work_dir().join("users-tree");
+    makefile_project(&tree, "true", "true");
+    // The user can reach their project (the temporary directory is root's, 0700).
+    for directory in [command.temp().to_path_buf(), command.work_dir()] {
+        fs::set_permissions(
+            &directory,
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .expect("chmod");
+    }
+    let chowned = std::process::Command::new("chown")
+        .args(["-R", &format!("{OWNER}:{OWNER}")])
+        .arg(&tree)
+        .status()
+        .expect("chown");
+    assert!(chowned.success());
+    let output = native_build(command, "users-tree")
+        .args([
+            "--",
+            "sh",
+            "-c",
+            "id -u > uid; cat /etc/shadow > leaked 2>/dev/null; true",
+        ])
+        .run();
+    output.assert_code(0);
+    let tree = output.temp().join("work/users-tree");
+    let uid = fs::read_to_string(tree.join("uid")).expect("uid written into the project");
+    assert_eq!(uid.trim(), OWNER.to_string());
+    assert_eq!(
+        fs::metadata(tree.join("leaked")).expect("leaked").len(),
+        0,
+        "/etc/shadow was readable"
+    );
+}
+
 #[test]
 fn without_bwrap_the_build_says_what_to_install() {
     let command = archway();
