@@ -438,21 +438,7 @@ fn a_hostile_build_on_the_hosts_own_tree_as_a_user_is_that_user_and_cannot_get_o
             ],
         )
         .expect("a sandbox command");
-    // archway started by that user: std's Command drops groups, gid and uid before exec.
-    use std::os::unix::process::CommandExt;
-    let output = command
-        .uid(USER)
-        .gid(USER)
-        .stdin(Stdio::null())
-        .output()
-        .expect("running bwrap");
-    eprintln!(
-        "{}\n{}{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success());
+    let output = run_as_user(&mut command);
     assert!(listener.accept().is_err());
     let mut report = attempts_of(&output);
     report.attempts.insert(
@@ -623,21 +609,7 @@ fn a_hostile_build_as_a_user_is_that_user_and_cannot_get_out() {
             [build_argument, "/usr", port.as_str(), marker.as_str()],
         )
         .expect("a sandbox command");
-    // archway started by that user: std's Command drops groups, gid and uid before exec.
-    use std::os::unix::process::CommandExt;
-    let output = command
-        .uid(USER)
-        .gid(USER)
-        .stdin(Stdio::null())
-        .output()
-        .expect("running bwrap");
-    eprintln!(
-        "{}\n{}{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success());
+    let output = run_as_user(&mut command);
     assert!(listener.accept().is_err());
     let report = attempts_of(&output);
     // No /bin/sleep in the scratch tree: the daemon is checked by the root tests.
@@ -691,4 +663,24 @@ fn an_ordinary_build_step_runs_under_qemu_as_the_sandbox_id() {
     );
     let hello = fs::metadata(project.build.join("hello")).expect("built");
     assert_eq!(hello.uid(), SANDBOX_ID);
+}
+
+/// Runs the sandbox's command as archway started by [`USER`] would (std's `Command` drops
+/// groups, gid and uid before exec), prints what it said and checks it succeeded.
+fn run_as_user(command: &mut std::process::Command) -> Output {
+    use std::os::unix::process::CommandExt;
+    let output = command
+        .uid(USER)
+        .gid(USER)
+        .stdin(Stdio::null())
+        .output()
+        .expect("running bwrap");
+    eprintln!(
+        "{}\n{}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success());
+    output
 }
