@@ -48,6 +48,31 @@ pub fn require(condition: bool, why: &str) -> bool {
     condition || !skip_unless_ci(why)
 }
 
+/// A [`crate::Reporter`] that keeps the notes it is given, for tests that check what a
+/// library said (a warning, a decision) without a terminal.
+#[derive(Debug, Default)]
+pub struct Notes(std::sync::Mutex<Vec<String>>);
+
+impl Notes {
+    /// The notes so far, in order.
+    pub fn all(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl crate::Reporter for Notes {
+    fn start(&self, _task: &str, _total: Option<u64>) {}
+    fn note(&self, message: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(message.to_string());
+    }
+}
+
 #[track_caller]
 fn skip_or_fail(ci: bool, why: &str) -> bool {
     if ci {

@@ -503,6 +503,7 @@ fn is_executable(path: &Path) -> bool {
 mod tests {
     use super::*;
     use crate::{Architecture, Suite};
+    use archway_platform::testing::Notes;
 
     /// A stand-in mmdebstrap: `--version` answers; otherwise the output (second to last
     /// argument) gets a small Debian-looking tree (a tarball when asked for `--format=tar`), or,
@@ -565,19 +566,6 @@ case "$output" in *.tar) tar --create --file "$output" --directory "$tree" . ;; 
                 return Err(failure.clone());
             }
             tree::copy_tree(directory, &self.root.join(name)).map_err(|error| error.to_string())
-        }
-    }
-
-    /// Collects notes, to check the warnings a shared store's failure gives.
-    #[derive(Debug, Default)]
-    struct Notes(std::sync::Mutex<Vec<String>>);
-
-    impl Reporter for Notes {
-        fn start(&self, _task: &str, _total: Option<u64>) {}
-        fn note(&self, message: &str) {
-            if let Ok(mut notes) = self.0.lock() {
-                notes.push(message.to_string());
-            }
         }
     }
 
@@ -702,7 +690,7 @@ case "$output" in *.tar) tar --create --file "$output" --directory "$tree" . ;; 
             .ensure_prefix(&other, &options, &notes)
             .expect_err("refused, then mmdebstrap fails");
         assert!(error.to_string().contains("must not run"), "{error}");
-        let notes = notes.0.lock().expect("lock");
+        let notes = notes.all();
         assert!(
             notes
                 .iter()
@@ -755,7 +743,7 @@ case "$output" in *.tar) tar --create --file "$output" --directory "$tree" . ;; 
                 .expect("created anyway");
             assert!(created);
             assert!(rootfs.metadata.made_by.starts_with("mmdebstrap"));
-            let notes = notes.0.lock().expect("lock").join("\n");
+            let notes = notes.all().join("\n");
             assert!(notes.contains(expected), "{notes}");
             if failure.is_some() {
                 assert!(notes.contains("was not shared"), "{notes}");

@@ -1769,6 +1769,7 @@ impl Lock {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use archway_platform::testing::Notes;
 
     #[test]
     fn print_uris_lines_give_deb_file_names() {
@@ -1922,17 +1923,6 @@ Package: zlib1g-dev\nStatus: install ok installed\nVersion: 1:1.2.13\nDepends: l
         }
     }
 
-    /// Notes, for checking what `add` said.
-    #[derive(Debug, Default)]
-    struct Notes(std::sync::Mutex<Vec<String>>);
-
-    impl Reporter for Notes {
-        fn start(&self, _task: &str, _total: Option<u64>) {}
-        fn note(&self, message: &str) {
-            self.0.lock().expect("notes").push(message.to_string());
-        }
-    }
-
     /// The arm64 bookworm sysroot under `cache`, with a mirror nothing listens on: an apt run
     /// cannot fill it.
     fn unreachable_sysroot(cache: &Path) -> Sysroot {
@@ -2042,7 +2032,7 @@ Package: zlib1g-dev\nStatus: install ok installed\nVersion: 1:1.2.13\nDepends: l
         let outcome = second.add(&["zlib1g-dev"], &notes).expect("restored");
         assert_eq!(outcome.restored.as_deref(), Some("a directory"));
         assert!(outcome.unpacked.is_empty());
-        assert_eq!(notes.0.lock().expect("notes").len(), 0);
+        assert_eq!(notes.all().len(), 0);
         assert!(
             !second.directory().join("apt").exists(),
             "apt never ran (its private state is made on first use)"

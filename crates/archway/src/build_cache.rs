@@ -870,6 +870,7 @@ fn warn(reporter: &dyn Reporter, message: &str, hint: Option<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use archway_platform::testing::Notes;
 
     #[test]
     fn restored_files_get_the_owner_of_a_handed_over_build_directory() {
@@ -956,19 +957,6 @@ mod tests {
         assert!(dpkg_packages(&dir.path().join("none"), &|_| true).is_empty());
     }
 
-    /// Collects the notes a reporter is given.
-    #[derive(Debug, Default)]
-    struct Notes(std::sync::Mutex<Vec<String>>);
-
-    impl Reporter for Notes {
-        fn start(&self, _task: &str, _total: Option<u64>) {}
-        fn note(&self, message: &str) {
-            if let Ok(mut notes) = self.0.lock() {
-                notes.push(message.to_string());
-            }
-        }
-    }
-
     #[test]
     fn a_shared_store_that_cannot_be_set_up_is_a_warning_and_off_is_off() {
         let shared = |signing_key: Option<PathBuf>| archway_cache::SharedSettings {
@@ -987,11 +975,11 @@ mod tests {
         assert!(open_shared(&settings(true, None), &notes, None).is_some());
         assert!(open_shared(&settings(false, None), &notes, None).is_none());
         assert!(open_shared(&CacheSettings::default(), &notes, None).is_none());
-        assert!(notes.0.lock().expect("lock").is_empty());
+        assert!(notes.all().is_empty());
 
         let missing = PathBuf::from("/nonexistent/archway-test.secret");
         assert!(open_shared(&settings(true, Some(missing)), &notes, None).is_none());
-        let notes = notes.0.lock().expect("lock");
+        let notes = notes.all();
         assert_eq!(notes.len(), 1, "{notes:?}");
         assert!(
             notes[0].starts_with("warning: ")

@@ -117,16 +117,7 @@ fn holder(file: &mut File) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[derive(Debug, Default)]
-    struct Notes(std::sync::Mutex<Vec<String>>);
-
-    impl Reporter for Notes {
-        fn start(&self, _task: &str, _total: Option<u64>) {}
-        fn note(&self, message: &str) {
-            self.0.lock().expect("notes").push(message.to_string());
-        }
-    }
+    use archway_platform::testing::Notes;
 
     #[test]
     fn a_second_lock_of_one_directory_fails_or_waits_and_others_do_not() {
@@ -157,7 +148,7 @@ mod tests {
             std::thread::spawn(move || {
                 let notes = Notes::default();
                 let lock = BuildDirLock::acquire(&build_dir, LockWait::Wait, &notes);
-                (lock.is_ok(), notes.0.into_inner().expect("notes"))
+                (lock.is_ok(), notes.all())
             })
         };
         std::thread::sleep(std::time::Duration::from_millis(300));

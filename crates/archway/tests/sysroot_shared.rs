@@ -14,19 +14,9 @@ use archway_cache::testing::{moto_or_skip, Moto};
 use archway_cache::Upstream;
 use archway_platform::debian_names::Suite;
 use archway_platform::testing::in_ci;
-use archway_platform::{NoProgress, Platform, Reporter};
+use archway_platform::testing::Notes;
+use archway_platform::{NoProgress, Platform};
 use archway_toolchain::Sysroot;
-
-/// Notes, for checking that the restore said nothing went wrong.
-#[derive(Debug, Default)]
-struct Notes(std::sync::Mutex<Vec<String>>);
-
-impl Reporter for Notes {
-    fn start(&self, _task: &str, _total: Option<u64>) {}
-    fn note(&self, message: &str) {
-        self.0.lock().expect("notes").push(message.to_string());
-    }
-}
 
 /// Root (dpkg-deb keeps file owners) and Debian's tools; outside CI a machine without them
 /// skips, loudly.
@@ -115,7 +105,7 @@ fn a_sysroot_filled_on_one_machine_is_restored_on_another_without_apt() {
     let restored = second.add(&["zlib1g-dev"], &notes).expect("restored");
     eprintln!("restored in {:?}", started.elapsed());
     assert_eq!(restored.restored.as_deref(), Some("signed by ci-1"));
-    assert_eq!(*notes.0.lock().expect("notes"), Vec::<String>::new());
+    assert_eq!(notes.all(), Vec::<String>::new());
     assert!(
         !second.directory().join("apt").exists(),
         "apt never ran (its private state is made on first use)"

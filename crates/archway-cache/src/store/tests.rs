@@ -1,22 +1,6 @@
 use super::*;
 use crate::upstream::UpstreamError;
-use std::sync::Mutex;
-
-#[derive(Debug, Default)]
-struct Notes(Mutex<Vec<String>>);
-
-impl Reporter for Notes {
-    fn start(&self, _task: &str, _total: Option<u64>) {}
-    fn note(&self, message: &str) {
-        self.0.lock().expect("notes").push(message.to_string());
-    }
-}
-
-impl Notes {
-    fn all(&self) -> Vec<String> {
-        self.0.lock().expect("notes").clone()
-    }
-}
+use archway_platform::testing::Notes;
 
 fn record(kind: EntryKind) -> Record {
     Record {
