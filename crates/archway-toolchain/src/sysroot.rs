@@ -1514,6 +1514,14 @@ fn strip_root<'a>(path: &'a str, root: &str) -> &'a str {
 /// The inverse of [`relocate_pc`]: `prefix=<root>/usr` → `prefix=/usr`.
 fn unrelocate_pc(text: &str, root: &Path) -> String {
     let root_text = root.display().to_string();
+    map_pc_variables(text, |value| {
+        Some(strip_root(value, &root_text).to_string())
+    })
+}
+
+/// A `.pc` file with each variable's value (`name=value` lines; not `Name: value` keywords)
+/// replaced by what `change` makes of it; `None` keeps the line as it is.
+fn map_pc_variables(text: &str, change: impl Fn(&str) -> Option<String>) -> String {
     let mut out = String::with_capacity(text.len());
     for line in text.split_inclusive('\n') {
         let variable = line.split_once('=').filter(|(name, _)| {
@@ -1522,11 +1530,11 @@ fn unrelocate_pc(text: &str, root: &Path) -> String {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
         });
-        match variable {
+        match variable.and_then(|(name, value)| Some((name, change(value)?))) {
             Some((name, value)) => {
                 out.push_str(name);
                 out.push('=');
-                out.push_str(strip_root(value, &root_text));
+                out.push_str(&value);
             }
             None => out.push_str(line),
         }
@@ -1645,25 +1653,10 @@ fn rewrite_file(path: &Path, change: impl Fn(&str) -> String) -> Result<(), Erro
 /// `prefix=/usr` → `prefix=<root>/usr` (every variable holding an absolute path).
 fn relocate_pc(text: &str, root: &Path) -> String {
     let root_text = root.display().to_string();
-    let mut out = String::with_capacity(text.len());
-    for line in text.split_inclusive('\n') {
-        let variable = line.split_once('=').filter(|(name, _)| {
-            !name.is_empty()
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
-        });
-        match variable {
-            Some((name, value)) if value.starts_with('/') && !value.starts_with(&root_text) => {
-                out.push_str(name);
-                out.push('=');
-                out.push_str(&root_text);
-                out.push_str(value);
-            }
-            _ => out.push_str(line),
-        }
-    }
-    out
+    map_pc_variables(text, |value| {
+        (value.starts_with('/') && !value.starts_with(&root_text))
+            .then(|| format!("{root_text}{value}"))
+    })
 }
 
 /// libtool archives: absolute paths in `libdir` and `dependency_libs` moved inside the root.
@@ -2101,6 +2094,7 @@ Package: zlib1g-dev\nStatus: install ok installed\nVersion: 1:1.2.13\nDepends: l
         assert!(relocated.starts_with("prefix=/cache/root/usr\nexec_prefix=${prefix}\n"));
         assert!(relocated.contains("Libs: -L${libdir} -lz\n"));
         assert_eq!(relocate_pc(&relocated, root), relocated, "idempotent");
+        assert_eq!(unrelocate_pc(&relocated, root), pc, "the inverse");
     }
 
     #[test]
