@@ -91,6 +91,10 @@ apt_config() {
     local arch=$1 suite dir
     suite=$(suite_of "$arch")
     dir="$work/apt/$arch"
+    mkdir -p "$work/apt"
+    # Parallel jobs for one architecture wait for the first one's `apt-get update`.
+    exec 8>"$dir.lock"
+    flock 8
     if [ ! -s "$dir/apt.conf" ]; then
         mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial" "$dir/etc"
         : >"$dir/status"
@@ -112,6 +116,7 @@ EOF
         APT_CONFIG="$dir/apt.conf.new" apt-get update -q >"$dir/update.log" 2>&1
         mv "$dir/apt.conf.new" "$dir/apt.conf"
     fi
+    exec 8>&-
     echo "$dir/apt.conf"
 }
 

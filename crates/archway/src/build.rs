@@ -349,10 +349,10 @@ pub fn execute(
     }
     if let Some(copy) = &recipe.copy {
         let copy_started = Instant::now();
-        let why = if recipe.bootstrap.is_some() {
-            "`configure` is generated in the copy"
-        } else {
-            "a plain makefile builds in place"
+        let why = match recipe.build_system {
+            _ if recipe.bootstrap.is_some() => "`configure` is generated in the copy",
+            BuildSystem::Configure => "a hand-written `configure` builds in place",
+            _ => "a plain makefile builds in place",
         };
         reporter.note(&format!(
             "copying the source tree into `{}` ({why})",
@@ -377,8 +377,13 @@ pub fn execute(
         BuildSystem::Configure => Some("Makefile"),
         BuildSystem::Make | BuildSystem::Cargo => None,
     };
+    // Where configure ran: the build directory, or the copy it configured in place.
+    let configured_dir = recipe
+        .configure
+        .last()
+        .map_or(recipe.build_dir.as_path(), |step| step.dir.as_path());
     let configured = std::fs::read_to_string(&stamp).is_ok_and(|old| old == fingerprint)
-        && marker.is_none_or(|marker| recipe.build_dir.join(marker).exists());
+        && marker.is_none_or(|marker| configured_dir.join(marker).exists());
     for step in &recipe.configure {
         if configured {
             timings.push(Timing {

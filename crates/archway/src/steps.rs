@@ -380,26 +380,43 @@ pub fn recipe(input: &RecipeInput<'_>) -> Recipe {
             let env = cross.map(CrossSetup::full_env).unwrap_or_default();
             let mut tree = project.root.clone();
             let mut script = path_arg(&project.marker);
+            // Where configure, make and the tests run: the build directory (Autoconf's
+            // out-of-tree build, VPATH), or the copy for a hand-written configure.
+            let mut work = build_dir.to_path_buf();
+            let copy_of_source = || SourceCopy {
+                from: source.to_path_buf(),
+                to: build_dir.join(GENERATED_SOURCE_DIR),
+                exclude: vec![
+                    source.join(".git"),
+                    source.join(DEFAULT_BUILD_ROOT),
+                    build_dir.to_path_buf(),
+                ],
+            };
+            if project.configure == Some(ConfigureFlavor::Handwritten)
+                && project.bootstrap.is_none()
+            {
+                // A hand-written configure is meant to run in the tree it configures, as
+                // debhelper and stdenv run it: out of it, zlib's finds its own `zconf.h`
+                // only when the system has one installed. In a copy, so the source tree
+                // stays as it was.
+                let copy = copy_of_source();
+                // `tree` stays the source: the copy is made when the build starts.
+                script = path_arg(&copy.to.join("configure"));
+                work = copy.to.clone();
+                recipe.copy = Some(copy);
+            }
             if let Some(bootstrap) = project.bootstrap {
                 // dh_autoreconf runs `autoreconf -f -i` in the source tree (dh_autoreconf(1));
                 // archway runs it, or the project's script, in a copy, so the source tree
                 // stays as it was.
                 let copy = build_dir.join(GENERATED_SOURCE_DIR);
-                recipe.copy = Some(SourceCopy {
-                    from: source.to_path_buf(),
-                    to: copy.clone(),
-                    exclude: vec![
-                        source.join(".git"),
-                        source.join(DEFAULT_BUILD_ROOT),
-                        build_dir.to_path_buf(),
-                    ],
-                });
+                recipe.copy = Some(copy_of_source());
                 recipe.bootstrap = project.bootstrap;
                 recipe.configure.push(bootstrap_step(bootstrap, &copy));
                 script = path_arg(&copy.join("configure"));
                 tree = copy;
             }
-            let mut configure = Step::new(StepKind::Configure, &script, build_dir);
+            let mut configure = Step::new(StepKind::Configure, &script, &work);
             if let (Some(cross), Some(ConfigureFlavor::Autoconf)) = (cross, project.configure) {
                 // Both, as dpkg-buildpackage passes them: with only --host, Autoconf guesses
                 // the build machine and may decide it is not cross compiling at all
@@ -414,7 +431,7 @@ pub fn recipe(input: &RecipeInput<'_>) -> Recipe {
                     .envs(env.clone()),
             );
             recipe.build.push(
-                Step::new(StepKind::Build, "make", build_dir)
+                Step::new(StepKind::Build, "make", &work)
                     .arg(format!("-j{jobs}"))
                     .envs(env.clone()),
             );
@@ -426,7 +443,7 @@ pub fn recipe(input: &RecipeInput<'_>) -> Recipe {
             let template = tree.join("Makefile.in");
             let target = make_test_target(&template).unwrap_or("check");
             recipe.test.push(
-                Step::new(StepKind::Test, "make", build_dir)
+                Step::new(StepKind::Test, "make", &work)
                     .arg(target)
                     .envs(env),
             );

@@ -191,6 +191,91 @@ fn test_with_only_configure_ac_generates_configure_in_a_copy_like_dh_autoreconf(
     assert_eq!(files_under(&project, &build_root), before);
 }
 
+/// A hand-written `configure` in zlib's shape: it writes `Makefile` and `config.h` into the
+/// directory it runs in and names the sources relative to it, so it only works in the tree.
+fn write_handwritten_configure_project(dir: &Path) {
+    fs::create_dir_all(dir.join("lib")).expect("project dir");
+    let configure = dir.join("configure");
+    fs::write(
+        &configure,
+        "#!/bin/sh\n# hand-written, like zlib's\n\
+         echo '#define ANSWER 42' > config.h\ncp Makefile.in Makefile\n",
+    )
+    .expect("configure");
+    let mut permissions = fs::metadata(&configure).expect("stat").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    fs::set_permissions(&configure, permissions).expect("chmod");
+    fs::write(
+        dir.join("Makefile.in"),
+        "hello: hello.c lib/answer.h config.h\n\t$(CC) -I. -o hello hello.c\n\
+         check: hello\n\t./hello\n",
+    )
+    .expect("Makefile.in");
+    fs::write(dir.join("lib/answer.h"), "#include \"config.h\"\n").expect("answer.h");
+    fs::write(
+        dir.join("hello.c"),
+        "#include <stdio.h>\n#include \"lib/answer.h\"\n\
+         int main(void) { printf(\"%d\\n\", ANSWER); return ANSWER == 42 ? 0 : 1; }\n",
+    )
+    .expect("hello.c");
+}
+
+#[test]
+fn test_runs_a_handwritten_configure_in_a_copy_of_the_tree_like_debhelper() {
+    if !cross_tools_present(&["make", "aarch64-linux-gnu-gcc", "qemu-aarch64-static"]) {
+        return;
+    }
+    let command = archway();
+    let project = command.work_dir().join("zlibish");
+    write_handwritten_configure_project(&project);
+    let build_root = project.join("build");
+    let before = files_under(&project, &build_root);
+    let output = command
+        .env("ARCHWAY_CACHE_ENABLED", "false")
+        .args(["test", "--target", "aarch64-multiplatform", "-C", "zlibish"])
+        .run();
+    output.assert_code(0);
+    let stderr = output.filtered(&output.stderr);
+    assert!(
+        stderr.contains("a hand-written `configure` builds in place"),
+        "{stderr}"
+    );
+    // `./hello` printed the answer from the config.h that configure wrote into the copy.
+    assert!(stderr.contains("\n42\n"), "{stderr}");
+    assert_eq!(
+        output.stdout,
+        "source/hello\texecutable\taarch64-unknown-linux-gnu\n"
+    );
+    // The source tree is as it was: configure ran in the build directory's copy.
+    assert_eq!(files_under(&project, &build_root), before);
+    let copy = project.join("build/archway/aarch64-unknown-linux-gnu/source");
+    assert!(copy.join("config.h").is_file());
+
+    // A second build finds the copy configured and does not run configure again.
+    let temp = output.temp();
+    let output = archway()
+        .current_dir(temp.join("work"))
+        .env("HOME", temp.join("home"))
+        .env("XDG_CACHE_HOME", temp.join("home/.cache"))
+        .env("XDG_CONFIG_HOME", temp.join("home/.config"))
+        .env("XDG_DATA_HOME", temp.join("home/.local/share"))
+        .env("ARCHWAY_CACHE_ENABLED", "false")
+        .args([
+            "build",
+            "--target",
+            "aarch64-multiplatform",
+            "-C",
+            "zlibish",
+        ])
+        .run();
+    output.assert_code(0);
+    let stderr = output.filtered(&output.stderr);
+    assert!(
+        !stderr.contains("configure: "),
+        "configured again:\n{stderr}"
+    );
+}
+
 #[test]
 fn test_runs_the_project_autogen_when_configure_ac_includes_what_it_writes() {
     if !cross_tools_present(&[
