@@ -292,6 +292,14 @@ list() {
 if [ "$report_only" = 0 ]; then
     command -v "$archway" >/dev/null || { echo "error: \`$archway\` not found
 hint: build it (\`cargo build --release -p archway-cli\`) and run with ARCHWAY=target/release/archway" >&2; exit 1; }
+    # Each target's whole cross toolchain (gcc and g++), as Debian's cross builds have it
+    # (crossbuild-essential-ARCH): a corpus run measures archway, not what the host lacks.
+    if [ "$(id -u)" = 0 ]; then
+        for target in ${targets//,/ }; do
+            "$archway" toolchain install --target "$target" -q >/dev/null 2>&1 ||
+                echo "corpus: warning: \`archway toolchain install --target $target\` failed" >&2
+        done
+    fi
     # Fetch first, one at a time (apt-get source is network, not CPU).
     for package in $(list); do source_dir "$package" >/dev/null || true; done
     export work results commit rerun methods archway bench run_timeout

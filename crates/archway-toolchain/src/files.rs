@@ -176,7 +176,7 @@ pub fn cmake_toolchain(env: &CrossEnv) -> String {
         "CMAKE_C_COMPILER",
         cmake_quote(&toolchain.cc.display().to_string()),
     );
-    if let Some(cxx) = &toolchain.cxx {
+    if let Some(cxx) = &toolchain.cxx_path() {
         set(
             "CMAKE_CXX_COMPILER",
             cmake_quote(&cxx.display().to_string()),

@@ -56,5 +56,6 @@ pub use sysroot::{
     Verification, DEFAULT_MIRROR,
 };
 pub use toolchain::{
-    discover, find_program, gnu_prefixes, select, Family, Linker, Request, Toolchain,
+    discover, find_program, gnu_prefixes, select, Family, Linker, MissingCompiler, Request,
+    Toolchain,
 };

@@ -155,6 +155,13 @@ pub struct Toolchain {
     pub default: bool,
 }
 
+/// A compiler the toolchain lacks, and the Debian package that installs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MissingCompiler {
+    pub program: PathBuf,
+    pub package: String,
+}
+
 impl Toolchain {
     /// The compiler version's major number (`12` for `12.2.0`, `12-posix`).
     pub fn major_version(&self) -> &str {
@@ -168,12 +175,52 @@ impl Toolchain {
         command
     }
 
-    /// `CXX`, like [`Toolchain::cc_command`].
+    /// `CXX`, like [`Toolchain::cc_command`]: the C++ compiler, or for a gcc without its g++
+    /// the path Debian's g++ package would put it at ([`Toolchain::missing_cxx`]).
     pub fn cxx_command(&self) -> Option<Vec<String>> {
-        let cxx = self.cxx.as_ref()?;
+        let cxx = self.cxx_path()?;
         let mut command = vec![cxx.display().to_string()];
         command.extend(self.target_args.iter().cloned());
         Some(command)
+    }
+
+    /// The C++ compiler, or the one a gcc toolchain lacks. A cross build never falls back to
+    /// the host's `g++`/`c++` (which a build system finds when `CXX` is unset, and whose
+    /// objects fail only at the link, as "file in wrong format"): it names the target's own,
+    /// so C++ fails at once saying which compiler is not there.
+    pub fn cxx_path(&self) -> Option<PathBuf> {
+        self.cxx
+            .clone()
+            .or_else(|| self.missing_cxx().map(|missing| missing.program))
+    }
+
+    /// A gcc toolchain whose g++ is not installed: the compiler and Debian's package for it
+    /// (`g++-arm-linux-gnueabihf`, `g++-12-aarch64-linux-gnu`).
+    pub fn missing_cxx(&self) -> Option<MissingCompiler> {
+        if self.cxx.is_some() || self.family != Family::Gcc {
+            return None;
+        }
+        let name = self.cc.file_name()?.to_str()?;
+        let (before, after) = name.rsplit_once("-gcc")?;
+        let program = self.cc.with_file_name(format!("{before}-g++{after}"));
+        let version = after.strip_prefix('-').filter(|v| !v.is_empty());
+        let package = match version {
+            Some(version) if self.target.kernel() != Kernel::Windows => {
+                format!("g++-{version}-{}", self.triple)
+            }
+            _ => format!("g++-{}", self.triple),
+        };
+        // MinGW's packages are named for the CPU, not the triple.
+        let package = if self.target.kernel() == Kernel::Windows {
+            match self.target.cpu().name() {
+                "x86_64" => "g++-mingw-w64-x86-64".to_string(),
+                "i686" => "g++-mingw-w64-i686".to_string(),
+                _ => package,
+            }
+        } else {
+            package
+        };
+        Some(MissingCompiler { program, package })
     }
 
     /// Does this toolchain build for `target`? Tools carry the multiarch or GNU triple; the

@@ -184,6 +184,25 @@ fn discover_finds_debian_gnu_mingw_and_clang_once_each() {
     let gcc11 = &found[1];
     assert!(!gcc11.default);
     assert_eq!(gcc11.cxx, None, "no g++-11 stub, so no C++ compiler");
+    // CXX names the target's own g++ all the same, never the host's, and the error can say
+    // which package brings it.
+    let missing = gcc11.missing_cxx().expect("g++-11 is missing");
+    assert_eq!(
+        file_names([missing.program.clone()]),
+        ["aarch64-linux-gnu-g++-11"]
+    );
+    assert_eq!(missing.program.parent(), gcc11.cc.parent());
+    assert_eq!(missing.package, "g++-11-aarch64-linux-gnu");
+    assert_eq!(
+        gcc11.cxx_command().expect("CXX")[0],
+        missing.program.display().to_string()
+    );
+    assert_eq!(gcc.missing_cxx(), None);
+    assert_eq!(
+        found[2].missing_cxx(),
+        None,
+        "clang's C++ is not a gcc package"
+    );
     let clang = &found[2];
     assert_eq!(clang.target_args, ["--target=aarch64-linux-gnu"]);
     assert_eq!(

@@ -137,6 +137,17 @@ pub enum Error {
         step: Box<Error>,
     },
 
+    /// A cross step failed, and its output names the target's C++ compiler, which the
+    /// toolchain lacks (gcc installed without its g++).
+    #[error(
+        "{step}\n  the project compiles C++, and the C++ cross compiler `{}` is not installed",
+        missing.program.display()
+    )]
+    MissingCompiler {
+        missing: archway_toolchain::MissingCompiler,
+        step: Box<Error>,
+    },
+
     /// Rust projects: the platform has no Rust target name.
     #[error("Rust has no target for `{target}`")]
     NoRustTarget { target: String },
@@ -298,6 +309,10 @@ impl Error {
                          sources you trust, build unsandboxed with `--no-sandbox`"
                     .to_string(),
             }),
+            Error::MissingCompiler { missing, .. } => Some(format!(
+                "run `apt-get install {}` as root, then build again",
+                missing.package
+            )),
             Error::SourceReadOnly { .. } => Some(
                 "if it writes into its source tree (some test suites do), run again with \
                  `--writable-source`; only the build directory is writable otherwise (for \
@@ -348,9 +363,9 @@ impl Error {
             Error::StepFailed { code: None, .. } => 2,
             Error::Interrupted { signal, .. } => u8::try_from(128 + signal).unwrap_or(2),
             Error::Spawn { .. } | Error::Io { .. } => 2,
-            Error::MissingDependency { step, .. } | Error::SourceReadOnly { step, .. } => {
-                step.exit_code()
-            }
+            Error::MissingDependency { step, .. }
+            | Error::SourceReadOnly { step, .. }
+            | Error::MissingCompiler { step, .. } => step.exit_code(),
             _ => 1,
         }
     }

@@ -400,24 +400,59 @@ pub(crate) fn diagnose(
     plan: &crate::build::Plan,
     request: &crate::build::BuildRequest,
 ) -> Error {
-    use std::io::{Read, Seek, SeekFrom};
     let sandboxed = matches!(
         plan.method,
         crate::method::Method::Cross | crate::method::Method::Native
     ) && !request.rootfs.unsandboxed
         && !request.rootfs.writable_source;
+    if !sandboxed {
+        return error;
+    }
+    match failed_step_output(&error) {
+        Some(text) if text.contains("Read-only file system") => Error::SourceReadOnly {
+            project: plan.project_dir.clone(),
+            step: Box::new(error),
+        },
+        _ => error,
+    }
+}
+
+/// A failed step whose output names the C++ cross compiler the toolchain lacks becomes
+/// [`Error::MissingCompiler`]: `CXX` named it, so nothing else mentions it.
+pub(crate) fn diagnose_compiler(error: Error, plan: &crate::build::Plan) -> Error {
+    match &plan.toolset {
+        crate::steps::Toolset::Cross(setup) => match &setup.missing_cxx {
+            Some(missing) => compiler_error(error, missing),
+            None => error,
+        },
+        crate::steps::Toolset::Native => error,
+    }
+}
+
+fn compiler_error(error: Error, missing: &archway_toolchain::MissingCompiler) -> Error {
+    let Some(name) = missing.program.file_name().and_then(|name| name.to_str()) else {
+        return error;
+    };
+    match failed_step_output(&error) {
+        Some(text) if text.contains(name) => Error::MissingCompiler {
+            missing: missing.clone(),
+            step: Box::new(error),
+        },
+        _ => error,
+    }
+}
+
+/// The output of the step an error says failed, at most its last 4 MiB.
+fn failed_step_output(error: &Error) -> Option<String> {
+    use std::io::{Read, Seek, SeekFrom};
     let Error::StepFailed {
         transcript: Some(transcript),
         transcript_start,
         ..
-    } = &error
+    } = error
     else {
-        return error;
+        return None;
     };
-    if !sandboxed {
-        return error;
-    }
-    // The step's own output, at most its last 4 MiB.
     let read = || -> std::io::Result<String> {
         let mut file = std::fs::File::open(transcript)?;
         let length = file.metadata()?.len();
@@ -427,18 +462,51 @@ pub(crate) fn diagnose(
         file.take(4 << 20).read_to_end(&mut bytes)?;
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     };
-    match read() {
-        Ok(text) if text.contains("Read-only file system") => Error::SourceReadOnly {
-            project: plan.project_dir.clone(),
-            step: Box::new(error),
-        },
-        _ => error,
-    }
+    read().ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_step_naming_the_missing_cxx_says_which_package_brings_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let transcript = dir.path().join("transcript");
+        let failed = |output: &str| {
+            std::fs::write(&transcript, format!("earlier step: g++ ok\n{output}")).expect("write");
+            Error::StepFailed {
+                step: crate::steps::StepKind::Test,
+                command: "make check".to_string(),
+                code: Some(2),
+                log: None,
+                transcript: Some(transcript.clone()),
+                transcript_start: "earlier step: g++ ok\n".len() as u64,
+            }
+        };
+        let missing = archway_toolchain::MissingCompiler {
+            program: PathBuf::from("/usr/bin/arm-linux-gnueabihf-g++"),
+            package: "g++-arm-linux-gnueabihf".to_string(),
+        };
+        let error = compiler_error(
+            failed(
+                "libtool: link: /usr/bin/arm-linux-gnueabihf-g++ -o t t.o\nmake: *** Error 127\n",
+            ),
+            &missing,
+        );
+        assert!(matches!(error, Error::MissingCompiler { .. }), "{error}");
+        assert!(error
+            .to_string()
+            .contains("`/usr/bin/arm-linux-gnueabihf-g++` is not installed"));
+        assert_eq!(
+            error.hint().as_deref(),
+            Some("run `apt-get install g++-arm-linux-gnueabihf` as root, then build again")
+        );
+        assert_eq!(error.exit_code(), 2, "the step's own code");
+        // Another failure stays what it was.
+        let error = compiler_error(failed("hello.c:1: error: expected ';'\n"), &missing);
+        assert!(matches!(error, Error::StepFailed { .. }), "{error}");
+    }
 
     #[test]
     fn the_environment_keeps_the_toolchain_and_drops_the_users_places() {

@@ -564,6 +564,7 @@ pub(crate) fn prepare_cross(
                 cargo_config,
             },
             loader_prefix: None,
+            missing_cxx: None,
         })),
         executor: Box::new(CargoExecutor::new(inner, job.build_dir, debian.version)),
         toolchain: Some(format!("{debian}, {cross}-gcc, in a native prefix")),

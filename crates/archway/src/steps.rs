@@ -111,6 +111,8 @@ pub struct CrossSetup {
     /// Where the target's dynamic loader and libraries live, for QEMU when a foreign program
     /// is started through binfmt_misc (QEMU reads `QEMU_LD_PREFIX`, qemu-user's `-L`).
     pub loader_prefix: Option<PathBuf>,
+    /// The target's C++ compiler when it is not installed (`CXX` names it all the same).
+    pub missing_cxx: Option<archway_toolchain::MissingCompiler>,
 }
 
 impl CrossSetup {
@@ -601,6 +603,7 @@ mod tests {
         ];
         let files = root.join("build/archway/aarch64-unknown-linux-gnu/.archway");
         CrossSetup {
+            missing_cxx: None,
             host_triple: "aarch64-linux-gnu".to_string(),
             build_triple: "x86_64-linux-gnu".to_string(),
             rust_target: Some("aarch64-unknown-linux-gnu".to_string()),

@@ -151,6 +151,7 @@ impl Backend for Cross {
                     cargo_config: files.cargo_config,
                 },
                 loader_prefix: env.library_prefix.clone(),
+                missing_cxx: selected.missing_cxx(),
             })),
             // Every step, whatever its build system, gets `SOURCE_DATE_EPOCH`. The steps run
             // in the host sandbox, which must show the toolchain wherever it is installed.
@@ -165,10 +166,14 @@ impl Backend for Cross {
                 reporter,
             )?,
             toolchain: Some(format!(
-                "{} {} ({})",
+                "{} {} ({}){}",
                 selected.family,
                 selected.version,
-                selected.cc.display()
+                selected.cc.display(),
+                selected
+                    .missing_cxx()
+                    .map(|missing| format!(", no C++: `{}` is not installed", missing.package))
+                    .unwrap_or_default()
             )),
             emulator,
         })
