@@ -156,6 +156,7 @@ pub struct Sandbox {
     writable: Vec<PathBuf>,
     build_directories: Vec<PathBuf>,
     read_only: Vec<PathBuf>,
+    masked: Vec<PathBuf>,
     network: bool,
     writable_root: bool,
     interactive: bool,
@@ -184,6 +185,7 @@ impl Sandbox {
             writable: Vec::new(),
             build_directories: Vec::new(),
             read_only: Vec::new(),
+            masked: Vec::new(),
             network: false,
             writable_root: false,
             interactive: false,
@@ -252,6 +254,14 @@ impl Sandbox {
     /// without the `F` flag, which the kernel opens by path inside the sandbox).
     pub fn bind_read_only(mut self, path: impl Into<PathBuf>) -> Sandbox {
         self.read_only.push(path.into());
+        self
+    }
+
+    /// Hides a file of the tree: it shows as `/dev/null`, which is neither a regular file nor
+    /// a program (`command -v` and `which` pass it over; running it fails). For host tools
+    /// that cannot work on the build's programs (the host's valgrind in a cross build).
+    pub fn mask(mut self, path: impl Into<PathBuf>) -> Sandbox {
+        self.masked.push(path.into());
         self
     }
 
@@ -494,6 +504,9 @@ impl Sandbox {
         for (destination, _, _) in &binds {
             check_bind_path(destination)?;
         }
+        for path in &self.masked {
+            check_bind_path(path)?;
+        }
         binds.sort_by_key(|(destination, _, _)| destination.components().count());
         if self.writable_root {
             arguments.push(["--bind"]).path(&sources.tree).push(["/"]);
@@ -535,6 +548,15 @@ impl Sandbox {
         for (destination, source, writable) in &binds {
             let option = if *writable { "--bind" } else { "--ro-bind" };
             arguments.push([option]).path(source).path(destination);
+        }
+        for path in &self.masked {
+            // Only over a file the tree has: a missing one needs no hiding, and the tree is
+            // read-only, so bwrap could not create it.
+            if fs::symlink_metadata(self.tree.join(path.strip_prefix("/").unwrap_or(path)))
+                .is_ok_and(|metadata| metadata.is_file())
+            {
+                arguments.push(["--ro-bind", "/dev/null"]).path(path);
+            }
         }
         if self.network {
             // Only over an existing regular file: the tree is read-only, so bwrap could not
@@ -860,6 +882,39 @@ mod tests {
             &arguments,
             &["--proc", "/proc", "--dev", "/dev"]
         ));
+    }
+
+    #[test]
+    fn a_masked_file_shows_as_dev_null_after_the_binds_and_a_missing_one_is_left_alone() {
+        let tree = fake_tree();
+        fs::write(tree.path().join("usr/bin/valgrind"), "#!/bin/sh\n").expect("write");
+        let arguments = strings(
+            &Sandbox::new(tree.path())
+                .identity(Identity::Invoker)
+                .bind_read_only("/usr/bin")
+                .mask("/usr/bin/valgrind")
+                .mask("/usr/bin/absent")
+                .arguments()
+                .expect("arguments"),
+        );
+        let mask = ["--ro-bind", "/dev/null", "/usr/bin/valgrind"];
+        assert!(contains_sequence(&arguments, &mask), "{arguments:?}");
+        // After the bind of its directory, or that bind would show the file again.
+        let position = |needle: &[&str]| {
+            arguments
+                .windows(needle.len())
+                .position(|window| window.iter().zip(needle).all(|(a, b)| a == b))
+        };
+        assert!(position(&["--ro-bind", "/usr/bin", "/usr/bin"]) < position(&mask));
+        assert!(!arguments
+            .iter()
+            .any(|argument| argument == "/usr/bin/absent"));
+        // A relative path is refused like any bind.
+        assert!(Sandbox::new(tree.path())
+            .identity(Identity::Invoker)
+            .mask("usr/bin/valgrind")
+            .arguments()
+            .is_err());
     }
 
     #[test]

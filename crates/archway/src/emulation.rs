@@ -160,8 +160,13 @@ impl TemporaryRegistration {
         ))
         .map_err(binfmt)?;
         // F: the kernel opens the interpreter now, so programs run in any mount namespace.
+        // P, when QEMU understands it: a program sees the argv[0] it was started with, not
+        // its full path (sed's tests compare messages that start with `sed:`), as it would
+        // natively. archway's Wine and WASI runners take no `P`.
         let flags = Flags {
             fix_binary: true,
+            preserve_argv0: matches!(kind, Kind::Qemu(_))
+                && archway_binfmt::interpreter::PreserveArgv0::detect().supported(&interpreter),
             ..Flags::default()
         };
         let registration = match kind {
@@ -274,6 +279,40 @@ mod tests {
         )
         .expect("registered");
         assert!(registration.is_some(), "an entry of our own");
+    }
+
+    #[test]
+    fn a_qemu_that_understands_preserve_argv0_gets_the_p_flag() {
+        if !archway_platform::testing::require(
+            rustix::process::geteuid().is_root(),
+            "not root (only root registers entries)",
+        ) {
+            return;
+        }
+        let dir = fake_binfmt("enabled", &[]);
+        let interpreters = tempfile::tempdir().expect("temp dir");
+        let qemu = interpreters.path().join("qemu-s390x-static");
+        std::fs::write(&qemu, "#!/bin/sh\necho 'qemu-s390x version 7.2.0'\n").expect("qemu");
+        std::fs::set_permissions(&qemu, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod");
+        let target = Platform::parse("s390x").expect("s390x");
+        let registration = TemporaryRegistration::for_target_in(
+            &BinfmtFs::new(dir.path()),
+            &target,
+            &[interpreters.path().to_path_buf()],
+        )
+        .expect("registered")
+        .expect("a new entry");
+        let line = std::fs::read_to_string(dir.path().join("register")).expect("read");
+        // QEMU 6.0 and later read the flag from AT_FLAGS, which kernels from 5.12 pass.
+        let kernel = archway_binfmt::interpreter::PreserveArgv0::detect();
+        let flags = if kernel.supported(&qemu) { "PF" } else { "F" };
+        assert!(
+            line.trim_end()
+                .ends_with(&format!(":{}:{flags}", qemu.display())),
+            "{line}"
+        );
+        drop(registration);
     }
 
     #[test]

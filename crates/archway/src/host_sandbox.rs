@@ -84,6 +84,7 @@ pub(crate) fn executor(
     job: &Job<'_>,
     env: BTreeMap<String, String>,
     read_only: &[PathBuf],
+    hidden_tools: &[PathBuf],
     reporter: &dyn Reporter,
 ) -> Result<Box<dyn Executor>, Error> {
     if job.rootfs.unsandboxed {
@@ -111,8 +112,19 @@ pub(crate) fn executor(
             .qemu_user()
             .and_then(crate::emulated::interpreter_to_bind),
     );
+    if let Some(first) = hidden_tools.first() {
+        reporter.note(&format!(
+            "hidden from the steps: the host's `{}`, which cannot run `{}` programs (as in a \
+             Debian cross build, which does not install it)",
+            first.display(),
+            job.target.config()
+        ));
+    }
     let executor = |project_writable| {
-        let sandbox = sandbox(job, &env, &read_only, project_writable);
+        let mut sandbox = sandbox(job, &env, &read_only, project_writable);
+        for tool in hidden_tools {
+            sandbox = sandbox.mask(tool);
+        }
         SandboxExecutor {
             description: format!(
                 "bubblewrap over the host's system, as {}",
@@ -232,6 +244,27 @@ pub fn sandbox(
         sandbox = sandbox.env(name, value);
     }
     sandbox
+}
+
+/// The host's programs that analyse a program by running it on the host's own CPU, found on
+/// `PATH` (links resolved): a cross build hides them ([`Sandbox::mask`]). Test suites use
+/// valgrind whenever it is on `PATH` (json-c's `test-defs.sh`, sed's `require_valgrind_`,
+/// which checks it on the host's `true`) and then fail on every target program.
+pub(crate) fn native_only_tools() -> Vec<PathBuf> {
+    const NAMES: [&str; 3] = ["valgrind", "valgrind.bin", "vgdb"];
+    let search_path = std::env::var_os("PATH").unwrap_or_default();
+    let mut tools: Vec<PathBuf> = Vec::new();
+    for directory in std::env::split_paths(&search_path) {
+        for name in NAMES {
+            let Ok(path) = std::fs::canonicalize(directory.join(name)) else {
+                continue;
+            };
+            if path.is_file() && !tools.contains(&path) {
+                tools.push(path);
+            }
+        }
+    }
+    tools
 }
 
 /// The owner of the project directory, when it has one this process can see.

@@ -277,6 +277,36 @@ fn test_runs_a_handwritten_configure_in_a_copy_of_the_tree_like_debhelper() {
 }
 
 #[test]
+fn a_target_program_started_by_a_test_sees_the_argv0_it_was_given() {
+    // Through binfmt_misc, QEMU gets the full path unless the entry has `P`: sed's tests
+    // compare messages that start with the program's name ("sed: -e expression #1...").
+    if !cross_tools_present(&["make", "aarch64-linux-gnu-gcc", "qemu-aarch64-static"]) {
+        return;
+    }
+    let command = archway();
+    let project = command.work_dir().join("argv0");
+    fs::create_dir_all(&project).expect("project dir");
+    fs::write(
+        project.join("Makefile"),
+        "prog: prog.c\n\t$(CC) -o prog prog.c\ncheck: prog\n\t./prog\n\tPATH=.:$$PATH prog\n",
+    )
+    .expect("Makefile");
+    fs::write(
+        project.join("prog.c"),
+        "#include <stdio.h>\nint main(int argc, char **argv) { printf(\"argv0=%s\\n\", argv[0]); return 0; }\n",
+    )
+    .expect("prog.c");
+    let output = command
+        .env("ARCHWAY_CACHE_ENABLED", "false")
+        .args(["test", "--target", "aarch64-multiplatform", "-C", "argv0"])
+        .run();
+    output.assert_code(0);
+    let stderr = output.filtered(&output.stderr);
+    assert!(stderr.contains("\nargv0=./prog\n"), "{stderr}");
+    assert!(stderr.contains("\nargv0=prog\n"), "{stderr}");
+}
+
+#[test]
 fn test_runs_the_project_autogen_when_configure_ac_includes_what_it_writes() {
     if !cross_tools_present(&[
         "autoreconf",

@@ -354,3 +354,40 @@ fn a_sandbox_that_cannot_start_is_one_error_with_a_hint() {
         .join("work/plain/build/archway/x86_64-unknown-linux-gnu/built")
         .exists());
 }
+
+#[test]
+fn a_cross_build_hides_the_hosts_valgrind_which_cannot_run_target_programs() {
+    // json-c's and sed's test suites use valgrind whenever it is on PATH and then fail on
+    // every target program; a Debian cross build has none. A native build keeps it.
+    if !prerequisites(&["valgrind", "aarch64-linux-gnu-gcc"]) {
+        return;
+    }
+    let probe = "if command -v valgrind >/dev/null; then echo valgrind-usable; \
+                 else echo valgrind-hidden; fi";
+    let command = archway();
+    makefile_project(&command.work_dir().join("tools"), probe, "true");
+    let output = command
+        .env("ARCHWAY_CACHE_ENABLED", "false")
+        .args(["build", "--target", "aarch64-multiplatform", "-C", "tools"])
+        .run();
+    output.assert_code(0);
+    let stderr = output.filtered(&output.stderr);
+    assert!(stderr.contains("\nvalgrind-hidden\n"), "{stderr}");
+    assert!(
+        stderr.contains("hidden from the steps: the host's `/usr/bin/valgrind.bin`")
+            || stderr.contains("hidden from the steps: the host's `/usr/bin/valgrind`"),
+        "{stderr}"
+    );
+    // The host's file is as it was.
+    assert!(Path::new("/usr/bin/valgrind").is_file());
+
+    let command = archway();
+    makefile_project(&command.work_dir().join("tools"), probe, "true");
+    let output = native_build(command, "tools")
+        .env("ARCHWAY_CACHE_ENABLED", "false")
+        .run();
+    output.assert_code(0);
+    let stderr = output.filtered(&output.stderr);
+    assert!(stderr.contains("\nvalgrind-usable\n"), "{stderr}");
+    assert!(!stderr.contains("hidden from the steps"), "{stderr}");
+}

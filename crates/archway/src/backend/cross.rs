@@ -163,6 +163,7 @@ impl Backend for Cross {
                 )]
                 .into(),
                 &toolchain_directories(&selected.cc),
+                &crate::host_sandbox::native_only_tools(),
                 reporter,
             )?,
             toolchain: Some(format!(

@@ -51,6 +51,7 @@ impl Backend for Native {
                     &|name| std::env::var(name).ok(),
                 ),
                 &[],
+                &[],
                 reporter,
             )?,
             toolchain: None,
