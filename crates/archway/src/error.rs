@@ -134,6 +134,8 @@ pub enum Error {
     )]
     SourceReadOnly {
         project: std::path::PathBuf,
+        /// The build directory, where a writable copy of the project can go.
+        build_dir: std::path::PathBuf,
         step: Box<Error>,
     },
 

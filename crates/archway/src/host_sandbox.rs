@@ -444,6 +444,7 @@ pub(crate) fn diagnose(
     match failed_step_output(&error) {
         Some(text) if text.contains("Read-only file system") => Error::SourceReadOnly {
             project: plan.project_dir.clone(),
+            build_dir: plan.build_dir.clone(),
             step: Box::new(error),
         },
         _ => error,

@@ -201,7 +201,119 @@ pub fn build(
     let config = load(&options.directory)?;
     let settings = config.resolve(&options.flags, &host_platform()?)?;
     let cache = config.cache()?;
-    run(options, &settings, &cache, goal, reporter)
+    let retry_in = |copy: PathBuf, build_dir: PathBuf| {
+        let mut retry = options.clone();
+        retry.directory = copy;
+        retry.build_dir = Some(build_dir);
+        retry.writable_source = true;
+        retry
+    };
+    let copies = options.command.is_empty() && !options.writable_source && !options.no_sandbox;
+    if copies {
+        // An earlier build went to the copy: this one does too, with the project's changes.
+        let project = std::path::absolute(&options.directory).map_err(|source| Error::Io {
+            action: "resolve",
+            path: options.directory.clone(),
+            source,
+        })?;
+        let build_dir = crate::build::build_dir_for(
+            &project,
+            &settings.target.value.platform,
+            request(options, &settings).build_dir.as_deref(),
+        );
+        let copy = build_dir.join(".archway").join(WRITABLE_COPY_DIR);
+        if copy.is_dir() {
+            reporter.note(&format!(
+                "building in the writable copy of the project, `{}`: an earlier build's steps \
+                 wrote into its source tree",
+                copy.display()
+            ));
+            crate::build::sync_tree(&copy_of(&project, &build_dir, &copy))?;
+            return run(
+                &retry_in(copy, build_dir),
+                &settings,
+                &cache,
+                goal,
+                reporter,
+            );
+        }
+    }
+    match run(options, &settings, &cache, goal, reporter) {
+        // The project's own steps wrote into its source tree (yajl's test suite writes its
+        // results next to its cases): build again in a writable copy of it, as Debian and
+        // Nix build in an unpacked copy. The project itself stays read-only; the same
+        // settings, so the configuration found above the project still applies.
+        Err(Error::SourceReadOnly {
+            project,
+            build_dir,
+            step,
+        }) if copies => {
+            let copy = build_dir.join(".archway").join(WRITABLE_COPY_DIR);
+            reporter.note(&format!(
+                "{step}: it wrote into the project's source tree, which the sandbox keeps \
+                 read-only; building again in a writable copy of it, `{}` (`--writable-source` \
+                 lets the steps write the project itself)",
+                copy.display()
+            ));
+            writable_copy(&project, &build_dir, &copy)?;
+            run(
+                &retry_in(copy, build_dir),
+                &settings,
+                &cache,
+                goal,
+                reporter,
+            )
+        }
+        other => other,
+    }
+}
+
+/// Where a project whose steps write into its source tree is copied, under
+/// `<build dir>/.archway`.
+pub const WRITABLE_COPY_DIR: &str = "project";
+
+/// Empties `build_dir` (but for archway's `.archway`: the lock, the log) of the first
+/// attempt, which was configured for the project itself, and copies the project to `copy`.
+fn writable_copy(project: &Path, build_dir: &Path, copy: &Path) -> Result<(), Error> {
+    let io = |action: &'static str, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    for entry in std::fs::read_dir(build_dir).map_err(io("read directory", build_dir))? {
+        let entry = entry.map_err(io("read directory", build_dir))?;
+        if entry.file_name() == ".archway" {
+            continue;
+        }
+        let path = entry.path();
+        let removed = if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        removed.map_err(io("remove", &path))?;
+    }
+    let stamp = build_dir.join(".archway").join("configured");
+    if stamp.exists() {
+        std::fs::remove_file(&stamp).map_err(io("remove", &stamp))?;
+    }
+    crate::build::sync_tree(&copy_of(project, build_dir, copy))
+}
+
+/// The copy of `project` at `copy`, without its `.git` and build directories.
+fn copy_of(project: &Path, build_dir: &Path, copy: &Path) -> crate::steps::SourceCopy {
+    crate::steps::SourceCopy {
+        from: project.to_path_buf(),
+        to: copy.to_path_buf(),
+        exclude: vec![
+            project.join(".git"),
+            project.join(crate::steps::DEFAULT_BUILD_ROOT),
+            build_dir.to_path_buf(),
+        ],
+    }
 }
 
 fn run(

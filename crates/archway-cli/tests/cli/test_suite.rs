@@ -175,10 +175,11 @@ fn a_copied_cmake_project_with_its_build_directory_configures_afresh() {
 }
 
 /// A test suite that writes into its own source tree (yajl's `run_tests.sh` writes
-/// `cases/*.test` there): the sandbox keeps the project read-only, the error says so and names
-/// `--writable-source`, which lets it.
+/// `cases/*.test` there): the sandbox keeps the project read-only, so archway builds again in
+/// a writable copy under the build directory, and keeps building there; `--writable-source`
+/// lets the steps write the project itself.
 #[test]
-fn a_test_suite_writing_into_its_source_tree_needs_writable_source() {
+fn a_test_suite_writing_into_its_source_tree_passes_in_a_writable_copy() {
     let command = archway();
     let project = command.work_dir().join("writes-source");
     fs::create_dir_all(&project).expect("project directory");
@@ -195,26 +196,58 @@ fn a_test_suite_writing_into_its_source_tree_needs_writable_source() {
            fputs(\"ran\\n\", f); return fclose(f) != 0;\n}\n",
     )
     .expect("writer.c");
-    let refused = command
+    let first = command
         .args(["test", "--no-cache", "-C", "writes-source"])
         .run();
-    assert_ne!(refused.code, Some(0), "{}", refused.stderr);
+    first.assert_code(0);
+    let build_dir = project.join("build/archway/x86_64-unknown-linux-gnu");
+    let copy = build_dir.join(".archway/project");
     assert!(
-        refused.stderr.contains("Read-only file system")
-            && refused
-                .stderr
-                .contains("hint: if it writes into its source tree")
-            && refused.stderr.contains("--writable-source"),
+        first.stderr.contains("Read-only file system")
+            && first.stderr.contains(&format!(
+                "it wrote into the project's source tree, which the sandbox keeps read-only; \
+                 building again in a writable copy of it, `{}`",
+                copy.display()
+            )),
         "{}",
-        refused.stderr
+        first.stderr
     );
-    assert!(!project.join("result.test").exists());
+    assert!(
+        !project.join("result.test").exists(),
+        "the project is untouched"
+    );
+    assert_eq!(
+        fs::read_to_string(copy.join("result.test")).expect("written in the copy"),
+        "ran\n"
+    );
+    assert!(
+        build_dir.join("writer").is_file(),
+        "built into the build directory"
+    );
 
-    // A changed source, so the build step writes into the build directory the first run left
-    // to the sandbox's id (as root, `--writable-source` runs as another identity).
+    // The next build goes to the copy at once, with the project's changes.
     let mut source = fs::read_to_string(project.join("writer.c")).expect("writer.c");
-    source.push_str("/* changed */\n");
+    source = source.replace("ran\\n", "ran again\\n");
     fs::write(project.join("writer.c"), source).expect("writer.c");
+    let second = archway()
+        .args(["test", "--no-cache", "-C"])
+        .arg(&project)
+        .run();
+    second.assert_code(0);
+    assert!(
+        second
+            .stderr
+            .contains("building in the writable copy of the project")
+            && !second.stderr.contains("Read-only file system"),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(
+        fs::read_to_string(copy.join("result.test")).expect("written in the copy"),
+        "ran again\n"
+    );
+
+    // `--writable-source`: the project itself.
     let allowed = archway()
         .args(["test", "--no-cache", "--writable-source", "-C"])
         .arg(&project)
@@ -222,7 +255,7 @@ fn a_test_suite_writing_into_its_source_tree_needs_writable_source() {
     allowed.assert_code(0);
     assert_eq!(
         fs::read_to_string(project.join("result.test")).expect("written by the test suite"),
-        "ran\n"
+        "ran again\n"
     );
-    drop(refused);
+    drop(first);
 }
