@@ -76,6 +76,9 @@ if [ -z "${CORPUS_COMMIT:-}" ] &&
    [ -n "$(git -C "$repo" status --porcelain --untracked-files=no -- "${code_paths[@]}" 2>/dev/null)" ]; then
     commit="$commit+dirty"
 fi
+# Once, here: the parallel jobs (this script again, `--one`) record the commit the run started
+# with, not what the checkout has become since.
+export CORPUS_COMMIT=$commit
 
 debian_arch() {
     case "$1" in

@@ -114,6 +114,7 @@ impl TemporaryRegistration {
         let native = native_targets(&magic::host_family());
         let probe = Path::new("/archway-probe");
         let handler = if fs.is_mounted() {
+            remove_abandoned(fs);
             let entries = fs.entries().map_err(binfmt)?;
             let status = fs.status().map_err(binfmt)?;
             handler_for(&entries, status, &native, &header, probe)
@@ -197,6 +198,52 @@ impl TemporaryRegistration {
     pub fn name(&self) -> &str {
         self.shared.name.as_str()
     }
+}
+
+/// Removes the temporary entries of archway processes that are gone (killed before they could
+/// remove their own: SIGKILL, a crash), so an interrupted run leaves nothing the next one does
+/// not repair. Only `archway-tmp-<pid>-…` names whose process does not exist; as root only.
+fn remove_abandoned(fs: &BinfmtFs) {
+    if !rustix::process::geteuid().is_root() {
+        return;
+    }
+    let Ok(entries) = fs.entries() else {
+        return;
+    };
+    for entry in entries {
+        let name = entry.name().as_str();
+        let Some(pid) = abandoned_pid(name) else {
+            continue;
+        };
+        if rustix::process::Pid::from_raw(pid).is_none_or(|pid| !gone(pid)) {
+            continue;
+        }
+        match fs.remove(name) {
+            Ok(()) => tracing::info!(
+                entry = name,
+                "removed the temporary binfmt_misc entry of a process that is gone"
+            ),
+            Err(error) => {
+                tracing::warn!(entry = name, %error, "could not remove an abandoned temporary entry")
+            }
+        }
+    }
+}
+
+/// The process id in a temporary entry's name (`archway-tmp-<pid>-<emulator>`); `None` for
+/// other names (the tests' `archway-tmp-test-…` included).
+fn abandoned_pid(name: &str) -> Option<i32> {
+    let rest = name.strip_prefix(TEMPORARY_PREFIX)?;
+    let (pid, emulator) = rest.split_once('-')?;
+    if emulator.is_empty() || pid.is_empty() || !pid.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    pid.parse().ok().filter(|pid| *pid > 0)
+}
+
+/// Whether signalling `pid` failed because no such process exists (not for lack of rights).
+fn gone(pid: rustix::process::Pid) -> bool {
+    rustix::process::test_kill_process(pid) == Err(rustix::io::Errno::SRCH)
 }
 
 /// Who runs the target's programs: a QEMU target or a non-QEMU runtime (Wine, WASI).
@@ -313,6 +360,53 @@ mod tests {
             "{line}"
         );
         drop(registration);
+    }
+
+    #[test]
+    fn only_temporary_entries_of_processes_that_are_gone_are_abandoned() {
+        assert_eq!(abandoned_pid("archway-tmp-4242-aarch64"), Some(4242));
+        assert_eq!(abandoned_pid("archway-tmp-7-wasm32-wasi"), Some(7));
+        for name in [
+            "archway-tmp-test-cache-aarch64-12-0",
+            "archway-tmp--aarch64",
+            "archway-tmp-12",
+            "archway-tmp-0-arm",
+            "qemu-aarch64",
+            "archway-aarch64",
+        ] {
+            assert_eq!(abandoned_pid(name), None, "{name}");
+        }
+        if !archway_platform::testing::require(
+            rustix::process::geteuid().is_root(),
+            "not root (only root removes entries)",
+        ) {
+            return;
+        }
+        // A process that has exited (and been reaped) is gone; this one is not.
+        let mut child = std::process::Command::new("true")
+            .spawn()
+            .expect("spawn true");
+        let dead = child.id();
+        child.wait().expect("wait");
+        let dead_name = format!("archway-tmp-{dead}-aarch64");
+        let live_name = format!("archway-tmp-{}-riscv64", std::process::id());
+        let dir = fake_binfmt(
+            "enabled",
+            &[
+                (dead_name.as_str(), QEMU_AARCH64),
+                (live_name.as_str(), QEMU_AARCH64),
+                ("archway-tmp-test-x-aarch64-1-0", QEMU_AARCH64),
+                ("qemu-aarch64", QEMU_AARCH64),
+            ],
+        );
+        remove_abandoned(&BinfmtFs::new(dir.path()));
+        // The kernel removes an entry when `-1` is written to it; the fake's file keeps the
+        // rest of its text after the two bytes.
+        let written = |name: &str| std::fs::read_to_string(dir.path().join(name)).expect("entry");
+        assert!(written(&dead_name).starts_with("-1"), "{}", written(&dead_name));
+        assert_eq!(written(&live_name), QEMU_AARCH64);
+        assert_eq!(written("archway-tmp-test-x-aarch64-1-0"), QEMU_AARCH64);
+        assert_eq!(written("qemu-aarch64"), QEMU_AARCH64);
     }
 
     #[test]
