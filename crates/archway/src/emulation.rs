@@ -403,7 +403,11 @@ mod tests {
         // The kernel removes an entry when `-1` is written to it; the fake's file keeps the
         // rest of its text after the two bytes.
         let written = |name: &str| std::fs::read_to_string(dir.path().join(name)).expect("entry");
-        assert!(written(&dead_name).starts_with("-1"), "{}", written(&dead_name));
+        assert!(
+            written(&dead_name).starts_with("-1"),
+            "{}",
+            written(&dead_name)
+        );
         assert_eq!(written(&live_name), QEMU_AARCH64);
         assert_eq!(written("archway-tmp-test-x-aarch64-1-0"), QEMU_AARCH64);
         assert_eq!(written("qemu-aarch64"), QEMU_AARCH64);
