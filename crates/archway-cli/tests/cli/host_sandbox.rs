@@ -391,3 +391,51 @@ fn a_cross_build_hides_the_hosts_valgrind_which_cannot_run_target_programs() {
     assert!(stderr.contains("\nvalgrind-usable\n"), "{stderr}");
     assert!(!stderr.contains("hidden from the steps"), "{stderr}");
 }
+
+#[test]
+fn a_cross_build_sees_the_sysroot_where_debian_multiarch_puts_it() {
+    // Tcl's /usr/lib/tclConfig.sh sources /usr/lib/<multiarch>/tcl8.6/tclConfig.sh, and
+    // `*-config` scripts name `-L/usr/lib/<multiarch>`: in a Debian cross build the target's
+    // `-dev` packages are installed there. The host's own libraries stay where they are.
+    if !prerequisites(&["aarch64-linux-gnu-gcc"]) {
+        return;
+    }
+    let command = archway().real_cache();
+    let project = command.work_dir().join("multiarch");
+    makefile_project(
+        &project,
+        "test -e /usr/lib/aarch64-linux-gnu/libz.so && test -d /usr/include/aarch64-linux-gnu/bits \
+         && test -e /usr/lib/x86_64-linux-gnu/libc.so.6 && echo multiarch-view",
+        "true",
+    );
+    fs::write(
+        project.join("archway.toml"),
+        "[build]\nsysroot-packages = [\"zlib1g-dev\"]\n",
+    )
+    .expect("archway.toml");
+    let output = command
+        .env("ARCHWAY_CACHE_ENABLED", "false")
+        .args([
+            "build",
+            "--target",
+            "aarch64",
+            "--method",
+            "cross",
+            "-C",
+            "multiarch",
+        ])
+        .run();
+    output.assert_code(0);
+    assert!(
+        output.stderr.contains("\nmultiarch-view\n"),
+        "{}",
+        output.stderr
+    );
+    // The host's own directory is not there: only the sandbox shows it.
+    assert!(
+        !Path::new("/usr/lib/aarch64-linux-gnu/libz.so").exists() || {
+            // A host with arm64 multiarch packages has one of its own.
+            Path::new("/var/lib/dpkg/info/zlib1g-dev:arm64.list").exists()
+        }
+    );
+}

@@ -162,8 +162,16 @@ impl Backend for Cross {
                     source_date_epoch(job.project_dir, &env),
                 )]
                 .into(),
-                &toolchain_directories(&selected.cc),
-                &crate::host_sandbox::native_only_tools(),
+                crate::host_sandbox::View {
+                    read_only: toolchain_directories(&selected.cc),
+                    hidden_tools: crate::host_sandbox::native_only_tools(),
+                    at: match (&sysroot, target.multiarch()) {
+                        (Some(sysroot), Some(multiarch)) => {
+                            crate::host_sandbox::multiarch_view(&sysroot.path(), multiarch)
+                        }
+                        _ => Vec::new(),
+                    },
+                },
                 reporter,
             )?,
             toolchain: Some(format!(
