@@ -460,7 +460,7 @@ fn user_namespace_setting(proc_sys: &Path) -> Option<String> {
 }
 
 /// A failed step of a sandboxed cross or native build whose output says "Read-only file
-/// system" becomes [`Error::SourceReadOnly`], which names `--writable-source`.
+/// system" about the project ([`wrote_into`]) becomes [`Error::SourceReadOnly`].
 pub(crate) fn diagnose(
     error: Error,
     plan: &crate::build::Plan,
@@ -475,13 +475,33 @@ pub(crate) fn diagnose(
         return error;
     }
     match failed_step_output(&error) {
-        Some(text) if text.contains("Read-only file system") => Error::SourceReadOnly {
+        Some(text) if wrote_into(&text, &plan.project_dir) => Error::SourceReadOnly {
             project: plan.project_dir.clone(),
             build_dir: plan.build_dir.clone(),
             step: Box::new(error),
         },
         _ => error,
     }
+}
+
+/// Whether a line of `output` says "Read-only file system" about a path in `project`: one that
+/// names a path under it, or only relative paths (the step's directory: yajl's `cannot create
+/// cases/x.test`). A line about an absolute path elsewhere (`/etc`, `/usr/local`) is the host
+/// system's, which a copy of the project would not change.
+fn wrote_into(output: &str, project: &Path) -> bool {
+    output
+        .lines()
+        .filter(|line| line.contains("Read-only file system"))
+        .any(|line| {
+            let absolute: Vec<&str> = line
+                .split(|c: char| c.is_whitespace() || "'\"`‘’:,()".contains(c))
+                .filter(|word| word.starts_with('/'))
+                .collect();
+            absolute.is_empty()
+                || absolute
+                    .iter()
+                    .any(|word| Path::new(word).starts_with(project))
+        })
 }
 
 /// A failed step whose output names the C++ cross compiler the toolchain lacks becomes
@@ -535,6 +555,35 @@ fn failed_step_output(error: &Error) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn read_only_errors_about_the_project_are_told_from_the_hosts() {
+        let project = Path::new("/srv/work/yajl");
+        for (line, project_wrote) in [
+            (
+                "./run_tests.sh: 70: cannot create cases/a.json.test: Read-only file system",
+                true,
+            ),
+            (
+                "touch: cannot touch '/srv/work/yajl/stamp': Read-only file system",
+                true,
+            ),
+            ("touch: cannot touch '/etc/x': Read-only file system", false),
+            (
+                "install: cannot create regular file '/usr/local/lib/libx.so': Read-only file system",
+                false,
+            ),
+            // A sibling whose name starts the same is not the project.
+            ("cp: cannot create '/srv/work/yajl2/x': Read-only file system", false),
+            ("error: no such file", false),
+        ] {
+            assert_eq!(
+                wrote_into(&format!("make: entering\n{line}\n"), project),
+                project_wrote,
+                "{line}"
+            );
+        }
+    }
 
     #[test]
     fn a_failed_step_naming_the_missing_cxx_says_which_package_brings_it() {

@@ -141,6 +141,10 @@ fn hybrid_equals_emulated(case: &Case) {
     let recipe = emulated.plan.recipe.as_ref().expect("a recipe");
     std::fs::create_dir_all(&recipe.build_dir).expect("build directory");
     let started = std::time::Instant::now();
+    // A hand-written configure (zlib's) runs in a copy of the tree, as `build` makes it.
+    if let Some(copy) = &recipe.copy {
+        archway::build::sync_tree(copy).expect("the copy of the source tree");
+    }
     for step in &recipe.configure {
         let code = emulated.executor.run(step).expect("the step starts");
         assert_eq!(
@@ -261,7 +265,7 @@ fn zlib_configure_hybrid_equals_emulated_arm64() {
         build_system: BuildSystem::Configure,
         machine: object::Architecture::Aarch64,
         expected: &["libz.so.1.2.13", "example"],
-        decisions: &["zconf.h", "Makefile"],
+        decisions: &["source/zconf.h", "source/Makefile"],
     });
 }
 
@@ -273,7 +277,7 @@ fn zlib_configure_hybrid_equals_emulated_riscv64() {
         build_system: BuildSystem::Configure,
         machine: object::Architecture::Riscv64,
         expected: &["libz.so.1.2.13", "example"],
-        decisions: &["zconf.h", "Makefile"],
+        decisions: &["source/zconf.h", "source/Makefile"],
     });
 }
 
