@@ -156,8 +156,6 @@ pub struct Sandbox {
     writable: Vec<PathBuf>,
     build_directories: Vec<PathBuf>,
     read_only: Vec<PathBuf>,
-    /// Read-only binds at another path: (source, destination).
-    views: Vec<(PathBuf, PathBuf)>,
     masked: Vec<PathBuf>,
     network: bool,
     writable_root: bool,
@@ -176,7 +174,6 @@ struct Sources {
     writable: Vec<PathBuf>,
     build_directories: Vec<PathBuf>,
     read_only: Vec<PathBuf>,
-    views: Vec<PathBuf>,
     resolv_conf: PathBuf,
 }
 
@@ -188,7 +185,6 @@ impl Sandbox {
             writable: Vec::new(),
             build_directories: Vec::new(),
             read_only: Vec::new(),
-            views: Vec::new(),
             masked: Vec::new(),
             network: false,
             writable_root: false,
@@ -258,17 +254,6 @@ impl Sandbox {
     /// without the `F` flag, which the kernel opens by path inside the sandbox).
     pub fn bind_read_only(mut self, path: impl Into<PathBuf>) -> Sandbox {
         self.read_only.push(path.into());
-        self
-    }
-
-    /// Binds host directory `source` read-only at `destination`, another path (a cross
-    /// sysroot's multiarch directories where Debian puts them, `/usr/lib/<multiarch>`).
-    pub fn bind_read_only_at(
-        mut self,
-        source: impl Into<PathBuf>,
-        destination: impl Into<PathBuf>,
-    ) -> Sandbox {
-        self.views.push((source.into(), destination.into()));
         self
     }
 
@@ -446,11 +431,6 @@ impl Sandbox {
             writable: self.writable.clone(),
             build_directories: self.build_directories.clone(),
             read_only: self.read_only.clone(),
-            views: self
-                .views
-                .iter()
-                .map(|(source, _)| source.clone())
-                .collect(),
             resolv_conf: PathBuf::from("/etc/resolv.conf"),
         }
     }
@@ -466,9 +446,6 @@ impl Sandbox {
             writable: staged("writable", &self.writable),
             build_directories: staged("build", &self.build_directories),
             read_only: staged("read-only", &self.read_only),
-            views: (0..self.views.len())
-                .map(|index| Path::new(STAGING).join(format!("view-{index}")))
-                .collect(),
             resolv_conf: Path::new(STAGING).join("resolv.conf"),
         }
     }
@@ -491,9 +468,6 @@ impl Sandbox {
             arguments.push(["--bind"]).path(host).path(staged);
         }
         for (host, staged) in self.read_only.iter().zip(&staged.read_only) {
-            arguments.push(["--ro-bind"]).path(host).path(staged);
-        }
-        for ((host, _), staged) in self.views.iter().zip(&staged.views) {
             arguments.push(["--ro-bind"]).path(host).path(staged);
         }
         if self.network && Path::new("/etc/resolv.conf").exists() {
@@ -525,9 +499,6 @@ impl Sandbox {
             binds.push((destination, source, true));
         }
         for (destination, source) in self.read_only.iter().zip(&sources.read_only) {
-            binds.push((destination, source, false));
-        }
-        for ((_, destination), source) in self.views.iter().zip(&sources.views) {
             binds.push((destination, source, false));
         }
         for (destination, _, _) in &binds {
@@ -944,53 +915,6 @@ mod tests {
             .mask("usr/bin/valgrind")
             .arguments()
             .is_err());
-    }
-
-    #[test]
-    fn a_view_binds_its_source_at_another_path_carving_around_it() {
-        let tree = fake_tree();
-        let root = tree.path().to_string_lossy().into_owned();
-        fs::create_dir_all(tree.path().join("usr/lib/x86_64-linux-gnu")).expect("mkdir");
-        let sysroot = tempfile::tempdir().expect("temp dir");
-        let libs = sysroot.path().join("usr/lib/aarch64-linux-gnu");
-        fs::create_dir_all(&libs).expect("mkdir");
-        let libs_arg = libs.to_string_lossy().into_owned();
-        let arguments = strings(
-            &Sandbox::new(tree.path())
-                .identity(Identity::Invoker)
-                .bind_read_only_at(&libs, "/usr/lib/aarch64-linux-gnu")
-                .arguments()
-                .expect("arguments"),
-        );
-        assert!(contains_sequence(
-            &arguments,
-            &["--ro-bind", &libs_arg, "/usr/lib/aarch64-linux-gnu"]
-        ));
-        // /usr and /usr/lib are carved, their other entries kept.
-        assert!(contains_sequence(&arguments, &["--dir", "/usr/lib"]));
-        assert!(contains_sequence(
-            &arguments,
-            &[
-                "--ro-bind",
-                &format!("{root}/usr/lib/x86_64-linux-gnu"),
-                "/usr/lib/x86_64-linux-gnu"
-            ]
-        ));
-        if rustix::process::geteuid().is_root() {
-            // As the dedicated id, the source is staged first, like every bind.
-            let staged = Sandbox::new(tree.path())
-                .bind_build_directory("/srv/build")
-                .bind_read_only_at(&libs, "/usr/lib/aarch64-linux-gnu");
-            let arguments = strings(&staged.arguments().expect("arguments"));
-            assert!(contains_sequence(
-                &arguments,
-                &[
-                    "--ro-bind",
-                    "/tmp/archway/view-0",
-                    "/usr/lib/aarch64-linux-gnu"
-                ]
-            ));
-        }
     }
 
     #[test]

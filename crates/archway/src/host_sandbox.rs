@@ -80,28 +80,13 @@ fn user(identity: Identity) -> String {
 /// The executor of a cross or native build: every step in [`Sandbox::host`] with `env` on top
 /// of archway's environment, and `read_only` (a toolchain's directory) visible; Cargo projects
 /// fetch their crates first. With `--no-sandbox`, a [`HostExecutor`], said loudly.
-/// What a method adds to the host sandbox's view of the host.
-#[derive(Debug, Default)]
-pub(crate) struct View {
-    /// Directories the steps need that the host tree does not show (the toolchain's).
-    pub read_only: Vec<PathBuf>,
-    /// Host programs hidden from the steps ([`native_only_tools`]).
-    pub hidden_tools: Vec<PathBuf>,
-    /// Read-only binds at other paths: (host source, path inside) ([`multiarch_view`]).
-    pub at: Vec<(PathBuf, PathBuf)>,
-}
-
 pub(crate) fn executor(
     job: &Job<'_>,
     env: BTreeMap<String, String>,
-    view: View,
+    read_only: &[PathBuf],
+    hidden_tools: &[PathBuf],
     reporter: &dyn Reporter,
 ) -> Result<Box<dyn Executor>, Error> {
-    let View {
-        read_only,
-        hidden_tools,
-        at,
-    } = view;
     if job.rootfs.unsandboxed {
         tracing::warn!("--no-sandbox: the project's build steps run directly on the host");
         reporter.note(&format!(
@@ -120,7 +105,7 @@ pub(crate) fn executor(
     }
     // A binfmt_misc entry without the `F` flag makes the kernel open QEMU by its path inside
     // the sandbox when a test `exec`s a target program: it must be there too.
-    let mut read_only = read_only;
+    let mut read_only = read_only.to_vec();
     read_only.extend(configured_paths(job.toolchain));
     read_only.extend(
         job.target
@@ -137,11 +122,8 @@ pub(crate) fn executor(
     }
     let executor = |project_writable| {
         let mut sandbox = sandbox(job, &env, &read_only, project_writable);
-        for tool in &hidden_tools {
+        for tool in hidden_tools {
             sandbox = sandbox.mask(tool);
-        }
-        for (source, destination) in &at {
-            sandbox = sandbox.bind_read_only_at(source, destination);
         }
         SandboxExecutor {
             description: format!(
@@ -283,21 +265,6 @@ pub(crate) fn native_only_tools() -> Vec<PathBuf> {
         }
     }
     tools
-}
-
-/// A cross sysroot's multiarch directories where Debian's multiarch puts a foreign
-/// architecture's files on the build machine, `/usr/lib/<multiarch>` and
-/// `/usr/include/<multiarch>`. A Debian cross build has the target's `-dev` packages installed
-/// there, and what they ship points there: Tcl's `/usr/lib/tclConfig.sh` sources
-/// `/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)/tcl8.6/tclConfig.sh` (sqlite3's
-/// configure), `*-config` scripts and `.pc` files name `-L/usr/lib/<multiarch>`.
-pub(crate) fn multiarch_view(sysroot: &Path, multiarch: &str) -> Vec<(PathBuf, PathBuf)> {
-    ["usr/lib", "usr/include"]
-        .into_iter()
-        .map(|parent| Path::new(parent).join(multiarch))
-        .filter(|relative| sysroot.join(relative).is_dir())
-        .map(|relative| (sysroot.join(&relative), Path::new("/").join(relative)))
-        .collect()
 }
 
 /// The owner of the project directory, when it has one this process can see.

@@ -162,16 +162,8 @@ impl Backend for Cross {
                     source_date_epoch(job.project_dir, &env),
                 )]
                 .into(),
-                crate::host_sandbox::View {
-                    read_only: toolchain_directories(&selected.cc),
-                    hidden_tools: crate::host_sandbox::native_only_tools(),
-                    at: match (&sysroot, target.multiarch()) {
-                        (Some(sysroot), Some(multiarch)) => {
-                            crate::host_sandbox::multiarch_view(&sysroot.path(), multiarch)
-                        }
-                        _ => Vec::new(),
-                    },
-                },
+                &toolchain_directories(&selected.cc),
+                &crate::host_sandbox::native_only_tools(),
                 reporter,
             )?,
             toolchain: Some(format!(
