@@ -5,7 +5,8 @@ Results: TSV rows `commit package target method chosen status seconds first_erro
 for each (package, target, method) of the given commit the last row counts.
 Classes (bench/corpus-classes.txt): `package target method class note...`, whitespace
 separated, `*` matches anything; the first matching line classifies a failed run. Classes:
-archway-bug, project-cross-bug, missing-dependency, platform-limit.
+archway-bug, project-cross-bug, project-bug (the project's own bug on that architecture, which
+a native build has too; Debian's rules work around it), missing-dependency, platform-limit.
 """
 
 import argparse
@@ -14,7 +15,7 @@ import datetime
 import fnmatch
 import os
 
-CLASSES = ("archway-bug", "project-cross-bug", "missing-dependency", "platform-limit")
+CLASSES = ("archway-bug", "project-cross-bug", "project-bug", "missing-dependency", "platform-limit")
 PASSING = ("passed", "built")
 
 
