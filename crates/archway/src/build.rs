@@ -573,14 +573,7 @@ fn write_file(path: &Path, contents: &str) -> Result<(), Error> {
 /// sandbox has had it handed over, so the build can write next to the copied files.
 pub fn sync_tree(copy: &SourceCopy) -> Result<(), Error> {
     use std::os::unix::fs::MetadataExt;
-    let io = |action: &'static str, path: &Path| {
-        let path = path.to_path_buf();
-        move |source| Error::Io {
-            action,
-            path,
-            source,
-        }
-    };
+    let io = Error::io;
     // `copy.to` is the build directory itself (a plain Makefile) or a new directory in it.
     let owner = [Some(copy.to.as_path()), copy.to.parent()]
         .into_iter()

@@ -237,6 +237,19 @@ impl From<crate::config::Error> for Error {
 
 impl Error {
     /// The `hint:` line for the user, with the command that fixes it.
+    /// The `map_err` for a failed filesystem `action` on `path`.
+    pub(crate) fn io(
+        action: &'static str,
+        path: &std::path::Path,
+    ) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.to_path_buf();
+        move |source| Error::Io {
+            action,
+            path,
+            source,
+        }
+    }
+
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::ProjectMissing { .. } => {

@@ -275,14 +275,7 @@ pub const WRITABLE_COPY_DIR: &str = "project";
 /// Empties `build_dir` (but for archway's `.archway`: the lock, the log) of the first
 /// attempt, which was configured for the project itself, and copies the project to `copy`.
 fn writable_copy(project: &Path, build_dir: &Path, copy: &Path) -> Result<(), Error> {
-    let io = |action: &'static str, path: &Path| {
-        let path = path.to_path_buf();
-        move |source| Error::Io {
-            action,
-            path,
-            source,
-        }
-    };
+    let io = Error::io;
     for entry in std::fs::read_dir(build_dir).map_err(io("read directory", build_dir))? {
         let entry = entry.map_err(io("read directory", build_dir))?;
         if entry.file_name() == ".archway" {

@@ -24,6 +24,18 @@ fn write_cmake_project(dir: &Path) {
     .expect("hello.c");
 }
 
+/// archway again in an earlier run's work directory, with its home and without the build
+/// cache: the second build has to find what the first one left.
+fn again_in(temp: &Path) -> support::Archway {
+    archway()
+        .current_dir(temp.join("work"))
+        .env("HOME", temp.join("home"))
+        .env("XDG_CACHE_HOME", temp.join("home/.cache"))
+        .env("XDG_CONFIG_HOME", temp.join("home/.config"))
+        .env("XDG_DATA_HOME", temp.join("home/.local/share"))
+        .env("ARCHWAY_CACHE_ENABLED", "false")
+}
+
 #[test]
 fn build_without_a_build_system_says_what_archway_detects() {
     let command = archway();
@@ -159,13 +171,7 @@ fn test_with_only_configure_ac_generates_configure_in_a_copy_like_dh_autoreconf(
 
     // A second build, with the same home, reuses the copy and the configured tree.
     let temp = output.temp();
-    let output = archway()
-        .current_dir(temp.join("work"))
-        .env("HOME", temp.join("home"))
-        .env("XDG_CACHE_HOME", temp.join("home/.cache"))
-        .env("XDG_CONFIG_HOME", temp.join("home/.config"))
-        .env("XDG_DATA_HOME", temp.join("home/.local/share"))
-        .env("ARCHWAY_CACHE_ENABLED", "false")
+    let output = again_in(temp)
         .args([
             "build",
             "--target",
@@ -253,13 +259,7 @@ fn test_runs_a_handwritten_configure_in_a_copy_of_the_tree_like_debhelper() {
 
     // A second build finds the copy configured and does not run configure again.
     let temp = output.temp();
-    let output = archway()
-        .current_dir(temp.join("work"))
-        .env("HOME", temp.join("home"))
-        .env("XDG_CACHE_HOME", temp.join("home/.cache"))
-        .env("XDG_CONFIG_HOME", temp.join("home/.config"))
-        .env("XDG_DATA_HOME", temp.join("home/.local/share"))
-        .env("ARCHWAY_CACHE_ENABLED", "false")
+    let output = again_in(temp)
         .args([
             "build",
             "--target",
