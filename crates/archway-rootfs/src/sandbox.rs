@@ -156,6 +156,10 @@ pub struct Sandbox {
     writable: Vec<PathBuf>,
     build_directories: Vec<PathBuf>,
     read_only: Vec<PathBuf>,
+    /// Read-only binds at another path: (source, destination).
+    views: Vec<(PathBuf, PathBuf)>,
+    /// Symbolic links made inside: (target, path inside).
+    links: Vec<(PathBuf, PathBuf)>,
     masked: Vec<PathBuf>,
     network: bool,
     writable_root: bool,
@@ -174,6 +178,7 @@ struct Sources {
     writable: Vec<PathBuf>,
     build_directories: Vec<PathBuf>,
     read_only: Vec<PathBuf>,
+    views: Vec<PathBuf>,
     resolv_conf: PathBuf,
 }
 
@@ -185,6 +190,8 @@ impl Sandbox {
             writable: Vec::new(),
             build_directories: Vec::new(),
             read_only: Vec::new(),
+            views: Vec::new(),
+            links: Vec::new(),
             masked: Vec::new(),
             network: false,
             writable_root: false,
@@ -254,6 +261,28 @@ impl Sandbox {
     /// without the `F` flag, which the kernel opens by path inside the sandbox).
     pub fn bind_read_only(mut self, path: impl Into<PathBuf>) -> Sandbox {
         self.read_only.push(path.into());
+        self
+    }
+
+    /// Binds host directory `source` read-only at `destination`, another path (a cross
+    /// sysroot's multiarch directories where Debian puts them, `/usr/lib/<multiarch>`).
+    pub fn bind_read_only_at(
+        mut self,
+        source: impl Into<PathBuf>,
+        destination: impl Into<PathBuf>,
+    ) -> Sandbox {
+        self.views.push((source.into(), destination.into()));
+        self
+    }
+
+    /// Makes a symbolic link to `target` at `destination`, a path the tree does not have (a
+    /// sysroot's link where Debian's multiarch puts it: `/usr/lib/tclConfig.sh`).
+    pub fn symlink_at(
+        mut self,
+        target: impl Into<PathBuf>,
+        destination: impl Into<PathBuf>,
+    ) -> Sandbox {
+        self.links.push((target.into(), destination.into()));
         self
     }
 
@@ -431,6 +460,11 @@ impl Sandbox {
             writable: self.writable.clone(),
             build_directories: self.build_directories.clone(),
             read_only: self.read_only.clone(),
+            views: self
+                .views
+                .iter()
+                .map(|(source, _)| source.clone())
+                .collect(),
             resolv_conf: PathBuf::from("/etc/resolv.conf"),
         }
     }
@@ -446,6 +480,9 @@ impl Sandbox {
             writable: staged("writable", &self.writable),
             build_directories: staged("build", &self.build_directories),
             read_only: staged("read-only", &self.read_only),
+            views: (0..self.views.len())
+                .map(|index| Path::new(STAGING).join(format!("view-{index}")))
+                .collect(),
             resolv_conf: Path::new(STAGING).join("resolv.conf"),
         }
     }
@@ -468,6 +505,9 @@ impl Sandbox {
             arguments.push(["--bind"]).path(host).path(staged);
         }
         for (host, staged) in self.read_only.iter().zip(&staged.read_only) {
+            arguments.push(["--ro-bind"]).path(host).path(staged);
+        }
+        for ((host, _), staged) in self.views.iter().zip(&staged.views) {
             arguments.push(["--ro-bind"]).path(host).path(staged);
         }
         if self.network && Path::new("/etc/resolv.conf").exists() {
@@ -501,19 +541,34 @@ impl Sandbox {
         for (destination, source) in self.read_only.iter().zip(&sources.read_only) {
             binds.push((destination, source, false));
         }
+        for ((_, destination), source) in self.views.iter().zip(&sources.views) {
+            binds.push((destination, source, false));
+        }
         for (destination, _, _) in &binds {
             check_bind_path(destination)?;
         }
-        for path in &self.masked {
+        for path in self
+            .masked
+            .iter()
+            .chain(self.links.iter().map(|(_, link)| link))
+        {
             check_bind_path(path)?;
         }
         binds.sort_by_key(|(destination, _, _)| destination.components().count());
         if self.writable_root {
+            if let Some((_, link)) = self.links.first() {
+                // bwrap would make the link in the tree itself.
+                return Err(Error::UnsupportedBindPath {
+                    path: link.clone(),
+                    reason: "links are made only over a read-only tree",
+                });
+            }
             arguments.push(["--bind"]).path(&sources.tree).push(["/"]);
         } else {
             let destinations: Vec<&Path> = binds
                 .iter()
                 .map(|(destination, _, _)| *destination)
+                .chain(self.links.iter().map(|(_, link)| link.as_path()))
                 .collect();
             let hidden: &[&str] = if self.host { &HOST_HIDDEN } else { &[] };
             carve(
@@ -548,6 +603,9 @@ impl Sandbox {
         for (destination, source, writable) in &binds {
             let option = if *writable { "--bind" } else { "--ro-bind" };
             arguments.push([option]).path(source).path(destination);
+        }
+        for (target, link) in &self.links {
+            arguments.push(["--symlink"]).path(target).path(link);
         }
         for path in &self.masked {
             // Only over a file the tree has: a missing one needs no hiding, and the tree is
@@ -915,6 +973,71 @@ mod tests {
             .mask("usr/bin/valgrind")
             .arguments()
             .is_err());
+    }
+
+    #[test]
+    fn a_view_binds_its_source_at_another_path_carving_around_it() {
+        let tree = fake_tree();
+        let root = tree.path().to_string_lossy().into_owned();
+        fs::create_dir_all(tree.path().join("usr/lib/x86_64-linux-gnu")).expect("mkdir");
+        let sysroot = tempfile::tempdir().expect("temp dir");
+        let libs = sysroot.path().join("usr/lib/aarch64-linux-gnu");
+        fs::create_dir_all(&libs).expect("mkdir");
+        let libs_arg = libs.to_string_lossy().into_owned();
+        let arguments = strings(
+            &Sandbox::new(tree.path())
+                .identity(Identity::Invoker)
+                .bind_read_only_at(&libs, "/usr/lib/aarch64-linux-gnu")
+                .symlink_at("tcl8.6/tclConfig.sh", "/usr/lib/tclConfig.sh")
+                .arguments()
+                .expect("arguments"),
+        );
+        assert!(contains_sequence(
+            &arguments,
+            &["--ro-bind", &libs_arg, "/usr/lib/aarch64-linux-gnu"]
+        ));
+        // The link is made in the carved /usr/lib, after it.
+        let position = |sequence: &[&str]| {
+            arguments
+                .windows(sequence.len())
+                .position(|window| window == sequence)
+                .expect("in the arguments")
+        };
+        assert!(
+            position(&["--symlink", "tcl8.6/tclConfig.sh", "/usr/lib/tclConfig.sh"])
+                > position(&["--dir", "/usr/lib"])
+        );
+        // Never in a writable tree, where bwrap would make it in the tree itself.
+        assert!(Sandbox::new(tree.path())
+            .writable_root(true)
+            .symlink_at("x", "/usr/lib/x")
+            .arguments()
+            .is_err());
+        // /usr and /usr/lib are carved, their other entries kept.
+        assert!(contains_sequence(&arguments, &["--dir", "/usr/lib"]));
+        assert!(contains_sequence(
+            &arguments,
+            &[
+                "--ro-bind",
+                &format!("{root}/usr/lib/x86_64-linux-gnu"),
+                "/usr/lib/x86_64-linux-gnu"
+            ]
+        ));
+        if rustix::process::geteuid().is_root() {
+            // As the dedicated id, the source is staged first, like every bind.
+            let staged = Sandbox::new(tree.path())
+                .bind_build_directory("/srv/build")
+                .bind_read_only_at(&libs, "/usr/lib/aarch64-linux-gnu");
+            let arguments = strings(&staged.arguments().expect("arguments"));
+            assert!(contains_sequence(
+                &arguments,
+                &[
+                    "--ro-bind",
+                    "/tmp/archway/view-0",
+                    "/usr/lib/aarch64-linux-gnu"
+                ]
+            ));
+        }
     }
 
     #[test]

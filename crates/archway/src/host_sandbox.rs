@@ -22,7 +22,7 @@
 //! runs the steps directly again, for trusted sources on such hosts.
 
 use std::collections::BTreeMap;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
@@ -77,16 +77,32 @@ fn user(identity: Identity) -> String {
     }
 }
 
+/// What a method adds to the host sandbox's view of the host.
+#[derive(Debug, Default)]
+pub(crate) struct View {
+    /// Directories the steps need that the host tree does not show (the toolchain's).
+    pub read_only: Vec<PathBuf>,
+    /// Host programs hidden from the steps ([`native_only_tools`]).
+    pub hidden_tools: Vec<PathBuf>,
+    /// The cross sysroot where Debian's multiarch has a foreign architecture's packages.
+    pub multiarch: MultiarchView,
+}
+
 /// The executor of a cross or native build: every step in [`Sandbox::host`] with `env` on top
-/// of archway's environment, and `read_only` (a toolchain's directory) visible; Cargo projects
-/// fetch their crates first. With `--no-sandbox`, a [`HostExecutor`], said loudly.
+/// of archway's environment, and what `view` adds (the toolchain's directories, the sysroot
+/// at the multiarch paths) visible; Cargo projects fetch their crates first. With
+/// `--no-sandbox`, a [`HostExecutor`], said loudly.
 pub(crate) fn executor(
     job: &Job<'_>,
     env: BTreeMap<String, String>,
-    read_only: &[PathBuf],
-    hidden_tools: &[PathBuf],
+    view: View,
     reporter: &dyn Reporter,
 ) -> Result<Box<dyn Executor>, Error> {
+    let View {
+        read_only,
+        hidden_tools,
+        multiarch,
+    } = view;
     if job.rootfs.unsandboxed {
         tracing::warn!("--no-sandbox: the project's build steps run directly on the host");
         reporter.note(&format!(
@@ -105,7 +121,7 @@ pub(crate) fn executor(
     }
     // A binfmt_misc entry without the `F` flag makes the kernel open QEMU by its path inside
     // the sandbox when a test `exec`s a target program: it must be there too.
-    let mut read_only = read_only.to_vec();
+    let mut read_only = read_only;
     read_only.extend(configured_paths(job.toolchain));
     read_only.extend(
         job.target
@@ -122,8 +138,14 @@ pub(crate) fn executor(
     }
     let executor = |project_writable| {
         let mut sandbox = sandbox(job, &env, &read_only, project_writable);
-        for tool in hidden_tools {
+        for tool in &hidden_tools {
             sandbox = sandbox.mask(tool);
+        }
+        for (source, destination) in &multiarch.binds {
+            sandbox = sandbox.bind_read_only_at(source, destination);
+        }
+        for (target, link) in &multiarch.links {
+            sandbox = sandbox.symlink_at(target, link);
         }
         SandboxExecutor {
             description: format!(
@@ -265,6 +287,59 @@ pub(crate) fn native_only_tools() -> Vec<PathBuf> {
         }
     }
     tools
+}
+
+/// A cross sysroot shown where Debian's multiarch co-installs a foreign architecture's
+/// packages on the build machine. A Debian cross build has the target's `-dev` packages
+/// installed there, and what they ship points there: Tcl's `/usr/lib/tclConfig.sh` sources
+/// `/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)/tcl8.6/tclConfig.sh` (sqlite3's
+/// configure), `*-config` scripts and `.pc` files name `-L/usr/lib/<multiarch>`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct MultiarchView {
+    /// Read-only binds: (the sysroot's path, the path inside).
+    pub binds: Vec<(PathBuf, PathBuf)>,
+    /// The sysroot's symbolic links: (target, the path inside).
+    pub links: Vec<(PathBuf, PathBuf)>,
+}
+
+/// [`MultiarchView`] of `sysroot` over the host tree at `host` (`/`): in `usr/lib` and
+/// `usr/include`, the sysroot's `<multiarch>` directory (over the host's own, which holds
+/// only the cross binutils' `ldscripts` and `bfd-plugins`), and every entry the host does not
+/// have (the target's dynamic loader, which `-L/usr/lib/<multiarch>` makes ld look for at
+/// `/lib/ld-linux-aarch64.so.1`; Tcl's `tclConfig.sh` and `tcl8.6`; the target's headers).
+/// What the host has stays the host's, as with Debian's `Multi-Arch: same` packages, whose
+/// shared files are the same for every architecture.
+pub(crate) fn multiarch_view(sysroot: &Path, multiarch: &str, host: &Path) -> MultiarchView {
+    let mut view = MultiarchView::default();
+    for parent in ["usr/lib", "usr/include"] {
+        let Ok(entries) = std::fs::read_dir(sysroot.join(parent)) else {
+            continue;
+        };
+        let mut entries: Vec<_> = entries.flatten().collect();
+        entries.sort_by_key(std::fs::DirEntry::file_name);
+        for entry in entries {
+            let name = entry.file_name();
+            let inside = Path::new("/").join(parent).join(&name);
+            let on_host = std::fs::symlink_metadata(host.join(parent).join(&name));
+            let Ok(file_type) = entry.file_type() else {
+                continue;
+            };
+            let over_hosts_directory = name == OsStr::new(multiarch)
+                && file_type.is_dir()
+                && on_host.as_ref().is_ok_and(std::fs::Metadata::is_dir);
+            if on_host.is_ok() && !over_hosts_directory {
+                continue;
+            }
+            if file_type.is_symlink() {
+                if let Ok(target) = std::fs::read_link(entry.path()) {
+                    view.links.push((target, inside));
+                }
+            } else if file_type.is_dir() || file_type.is_file() {
+                view.binds.push((entry.path(), inside));
+            }
+        }
+    }
+    view
 }
 
 /// The owner of the project directory, when it has one this process can see.
@@ -643,6 +718,92 @@ mod tests {
         ] {
             assert_eq!(installation(Path::new(directory)), Path::new(needed));
         }
+    }
+
+    #[test]
+    fn the_multiarch_view_adds_the_sysroot_where_the_host_has_nothing() {
+        let sysroot = tempfile::tempdir().expect("temp dir");
+        let host = tempfile::tempdir().expect("temp dir");
+        let make = |root: &Path, dirs: &[&str], files: &[&str]| {
+            for dir in dirs {
+                std::fs::create_dir_all(root.join(dir)).expect("mkdir");
+            }
+            for file in files {
+                std::fs::write(root.join(file), "").expect("write");
+            }
+        };
+        make(
+            sysroot.path(),
+            &[
+                "usr/lib/aarch64-linux-gnu",
+                "usr/lib/tcl8.6",
+                "usr/lib/gcc",
+                "usr/include/aarch64-linux-gnu",
+                "usr/include/tcl8.6",
+            ],
+            &["usr/include/stdio.h"],
+        );
+        std::os::unix::fs::symlink(
+            "aarch64-linux-gnu/ld-linux-aarch64.so.1",
+            sysroot.path().join("usr/lib/ld-linux-aarch64.so.1"),
+        )
+        .expect("symlink");
+        std::os::unix::fs::symlink(
+            "tcl8.6/tclConfig.sh",
+            sysroot.path().join("usr/lib/tclConfig.sh"),
+        )
+        .expect("symlink");
+        // The host: its own gcc and stdio.h, the cross binutils' multiarch directory.
+        make(
+            host.path(),
+            &[
+                "usr/lib/aarch64-linux-gnu/ldscripts",
+                "usr/lib/gcc",
+                "usr/include",
+            ],
+            &["usr/include/stdio.h"],
+        );
+        let view = multiarch_view(sysroot.path(), "aarch64-linux-gnu", host.path());
+        let inside = |path: &str| PathBuf::from(path);
+        assert_eq!(
+            view.binds,
+            vec![
+                (
+                    sysroot.path().join("usr/lib/aarch64-linux-gnu"),
+                    inside("/usr/lib/aarch64-linux-gnu")
+                ),
+                (
+                    sysroot.path().join("usr/lib/tcl8.6"),
+                    inside("/usr/lib/tcl8.6")
+                ),
+                (
+                    sysroot.path().join("usr/include/aarch64-linux-gnu"),
+                    inside("/usr/include/aarch64-linux-gnu")
+                ),
+                (
+                    sysroot.path().join("usr/include/tcl8.6"),
+                    inside("/usr/include/tcl8.6")
+                ),
+            ]
+        );
+        assert_eq!(
+            view.links,
+            vec![
+                (
+                    inside("aarch64-linux-gnu/ld-linux-aarch64.so.1"),
+                    inside("/usr/lib/ld-linux-aarch64.so.1")
+                ),
+                (
+                    inside("tcl8.6/tclConfig.sh"),
+                    inside("/usr/lib/tclConfig.sh")
+                ),
+            ]
+        );
+        // No sysroot, no view.
+        assert_eq!(
+            multiarch_view(&host.path().join("none"), "aarch64-linux-gnu", host.path()),
+            MultiarchView::default()
+        );
     }
 
     #[test]

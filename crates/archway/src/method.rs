@@ -12,7 +12,7 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
-    /// The host runs the target's programs itself (x86_64 runs i686): the host's compilers.
+    /// The target is the host's own platform: the host's compilers, tests run directly.
     Native,
     /// A cross toolchain on the host, with a sysroot of the target's own Debian packages.
     Cross,

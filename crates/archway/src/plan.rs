@@ -2,7 +2,8 @@
 //!
 //! nixpkgs builds natively when the build machine can execute the host platform, and
 //! otherwise "transparently" through an emulated system. archway adds the fast path in between:
-//! 1. **native** when the host runs the target's binaries itself (x86_64 runs i686);
+//! 1. **native** when the target is the host's own platform (not a 32-bit sibling it only runs:
+//!    x86_64's `gcc` makes x86_64 programs, so i686 goes to cross, whose tests run directly);
 //! 2. **cross** when a usable cross toolchain exists (and a sysroot, if the project needs
 //!    target libraries);
 //! 3. **emulated** when QEMU can run the target: an interpreter is installed, a binfmt_misc
@@ -65,6 +66,9 @@ pub struct Facts {
     pub host: String,
     /// The host executes the target's binaries itself (`Host::runs_natively`).
     pub runs_natively: bool,
+    /// The target is the host's own platform, which its compilers build for: not a 32-bit
+    /// sibling the host only runs (i686 on x86_64, whose `gcc` makes x86_64 programs).
+    pub host_platform: bool,
     /// A usable cross toolchain for the target (`aarch64-linux-gnu-gcc 12.2.0`).
     pub toolchain: Option<String>,
     /// The command that installs a cross toolchain, when the distribution has one.
@@ -145,6 +149,10 @@ impl Facts {
             rust,
             host: host.platform.config(),
             runs_natively: host.runs_natively(target),
+            host_platform: host.platform.cpu() == target.cpu()
+                && host.platform.kernel() == target.kernel()
+                && host.platform.abi() == target.abi()
+                && host.platform.libc() == target.libc(),
             toolchain,
             toolchain_install,
             needs_libraries,
@@ -474,6 +482,7 @@ mod tests {
             target: "aarch64-unknown-linux-gnu".to_string(),
             host: "x86_64-unknown-linux-gnu".to_string(),
             runs_natively: false,
+            host_platform: false,
             toolchain: None,
             toolchain_install: Some(
                 "archway toolchain install --target aarch64-unknown-linux-gnu".to_string(),
@@ -518,7 +527,10 @@ mod tests {
         let table: Vec<(&str, Facts, bool, Option<Method>, usize)> = vec![
             (
                 "native host",
-                with(|f| f.runs_natively = true),
+                with(|f| {
+                    f.runs_natively = true;
+                    f.host_platform = true
+                }),
                 false,
                 Some(Method::Native),
                 1,
@@ -527,6 +539,7 @@ mod tests {
                 "native wins over cross",
                 with(|f| {
                     f.runs_natively = true;
+                    f.host_platform = true;
                     f.toolchain = toolchain.clone()
                 }),
                 false,
@@ -536,6 +549,16 @@ mod tests {
             (
                 "toolchain",
                 with(|f| f.toolchain = toolchain.clone()),
+                false,
+                Some(Method::Cross),
+                2,
+            ),
+            (
+                "a 32-bit sibling the host runs: its compilers build 64-bit programs",
+                with(|f| {
+                    f.runs_natively = true;
+                    f.toolchain = toolchain.clone()
+                }),
                 false,
                 Some(Method::Cross),
                 2,

@@ -409,3 +409,58 @@ fn a_cross_build_hides_the_hosts_valgrind_which_cannot_run_target_programs() {
     assert!(stderr.contains("\nvalgrind-usable\n"), "{stderr}");
     assert!(!stderr.contains("hidden from the steps"), "{stderr}");
 }
+
+#[test]
+fn a_cross_build_sees_the_sysroot_where_debian_multiarch_puts_it() {
+    // Tcl's /usr/lib/tclConfig.sh sources /usr/lib/<multiarch>/tcl8.6/tclConfig.sh, and
+    // `*-config` scripts name `-L/usr/lib/<multiarch>`: in a Debian cross build the target's
+    // `-dev` packages are installed there. Through `-L/usr/lib/aarch64-linux-gnu`, ld takes
+    // the C library's linker script from there, outside `--sysroot`, so its
+    // `/lib/ld-linux-aarch64.so.1` must be there too. The host's own libraries stay.
+    if !prerequisites(&["aarch64-linux-gnu-gcc"]) {
+        return;
+    }
+    let command = archway().real_cache();
+    let project = command.work_dir().join("multiarch");
+    makefile_project(
+        &project,
+        "$(CC) -o zversion zversion.c -L/usr/lib/aarch64-linux-gnu -lz \
+         && test -e /usr/lib/ld-linux-aarch64.so.1 && test -d /usr/include/aarch64-linux-gnu/bits \
+         && test -e /usr/lib/x86_64-linux-gnu/libc.so.6 && echo multiarch-view",
+        "./zversion",
+    );
+    fs::write(
+        project.join("zversion.c"),
+        "#include <stdio.h>\n#include <zlib.h>\n\
+         int main(void) { printf(\"zlib %s\\n\", zlibVersion()); return 0; }\n",
+    )
+    .expect("zversion.c");
+    fs::write(
+        project.join("archway.toml"),
+        "[build]\nsysroot-packages = [\"zlib1g-dev\"]\n",
+    )
+    .expect("archway.toml");
+    let output = command
+        .args([
+            "test",
+            "--target",
+            "aarch64",
+            "--method",
+            "cross",
+            "-C",
+            "multiarch",
+        ])
+        .run();
+    output.assert_code(0);
+    assert!(
+        output.stderr.contains("\nmultiarch-view\n"),
+        "{}",
+        output.stderr
+    );
+    assert!(output.stderr.contains("\nzlib 1."), "{}", output.stderr);
+    // Only the sandbox shows it: the host's own directory has no arm64 zlib.
+    assert!(
+        !Path::new("/usr/lib/aarch64-linux-gnu/libz.so").exists()
+            || Path::new("/var/lib/dpkg/info/zlib1g-dev:arm64.list").exists()
+    );
+}

@@ -95,11 +95,15 @@ impl Backend for Cross {
                 }
             }
             Some(toolchain) => {
-                let runs = facts
-                    .emulator
-                    .as_ref()
-                    .map(|emulator| format!(", tests run by {emulator}"))
-                    .unwrap_or_default();
+                let runs = if facts.runs_natively {
+                    ", tests run directly".to_string()
+                } else {
+                    facts
+                        .emulator
+                        .as_ref()
+                        .map(|emulator| format!(", tests run by {emulator}"))
+                        .unwrap_or_default()
+                };
                 verdict(true, format!("cross toolchain `{toolchain}`{runs}"), None)
             }
         }
@@ -119,10 +123,23 @@ impl Backend for Cross {
             }
         }
         let selected = archway_toolchain::select(target, job.toolchain, &search_path)?;
+        // A target the host runs itself (i686 on x86_64) runs its tests without QEMU, so
+        // without QEMU_LD_PREFIX: its loader and run-time libraries must be where the kernel
+        // and ld.so look, as a Debian host with `libc6:i386` has them. The sysroot gets
+        // them, and the host sandbox shows it there ([`crate::host_sandbox::multiarch_view`]).
+        let runs_natively = job.host.is_some_and(|host| host.runs_natively(target));
+        let mut packages = job.sysroot_packages.to_vec();
+        if runs_natively {
+            for runtime in NATIVE_RUNTIME {
+                if !packages.iter().any(|package| package == runtime) {
+                    packages.push(runtime.to_string());
+                }
+            }
+        }
         let sysroot = sysroot(
             job.cache_dir,
             target,
-            job.sysroot_packages,
+            &packages,
             job.rootfs.sysroot_upstream.clone(),
             reporter,
         )?;
@@ -162,8 +179,18 @@ impl Backend for Cross {
                     source_date_epoch(job.project_dir, &env),
                 )]
                 .into(),
-                &toolchain_directories(&selected.cc),
-                &crate::host_sandbox::native_only_tools(),
+                crate::host_sandbox::View {
+                    read_only: toolchain_directories(&selected.cc),
+                    hidden_tools: crate::host_sandbox::native_only_tools(),
+                    multiarch: match (&sysroot, target.multiarch()) {
+                        (Some(sysroot), Some(multiarch)) => crate::host_sandbox::multiarch_view(
+                            &sysroot.path(),
+                            multiarch,
+                            Path::new("/"),
+                        ),
+                        _ => crate::host_sandbox::MultiarchView::default(),
+                    },
+                },
                 reporter,
             )?,
             toolchain: Some(format!(
@@ -180,6 +207,10 @@ impl Backend for Cross {
         })
     }
 }
+
+/// What a program of a target the host runs itself needs at run time: the loader and the C
+/// library, and the C++ and GCC run-time libraries the cross g++ links to.
+const NATIVE_RUNTIME: [&str; 3] = ["libc6", "libgcc-s1", "libstdc++6"];
 
 /// The directories of the compiler `cc` and of what it links to (a `PATH` entry that is a link
 /// into a toolchain's own tree).

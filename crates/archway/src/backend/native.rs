@@ -1,5 +1,7 @@
-//! The native method: the host runs the target's programs itself (x86_64 runs i686), so the
-//! host's own compilers build and the tests run directly.
+//! The native method: the target is the host's own platform, so the host's own compilers
+//! build and the tests run directly. A 32-bit sibling the host runs (i686 on x86_64) is not
+//! native: the host's `gcc` makes x86_64 programs; the cross method builds for it, and its
+//! tests run directly too.
 
 use archway_platform::Reporter;
 use archway_toolchain::reproducible::PathMap;
@@ -19,7 +21,18 @@ impl Backend for Native {
     }
 
     fn judge(&self, facts: &Facts, _setup: bool) -> Verdict {
-        if facts.runs_natively {
+        if facts.runs_natively && !facts.host_platform {
+            Verdict::new(
+                Method::Native,
+                false,
+                format!(
+                    "`{}` runs `{}` binaries, but its own compilers build `{}` ones: a cross \
+                     toolchain builds them",
+                    facts.host, facts.target, facts.host
+                ),
+                None,
+            )
+        } else if facts.runs_natively {
             Verdict::new(
                 Method::Native,
                 true,
@@ -50,8 +63,7 @@ impl Backend for Native {
                     job.project_dir,
                     &|name| std::env::var(name).ok(),
                 ),
-                &[],
-                &[],
+                crate::host_sandbox::View::default(),
                 reporter,
             )?,
             toolchain: None,
