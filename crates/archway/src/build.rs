@@ -323,6 +323,23 @@ pub fn execute(
         path: recipe.build_dir.clone(),
         source,
     })?;
+    // A build directory made by another method or compiler (the native method's x86_64 gcc,
+    // then the cross method's i686 one) keeps that compiler's objects and caches, which the
+    // build systems do not all notice (CMake keeps its cached compiler; make rebuilds nothing
+    // whose source did not change): it starts anew.
+    let made_by = recipe.build_dir.join(".archway").join("made-by");
+    let maker = made_by_text(plan, recipe);
+    match std::fs::read_to_string(&made_by) {
+        Ok(old) if old != maker => {
+            reporter.note(&format!(
+                "the build directory was made by another method or compiler ({}): emptying it",
+                old.lines().next().unwrap_or_default()
+            ));
+            empty_build_directory(&recipe.build_dir)?;
+        }
+        _ => {}
+    }
+    write_file(&made_by, &maker)?;
     if recipe.build_system == BuildSystem::Cmake {
         let source = plan
             .project
@@ -529,6 +546,56 @@ fn run_step(
             transcript: executor.transcript().map(Path::to_path_buf),
             transcript_start,
         })
+    }
+}
+
+/// What a build directory's objects depend on beyond its configure options: the method, the
+/// target and the compilers the steps name (`CC`, `CXX`, a CMake toolchain file's).
+fn made_by_text(plan: &Plan, recipe: &crate::steps::Recipe) -> String {
+    let mut text = format!(
+        "the {} method for `{}`\n",
+        plan.method,
+        plan.target.config()
+    );
+    for step in recipe.configure.iter().chain(&recipe.build) {
+        for name in ["CC", "CXX", "RUSTC"] {
+            if let Some(value) = step.env.get(name) {
+                text.push_str(&format!("{name}={value}\n"));
+            }
+        }
+        for arg in &step.args {
+            if arg.starts_with("-DCMAKE_TOOLCHAIN_FILE=") || arg.starts_with("CC=") {
+                text.push_str(arg);
+                text.push('\n');
+            }
+        }
+    }
+    text
+}
+
+/// Empties `build_dir` but for archway's own `.archway` (the lock, the log, the toolchain
+/// files) and forgets that it was configured.
+pub(crate) fn empty_build_directory(build_dir: &Path) -> Result<(), Error> {
+    let io = Error::io;
+    for entry in std::fs::read_dir(build_dir).map_err(io("read directory", build_dir))? {
+        let entry = entry.map_err(io("read directory", build_dir))?;
+        if entry.file_name() == ".archway" {
+            continue;
+        }
+        let path = entry.path();
+        let removed = if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        removed.map_err(io("remove", &path))?;
+    }
+    let stamp = build_dir.join(".archway").join("configured");
+    match std::fs::remove_file(&stamp) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+            Err(io("remove", &stamp)(error))
+        }
+        _ => Ok(()),
     }
 }
 

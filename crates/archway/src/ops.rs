@@ -272,27 +272,10 @@ pub fn build(
 /// `<build dir>/.archway`.
 pub const WRITABLE_COPY_DIR: &str = "project";
 
-/// Empties `build_dir` (but for archway's `.archway`: the lock, the log) of the first
-/// attempt, which was configured for the project itself, and copies the project to `copy`.
+/// Empties `build_dir` of the first attempt, which was configured for the project itself, and
+/// copies the project to `copy`.
 fn writable_copy(project: &Path, build_dir: &Path, copy: &Path) -> Result<(), Error> {
-    let io = Error::io;
-    for entry in std::fs::read_dir(build_dir).map_err(io("read directory", build_dir))? {
-        let entry = entry.map_err(io("read directory", build_dir))?;
-        if entry.file_name() == ".archway" {
-            continue;
-        }
-        let path = entry.path();
-        let removed = if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
-            std::fs::remove_dir_all(&path)
-        } else {
-            std::fs::remove_file(&path)
-        };
-        removed.map_err(io("remove", &path))?;
-    }
-    let stamp = build_dir.join(".archway").join("configured");
-    if stamp.exists() {
-        std::fs::remove_file(&stamp).map_err(io("remove", &stamp))?;
-    }
+    crate::build::empty_build_directory(build_dir)?;
     crate::build::sync_tree(&copy_of(project, build_dir, copy))
 }
 

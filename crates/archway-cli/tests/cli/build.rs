@@ -588,6 +588,113 @@ fn build_natively_for_the_host_and_as_json() {
     assert!(output.temp().join("work/out/hello").is_file());
 }
 
+#[test]
+fn i686_on_x86_64_is_built_by_the_cross_compiler_and_tested_directly() {
+    // x86_64 runs i686 programs, but its own gcc makes x86_64 ones: `auto` once took the
+    // native method and reported x86_64 programs as i686. The cross compiler builds them;
+    // the tests run without QEMU, the loader and the C library shown by the sysroot where
+    // a Debian host with `libc6:i386` has them.
+    if !cross_tools_present(&["cmake", "i686-linux-gnu-gcc"]) {
+        return;
+    }
+    let command = archway().real_cache();
+    write_cmake_project(&command.work_dir().join("greet"));
+    let output = command
+        .env("ARCHWAY_CACHE_ENABLED", "false")
+        .args(["test", "--target", "i386", "-C", "greet", "--json"])
+        .run();
+    output.assert_code(0);
+    let outcome: serde_json::Value = serde_json::from_str(&output.stdout).expect("JSON outcome");
+    assert_eq!(outcome["method"], "cross", "{}", output.stderr);
+    let artifacts = outcome["artifacts"].as_array().expect("artifacts");
+    assert!(!artifacts.is_empty());
+    assert!(
+        artifacts
+            .iter()
+            .all(|a| a["platform"] == "i686-unknown-linux-gnu"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output.stderr.contains("tests run directly"),
+        "{}",
+        output.stderr
+    );
+    assert!(!output.stderr.contains("qemu-i386"), "{}", output.stderr);
+    // Asked for, the native method says why it cannot.
+    let native = again_in(output.temp())
+        .args([
+            "build", "--target", "i386", "--method", "native", "-C", "greet",
+        ])
+        .run();
+    native.assert_code(1);
+    assert!(
+        native
+            .stderr
+            .contains("its own compilers build `x86_64-unknown-linux-gnu` ones"),
+        "{}",
+        native.stderr
+    );
+}
+
+#[test]
+fn a_build_directory_made_by_another_compiler_starts_anew() {
+    // A CMake build directory keeps its cached compiler, and make rebuilds nothing whose
+    // source did not change: the objects of the native x86_64 gcc must not end up in an
+    // aarch64 build.
+    if !cross_tools_present(&["cmake", "cc", "aarch64-linux-gnu-gcc"]) {
+        return;
+    }
+    let command = archway();
+    write_cmake_project(&command.work_dir().join("greet"));
+    let arguments = |target: &'static str, method: &'static str| {
+        [
+            "build",
+            "--target",
+            target,
+            "--method",
+            method,
+            "-C",
+            "greet",
+            "--build-dir",
+            "out",
+            "--json",
+        ]
+    };
+    let first = command
+        .env("ARCHWAY_CACHE_ENABLED", "false")
+        .args(arguments("x86_64-linux", "native"))
+        .run();
+    first.assert_code(0);
+    let build = |target, method| again_in(first.temp()).args(arguments(target, method)).run();
+    let second = build("aarch64", "cross");
+    second.assert_code(0);
+    assert!(
+        second
+            .stderr
+            .contains("the build directory was made by another method or compiler"),
+        "{}",
+        second.stderr
+    );
+    let outcome: serde_json::Value = serde_json::from_str(&second.stdout).expect("JSON outcome");
+    let artifacts = outcome["artifacts"].as_array().expect("artifacts");
+    assert!(
+        artifacts
+            .iter()
+            .all(|a| a["platform"] == "aarch64-unknown-linux-gnu"),
+        "{}",
+        second.stdout
+    );
+    // The same method and compiler again: nothing to empty, configure skipped.
+    let third = build("aarch64", "cross");
+    third.assert_code(0);
+    assert!(
+        !third.stderr.contains("made by another method"),
+        "{}",
+        third.stderr
+    );
+}
+
 /// A binary crate with one unit test, and the Rust installation of the machine (the test
 /// home has none).
 fn cargo_project(command: crate::support::Archway) -> crate::support::Archway {
