@@ -127,7 +127,8 @@ def main():
          "(`ARCHWAY_SYSROOT_PACKAGES`) for auto, every build-dep to the root filesystem "
          "(`ARCHWAY_ROOTFS_PACKAGES`) for emulated and hybrid. `passed` = built and the "
          "project's tests passed; `built` = no test suite; `tests-failed` = built, tests failed; "
-         "`failed` = did not build.\n")
+         "`failed` = did not build; `wrong-platform` = built, but no program or library is "
+         "for the target (the target's compiler was not used).\n")
 
 
     not_run = [(package, target) for target in targets for package in packages

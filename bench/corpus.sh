@@ -242,12 +242,24 @@ except Exception: print("-")' "$json" 2>/dev/null || echo -)
     local outcome
     # passed: built and its tests passed; built: no test suite; tests-failed: built, the test
     # step failed (archway prints each step as `<step>: <command>` on stderr).
+    # A build whose programs and libraries are all for another platform did not use the
+    # target's compiler (the native method once built x86_64 programs for i386): not a pass.
+    if [ "$status" = 0 ] && python3 -c 'import json,sys
+o = json.load(open(sys.argv[1]))
+found = [a.get("platform") for a in o.get("artifacts", []) if a.get("platform")]
+sys.exit(0 if found and o.get("target") not in found else 1)' "$json" 2>/dev/null; then
+        echo "corpus: no artifact is for $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("target"))' "$json"): wrong platform" >>"$log"
+        status=1
+        outcome=wrong-platform
+    fi
     if [ "$status" = 0 ]; then
         if python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1])).get("tested") else 1)' "$json" 2>/dev/null; then
             outcome=passed
         else
             outcome=built
         fi
+    elif [ "${outcome:-}" = wrong-platform ]; then
+        :
     elif [ "$status" = 124 ] || [ "$status" = 137 ]; then
         outcome=timeout
     elif grep -q -E '^error: the [a-z]+ project in .* has no tests to run' "$log" 2>/dev/null; then
