@@ -202,6 +202,16 @@ run_one() { # package target method
         echo "# rootfs packages: $rootfs_packages"
         echo "# unavailable for $arch: ${unavailable:-none}; host tools missing: ${host_missing:-none}"
     } >"$log"
+    # The build tools a Debian cross build installs from the build architecture
+    # (Multi-Arch: foreign or none: googletest's sources, tcl, bison): as root, installed on
+    # the host, as the cross toolchains are; a corpus run measures archway, not the host.
+    if [ -n "$host_missing" ] && [ "$(id -u)" = 0 ]; then
+        # shellcheck disable=SC2086 # a list of package names
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+            -o DPkg::Lock::Timeout=600 $host_missing >>"$log.apt" 2>&1 &&
+            echo "# installed on the host: $host_missing" >>"$log" ||
+            echo "# could not install on the host: $host_missing (see $log.apt)" >>"$log"
+    fi
     started=$(date +%s)
     status=0
     # The build-deps go where the method looks: the cross sysroot (the target's libraries; the
