@@ -141,9 +141,6 @@ pub(crate) fn executor(
         for tool in &hidden_tools {
             sandbox = sandbox.mask(tool);
         }
-        for (source, destination) in &multiarch.binds {
-            sandbox = sandbox.bind_read_only_at(source, destination);
-        }
         for (target, link) in &multiarch.links {
             sandbox = sandbox.symlink_at(target, link);
         }
@@ -294,11 +291,14 @@ pub(crate) fn native_only_tools() -> Vec<PathBuf> {
 /// installed there, and what they ship points there: Tcl's `/usr/lib/tclConfig.sh` sources
 /// `/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)/tcl8.6/tclConfig.sh` (sqlite3's
 /// configure), `*-config` scripts and `.pc` files name `-L/usr/lib/<multiarch>`.
+///
+/// Symbolic links into the sysroot, not binds: a link follows the sysroot's path, so a build
+/// keeps seeing it when another archway adds packages to it meanwhile (the tree is replaced
+/// by `renameat2(RENAME_EXCHANGE)` and the old one removed, which would leave a bind of the
+/// old tree empty), and a link costs bwrap no mount.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct MultiarchView {
-    /// Read-only binds: (the sysroot's path, the path inside).
-    pub binds: Vec<(PathBuf, PathBuf)>,
-    /// The sysroot's symbolic links: (target, the path inside).
+    /// (target in the sysroot, the path inside).
     pub links: Vec<(PathBuf, PathBuf)>,
 }
 
@@ -319,24 +319,14 @@ pub(crate) fn multiarch_view(sysroot: &Path, multiarch: &str, host: &Path) -> Mu
         entries.sort_by_key(std::fs::DirEntry::file_name);
         for entry in entries {
             let name = entry.file_name();
-            let inside = Path::new("/").join(parent).join(&name);
             let on_host = std::fs::symlink_metadata(host.join(parent).join(&name));
-            let Ok(file_type) = entry.file_type() else {
-                continue;
-            };
             let over_hosts_directory = name == OsStr::new(multiarch)
-                && file_type.is_dir()
                 && on_host.as_ref().is_ok_and(std::fs::Metadata::is_dir);
             if on_host.is_ok() && !over_hosts_directory {
                 continue;
             }
-            if file_type.is_symlink() {
-                if let Ok(target) = std::fs::read_link(entry.path()) {
-                    view.links.push((target, inside));
-                }
-            } else if file_type.is_dir() || file_type.is_file() {
-                view.binds.push((entry.path(), inside));
-            }
+            view.links
+                .push((entry.path(), Path::new("/").join(parent).join(&name)));
         }
     }
     view
@@ -764,39 +754,16 @@ mod tests {
             &["usr/include/stdio.h"],
         );
         let view = multiarch_view(sysroot.path(), "aarch64-linux-gnu", host.path());
-        let inside = |path: &str| PathBuf::from(path);
-        assert_eq!(
-            view.binds,
-            vec![
-                (
-                    sysroot.path().join("usr/lib/aarch64-linux-gnu"),
-                    inside("/usr/lib/aarch64-linux-gnu")
-                ),
-                (
-                    sysroot.path().join("usr/lib/tcl8.6"),
-                    inside("/usr/lib/tcl8.6")
-                ),
-                (
-                    sysroot.path().join("usr/include/aarch64-linux-gnu"),
-                    inside("/usr/include/aarch64-linux-gnu")
-                ),
-                (
-                    sysroot.path().join("usr/include/tcl8.6"),
-                    inside("/usr/include/tcl8.6")
-                ),
-            ]
-        );
+        let link = |relative: &str| (sysroot.path().join(relative), Path::new("/").join(relative));
         assert_eq!(
             view.links,
             vec![
-                (
-                    inside("aarch64-linux-gnu/ld-linux-aarch64.so.1"),
-                    inside("/usr/lib/ld-linux-aarch64.so.1")
-                ),
-                (
-                    inside("tcl8.6/tclConfig.sh"),
-                    inside("/usr/lib/tclConfig.sh")
-                ),
+                link("usr/lib/aarch64-linux-gnu"),
+                link("usr/lib/ld-linux-aarch64.so.1"),
+                link("usr/lib/tcl8.6"),
+                link("usr/lib/tclConfig.sh"),
+                link("usr/include/aarch64-linux-gnu"),
+                link("usr/include/tcl8.6"),
             ]
         );
         // No sysroot, no view.
