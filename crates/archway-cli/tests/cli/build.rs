@@ -24,18 +24,6 @@ fn write_cmake_project(dir: &Path) {
     .expect("hello.c");
 }
 
-/// archway again in an earlier run's work directory, with its home and without the build
-/// cache: the second build has to find what the first one left.
-fn again_in(temp: &Path) -> support::Archway {
-    archway()
-        .current_dir(temp.join("work"))
-        .env("HOME", temp.join("home"))
-        .env("XDG_CACHE_HOME", temp.join("home/.cache"))
-        .env("XDG_CONFIG_HOME", temp.join("home/.config"))
-        .env("XDG_DATA_HOME", temp.join("home/.local/share"))
-        .env("ARCHWAY_CACHE_ENABLED", "false")
-}
-
 #[test]
 fn build_without_a_build_system_says_what_archway_detects() {
     let command = archway();
@@ -171,7 +159,7 @@ fn test_with_only_configure_ac_generates_configure_in_a_copy_like_dh_autoreconf(
 
     // A second build, with the same home, reuses the copy and the configured tree.
     let temp = output.temp();
-    let output = again_in(temp)
+    let output = support::again_in(temp)
         .args([
             "build",
             "--target",
@@ -259,7 +247,7 @@ fn test_runs_a_handwritten_configure_in_a_copy_of_the_tree_like_debhelper() {
 
     // A second build finds the copy configured and does not run configure again.
     let temp = output.temp();
-    let output = again_in(temp)
+    let output = support::again_in(temp)
         .args([
             "build",
             "--target",
@@ -622,7 +610,7 @@ fn i686_on_x86_64_is_built_by_the_cross_compiler_and_tested_directly() {
     );
     assert!(!output.stderr.contains("qemu-i386"), "{}", output.stderr);
     // Asked for, the native method says why it cannot.
-    let native = again_in(output.temp())
+    let native = support::again_in(output.temp())
         .args([
             "build", "--target", "i386", "--method", "native", "-C", "greet",
         ])
@@ -666,7 +654,11 @@ fn a_build_directory_made_by_another_compiler_starts_anew() {
         .args(arguments("x86_64-linux", "native"))
         .run();
     first.assert_code(0);
-    let build = |target, method| again_in(first.temp()).args(arguments(target, method)).run();
+    let build = |target, method| {
+        support::again_in(first.temp())
+            .args(arguments(target, method))
+            .run()
+    };
     let second = build("aarch64", "cross");
     second.assert_code(0);
     assert!(

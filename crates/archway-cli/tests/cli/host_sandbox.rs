@@ -464,3 +464,67 @@ fn a_cross_build_sees_the_sysroot_where_debian_multiarch_puts_it() {
             || Path::new("/var/lib/dpkg/info/zlib1g-dev:arm64.list").exists()
     );
 }
+
+#[test]
+fn a_cross_build_keeps_its_sysroot_when_another_archway_adds_packages_meanwhile() {
+    // Adding packages replaces the sysroot's tree (RENAME_EXCHANGE, the old tree removed). A
+    // step that had the old tree bound lost its libraries midway (the corpus' i386 tests:
+    // "cannot execute: required file not found"); the view links to the sysroot's path.
+    // A private cache, so that the second package really replaces the tree on every run.
+    if !prerequisites(&["aarch64-linux-gnu-gcc"]) {
+        return;
+    }
+    let command = archway();
+    let temp = command.temp().to_path_buf();
+    let project = command.work_dir().join("replaced");
+    let out = command.work_dir().join("out");
+    let (waiting, ready) = (out.join("waiting"), out.join("ready"));
+    makefile_project(
+        &project,
+        &format!(
+            "touch {waiting} && i=0; while [ ! -e {ready} ] && [ $$i -lt 600 ]; do \
+             sleep 0.2; i=$$((i+1)); done; test -e /usr/lib/aarch64-linux-gnu/libz.so.1 \
+             && test -e /usr/lib/aarch64-linux-gnu/libogg.so.0 && echo view-follows-the-sysroot",
+            waiting = waiting.display(),
+            ready = ready.display()
+        ),
+        "true",
+    );
+    fs::write(
+        project.join("archway.toml"),
+        "[build]\nsysroot-packages = [\"zlib1g-dev\"]\n",
+    )
+    .expect("archway.toml");
+    let mut build = command
+        .env("ARCHWAY_CACHE_ENABLED", "false")
+        .args([
+            "build", "--target", "aarch64", "--method", "cross", "-C", "replaced",
+        ])
+        .args(["--build-dir", "out"])
+        .spawn();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+    while !waiting.exists() {
+        assert!(!build.has_ended(), "{}", build.stderr());
+        assert!(std::time::Instant::now() < deadline, "{}", build.stderr());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let sysroot = support::again_in(&temp)
+        .args(["sysroot", "path", "--target", "aarch64"])
+        .run();
+    sysroot.assert_code(0);
+    let tree = PathBuf::from(sysroot.stdout.trim());
+    let before = fs::metadata(&tree).expect("the sysroot tree").ino();
+    support::again_in(&temp)
+        .args(["sysroot", "add", "--target", "aarch64", "libogg-dev"])
+        .run()
+        .assert_code(0);
+    let after = fs::metadata(&tree).expect("the sysroot tree").ino();
+    assert_ne!(before, after, "adding a package replaces the tree");
+    fs::write(&ready, "").expect("ready");
+    let code = build
+        .wait_for(std::time::Duration::from_secs(300))
+        .expect("the build ends");
+    let stderr = build.stderr();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("\nview-follows-the-sysroot\n"), "{stderr}");
+}

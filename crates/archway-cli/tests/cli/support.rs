@@ -26,6 +26,18 @@ pub struct Archway {
     filters: Vec<(String, String)>,
 }
 
+/// archway again in an earlier run's work directory, with its home and without the build
+/// cache: the second build has to find what the first one left.
+pub fn again_in(temp: &Path) -> Archway {
+    archway()
+        .current_dir(temp.join("work"))
+        .env("HOME", temp.join("home"))
+        .env("XDG_CACHE_HOME", temp.join("home/.cache"))
+        .env("XDG_CONFIG_HOME", temp.join("home/.config"))
+        .env("XDG_DATA_HOME", temp.join("home/.local/share"))
+        .env("ARCHWAY_CACHE_ENABLED", "false")
+}
+
 /// `archway` with a fresh temporary home.
 pub fn archway() -> Archway {
     let temp = tempfile::Builder::new()
