@@ -839,6 +839,13 @@ fn carve(
             continue; // the bind itself covers it; bwrap creates the mount point on the tmpfs
         }
         let contains_bind = binds.iter().any(|bind| bind.starts_with(&destination));
+        if at_top && contains_bind && HOST_HIDDEN.iter().any(|home| name == OsStr::new(home)) {
+            // A project under a root filesystem's `/root` or `/home` (archway run as root on
+            // `/root/src/project`): only the path to it, which bwrap creates on its tmpfs, as
+            // on the host. Root's own files there are not the build's, and the sandbox's id
+            // could not read them to bind them (`/root` is 0700).
+            continue;
+        }
         let metadata =
             fs::symlink_metadata(&entry_path).map_err(Error::io("inspect", &entry_path))?;
         if metadata.file_type().is_symlink() {
@@ -918,8 +925,9 @@ mod tests {
             &arguments,
             &["--symlink", "usr/bin", "/bin"]
         ));
-        // /home is carved: recreated on the tmpfs, the project bound inside it.
-        assert!(contains_sequence(&arguments, &["--dir", "/home"]));
+        // /home holds only the path to the project, which bwrap creates on its tmpfs: the
+        // tree's users' files are not shown.
+        assert!(!contains_sequence(&arguments, &["--dir", "/home"]));
         assert!(!arguments
             .iter()
             .any(|argument| argument == &format!("{root}/home")));
@@ -1057,6 +1065,43 @@ mod tests {
             &["--ro-bind", &format!("{root}/var/lib"), "/var/lib"]
         ));
         assert!(contains_sequence(&arguments, &["--dir", "/var/tmp"]));
+    }
+
+    #[test]
+    fn a_project_under_the_trees_root_home_shows_only_its_path() {
+        // archway as root on /root/src/project: the root filesystem's /root is 0700, and its
+        // files are not the build's; only the project is bound there.
+        let tree = fake_tree();
+        let root = tree.path().to_string_lossy().into_owned();
+        fs::write(tree.path().join("root/.bashrc"), "").expect("write");
+        let arguments = strings(
+            &Sandbox::new(tree.path())
+                .identity(Identity::Invoker)
+                .bind("/root/src/project")
+                .arguments()
+                .expect("arguments"),
+        );
+        assert!(contains_sequence(
+            &arguments,
+            &["--bind", "/root/src/project", "/root/src/project"]
+        ));
+        assert!(!arguments
+            .iter()
+            .any(|argument| argument.ends_with("/root/.bashrc")
+                || *argument == "/root"
+                || *argument == format!("{root}/root")));
+        // Without a bind inside, the tree's /root stays as it is.
+        let arguments = strings(
+            &Sandbox::new(tree.path())
+                .identity(Identity::Invoker)
+                .bind("/var/tmp/project")
+                .arguments()
+                .expect("arguments"),
+        );
+        assert!(contains_sequence(
+            &arguments,
+            &["--ro-bind", &format!("{root}/root"), "/root"]
+        ));
     }
 
     #[test]

@@ -134,6 +134,40 @@ fn rootfs_create_list_and_shell_with_the_real_cache() {
     assert!(shell.temp().join("work/made-inside").exists());
 }
 
+#[test]
+fn an_emulated_build_of_a_project_under_root_s_home_as_root() {
+    // archway as root on /root/<project> (a container, a CI job): the sandbox runs as nobody,
+    // who could not read the root filesystem's own /root to bind its files next to the
+    // project ("Can't find source path .../root/.bashrc: Permission denied").
+    if !have_prerequisites() {
+        return;
+    }
+    let _entry = support::emulation_for("aarch64-linux");
+    let home = tempfile::Builder::new()
+        .prefix("archway-test-")
+        .tempdir_in("/root")
+        .expect("a directory under /root");
+    let project = home.path().join("project");
+    std::fs::create_dir_all(&project).expect("project");
+    std::fs::write(
+        project.join("Makefile"),
+        "all:\n\tprintf 'int main(void){return 0;}\\n' > ok.c && $(CC) -o ok ok.c\n\
+         check:\n\t./ok && echo under-roots-home\n",
+    )
+    .expect("Makefile");
+    let output = archway()
+        .real_cache()
+        .args(["test", "--target", "arm64", "--method", "emulated", "-C"])
+        .arg(&project)
+        .run();
+    output.assert_code(0);
+    assert!(
+        output.stderr.contains("\nunder-roots-home\n"),
+        "{}",
+        output.stderr
+    );
+}
+
 /// Whether an enabled binfmt_misc entry has this magic (hex, as the kernel prints it).
 fn entry_with_magic(magic_hex: &str) -> bool {
     std::fs::read_dir("/proc/sys/fs/binfmt_misc")
