@@ -132,6 +132,13 @@ def main():
             names.append(name)
     kept = [name for name in names if not DROPPED.match(name)]
     dropped = [name for name in names if DROPPED.match(name)]
+    # debhelper (compat >= 10) runs dh_autoreconf, whose package brings autoconf, automake,
+    # autopoint and libtool: a source without a generated `configure` needs them wherever
+    # archway generates it (the host for cross, the root filesystem for emulated and hybrid).
+    if any(name in ("debhelper-compat", "debhelper", "dh-autoreconf") for name in dropped):
+        for tool in ("autoconf", "automake", "autopoint", "libtool"):
+            if tool not in kept:
+                kept.append(tool)
 
     unavailable, apt_error = [], ""
     if kept:
