@@ -156,8 +156,6 @@ pub struct Sandbox {
     writable: Vec<PathBuf>,
     build_directories: Vec<PathBuf>,
     read_only: Vec<PathBuf>,
-    /// Read-only binds at another path: (source, destination).
-    views: Vec<(PathBuf, PathBuf)>,
     /// Symbolic links made inside: (target, path inside).
     links: Vec<(PathBuf, PathBuf)>,
     masked: Vec<PathBuf>,
@@ -178,7 +176,6 @@ struct Sources {
     writable: Vec<PathBuf>,
     build_directories: Vec<PathBuf>,
     read_only: Vec<PathBuf>,
-    views: Vec<PathBuf>,
     resolv_conf: PathBuf,
 }
 
@@ -190,7 +187,6 @@ impl Sandbox {
             writable: Vec::new(),
             build_directories: Vec::new(),
             read_only: Vec::new(),
-            views: Vec::new(),
             links: Vec::new(),
             masked: Vec::new(),
             network: false,
@@ -264,19 +260,10 @@ impl Sandbox {
         self
     }
 
-    /// Binds host directory `source` read-only at `destination`, another path (a cross
-    /// sysroot's multiarch directories where Debian puts them, `/usr/lib/<multiarch>`).
-    pub fn bind_read_only_at(
-        mut self,
-        source: impl Into<PathBuf>,
-        destination: impl Into<PathBuf>,
-    ) -> Sandbox {
-        self.views.push((source.into(), destination.into()));
-        self
-    }
-
-    /// Makes a symbolic link to `target` at `destination`, a path the tree does not have (a
-    /// sysroot's link where Debian's multiarch puts it: `/usr/lib/tclConfig.sh`).
+    /// Makes a symbolic link to `target` at `destination` (a cross sysroot's entry where
+    /// Debian's multiarch puts it: `/usr/lib/tclConfig.sh`). Its parent is carved, so the link
+    /// also stands in for an entry of the tree of that name (the cross binutils'
+    /// `/usr/lib/aarch64-linux-gnu`).
     pub fn symlink_at(
         mut self,
         target: impl Into<PathBuf>,
@@ -460,11 +447,6 @@ impl Sandbox {
             writable: self.writable.clone(),
             build_directories: self.build_directories.clone(),
             read_only: self.read_only.clone(),
-            views: self
-                .views
-                .iter()
-                .map(|(source, _)| source.clone())
-                .collect(),
             resolv_conf: PathBuf::from("/etc/resolv.conf"),
         }
     }
@@ -480,9 +462,6 @@ impl Sandbox {
             writable: staged("writable", &self.writable),
             build_directories: staged("build", &self.build_directories),
             read_only: staged("read-only", &self.read_only),
-            views: (0..self.views.len())
-                .map(|index| Path::new(STAGING).join(format!("view-{index}")))
-                .collect(),
             resolv_conf: Path::new(STAGING).join("resolv.conf"),
         }
     }
@@ -505,9 +484,6 @@ impl Sandbox {
             arguments.push(["--bind"]).path(host).path(staged);
         }
         for (host, staged) in self.read_only.iter().zip(&staged.read_only) {
-            arguments.push(["--ro-bind"]).path(host).path(staged);
-        }
-        for ((host, _), staged) in self.views.iter().zip(&staged.views) {
             arguments.push(["--ro-bind"]).path(host).path(staged);
         }
         if self.network && Path::new("/etc/resolv.conf").exists() {
@@ -539,9 +515,6 @@ impl Sandbox {
             binds.push((destination, source, true));
         }
         for (destination, source) in self.read_only.iter().zip(&sources.read_only) {
-            binds.push((destination, source, false));
-        }
-        for ((_, destination), source) in self.views.iter().zip(&sources.views) {
             binds.push((destination, source, false));
         }
         for (destination, _, _) in &binds {
@@ -984,27 +957,24 @@ mod tests {
     }
 
     #[test]
-    fn a_view_binds_its_source_at_another_path_carving_around_it() {
+    fn links_are_made_in_a_carved_directory_over_the_trees_own_entry() {
         let tree = fake_tree();
         let root = tree.path().to_string_lossy().into_owned();
         fs::create_dir_all(tree.path().join("usr/lib/x86_64-linux-gnu")).expect("mkdir");
-        let sysroot = tempfile::tempdir().expect("temp dir");
-        let libs = sysroot.path().join("usr/lib/aarch64-linux-gnu");
-        fs::create_dir_all(&libs).expect("mkdir");
-        let libs_arg = libs.to_string_lossy().into_owned();
+        fs::create_dir_all(tree.path().join("usr/lib/aarch64-linux-gnu")).expect("mkdir");
         let arguments = strings(
             &Sandbox::new(tree.path())
                 .identity(Identity::Invoker)
-                .bind_read_only_at(&libs, "/usr/lib/aarch64-linux-gnu")
+                .symlink_at(
+                    "/sysroot/usr/lib/aarch64-linux-gnu",
+                    "/usr/lib/aarch64-linux-gnu",
+                )
                 .symlink_at("tcl8.6/tclConfig.sh", "/usr/lib/tclConfig.sh")
                 .arguments()
                 .expect("arguments"),
         );
-        assert!(contains_sequence(
-            &arguments,
-            &["--ro-bind", &libs_arg, "/usr/lib/aarch64-linux-gnu"]
-        ));
-        // The link is made in the carved /usr/lib, after it.
+        // The links are made in the carved /usr/lib, after it; the tree's own entry of that
+        // name is not bound.
         let position = |sequence: &[&str]| {
             arguments
                 .windows(sequence.len())
@@ -1015,6 +985,17 @@ mod tests {
             position(&["--symlink", "tcl8.6/tclConfig.sh", "/usr/lib/tclConfig.sh"])
                 > position(&["--dir", "/usr/lib"])
         );
+        assert!(contains_sequence(
+            &arguments,
+            &[
+                "--symlink",
+                "/sysroot/usr/lib/aarch64-linux-gnu",
+                "/usr/lib/aarch64-linux-gnu"
+            ]
+        ));
+        assert!(!arguments
+            .iter()
+            .any(|argument| *argument == format!("{root}/usr/lib/aarch64-linux-gnu")));
         // Never in a writable tree, where bwrap would make it in the tree itself.
         assert!(Sandbox::new(tree.path())
             .writable_root(true)
@@ -1031,21 +1012,6 @@ mod tests {
                 "/usr/lib/x86_64-linux-gnu"
             ]
         ));
-        if rustix::process::geteuid().is_root() {
-            // As the dedicated id, the source is staged first, like every bind.
-            let staged = Sandbox::new(tree.path())
-                .bind_build_directory("/srv/build")
-                .bind_read_only_at(&libs, "/usr/lib/aarch64-linux-gnu");
-            let arguments = strings(&staged.arguments().expect("arguments"));
-            assert!(contains_sequence(
-                &arguments,
-                &[
-                    "--ro-bind",
-                    "/tmp/archway/view-0",
-                    "/usr/lib/aarch64-linux-gnu"
-                ]
-            ));
-        }
     }
 
     #[test]
