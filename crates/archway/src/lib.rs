@@ -44,6 +44,7 @@ pub mod host_sandbox;
 pub mod lock;
 pub mod method;
 pub mod missing;
+pub mod msrv;
 pub mod ops;
 pub mod outcome;
 pub mod plan;

@@ -343,6 +343,11 @@ pub struct CargoExecutor {
     inner: SandboxExecutor,
     fetch: SandboxExecutor,
     sparse: SparseIndex,
+    /// `CARGO_HOME`, where the fetch leaves cargo's cache of the index.
+    cargo_home: PathBuf,
+    /// A Debian `rustc` older than cargo's Rust-version-aware resolver (1.84): the `Cargo.lock`
+    /// a fetch makes is fitted to it ([`crate::msrv`]).
+    fit_to: Option<RustVersion>,
     /// Whether the fetch ran (and its failure, an exit code, to give again).
     fetched: Mutex<Option<Option<i32>>>,
 }
@@ -364,7 +369,12 @@ impl CargoExecutor {
         for (name, value) in sparse.environment() {
             sandbox = sandbox.env(name, value);
         }
-        let mut fetch = sandbox.clone().network(true);
+        // Cargo 1.84 and later lock the newest versions the running rustc can build (older
+        // ones ignore the setting; see `fit_to`).
+        let mut fetch = sandbox
+            .clone()
+            .network(true)
+            .env("CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS", "fallback");
         if Path::new(HOST_CA_BUNDLE).is_file() {
             fetch = fetch
                 .bind_read_only(HOST_CA_BUNDLE)
@@ -381,8 +391,97 @@ impl CargoExecutor {
             inner,
             fetch,
             sparse,
+            cargo_home,
+            fit_to: None,
             fetched: Mutex::new(None),
         }
+    }
+
+    /// For a Debian cargo and rustc of `version`: below 1.84, whose cargo locks the newest
+    /// versions whatever they need, the `Cargo.lock` a fetch makes is fitted to that rustc.
+    pub fn fitting_dependencies_to(mut self, version: RustVersion) -> CargoExecutor {
+        const RESOLVER_WITH_RUST_VERSIONS: RustVersion = RustVersion {
+            major: 1,
+            minor: 84,
+        };
+        self.fit_to = (version < RESOLVER_WITH_RUST_VERSIONS).then_some(version);
+        self
+    }
+
+    /// A cargo command in the fetch's sandbox (network, the new `Cargo.lock` writable).
+    fn cargo(
+        &self,
+        fetcher: &SandboxExecutor,
+        step: &Step,
+        args: &[&str],
+    ) -> Result<Option<i32>, Error> {
+        let mut all: Vec<String> = self
+            .sparse
+            .arguments()
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        all.extend(args.iter().map(|a| a.to_string()));
+        fetcher.run(&Step {
+            kind: step.kind,
+            program: "cargo".to_string(),
+            args: all,
+            dir: step.dir.clone(),
+            env: BTreeMap::new(),
+        })
+    }
+
+    /// Fits a `Cargo.lock` the fetch has just made to `rustc` ([`crate::msrv`]): each locked
+    /// package that needs a newer rustc goes back to the newest of its series that does not,
+    /// by `cargo update --precise`, until none is left (a few rounds: an older version may
+    /// lock other dependencies). A version cargo refuses stays, and the build says what it
+    /// needs.
+    fn fit_lock(
+        &self,
+        fetcher: &SandboxExecutor,
+        step: &Step,
+        manifest: &str,
+        lock: &Path,
+        rustc: RustVersion,
+    ) -> Result<(), Error> {
+        let mut refused: Vec<String> = Vec::new();
+        for _ in 0..8 {
+            let text = std::fs::read_to_string(lock).unwrap_or_default();
+            let downgrades: Vec<(String, String, String)> =
+                crate::msrv::choices(&text, &self.cargo_home, rustc)
+                    .into_iter()
+                    .filter_map(|choice| match choice {
+                        crate::msrv::Choice::Downgrade { name, from, to, .. } => {
+                            Some((name, from, to))
+                        }
+                        _ => None,
+                    })
+                    .filter(|(name, from, _)| !refused.contains(&format!("{name}@{from}")))
+                    .collect();
+            if downgrades.is_empty() {
+                break;
+            }
+            for (name, from, to) in downgrades {
+                let spec = format!("{name}@{from}");
+                let code = self.cargo(
+                    fetcher,
+                    step,
+                    &[
+                        "update",
+                        "--manifest-path",
+                        manifest,
+                        "-p",
+                        &spec,
+                        "--precise",
+                        &to,
+                    ],
+                )?;
+                if code != Some(0) {
+                    refused.push(spec);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// `cargo fetch` for the manifest of `step`, once.
@@ -435,6 +534,18 @@ impl CargoExecutor {
             dir: step.dir.clone(),
             env: BTreeMap::new(),
         };
+        // For a Debian cargo older than its Rust-version-aware resolver, the new lock is made
+        // first and fitted to the rustc, so that only the versions it keeps are downloaded.
+        if let (Some(lock), Some(manifest), Some(rustc)) = (&new_lock, manifest, self.fit_to) {
+            let made = self.cargo(
+                &fetcher,
+                step,
+                &["generate-lockfile", "--manifest-path", manifest],
+            );
+            if matches!(made, Ok(Some(0))) {
+                self.fit_lock(&fetcher, step, manifest, lock, rustc)?;
+            }
+        }
         let code = fetcher.run(&fetch);
         if let Some(lock) = &new_lock {
             if std::fs::metadata(lock).is_ok_and(|metadata| metadata.len() == 0) {
@@ -566,7 +677,10 @@ pub(crate) fn prepare_cross(
             loader_prefix: None,
             missing_cxx: None,
         })),
-        executor: Box::new(CargoExecutor::new(inner, job.build_dir, debian.version)),
+        executor: Box::new(
+            CargoExecutor::new(inner, job.build_dir, debian.version)
+                .fitting_dependencies_to(debian.version),
+        ),
         toolchain: Some(format!("{debian}, {cross}-gcc, in a native prefix")),
         emulator,
     })
@@ -602,11 +716,10 @@ pub(crate) fn root_filesystem_executor(
     suite: Suite,
 ) -> Box<dyn Executor> {
     if job.build_system == Some(BuildSystem::Cargo) {
-        Box::new(CargoExecutor::new(
-            inner,
-            job.build_dir,
-            debian_rustc(suite),
-        ))
+        Box::new(
+            CargoExecutor::new(inner, job.build_dir, debian_rustc(suite))
+                .fitting_dependencies_to(debian_rustc(suite)),
+        )
     } else {
         Box::new(inner)
     }

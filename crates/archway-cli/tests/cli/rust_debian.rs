@@ -255,3 +255,73 @@ fn without_rustup_or_debians_std_the_error_names_both_and_rustups_command() {
          hint: run `rustup target add aarch64-unknown-linux-musl`\n"
     );
 }
+
+/// A crate as crates.io publishes it: no `Cargo.lock`, and requirements (`libc = "0.2"`,
+/// `cc = "1"`) whose newest versions need a newer rustc than bookworm's 1.63 (libc 0.2.184 and
+/// later ask for 1.65). Debian's cargo 1.63 locks the newest; archway fits the lock it makes
+/// to the toolchain, as cargo 1.84's Rust-version-aware resolver would.
+const UNLOCKED: &[(&str, &str)] = &[
+    (
+        "Cargo.toml",
+        "[package]\nname = \"unlocked\"\nversion = \"0.1.0\"\nedition = \"2018\"\n\n\
+         [dependencies]\nlibc = \"0.2\"\n\n[build-dependencies]\ncc = \"1\"\n",
+    ),
+    (
+        "build.rs",
+        "fn main() {\n    cc::Build::new().file(\"answer.c\").compile(\"answer\");\n}\n",
+    ),
+    ("answer.c", "int answer(void) { return 42; }\n"),
+    (
+        "src/lib.rs",
+        "extern \"C\" {\n    fn answer() -> i32;\n}\n\n\
+         pub fn both() -> (i32, bool) {\n    (unsafe { answer() }, unsafe { libc::getpid() } > 0)\n}\n\n\
+         #[cfg(test)]\nmod tests {\n\
+         \x20   #[test]\n    fn c_and_libc_answer() {\n\
+         \x20       assert_eq!(super::both(), (42, true));\n    }\n}\n",
+    ),
+];
+
+#[test]
+fn an_unlocked_crate_gets_the_newest_dependencies_bookworms_rustc_can_build() {
+    if !tools_present("qemu-aarch64-static") {
+        return;
+    }
+    let command = archway().real_cache().env("PATH", path_without_rustc());
+    let project = command.work_dir().join("unlocked");
+    for (path, text) in UNLOCKED {
+        let path = project.join(path);
+        fs::create_dir_all(path.parent().expect("a parent")).expect("project directory");
+        fs::write(&path, text).expect("project file");
+    }
+    let output = command
+        .args(["test", "--target", "arm64", "--method", "cross", "-C"])
+        .arg(&project)
+        .run();
+    output.assert_code(0);
+    assert!(
+        output
+            .stderr
+            .contains("test tests::c_and_libc_answer ... ok"),
+        "{}",
+        output.stderr
+    );
+    // The lock cargo left in the project (as `cargo build` would) holds a libc that rustc 1.63
+    // builds: 0.2.183 is the last before 0.2.184 asked for 1.65; versions keep coming, so
+    // the check is the bound, not one number.
+    let lock = fs::read_to_string(project.join("Cargo.lock")).expect("Cargo.lock written");
+    let libc = archway::msrv::crates_io_packages(&lock)
+        .into_iter()
+        .find(|package| package.name == "libc")
+        .expect("libc locked");
+    let patch: u64 = libc
+        .version
+        .strip_prefix("0.2.")
+        .and_then(|patch| patch.parse().ok())
+        .expect("a 0.2.x libc");
+    assert!(patch <= 183, "libc {} locked for rustc 1.63", libc.version);
+    assert!(
+        patch >= 150,
+        "libc {}: the newest that fits, not an old one",
+        libc.version
+    );
+}

@@ -1,0 +1,426 @@
+//! Dependencies the suite's `rustc` can build: a Rust-version-aware `Cargo.lock` for a cargo
+//! too old to make one.
+//!
+//! A project without a `Cargo.lock` (a library crate as published) gets one at its first
+//! fetch, with the newest version of every dependency. Cargo 1.84 and later can prefer the
+//! versions whose `rust-version` the running `rustc` meets (`resolver.incompatible-rust-versions
+//! = "fallback"`, set by [`crate::rust::CargoExecutor`] for every fetch). Debian bookworm's cargo is
+//! 1.63: it takes `libc 0.2.191`, which needs rustc 1.65, and the build stops with "package
+//! `libc v0.2.191` cannot be built because it requires rustc 1.65 or newer".
+//!
+//! For such a cargo, archway does what the newer resolver does, after the fact: for every
+//! locked crates.io package whose index entry asks for a newer `rustc`, it takes the newest
+//! version of the same semver-compatible series (what a caret requirement allows) that is not
+//! yanked and whose `rust_version` the toolchain meets (a version without one counts as
+//! fitting, as Cargo's fallback does), and asks cargo for it: `cargo update -p <name>@<from>
+//! --precise <to>`. Cargo itself checks that the whole graph still resolves. The index entries
+//! come from the cache cargo keeps of the sparse index it has just read
+//! (`registry/index/*/.cache/`): NUL-separated pairs of a version and its index line (JSON).
+
+use std::path::{Path, PathBuf};
+
+use semver::Version;
+use serde::Deserialize;
+
+use crate::rust::RustVersion;
+
+/// One version of a crate, as the crates.io index describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct IndexEntry {
+    pub vers: String,
+    #[serde(default)]
+    pub rust_version: Option<String>,
+    #[serde(default)]
+    pub yanked: bool,
+}
+
+/// A crates.io package of a `Cargo.lock`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Locked {
+    pub name: String,
+    pub version: String,
+}
+
+/// What to do about one locked package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Choice {
+    /// Its `rust_version` is met (or it has none, or its index entry is not known).
+    Fits,
+    /// Lock `to` instead of `from`, whose `rust_version` is `needs`.
+    Downgrade {
+        name: String,
+        from: String,
+        to: String,
+        needs: String,
+    },
+    /// No version of its series fits: the build will say what it needs.
+    NoneFits {
+        name: String,
+        version: String,
+        needs: String,
+    },
+}
+
+/// The crates.io packages of a `Cargo.lock` (git, path and other registries' are left alone).
+pub fn crates_io_packages(lock: &str) -> Vec<Locked> {
+    let Ok(lock) = lock.parse::<toml::Table>() else {
+        return Vec::new();
+    };
+    let Some(packages) = lock.get("package").and_then(toml::Value::as_array) else {
+        return Vec::new();
+    };
+    packages
+        .iter()
+        .filter_map(|package| {
+            let source = package.get("source")?.as_str()?;
+            let crates_io = source == "registry+https://github.com/rust-lang/crates.io-index"
+                || source == "sparse+https://index.crates.io/";
+            if !crates_io {
+                return None;
+            }
+            Some(Locked {
+                name: package.get("name")?.as_str()?.to_string(),
+                version: package.get("version")?.as_str()?.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// A crate's file in an index (cargo's layout: `1/a`, `2/ab`, `3/a/abc`, `ab/cd/abcd…`).
+pub fn index_path(name: &str) -> Option<PathBuf> {
+    let name = name.to_ascii_lowercase();
+    // Crate names are ASCII letters, digits, `-` and `_`: anything else is no crate's.
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return None;
+    }
+    Some(match name.len() {
+        1 => Path::new("1").join(&name),
+        2 => Path::new("2").join(&name),
+        3 => Path::new("3").join(&name[..1]).join(&name),
+        _ => Path::new(&name[..2]).join(&name[2..4]).join(&name),
+    })
+}
+
+/// The index lines of a cache file of cargo's: every NUL-separated piece that is a JSON
+/// object of a version (the header and the version strings are skipped).
+pub fn parse_index_cache(bytes: &[u8]) -> Vec<IndexEntry> {
+    bytes
+        .split(|&b| b == 0)
+        .filter(|piece| piece.first() == Some(&b'{'))
+        .filter_map(|piece| serde_json::from_slice::<IndexEntry>(piece).ok())
+        .collect()
+}
+
+/// The cached index entries of `name` under a `CARGO_HOME`, from whichever index cargo used.
+pub fn cached_entries(cargo_home: &Path, name: &str) -> Vec<IndexEntry> {
+    let Some(relative) = index_path(name) else {
+        return Vec::new();
+    };
+    let Ok(indexes) = std::fs::read_dir(cargo_home.join("registry/index")) else {
+        return Vec::new();
+    };
+    for index in indexes.flatten() {
+        if let Ok(bytes) = std::fs::read(index.path().join(".cache").join(&relative)) {
+            let entries = parse_index_cache(&bytes);
+            if !entries.is_empty() {
+                return entries;
+            }
+        }
+    }
+    Vec::new()
+}
+
+/// `1.65`, `1.65.0` → 1.65 (what a `rustc` release needs to be at least).
+fn rust_version(text: &str) -> Option<RustVersion> {
+    let mut parts = text.trim().split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next().map_or(Some(0), |minor| minor.parse().ok())?;
+    Some(RustVersion { major, minor })
+}
+
+fn fits(entry: &IndexEntry, rustc: RustVersion) -> bool {
+    entry
+        .rust_version
+        .as_deref()
+        .and_then(rust_version)
+        .is_none_or(|needs| needs <= rustc)
+}
+
+/// Versions a caret requirement on `version` accepts: the same major, or for 0.x the same
+/// minor, or for 0.0.x the same patch.
+fn same_series(version: &Version, other: &Version) -> bool {
+    match (version.major, version.minor) {
+        (0, 0) => other.major == 0 && other.minor == 0 && other.patch == version.patch,
+        (0, minor) => other.major == 0 && other.minor == minor,
+        (major, _) => other.major == major,
+    }
+}
+
+/// What to do about `locked`, given its index entries, for a toolchain of `rustc`.
+pub fn choose(locked: &Locked, entries: &[IndexEntry], rustc: RustVersion) -> Choice {
+    let Some(current) = entries.iter().find(|entry| entry.vers == locked.version) else {
+        return Choice::Fits;
+    };
+    if fits(current, rustc) {
+        return Choice::Fits;
+    }
+    let needs = current.rust_version.clone().unwrap_or_default();
+    let Ok(from) = Version::parse(&locked.version) else {
+        return Choice::Fits;
+    };
+    let best = entries
+        .iter()
+        .filter(|entry| !entry.yanked && fits(entry, rustc))
+        .filter_map(|entry| Version::parse(&entry.vers).ok())
+        .filter(|version| {
+            version < &from
+                && same_series(&from, version)
+                && (version.pre.is_empty() || !from.pre.is_empty())
+        })
+        .max();
+    match best {
+        Some(to) => Choice::Downgrade {
+            name: locked.name.clone(),
+            from: locked.version.clone(),
+            to: to.to_string(),
+            needs,
+        },
+        None => Choice::NoneFits {
+            name: locked.name.clone(),
+            version: locked.version.clone(),
+            needs,
+        },
+    }
+}
+
+/// Every locked package of `lock` that needs another version for `rustc`.
+pub fn choices(lock: &str, cargo_home: &Path, rustc: RustVersion) -> Vec<Choice> {
+    crates_io_packages(lock)
+        .iter()
+        .map(|locked| choose(locked, &cached_entries(cargo_home, &locked.name), rustc))
+        .filter(|choice| *choice != Choice::Fits)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RUST_1_63: RustVersion = RustVersion {
+        major: 1,
+        minor: 63,
+    };
+
+    fn entry(vers: &str, rust_version: Option<&str>, yanked: bool) -> IndexEntry {
+        IndexEntry {
+            vers: vers.to_string(),
+            rust_version: rust_version.map(str::to_string),
+            yanked,
+        }
+    }
+
+    fn locked(name: &str, version: &str) -> Locked {
+        Locked {
+            name: name.to_string(),
+            version: version.to_string(),
+        }
+    }
+
+    /// What crates.io's index said of libc (2026-12): rust_version from 0.2.163 on, 1.65 from
+    /// 0.2.184, a yanked 0.2.165, and 1.0 alphas.
+    fn libc() -> Vec<IndexEntry> {
+        vec![
+            entry("0.2.139", None, false),
+            entry("0.2.163", Some("1.19"), false),
+            entry("0.2.165", Some("1.63"), true),
+            entry("0.2.182", Some("1.63"), false),
+            entry("0.2.183", Some("1.63"), false),
+            entry("1.0.0-alpha.3", Some("1.63"), false),
+            entry("0.2.184", Some("1.65"), false),
+            entry("0.2.191", Some("1.65"), false),
+        ]
+    }
+
+    #[test]
+    fn a_version_too_new_for_the_toolchain_goes_back_to_the_newest_that_fits_in_its_series() {
+        assert_eq!(
+            choose(&locked("libc", "0.2.191"), &libc(), RUST_1_63),
+            Choice::Downgrade {
+                name: "libc".to_string(),
+                from: "0.2.191".to_string(),
+                to: "0.2.183".to_string(),
+                needs: "1.65".to_string(),
+            }
+        );
+        // Trixie's 1.85 builds it as it is.
+        let rust_1_85 = RustVersion {
+            major: 1,
+            minor: 85,
+        };
+        assert_eq!(
+            choose(&locked("libc", "0.2.191"), &libc(), rust_1_85),
+            Choice::Fits
+        );
+    }
+
+    #[test]
+    fn yanked_pre_release_and_other_series_versions_are_never_chosen() {
+        let entries = vec![
+            entry("1.9.0", None, false),
+            entry("2.0.0-rc.1", Some("1.60"), false),
+            entry("2.0.1", Some("1.60"), true),
+            entry("2.1.0", Some("1.70"), false),
+        ];
+        // 1.9.0 is another series, 2.0.0-rc.1 a pre-release, 2.0.1 yanked.
+        assert_eq!(
+            choose(&locked("x", "2.1.0"), &entries, RUST_1_63),
+            Choice::NoneFits {
+                name: "x".to_string(),
+                version: "2.1.0".to_string(),
+                needs: "1.70".to_string(),
+            }
+        );
+        // 0.x: the minor is the series; 0.0.x: the patch.
+        let zero = vec![
+            entry("0.3.9", None, false),
+            entry("0.4.1", None, false),
+            entry("0.4.2", Some("1.80"), false),
+        ];
+        assert!(matches!(
+            choose(&locked("y", "0.4.2"), &zero, RUST_1_63),
+            Choice::Downgrade { ref to, .. } if to == "0.4.1"
+        ));
+        let zero_zero = vec![
+            entry("0.0.3", None, false),
+            entry("0.0.4", Some("1.80"), false),
+        ];
+        assert!(matches!(
+            choose(&locked("z", "0.0.4"), &zero_zero, RUST_1_63),
+            Choice::NoneFits { .. }
+        ));
+    }
+
+    #[test]
+    fn versions_without_a_rust_version_or_an_index_entry_are_left_alone() {
+        assert_eq!(
+            choose(&locked("libc", "0.2.139"), &libc(), RUST_1_63),
+            Choice::Fits
+        );
+        assert_eq!(
+            choose(&locked("gone", "1.0.0"), &[], RUST_1_63),
+            Choice::Fits
+        );
+        // An unparsable rust_version asks for nothing.
+        let odd = vec![entry("1.0.0", Some("one point sixty"), false)];
+        assert_eq!(
+            choose(&locked("odd", "1.0.0"), &odd, RUST_1_63),
+            Choice::Fits
+        );
+    }
+
+    #[test]
+    fn the_lock_s_crates_io_packages_are_read_and_others_left_out() {
+        let lock = r#"
+version = 3
+
+[[package]]
+name = "libc"
+version = "0.2.191"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+
+[[package]]
+name = "memchr"
+version = "2.7.4"
+source = "sparse+https://index.crates.io/"
+
+[[package]]
+name = "libz-sys"
+version = "1.1.8"
+
+[[package]]
+name = "private"
+version = "1.0.0"
+source = "registry+https://example.com/index"
+
+[[package]]
+name = "from-git"
+version = "0.1.0"
+source = "git+https://example.com/repo#abc"
+"#;
+        assert_eq!(
+            crates_io_packages(lock),
+            vec![locked("libc", "0.2.191"), locked("memchr", "2.7.4")]
+        );
+        assert!(crates_io_packages("not [toml").is_empty());
+        assert!(crates_io_packages("version = 3").is_empty());
+    }
+
+    #[test]
+    fn index_paths_follow_cargo_s_layout_and_refuse_what_no_crate_is_called() {
+        assert_eq!(index_path("a"), Some(PathBuf::from("1/a")));
+        assert_eq!(index_path("cc"), Some(PathBuf::from("2/cc")));
+        assert_eq!(index_path("syn"), Some(PathBuf::from("3/s/syn")));
+        assert_eq!(index_path("Libc"), Some(PathBuf::from("li/bc/libc")));
+        assert_eq!(
+            index_path("pkg-config"),
+            Some(PathBuf::from("pk/g-/pkg-config"))
+        );
+        for hostile in ["", "../../etc", "a/b", "..", "x\0y", "é"] {
+            assert_eq!(index_path(hostile), None, "{hostile:?}");
+        }
+    }
+
+    #[test]
+    fn cargo_s_cache_file_is_read_past_its_header_and_version_strings() {
+        // As cargo writes it: a cache version, the index format (u32), the index's own version
+        // string, then version/JSON pairs, each NUL-terminated.
+        let mut bytes = vec![3u8, 2, 0, 0, 0];
+        bytes.extend_from_slice(b"Unknown\0");
+        for line in [
+            r#"{"name":"libc","vers":"0.2.182","deps":[],"cksum":"x","features":{},"yanked":false,"rust_version":"1.63"}"#,
+            r#"{"name":"libc","vers":"0.2.191","deps":[],"cksum":"y","features":{},"yanked":false,"rust_version":"1.65","v":2}"#,
+            r#"{"broken json"#,
+        ] {
+            let vers = if line.contains("0.2.182") {
+                "0.2.182"
+            } else {
+                "0.2.191"
+            };
+            bytes.extend_from_slice(vers.as_bytes());
+            bytes.push(0);
+            bytes.extend_from_slice(line.as_bytes());
+            bytes.push(0);
+        }
+        let entries = parse_index_cache(&bytes);
+        assert_eq!(
+            entries,
+            vec![
+                entry("0.2.182", Some("1.63"), false),
+                entry("0.2.191", Some("1.65"), false)
+            ]
+        );
+
+        let home = tempfile::tempdir().expect("a temporary CARGO_HOME");
+        let dir = home
+            .path()
+            .join("registry/index/index.crates.io-e139d0d48fed7772/.cache/li/bc");
+        std::fs::create_dir_all(&dir).expect("the index cache directory");
+        std::fs::write(dir.join("libc"), &bytes).expect("the cache file");
+        assert_eq!(cached_entries(home.path(), "libc"), entries);
+        assert!(cached_entries(home.path(), "serde").is_empty());
+        let lock = "[[package]]\nname = \"libc\"\nversion = \"0.2.191\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n";
+        assert_eq!(
+            choices(lock, home.path(), RUST_1_63),
+            vec![Choice::Downgrade {
+                name: "libc".to_string(),
+                from: "0.2.191".to_string(),
+                to: "0.2.182".to_string(),
+                needs: "1.65".to_string(),
+            }]
+        );
+    }
+}
