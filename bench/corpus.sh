@@ -6,7 +6,8 @@
 #                   [--report FILE | --no-report] [--report-only] [--later-commits C1,C2]
 #
 # For each package of bench/corpus.txt × target it fetches the source once (`apt-get source`,
-# cached under the work directory), derives the build-deps for the target from the .dsc
+# or `apt-get download` of the librust-*-dev package that holds a crate; cached under the work
+# directory), derives the build-deps for the target from the .dsc
 # (bench/corpus-deps.py: Dpkg::Deps reduction, apt resolution in the target's own archive),
 # and runs `archway test --target T --method auto --json`. When that fails it tries again with
 # `--method emulated` and `--method hybrid`. Every run appends one row to the results file
@@ -39,7 +40,7 @@ archway=${ARCHWAY:-archway}
 # longest of the list.
 run_timeout=${CORPUS_TIMEOUT:-3600}
 
-usage() { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 one=""
 later_commits=""
@@ -123,15 +124,31 @@ EOF
     echo "$dir/apt.conf"
 }
 
+# A `key=value` of a package's line in corpus.txt (before its `#` comment), or nothing.
+field_of() { # package key
+    awk -v p="$1" -v k="$2=" '$1==p {for (i=2; i<=NF && $i!="#"; i++) if (index($i, k) == 1) print substr($i, length(k)+1)}' "$bench/corpus.txt"
+}
+
 # The unpacked source directory of a package (fetched once; `flock` so parallel jobs wait).
+# `deb=PKG` in corpus.txt: Debian ships the source as a binary package (a crate of Debian's
+# Rust team: librust-X-dev holds it, as Debian patched it, under /usr/share/cargo/registry);
+# `apt-get download` fetches it and only that directory is kept.
 source_dir() {
-    local package=$1 dir="$work/src/$1"
+    local package=$1 dir="$work/src/$1" deb
+    deb=$(field_of "$package" deb)
     mkdir -p "$dir"
     (
         flock 9
         if [ ! -e "$dir/.done" ]; then
-            (cd "$dir" && apt-get source -q --only-source "$package" >fetch.log 2>&1) || {
-                echo "error: \`apt-get source $package\` failed (see $dir/fetch.log)" >&2; exit 1; }
+            if [ -n "$deb" ]; then
+                (cd "$dir" && rm -rf unpacked ./*.deb && apt-get download -q "$deb" >fetch.log 2>&1 &&
+                    dpkg-deb -x ./*.deb unpacked &&
+                    mv unpacked/usr/share/cargo/registry/* . && rm -rf unpacked ./*.deb) || {
+                    echo "error: \`apt-get download $deb\` failed (see $dir/fetch.log)" >&2; exit 1; }
+            else
+                (cd "$dir" && apt-get source -q --only-source "$package" >fetch.log 2>&1) || {
+                    echo "error: \`apt-get source $package\` failed (see $dir/fetch.log)" >&2; exit 1; }
+            fi
             touch "$dir/.done"
         fi
     ) 9>"$dir.lock"
@@ -182,10 +199,21 @@ run_one() { # package target method
     # `dir=SUB` in corpus.txt: the project is a subdirectory of the source package (what
     # debian/rules says with `--sourcedirectory`).
     local subdirectory
-    subdirectory=$(awk -v p="$package" '$1==p {for (i=2; i<=NF && $i!="#"; i++) if ($i ~ /^dir=/) print substr($i,5)}' "$bench/corpus.txt")
+    subdirectory=$(field_of "$package" dir)
     [ -z "$subdirectory" ] || src="$src/$subdirectory"
+    # A crate is published without a Cargo.lock; the one a run leaves (cargo writes it next to
+    # the manifest, archway fits it to Debian's rustc) goes, so every run resolves afresh, for
+    # its own toolchain, as a first build of the crate would.
+    [ -z "$(field_of "$package" deb)" ] || rm -f "$src/Cargo.lock"
     deps="$work/deps/$package-$arch.json"
-    if [ ! -s "$deps" ]; then
+    if [ -n "$(field_of "$package" deb)" ]; then
+        # A crate: no .dsc. Its build-deps are the C libraries its build script links, named by
+        # `deps=a,b` (debcargo puts them in the -dev package's Depends); cargo fetches the crates.
+        python3 -c 'import json,sys
+names = [n for n in sys.argv[1].split(",") if n]
+print(json.dumps({"sysroot": names, "rootfs": names, "unavailable": [], "host_missing": []}))' \
+            "$(field_of "$package" deps)" >"$deps"
+    elif [ ! -s "$deps" ]; then
         "$bench/corpus-deps.py" --dsc "$(ls "$work/src/$package"/*.dsc | head -n 1)" \
             --arch "$arch" --apt-config "$(apt_config "$arch")" >"$deps.new" 2>>"$log" &&
             mv "$deps.new" "$deps"
