@@ -134,6 +134,14 @@ def main():
          "for the target (the target's compiler was not used).\n")
 
 
+    here = os.path.dirname(options.corpus)
+    # Hand-written: what this run found (corpus-summary.md) before the tables, and what
+    # earlier runs found (corpus-history.md) after them.
+    summary = os.path.join(here, "corpus-summary.md")
+    if os.path.exists(summary):
+        with open(summary, encoding="utf-8") as handle:
+            emit(handle.read())
+
     not_run = [(package, target) for target in targets for package in packages
                if (package, target, "auto") not in rows]
     emit("## What was run\n")
@@ -236,10 +244,11 @@ def main():
     for name, system, why in corpus:
         emit(f"| {name} | {system} | {cell(why)} |")
     emit("")
-    notes = os.path.join(os.path.dirname(options.corpus), "corpus-notes.md")
-    if os.path.exists(notes):
-        with open(notes, encoding="utf-8") as handle:
-            emit(handle.read())
+    for name in ("corpus-notes.md", "corpus-history.md"):
+        path = os.path.join(here, name)
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as handle:
+                emit(handle.read())
     print("\n".join(out))
 
 
