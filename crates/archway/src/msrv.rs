@@ -11,11 +11,18 @@
 //! For such a cargo, archway does what the newer resolver does, after the fact: for every
 //! locked crates.io package whose index entry asks for a newer `rustc`, it takes the newest
 //! version of the same semver-compatible series (what a caret requirement allows) that is not
-//! yanked and whose `rust_version` the toolchain meets (a version without one counts as
-//! fitting, as Cargo's fallback does), and asks cargo for it: `cargo update -p <name>@<from>
-//! --precise <to>`. Cargo itself checks that the whole graph still resolves. The index entries
-//! come from the cache cargo keeps of the sparse index it has just read
+//! yanked and that the toolchain can build, and asks cargo for it: `cargo update -p
+//! <name>@<from> --precise <to>`. Cargo itself checks that the whole graph still resolves. The
+//! index entries come from the cache cargo keeps of the sparse index it has just read
 //! (`registry/index/*/.cache/`): NUL-separated pairs of a version and its index line (JSON).
+//!
+//! Whether a version fits: by its `rust_version` when it declares one. One that does not is
+//! judged by its `pubtime` (every index entry has it): published before the next Rust release
+//! after the toolchain's, it was made for a compiler no newer than the toolchain. Cargo's own
+//! fallback counts such a version as fitting, but a newer one may need what the old compiler
+//! lacks: `compiler_builtins` 0.1.160 (2025-05) declares no `rust_version` and is
+//! `edition = "2024"`, which cargo 1.63 cannot even parse. Rust releases every six weeks, from
+//! 1.1 on: 1.N on 2015-05-14 + 42·N days.
 
 use std::path::{Path, PathBuf};
 
@@ -32,6 +39,9 @@ pub struct IndexEntry {
     pub rust_version: Option<String>,
     #[serde(default)]
     pub yanked: bool,
+    /// When it was published (RFC 3339, `2025-05-30T16:00:57Z`).
+    #[serde(default)]
+    pub pubtime: Option<String>,
 }
 
 /// A crates.io package of a `Cargo.lock`.
@@ -142,12 +152,59 @@ fn rust_version(text: &str) -> Option<RustVersion> {
     Some(RustVersion { major, minor })
 }
 
+/// The day Rust `1.minor` was released (`YYYY-MM-DD`): every six weeks from 2015-05-14.
+pub fn release_date(version: RustVersion) -> Option<String> {
+    if version.major != 1 {
+        return None;
+    }
+    // Days from 1970-01-01 to 2015-05-14, then the civil date of the sum (H. Hinnant's
+    // days-to-civil algorithm, for the proleptic Gregorian calendar).
+    let days = 16_569 + 42 * i64::from(version.minor);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    Some(format!("{year:04}-{month:02}-{day:02}"))
+}
+
+/// Whether `rustc` can build `entry`: by its `rust_version`, else by when it was published
+/// (before the release after `rustc`'s), else (neither known) yes.
 fn fits(entry: &IndexEntry, rustc: RustVersion) -> bool {
-    entry
-        .rust_version
-        .as_deref()
-        .and_then(rust_version)
-        .is_none_or(|needs| needs <= rustc)
+    if let Some(needs) = entry.rust_version.as_deref().and_then(rust_version) {
+        return needs <= rustc;
+    }
+    let next = RustVersion {
+        major: rustc.major,
+        minor: rustc.minor + 1,
+    };
+    match (entry.pubtime.as_deref(), release_date(next)) {
+        (Some(published), Some(next_release)) if published.len() >= 10 => {
+            published[..10] < *next_release.as_str()
+        }
+        _ => true,
+    }
+}
+
+/// What `entry` needs, in words, when it does not fit.
+fn needs(entry: &IndexEntry, rustc: RustVersion) -> String {
+    match (&entry.rust_version, &entry.pubtime) {
+        (Some(version), _) => version.clone(),
+        (None, Some(published)) => format!(
+            "newer than {rustc} (no rust-version; published {})",
+            published.get(..10).unwrap_or(published)
+        ),
+        (None, None) => String::new(),
+    }
 }
 
 /// Versions a caret requirement on `version` accepts: the same major, or for 0.x the same
@@ -168,7 +225,7 @@ pub fn choose(locked: &Locked, entries: &[IndexEntry], rustc: RustVersion) -> Ch
     if fits(current, rustc) {
         return Choice::Fits;
     }
-    let needs = current.rust_version.clone().unwrap_or_default();
+    let needs = needs(current, rustc);
     let Ok(from) = Version::parse(&locked.version) else {
         return Choice::Fits;
     };
@@ -220,7 +277,64 @@ mod tests {
             vers: vers.to_string(),
             rust_version: rust_version.map(str::to_string),
             yanked,
+            pubtime: None,
         }
+    }
+
+    fn published(vers: &str, pubtime: &str) -> IndexEntry {
+        IndexEntry {
+            pubtime: Some(pubtime.to_string()),
+            ..entry(vers, None, false)
+        }
+    }
+
+    #[test]
+    fn rust_releases_fall_every_six_weeks() {
+        let release = |minor| release_date(RustVersion { major: 1, minor });
+        assert_eq!(release(63).as_deref(), Some("2022-08-11"));
+        assert_eq!(release(64).as_deref(), Some("2022-09-22"));
+        assert_eq!(release(85).as_deref(), Some("2025-02-20"));
+        assert_eq!(release(86).as_deref(), Some("2025-04-03"));
+        assert_eq!(release(1).as_deref(), Some("2015-06-25"));
+        assert_eq!(release_date(RustVersion { major: 2, minor: 0 }), None);
+    }
+
+    #[test]
+    fn a_version_without_rust_version_fits_when_published_before_the_next_release() {
+        // compiler_builtins as the index has it: no rust_version; 0.1.160 is edition 2024.
+        let entries = vec![
+            published("0.1.79", "2022-08-30T00:00:00Z"),
+            published("0.1.80", "2022-09-21T23:59:59Z"),
+            published("0.1.81", "2022-09-22T00:00:01Z"),
+            published("0.1.160", "2025-05-30T16:00:57Z"),
+        ];
+        assert_eq!(
+            choose(&locked("compiler_builtins", "0.1.160"), &entries, RUST_1_63),
+            Choice::Downgrade {
+                name: "compiler_builtins".to_string(),
+                from: "0.1.160".to_string(),
+                to: "0.1.80".to_string(),
+                needs: "newer than 1.63 (no rust-version; published 2025-05-30)".to_string(),
+            }
+        );
+        // For trixie's 1.85 the same version is too new (after 1.86's 2025-04-03)...
+        let rust_1_85 = RustVersion {
+            major: 1,
+            minor: 85,
+        };
+        assert!(matches!(
+            choose(&locked("compiler_builtins", "0.1.160"), &entries, rust_1_85),
+            Choice::Downgrade { .. }
+        ));
+        // ...and a declared rust_version wins over the date.
+        let declared = IndexEntry {
+            rust_version: Some("1.63".to_string()),
+            ..published("0.2.183", "2026-03-01T00:00:00Z")
+        };
+        assert_eq!(
+            choose(&locked("libc", "0.2.183"), &[declared], RUST_1_63),
+            Choice::Fits
+        );
     }
 
     fn locked(name: &str, version: &str) -> Locked {

@@ -259,12 +259,17 @@ fn without_rustup_or_debians_std_the_error_names_both_and_rustups_command() {
 /// A crate as crates.io publishes it: no `Cargo.lock`, and requirements (`libc = "0.2"`,
 /// `cc = "1"`) whose newest versions need a newer rustc than bookworm's 1.63 (libc 0.2.184 and
 /// later ask for 1.65). Debian's cargo 1.63 locks the newest; archway fits the lock it makes
-/// to the toolchain, as cargo 1.84's Rust-version-aware resolver would.
+/// to the toolchain, as cargo 1.84's Rust-version-aware resolver would. The optional
+/// `compiler_builtins` (as memchr has it) is never built, but the lock holds it and cargo
+/// parses its manifest: its newest versions declare no rust-version and are `edition =
+/// "2024"`, which cargo 1.63 cannot read.
 const UNLOCKED: &[(&str, &str)] = &[
     (
         "Cargo.toml",
         "[package]\nname = \"unlocked\"\nversion = \"0.1.0\"\nedition = \"2018\"\n\n\
-         [dependencies]\nlibc = \"0.2\"\n\n[build-dependencies]\ncc = \"1\"\n",
+         [dependencies]\nlibc = \"0.2\"\n\
+         compiler_builtins = { version = \"0.1\", optional = true }\n\n\
+         [build-dependencies]\ncc = \"1\"\n",
     ),
     (
         "build.rs",
