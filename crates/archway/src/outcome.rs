@@ -190,7 +190,7 @@ pub fn identify_file(path: &Path) -> Option<Artifact> {
         return None;
     }
     let bytes = if archive {
-        // An archive is for the platform of its members: identify the first object in it.
+        // An archive is for the platform of its members: identify its first object with code.
         first_archive_member(path)?
     } else {
         std::fs::read(path).ok()?
@@ -245,15 +245,32 @@ fn coff_member(path: &Path, bytes: &[u8]) -> Artifact {
     }
 }
 
+/// The object of an archive that speaks for it: the first with code, else the first. A Rust
+/// `.rlib` starts with `lib.rmeta`, an object that only wraps rustc's metadata: no code and
+/// no build attributes, so an armhf one (`e_flags` 0) reads as an ARMv5 soft-float object.
 fn first_archive_member(path: &Path) -> Option<Vec<u8>> {
     let data = std::fs::read(path).ok()?;
     let archive = object::read::archive::ArchiveFile::parse(&*data).ok()?;
-    archive
+    let objects: Vec<&[u8]> = archive
         .members()
         .flatten()
         .filter_map(|member| member.data(&*data).ok())
-        .find(|bytes| object::File::parse(*bytes).is_ok())
-        .map(<[u8]>::to_vec)
+        .filter(|bytes| object::File::parse(*bytes).is_ok())
+        .collect();
+    objects
+        .iter()
+        .find(|bytes| has_code(bytes))
+        .or(objects.first())
+        .map(|bytes| bytes.to_vec())
+}
+
+/// Whether an object holds any code (a non-empty executable section).
+fn has_code(bytes: &[u8]) -> bool {
+    use object::{Object, ObjectSection, SectionKind};
+    object::File::parse(bytes).is_ok_and(|file| {
+        file.sections()
+            .any(|section| section.kind() == SectionKind::Text && section.size() > 0)
+    })
 }
 
 #[cfg(test)]
@@ -275,6 +292,50 @@ mod tests {
             Ok(status) => status.success(),
             Err(_) => false,
         }
+    }
+
+    /// Runs `program` with `args` in `dir`; false when it is missing or fails.
+    fn run_in(dir: &Path, program: &str, args: &[&str]) -> bool {
+        Command::new(program)
+            .args(args)
+            .current_dir(dir)
+            .status()
+            .is_ok_and(|status| status.success())
+    }
+
+    #[test]
+    fn an_archive_is_identified_by_its_first_object_with_code() {
+        // As a Rust rlib: first an object without code (rustc's `lib.rmeta`; here the host's
+        // compile of data alone), then the target's code.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        std::fs::write(root.join("data.c"), "int answer = 42;\n").expect("write");
+        std::fs::write(root.join("code.c"), "int twice(int x) { return 2 * x; }\n").expect("write");
+        let made = run_in(root, "cc", &["-c", "data.c", "-o", "1-data.o"])
+            && run_in(
+                root,
+                "aarch64-linux-gnu-gcc",
+                &["-c", "code.c", "-o", "2-code.o"],
+            )
+            && run_in(root, "ar", &["rc", "libmixed.a", "1-data.o", "2-code.o"]);
+        if !archway_platform::testing::require(made, "cc, aarch64-linux-gnu-gcc and ar") {
+            return;
+        }
+        let artifact = identify_file(&root.join("libmixed.a")).expect("a static library");
+        assert_eq!(artifact.kind, ArtifactKind::StaticLibrary);
+        assert_eq!(
+            artifact.platform.as_deref(),
+            Some("aarch64-unknown-linux-gnu"),
+            "{artifact:?}"
+        );
+        // Without code anywhere, the first object still names the platform.
+        assert!(run_in(root, "ar", &["rc", "libdata.a", "1-data.o"]));
+        let data_only = identify_file(&root.join("libdata.a")).expect("a static library");
+        assert_eq!(
+            data_only.platform.as_deref(),
+            Some("x86_64-unknown-linux-gnu"),
+            "{data_only:?}"
+        );
     }
 
     #[test]
