@@ -408,6 +408,17 @@ impl CargoExecutor {
         self
     }
 
+    /// Cargo's arguments: the sparse index's first, then `args`.
+    fn cargo_arguments<S: AsRef<str>>(&self, args: &[S]) -> Vec<String> {
+        self.sparse
+            .arguments()
+            .iter()
+            .copied()
+            .chain(args.iter().map(AsRef::as_ref))
+            .map(str::to_string)
+            .collect()
+    }
+
     /// A cargo command in the fetch's sandbox (network, the new `Cargo.lock` writable).
     fn cargo(
         &self,
@@ -415,17 +426,10 @@ impl CargoExecutor {
         step: &Step,
         args: &[&str],
     ) -> Result<Option<i32>, Error> {
-        let mut all: Vec<String> = self
-            .sparse
-            .arguments()
-            .iter()
-            .map(|a| a.to_string())
-            .collect();
-        all.extend(args.iter().map(|a| a.to_string()));
         fetcher.run(&Step {
             kind: step.kind,
             program: "cargo".to_string(),
-            args: all,
+            args: self.cargo_arguments(args),
             dir: step.dir.clone(),
             env: BTreeMap::new(),
         })
@@ -493,20 +497,14 @@ impl CargoExecutor {
         if let Some(code) = *fetched {
             return Ok(code);
         }
-        let mut args: Vec<String> = self
-            .sparse
-            .arguments()
-            .iter()
-            .map(|a| a.to_string())
-            .collect();
-        args.push("fetch".to_string());
         let manifest = step
             .args
             .iter()
             .position(|arg| arg == "--manifest-path")
             .and_then(|position| step.args.get(position + 1));
+        let mut fetch = vec!["fetch"];
         if let Some(manifest) = manifest {
-            args.extend(["--manifest-path".to_string(), manifest.clone()]);
+            fetch.extend(["--manifest-path", manifest.as_str()]);
         }
         // Cargo writes `Cargo.lock` next to the workspace's manifest when there is none (as
         // `cargo build` on the host would), and the project is read-only in the sandbox: an
@@ -527,13 +525,6 @@ impl CargoExecutor {
             })?;
             fetcher.sandbox = fetcher.sandbox.bind_build_directory(lock);
         }
-        let fetch = Step {
-            kind: step.kind,
-            program: "cargo".to_string(),
-            args,
-            dir: step.dir.clone(),
-            env: BTreeMap::new(),
-        };
         // For a Debian cargo older than its Rust-version-aware resolver, the new lock is made
         // first and fitted to the rustc, so that only the versions it keeps are downloaded.
         if let (Some(lock), Some(manifest), Some(rustc)) = (&new_lock, manifest, self.fit_to) {
@@ -546,7 +537,7 @@ impl CargoExecutor {
                 self.fit_lock(&fetcher, step, manifest, lock, rustc)?;
             }
         }
-        let code = fetcher.run(&fetch);
+        let code = self.cargo(&fetcher, step, &fetch);
         if let Some(lock) = &new_lock {
             if std::fs::metadata(lock).is_ok_and(|metadata| metadata.len() == 0) {
                 let _ = std::fs::remove_file(lock);
@@ -571,14 +562,7 @@ impl Executor for CargoExecutor {
             return Ok(fetched);
         }
         let mut step = step.clone();
-        let mut args: Vec<String> = self
-            .sparse
-            .arguments()
-            .iter()
-            .map(|a| a.to_string())
-            .collect();
-        args.append(&mut step.args);
-        step.args = args;
+        step.args = self.cargo_arguments(&step.args);
         self.inner.run(&step)
     }
 
