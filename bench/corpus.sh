@@ -198,15 +198,16 @@ run_one() { # package target method
     fi
     # `dir=SUB` in corpus.txt: the project is a subdirectory of the source package (what
     # debian/rules says with `--sourcedirectory`).
-    local subdirectory
+    local subdirectory crate
     subdirectory=$(field_of "$package" dir)
+    crate=$(field_of "$package" deb)
     [ -z "$subdirectory" ] || src="$src/$subdirectory"
     # A crate is published without a Cargo.lock; the one a run leaves (cargo writes it next to
     # the manifest, archway fits it to Debian's rustc) goes, so every run resolves afresh, for
     # its own toolchain, as a first build of the crate would.
-    [ -z "$(field_of "$package" deb)" ] || rm -f "$src/Cargo.lock"
+    [ -z "$crate" ] || rm -f "$src/Cargo.lock"
     deps="$work/deps/$package-$arch.json"
-    if [ -n "$(field_of "$package" deb)" ]; then
+    if [ -n "$crate" ]; then
         # A crate: no .dsc. Its build-deps are the C libraries its build script links, named by
         # `deps=a,b` (debcargo puts them in the -dev package's Depends); cargo fetches the crates.
         python3 -c 'import json,sys
