@@ -245,32 +245,49 @@ fn coff_member(path: &Path, bytes: &[u8]) -> Artifact {
     }
 }
 
-/// The object of an archive that speaks for it: the first with code, else the first. A Rust
-/// `.rlib` starts with `lib.rmeta`, an object that only wraps rustc's metadata: no code and
-/// no build attributes, so an armhf one (`e_flags` 0) reads as an ARMv5 soft-float object.
+/// The object of an archive that speaks for it: the first with code, else the first with
+/// build attributes (`.ARM.attributes`, `.riscv.attributes`), else the first. A Rust `.rlib`
+/// starts with `lib.rmeta`, an object that only wraps rustc's metadata: no code and no build
+/// attributes, so an armhf one (`e_flags` 0) reads as an ARMv5 soft-float object. A crate of
+/// generics alone compiles to objects without code, but they still carry the attributes.
 fn first_archive_member(path: &Path) -> Option<Vec<u8>> {
     let data = std::fs::read(path).ok()?;
     let archive = object::read::archive::ArchiveFile::parse(&*data).ok()?;
-    let objects: Vec<&[u8]> = archive
+    let objects: Vec<(u8, &[u8])> = archive
         .members()
         .flatten()
         .filter_map(|member| member.data(&*data).ok())
-        .filter(|bytes| object::File::parse(*bytes).is_ok())
+        .filter_map(|bytes| {
+            object::File::parse(bytes)
+                .ok()
+                .map(|file| (rank(&file), bytes))
+        })
         .collect();
+    // The earliest of the best rank.
+    let best = objects.iter().map(|(rank, _)| *rank).max()?;
     objects
         .iter()
-        .find(|bytes| has_code(bytes))
-        .or(objects.first())
-        .map(|bytes| bytes.to_vec())
+        .find(|(rank, _)| *rank == best)
+        .map(|(_, bytes)| bytes.to_vec())
 }
 
-/// Whether an object holds any code (a non-empty executable section).
-fn has_code(bytes: &[u8]) -> bool {
+/// How well an object speaks for its platform: 2 with code (a non-empty executable
+/// section), 1 with a build attributes section, 0 otherwise.
+fn rank(file: &object::File<'_>) -> u8 {
     use object::{Object, ObjectSection, SectionKind};
-    object::File::parse(bytes).is_ok_and(|file| {
-        file.sections()
-            .any(|section| section.kind() == SectionKind::Text && section.size() > 0)
-    })
+    let code = file
+        .sections()
+        .any(|section| section.kind() == SectionKind::Text && section.size() > 0);
+    let attributes = file.sections().any(|section| {
+        section
+            .name()
+            .is_ok_and(|name| name.ends_with(".attributes"))
+    });
+    match (code, attributes) {
+        (true, _) => 2,
+        (false, true) => 1,
+        (false, false) => 0,
+    }
 }
 
 #[cfg(test)]
@@ -336,6 +353,43 @@ mod tests {
             Some("x86_64-unknown-linux-gnu"),
             "{data_only:?}"
         );
+    }
+
+    #[test]
+    fn an_archive_without_code_is_identified_by_its_first_object_with_build_attributes() {
+        // As the rlib of a crate of generics alone on armhf: first rustc's metadata (an ARM
+        // object with `e_flags` 0 and no attributes, which reads as ARMv5 soft-float), then
+        // an object with no code but the hard-float attributes.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        std::fs::write(root.join("meta.bin"), "metadata\n").expect("write");
+        std::fs::write(root.join("data.c"), "int answer = 42;\n").expect("write");
+        let made = run_in(
+            root,
+            "arm-linux-gnueabihf-ld",
+            &["-r", "-b", "binary", "-o", "1-meta.o", "meta.bin"],
+        ) && run_in(
+            root,
+            "arm-linux-gnueabihf-gcc",
+            &["-c", "data.c", "-o", "2-data.o"],
+        ) && run_in(
+            root,
+            "ar",
+            &["rc", "libgeneric.rlib", "1-meta.o", "2-data.o"],
+        ) && run_in(root, "ar", &["rc", "libmeta.a", "1-meta.o"]);
+        if !archway_platform::testing::require(made, "arm-linux-gnueabihf-gcc, -ld and ar") {
+            return;
+        }
+        let artifact = identify_file(&root.join("libgeneric.rlib")).expect("a static library");
+        assert_eq!(
+            artifact.platform.as_deref(),
+            Some("armv7l-unknown-linux-gnueabihf"),
+            "{artifact:?}"
+        );
+        // The metadata alone is what the rule falls back to, and it names another platform:
+        // the test above would pass for the wrong reason if it did not.
+        let meta = identify_file(&root.join("libmeta.a")).expect("a static library");
+        assert_ne!(meta.platform, artifact.platform, "{meta:?}");
     }
 
     #[test]
