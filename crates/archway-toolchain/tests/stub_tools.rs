@@ -48,10 +48,25 @@ impl Stubs {
         self.file(name, "#!/bin/sh\nexit 0\n")
     }
 
+    /// Writes an executable stub. Not with `fs::write` at its path: a test in another thread
+    /// that forks while the stub is open for writing gives its child a copy of the descriptor
+    /// (until that child's `exec`), and running the stub meanwhile fails with `ETXTBSY`
+    /// ("Text file busy"), which made a version read as `unknown` under load. The content goes
+    /// to a scratch file; `cp`, another process, makes the stub, and no descriptor of this
+    /// process ever has it open for writing.
     fn file(&self, name: &str, contents: &str) -> &Stubs {
         let path = self.bin().join(name);
-        fs::write(&path, contents).expect("write stub");
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("chmod stub");
+        let scratch = self.temp.path().join(format!("{name}.scratch"));
+        fs::write(&scratch, contents).expect("write stub");
+        fs::set_permissions(&scratch, fs::Permissions::from_mode(0o755)).expect("chmod stub");
+        let copied = std::process::Command::new("cp")
+            .arg("-p")
+            .arg(&scratch)
+            .arg(&path)
+            .status()
+            .expect("cp");
+        assert!(copied.success(), "cp {name}");
+        fs::remove_file(&scratch).expect("remove scratch");
         self
     }
 
