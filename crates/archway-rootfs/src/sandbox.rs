@@ -51,8 +51,12 @@
 //! toolchain in `~/.cargo`) is bound explicitly. The command keeps its host id inside the user
 //! namespace instead of being root there (the invoker's id, or [`SANDBOX_ID`] as root), so
 //! `id -u`, `make install`'s checks and test suites that refuse to run as root see an
-//! ordinary user. And nothing of the host's environment is added: the caller passes what the
-//! build needs ([`Sandbox::env`]).
+//! ordinary user. As root (with the filter), root exists in that namespace too, as the
+//! reserved [`RESERVED_ROOT_ID`] outside, so the command's attempts to become root or give a
+//! file to root fail with `EPERM` as an ordinary user's do, not with `EINVAL` (an unmapped
+//! id); the namespace is made beforehand by a helper as the sandbox id and joined with
+//! `--userns` (see `two_id_namespace`). And nothing of the host's environment is added: the
+//! caller passes what the build needs ([`Sandbox::env`]).
 //!
 //! # How the filter gets to bwrap
 //! `--seccomp FD` reads a BPF program from a file descriptor. The program is written into a
@@ -102,6 +106,16 @@ pub const SANDBOX_ID: u32 = 65534;
 
 /// The descriptor number bwrap reads the filter from (`--seccomp 9`).
 pub const SECCOMP_FD: i32 = 9;
+
+/// The descriptor number bwrap joins a prepared user namespace from (`--userns 8`): below
+/// 10, so that the host's `sh` (dash) can close it before the command (bwrap keeps it open).
+pub const USERNS_FD: i32 = 8;
+
+/// The host id that root inside a two-id user namespace stands for: 65532, in the range
+/// Debian Policy 9.2.2 reserves (65000-65533) and never allocates, so no file or process of
+/// the host has it. Nothing inside ever runs as it (the command has no capabilities and
+/// `no_new_privs`): it is there so that id 0 exists inside.
+pub const RESERVED_ROOT_ID: u32 = 65532;
 
 /// Where the first bwrap of an [`Identity::Dedicated`] sandbox binds the sources, on its own
 /// tmpfs over `/tmp` (the second bwrap pivots away from `/tmp`'s own tmpfs, so these stay
@@ -343,6 +357,16 @@ impl Sandbox {
         }
     }
 
+    /// Whether the command runs in a user namespace with two ids, its own and root (mapped to
+    /// [`RESERVED_ROOT_ID`]), rather than its own alone: on the host's tree as the dedicated
+    /// id, where the command is an ordinary user. With one id, root does not exist inside, so
+    /// `setuid(0)` and `chown(file, 0, 0)` fail with `EINVAL`, where every system (and a test
+    /// suite that checks it, libuv's) says `EPERM`. Only root can write such a map, and only
+    /// with the filter, which stands in for bwrap's `--disable-userns` there.
+    fn two_ids(&self, identity: Identity, with_filter: bool) -> bool {
+        self.host && with_filter && matches!(identity, Identity::Dedicated(_))
+    }
+
     /// The arguments of the bwrap that runs the command (everything before the command).
     /// For [`Identity::Dedicated`] the sources are the staged paths under `/tmp/archway/`.
     pub fn arguments(&self) -> Result<Vec<OsString>, Error> {
@@ -415,16 +439,33 @@ impl Sandbox {
                 filter.is_some(),
             )?);
         }
-        command.arg("--").arg(program).args(args);
+        command.arg("--");
+        if self.two_ids(identity, filter.is_some()) {
+            // bwrap leaves the namespace's descriptor open: the host's shell closes it and
+            // becomes the command (same process, same arguments).
+            command
+                .args(["/bin/sh", "-c"])
+                .arg(format!("exec \"$@\" {USERNS_FD}<&-"))
+                .arg("sh");
+        }
+        command.arg(program).args(args);
         let mut mappings = Vec::new();
-        if let Some(filter) = filter {
+        if let Some(filter) = &filter {
             mappings.push(FdMapping {
-                parent_fd: filter_descriptor(&filter)?,
+                parent_fd: filter_descriptor(filter)?,
                 child_fd: SECCOMP_FD,
             });
         }
+        if let Identity::Dedicated(id) = identity {
+            if self.two_ids(identity, filter.is_some()) {
+                mappings.push(FdMapping {
+                    parent_fd: two_id_namespace(id)?,
+                    child_fd: USERNS_FD,
+                });
+            }
+        }
         for inherited in inherited_descriptors() {
-            if inherited != SECCOMP_FD {
+            if inherited != SECCOMP_FD && inherited != USERNS_FD {
                 let null = Path::new("/dev/null");
                 let file = fs::File::open(null).map_err(Error::io("open", null))?;
                 mappings.push(FdMapping {
@@ -622,12 +663,26 @@ impl Sandbox {
                 (true, Identity::Dedicated(id)) => (id, id),
                 _ => (0, 0),
             };
-            arguments
-                .push(["--unshare-user", "--uid"])
-                .os(OsStr::new(&user.to_string()))
-                .push(["--gid"])
-                .os(OsStr::new(&group.to_string()))
-                .push(["--disable-userns"]);
+            if self.two_ids(identity, with_filter) {
+                // The namespace is made beforehand ([`two_id_namespace`]); bwrap only joins
+                // it. bwrap 0.8 cannot disable nested user namespaces there (its
+                // `--disable-userns` needs `--unshare-user`, and it would map one id again);
+                // the filter denies them (`clone`/`unshare` with `CLONE_NEWUSER`, `setns`).
+                arguments
+                    .push(["--userns"])
+                    .os(OsStr::new(&USERNS_FD.to_string()))
+                    .push(["--uid"])
+                    .os(OsStr::new(&user.to_string()))
+                    .push(["--gid"])
+                    .os(OsStr::new(&group.to_string()));
+            } else {
+                arguments
+                    .push(["--unshare-user", "--uid"])
+                    .os(OsStr::new(&user.to_string()))
+                    .push(["--gid"])
+                    .os(OsStr::new(&group.to_string()))
+                    .push(["--disable-userns"]);
+            }
         }
         arguments.push(["--hostname", "archway", "--die-with-parent"]);
         if !self.interactive {
@@ -702,6 +757,73 @@ fn filter_descriptor(filter: &Filter) -> Result<OwnedFd, Error> {
         .and_then(|()| file.seek(SeekFrom::Start(0)).map(|_| ()))
         .map_err(Error::io("write", path))?;
     Ok(OwnedFd::from(file))
+}
+
+/// A user namespace owned by `id` in which `id` is itself and root is [`RESERVED_ROOT_ID`]
+/// (both for groups too), as a descriptor for bwrap's `--userns`. A helper that is already
+/// `id` (`setpriv`, as for the sandbox itself) makes it with `unshare --user` and says so on
+/// its output; root then writes both lines of each map at once (user_namespaces(7): a map is
+/// written once, and more than one line needs `CAP_SETUID`/`CAP_SETGID` in the parent
+/// namespace). The descriptor keeps the namespace alive after the helper is gone.
+fn two_id_namespace(id: u32) -> Result<OwnedFd, Error> {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let setpriv = Path::new("setpriv");
+    let mut helper = Command::new(setpriv)
+        .arg(format!("--reuid={id}"))
+        .arg(format!("--regid={id}"))
+        .args([
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+            "--",
+            "unshare",
+            "--user",
+            "--",
+            "sh",
+            "-c",
+            "echo ready && exec cat",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(Error::io("run", setpriv))?;
+    let pid = helper.id();
+    let mut line = String::new();
+    let ready = helper
+        .stdout
+        .take()
+        .map(|stdout| BufReader::new(stdout).read_line(&mut line))
+        .is_some_and(|read| read.is_ok() && line == "ready\n");
+    let made = ready.then(|| {
+        let map = format!("0 {RESERVED_ROOT_ID} 1\n{id} {id} 1\n");
+        for name in ["uid_map", "gid_map"] {
+            let path = PathBuf::from(format!("/proc/{pid}/{name}"));
+            fs::write(&path, &map).map_err(Error::io("write", &path))?;
+        }
+        let path = PathBuf::from(format!("/proc/{pid}/ns/user"));
+        fs::File::open(&path)
+            .map(OwnedFd::from)
+            .map_err(Error::io("open", &path))
+    });
+    // End the helper (`cat` reads to the end of its input) whatever happened.
+    drop(helper.stdin.take());
+    let stderr = helper
+        .wait_with_output()
+        .map(|output| String::from_utf8_lossy(&output.stderr).trim().to_string())
+        .unwrap_or_default();
+    made.unwrap_or_else(|| {
+        Err(Error::Io {
+            action: "make a user namespace with",
+            path: PathBuf::from("unshare"),
+            source: std::io::Error::other(if stderr.is_empty() {
+                "it stopped before making one".to_string()
+            } else {
+                stderr
+            }),
+        })
+    })
 }
 
 /// Gives a build directory to `id`: its owner (and that of everything below it, never
@@ -1322,17 +1444,21 @@ mod tests {
                 &["--ro-bind", "/tmp/archway/tree/usr", "/usr"]
             ));
         }
-        assert!(contains_sequence(
-            &arguments,
-            &[
+        // With the filter, a prepared namespace with root in it too (`two_id_namespace`);
+        // without, bwrap's own with one id.
+        let user = if Filter::host().is_some() {
+            vec!["--userns", "8", "--uid", "65534", "--gid", "65534"]
+        } else {
+            vec![
                 "--unshare-user",
                 "--uid",
                 "65534",
                 "--gid",
                 "65534",
-                "--disable-userns"
+                "--disable-userns",
             ]
-        ));
+        };
+        assert!(contains_sequence(&arguments, &user), "{arguments:?}");
         assert!(contains_sequence(&arguments, &["--remount-ro", "/"]));
         assert!(contains_sequence(&arguments, &["--unshare-net"]));
         let invoker = strings(

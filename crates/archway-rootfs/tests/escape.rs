@@ -385,6 +385,11 @@ fn a_hostile_build_on_the_hosts_own_tree_as_root_is_the_sandbox_id_and_cannot_ge
         [SANDBOX_ID.to_string().as_str()],
         "the sandbox id inside too, not root"
     );
+    // An ordinary user's answers, as on any system: root exists inside (it is the reserved
+    // id outside), and the command may not become it or give it a file.
+    for fact in ["chown-root", "setgid-root", "setuid-root"] {
+        assert_eq!(report.fact(fact), ["EPERM"], "{fact}");
+    }
     let made = fs::metadata(project.build.join("made-inside")).expect("made inside");
     assert_eq!((made.uid(), made.gid()), (SANDBOX_ID, SANDBOX_ID));
     assert!(!project.project.join("archway-escape").exists());
