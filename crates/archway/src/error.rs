@@ -139,6 +139,20 @@ pub enum Error {
         step: Box<Error>,
     },
 
+    /// A Cargo step failed because a locked package needs a newer `rustc` than the build's
+    /// (Debian bookworm's is 1.63).
+    #[error(
+        "{step}\n  `{} {}` in the project's `Cargo.lock` needs rustc {}, and this build's rustc \
+         is {}",
+        too_new.name, too_new.version, too_new.requires, too_new.active
+    )]
+    RustTooOld {
+        too_new: Box<crate::msrv::TooNew>,
+        /// The newest version of the same series that this rustc builds, when known.
+        fitting: Option<String>,
+        step: Box<Error>,
+    },
+
     /// A cross step failed, and its output names the target's C++ compiler, which the
     /// toolchain lacks (gcc installed without its g++).
     #[error(
@@ -324,6 +338,26 @@ impl Error {
                          sources you trust, build unsandboxed with `--no-sandbox`"
                     .to_string(),
             }),
+            Error::RustTooOld {
+                too_new, fitting, ..
+            } => {
+                let newer = "or build with a newer Rust: a rustup toolchain with the target's \
+                             standard library (`rustup target add`), or trixie's rustc 1.85 \
+                             (`--method emulated --suite trixie`)";
+                Some(match fitting {
+                    Some(version) => format!(
+                        "pin the newest `{}` that rustc {} builds: run `cargo update -p {}@{} \
+                         --precise {version}` in the project, then build again; {newer}",
+                        too_new.name, too_new.active, too_new.name, too_new.version
+                    ),
+                    None => format!(
+                        "pin an older `{}` with `cargo update -p {}@{} --precise VERSION` in \
+                         the project (`cargo search` and crates.io list its versions and the \
+                         rustc each needs); {newer}",
+                        too_new.name, too_new.name, too_new.version
+                    ),
+                })
+            }
             Error::MissingCompiler { missing, .. } => Some(format!(
                 "run `apt-get install {}` as root, then build again",
                 missing.package
@@ -380,7 +414,8 @@ impl Error {
             Error::Spawn { .. } | Error::Io { .. } => 2,
             Error::MissingDependency { step, .. }
             | Error::SourceReadOnly { step, .. }
-            | Error::MissingCompiler { step, .. } => step.exit_code(),
+            | Error::MissingCompiler { step, .. }
+            | Error::RustTooOld { step, .. } => step.exit_code(),
             _ => 1,
         }
     }

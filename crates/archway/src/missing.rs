@@ -549,6 +549,11 @@ const LOG_TAIL: u64 = 4 << 20;
 /// The missing dependency of a failed step, from its output in `log` (from byte `start`, at
 /// most the last [`LOG_TAIL`] bytes).
 pub fn find_in_log(log: &Path, start: u64) -> Option<Missing> {
+    find(&log_tail(log, start)?)
+}
+
+/// A failed step's output in `log`: from byte `start`, at most the last [`LOG_TAIL`] bytes.
+pub(crate) fn log_tail(log: &Path, start: u64) -> Option<String> {
     use std::io::{Read, Seek, SeekFrom};
     let mut file = std::fs::File::open(log).ok()?;
     let length = file.metadata().ok()?.len();
@@ -556,7 +561,7 @@ pub fn find_in_log(log: &Path, start: u64) -> Option<Missing> {
         .ok()?;
     let mut bytes = Vec::new();
     file.take(LOG_TAIL).read_to_end(&mut bytes).ok()?;
-    find(&String::from_utf8_lossy(&bytes))
+    Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// Turns a failed step whose log names a missing dependency into

@@ -263,6 +263,115 @@ pub fn choices(lock: &str, cargo_home: &Path, rustc: RustVersion) -> Vec<Choice>
         .collect()
 }
 
+/// A locked package that cargo would not build with the build's `rustc`, as its error says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TooNew {
+    /// The crate and its locked version (`libc`, `0.2.191`).
+    pub name: String,
+    pub version: String,
+    /// The `rustc` it asks for (`1.65`) and the build's (`1.63.0`).
+    pub requires: String,
+    pub active: String,
+}
+
+/// The first package a build's output says needs a newer `rustc`, in either of cargo's
+/// wordings: before 1.77, "package `libc v0.2.191` cannot be built because it requires rustc
+/// 1.65 or newer, while the currently active rustc version is 1.63.0"; since, "rustc 1.85.0 is
+/// not supported by the following package:" and a line "  foo@1.2.3 requires rustc 1.86".
+/// Every part is checked (a crate name, a semver version, Rust versions), so what reaches the
+/// hint's command is never other text of the log.
+pub fn too_new(output: &str) -> Option<TooNew> {
+    let lines: Vec<&str> = output.lines().collect();
+    lines.iter().enumerate().find_map(|(index, line)| {
+        old_wording(line).or_else(|| {
+            let active = line
+                .split("rustc ")
+                .nth(1)?
+                .strip_suffix(" is not supported by the following package:")
+                .or_else(|| {
+                    line.split("rustc ")
+                        .nth(1)?
+                        .strip_suffix(" is not supported by the following packages:")
+                })?;
+            let next = lines.get(index + 1)?.trim();
+            let (package, requires) = next.split_once(" requires rustc ")?;
+            let (name, version) = package.split_once('@')?;
+            checked(name, version, requires.trim(), active)
+        })
+    })
+}
+
+fn old_wording(line: &str) -> Option<TooNew> {
+    let rest = line.split("package `").nth(1)?;
+    let (package, rest) = rest.split_once('`')?;
+    let (name, version) = package.split_once(" v")?;
+    let rest = rest.strip_prefix(" cannot be built because it requires rustc ")?;
+    let (requires, rest) = rest.split_once(" or newer")?;
+    let active = rest
+        .split("currently active rustc version is ")
+        .nth(1)?
+        .trim()
+        .trim_end_matches('.');
+    checked(name, version, requires, active)
+}
+
+fn checked(name: &str, version: &str, requires: &str, active: &str) -> Option<TooNew> {
+    let rust = |text: &str| {
+        text.split('.').count() <= 3
+            && text
+                .split('.')
+                .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+    };
+    (index_path(name).is_some()
+        && Version::parse(version).is_ok()
+        && rust(requires)
+        && rust(active))
+    .then(|| TooNew {
+        name: name.to_string(),
+        version: version.to_string(),
+        requires: requires.to_string(),
+        active: active.to_string(),
+    })
+}
+
+/// The version of `too_new`'s crate to pin instead: the newest of its series the build's
+/// `rustc` builds, from the index entries cargo cached under `cargo_home`.
+pub fn fitting_version(too_new: &TooNew, cargo_home: &Path) -> Option<String> {
+    let rustc = rust_version(&too_new.active)?;
+    let locked = Locked {
+        name: too_new.name.clone(),
+        version: too_new.version.clone(),
+    };
+    match choose(&locked, &cached_entries(cargo_home, &too_new.name), rustc) {
+        Choice::Downgrade { to, .. } => Some(to),
+        _ => None,
+    }
+}
+
+/// A failed cargo step whose log says a locked package needs a newer `rustc` becomes
+/// [`crate::Error::RustTooOld`], with the version to pin when cargo's index cache knows one.
+pub(crate) fn diagnose(error: crate::Error, plan: &crate::build::Plan) -> crate::Error {
+    let crate::Error::StepFailed {
+        transcript: Some(log),
+        transcript_start,
+        ..
+    } = &error
+    else {
+        return error;
+    };
+    let Some(too_new) =
+        crate::missing::log_tail(log, *transcript_start).and_then(|text| too_new(&text))
+    else {
+        return error;
+    };
+    let fitting = fitting_version(&too_new, &plan.build_dir.join(".archway/cargo-home"));
+    crate::Error::RustTooOld {
+        too_new: Box::new(too_new),
+        fitting,
+        step: Box::new(error),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -536,5 +645,81 @@ source = "git+https://example.com/repo#abc"
                 needs: "1.65".to_string(),
             }]
         );
+    }
+    #[test]
+    fn cargo_s_rust_version_errors_are_read_in_both_wordings() {
+        let old = "error: package `libc v0.2.191` cannot be built because it requires rustc \
+                   1.65 or newer, while the currently active rustc version is 1.63.0\n";
+        let expected = TooNew {
+            name: "libc".to_string(),
+            version: "0.2.191".to_string(),
+            requires: "1.65".to_string(),
+            active: "1.63.0".to_string(),
+        };
+        assert_eq!(too_new(old), Some(expected));
+        let new = "   Compiling foo v0.1.0\nerror: rustc 1.85.0 is not supported by the \
+                   following packages:\n  clap@4.6.0 requires rustc 1.87\n  \
+                   clap_lex@1.0.0 requires rustc 1.87\n";
+        let found = too_new(new).expect("the new wording");
+        assert_eq!(
+            (found.name.as_str(), found.version.as_str()),
+            ("clap", "4.6.0")
+        );
+        assert_eq!(
+            (found.requires.as_str(), found.active.as_str()),
+            ("1.87", "1.85.0")
+        );
+        // Text that only looks like it, or hostile names, is not taken into a hint.
+        for output in [
+            "error: package `$(reboot) v1.0.0` cannot be built because it requires rustc \
+             1.65 or newer, while the currently active rustc version is 1.63.0",
+            "error: package `libc v0.2.191; rm -rf /` cannot be built because it requires \
+             rustc 1.65 or newer, while the currently active rustc version is 1.63.0",
+            "error: package `libc v0.2.191` cannot be built because it requires rustc \
+             1.65`x` or newer, while the currently active rustc version is 1.63.0",
+            "error: rustc 1.85.0 is not supported by the following package:\n  \
+             a b@1.0.0 requires rustc 1.87",
+            "error[E0658]: use of unstable library feature",
+            "",
+        ] {
+            assert_eq!(too_new(output), None, "{output}");
+        }
+    }
+
+    #[test]
+    fn the_fitting_version_comes_from_cargo_s_index_cache() {
+        let home = tempfile::tempdir().expect("temp dir");
+        let cache = home
+            .path()
+            .join("registry/index/index.crates.io-6f17d22bba15001f/.cache")
+            .join(index_path("libc").expect("a crate name"));
+        std::fs::create_dir_all(cache.parent().expect("parent")).expect("mkdir");
+        let mut bytes = b"\x03\x00\x00\x00\x00etag\x00".to_vec();
+        for (version, rust) in [
+            ("0.2.150", "1.63"),
+            ("0.2.171", "1.63"),
+            ("0.2.191", "1.65"),
+        ] {
+            bytes.extend_from_slice(version.as_bytes());
+            bytes.push(0);
+            bytes.extend_from_slice(
+                format!(r#"{{"name":"libc","vers":"{version}","rust_version":"{rust}"}}"#)
+                    .as_bytes(),
+            );
+            bytes.push(0);
+        }
+        std::fs::write(&cache, bytes).expect("write");
+        let too_new = TooNew {
+            name: "libc".to_string(),
+            version: "0.2.191".to_string(),
+            requires: "1.65".to_string(),
+            active: "1.63.0".to_string(),
+        };
+        assert_eq!(
+            fitting_version(&too_new, home.path()).as_deref(),
+            Some("0.2.171")
+        );
+        let empty = tempfile::tempdir().expect("temp dir");
+        assert_eq!(fitting_version(&too_new, empty.path()), None);
     }
 }

@@ -415,7 +415,8 @@ fn run(
     let mut outcome = execute(&plan, goal, executor.as_ref(), reporter)
         .map_err(|error| crate::missing::diagnose(error, &plan, &request))
         .map_err(|error| crate::host_sandbox::diagnose(error, &plan, &request))
-        .map_err(|error| crate::host_sandbox::diagnose_compiler(error, &plan))?;
+        .map_err(|error| crate::host_sandbox::diagnose_compiler(error, &plan))
+        .map_err(|error| crate::msrv::diagnose(error, &plan))?;
     outcome.runs_in = Some(executor.describe());
     check_cpu(settings, &plan.target, &outcome, reporter)?;
     if let (Some(cache), Some(inputs)) = (&cache, &keyed) {
