@@ -242,6 +242,25 @@ pub struct CacheReport {
     pub inputs: Option<KeyInputs>,
 }
 
+/// Why `plan` is built without the cache though the cache is on: a Cargo project without a
+/// `Cargo.lock` (in its directory or a parent's, where a workspace keeps it), whose
+/// dependencies are whatever crates.io has when it builds, so no key of its files names them.
+/// Its build writes the lock (as `cargo build` does), and the next build is cached.
+pub fn uncacheable(plan: &Plan) -> Option<&'static str> {
+    let cargo = plan
+        .recipe
+        .as_ref()
+        .is_some_and(|recipe| recipe.build_system == crate::project::BuildSystem::Cargo);
+    let locked = plan
+        .project_dir
+        .ancestors()
+        .any(|directory| directory.join("Cargo.lock").is_file());
+    (cargo && !locked).then_some(
+        "not cached: the Cargo project has no `Cargo.lock`, so its dependencies are what \
+         crates.io has today; this build writes one, and the next build is cached",
+    )
+}
+
 /// Everything that decides the outputs of `plan` (see the module docs).
 pub fn key_inputs(
     plan: &Plan,

@@ -369,6 +369,13 @@ fn run(
             shared,
         )
     };
+    let cache = match (cache, build_cache::uncacheable(&plan)) {
+        (Some(_), Some(reason)) => {
+            reporter.note(reason);
+            None
+        }
+        (cache, _) => cache,
+    };
     let mut keyed = None;
     if let Some(cache) = &cache {
         let build_root = configured_build_root(options, settings, &plan.project_dir);

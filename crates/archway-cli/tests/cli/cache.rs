@@ -424,3 +424,58 @@ fn passed_tests_are_not_run_again_until_rerun_or_an_input_changes() {
     assert_eq!(built["cache"]["hit"], true, "{built}");
     assert_eq!(built["cache"]["key"], first["cache"]["key"]);
 }
+
+#[test]
+fn an_unlocked_cargo_project_is_not_cached_until_it_has_its_lock() {
+    // The native method with the host's cargo: no sysroot, so a fresh cache directory.
+    if !support::have_tool("cargo") && support::skip_unless_ci("`cargo` on PATH") {
+        return;
+    }
+    let work = tempfile::tempdir().expect("temp");
+    let project = work.path().join("unlocked");
+    std::fs::create_dir_all(project.join("src")).expect("mkdir");
+    std::fs::write(
+        project.join("Cargo.toml"),
+        "[package]\nname = \"unlocked\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .expect("write");
+    std::fs::write(project.join("src/main.rs"), "fn main() {}\n").expect("write");
+    let build = || {
+        archway()
+            .env("XDG_CACHE_HOME", work.path().join("cache"))
+            .env("ARCHWAY_CACHE_ENABLED", "true")
+            .args(["build", "--json", "-C"])
+            .arg(&project)
+            .run()
+    };
+    // Without a lock the dependencies are crates.io's of the day: no key names them.
+    let first = build();
+    let first_outcome = outcome(&first);
+    assert!(
+        first
+            .stderr
+            .contains("not cached: the Cargo project has no `Cargo.lock`"),
+        "{}",
+        first.snapshot()
+    );
+    assert!(first_outcome["cache"].is_null(), "{}", first.snapshot());
+    assert!(
+        project.join("Cargo.lock").is_file(),
+        "the build wrote the lock"
+    );
+    // With the lock it wrote, the project is cached like any other.
+    let second = build();
+    assert_eq!(
+        outcome(&second)["cache"]["hit"],
+        false,
+        "{}",
+        second.snapshot()
+    );
+    let third = build();
+    assert_eq!(
+        outcome(&third)["cache"]["hit"],
+        true,
+        "{}",
+        third.snapshot()
+    );
+}
