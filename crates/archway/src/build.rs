@@ -550,8 +550,27 @@ fn run_step(
 }
 
 /// What a build directory's objects depend on beyond its configure options: the method, the
-/// target and the compilers the steps name (`CC`, `CXX`, a CMake toolchain file's).
+/// target and the compilers the steps name (`CC`, `CXX`, a CMake toolchain file's). The
+/// paths of the project and the build directory are not part of it: the compilers map them
+/// to `/archway/source` and `/archway/build`, and the writable copy a build moves to
+/// (`<build dir>/.archway/project`) is the same project. The longer path is replaced first:
+/// either may hold the other.
 fn made_by_text(plan: &Plan, recipe: &crate::steps::Recipe) -> String {
+    let mut text = compilers_text(plan, recipe);
+    let mut paths = [
+        (plan.project_dir.to_str(), "$PROJECT"),
+        (recipe.build_dir.to_str(), "$BUILD"),
+    ];
+    paths.sort_by_key(|(path, _)| std::cmp::Reverse(path.map_or(0, str::len)));
+    for (path, name) in paths {
+        if let Some(path) = path.filter(|path| path.len() > 1) {
+            text = text.replace(path, name);
+        }
+    }
+    text
+}
+
+fn compilers_text(plan: &Plan, recipe: &crate::steps::Recipe) -> String {
     let mut text = format!(
         "the {} method for `{}`\n",
         plan.method,

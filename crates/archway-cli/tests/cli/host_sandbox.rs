@@ -88,6 +88,13 @@ fn a_makefile_that_writes_outside_the_build_directory_fails_and_changes_nothing(
                 "{escape}: {}",
                 output.stderr
             );
+            // The same compilers in the copy (only the project's path differs, which they
+            // map away): the build directory is not said to be another compiler's.
+            assert!(
+                !output.stderr.contains("made by another method or compiler"),
+                "{escape}: {}",
+                output.stderr
+            );
             assert_eq!(output.code, Some(0), "{escape}: {}", output.stderr);
             continue;
         }
@@ -527,4 +534,48 @@ fn a_cross_build_keeps_its_sysroot_when_another_archway_adds_packages_meanwhile(
     let stderr = build.stderr();
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("\nview-follows-the-sysroot\n"), "{stderr}");
+}
+
+#[test]
+fn a_cross_build_that_writes_its_source_tree_moves_to_a_copy_with_the_same_compilers() {
+    if !prerequisites(&["aarch64-linux-gnu-gcc"]) {
+        return;
+    }
+    let command = archway();
+    let project = command.work_dir().join("writer");
+    makefile_project(
+        &project,
+        &format!("@touch {}", project.join("written").display()),
+        "true",
+    );
+    let output = command
+        .args([
+            "build",
+            "--target",
+            "arm64",
+            "--method",
+            "cross",
+            "--no-cache",
+            "-C",
+        ])
+        .arg(&project)
+        .run();
+    output.assert_code(0);
+    assert!(
+        output.stderr.contains("building again in a writable copy"),
+        "{}",
+        output.stderr
+    );
+    // The cross compilers' flags name the project's path (`-ffile-prefix-map`), which differs
+    // in the copy; they are the same compilers, so the build directory is not said to be
+    // another's (it was emptied for the copy already).
+    assert!(
+        !output.stderr.contains("made by another method or compiler"),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        !project.join("written").exists(),
+        "the project is untouched"
+    );
 }

@@ -212,6 +212,12 @@ fn a_test_suite_writing_into_its_source_tree_passes_in_a_writable_copy() {
         "{}",
         first.stderr
     );
+    // The build directory was emptied for the copy: nothing of another compiler's is in it.
+    assert!(
+        !first.stderr.contains("made by another method or compiler"),
+        "{}",
+        first.stderr
+    );
     assert!(
         !project.join("result.test").exists(),
         "the project is untouched"
