@@ -84,6 +84,10 @@ pub enum Error {
     #[error("`{}` cannot be bound into the sandbox: {reason}", path.display())]
     UnsupportedBindPath { path: PathBuf, reason: &'static str },
 
+    /// The sandbox's user namespace could not be made (`unshare --user` as the sandbox id).
+    #[error("cannot make the sandbox's user namespace: {reason}")]
+    UserNamespace { reason: String },
+
     #[error(
         "`{architecture}` is the host's own architecture: the hybrid method has nothing to emulate"
     )]
@@ -155,6 +159,11 @@ impl Error {
                 "the target's programs run through binfmt_misc: run `archway binfmt install {}` as root, then retry",
                 architecture.qemu_user()
             )),
+            Error::UserNamespace { .. } => Some(
+                "check that user namespaces are allowed (`unshare --user true` as an ordinary \
+                 user; `sysctl user.max_user_namespaces kernel.unprivileged_userns_clone`)"
+                    .to_string(),
+            ),
             Error::Io { .. }
             | Error::Metadata { .. }
             | Error::UnsupportedBindPath { .. }

@@ -814,14 +814,12 @@ fn two_id_namespace(id: u32) -> Result<OwnedFd, Error> {
         .map(|output| String::from_utf8_lossy(&output.stderr).trim().to_string())
         .unwrap_or_default();
     made.unwrap_or_else(|| {
-        Err(Error::Io {
-            action: "make a user namespace with",
-            path: PathBuf::from("unshare"),
-            source: std::io::Error::other(if stderr.is_empty() {
-                "it stopped before making one".to_string()
+        Err(Error::UserNamespace {
+            reason: if stderr.is_empty() {
+                "`unshare --user` stopped before making it".to_string()
             } else {
                 stderr
-            }),
+            },
         })
     })
 }

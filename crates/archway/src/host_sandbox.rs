@@ -432,7 +432,9 @@ fn passed_environment(
 /// without user namespaces gets one error naming the fix instead of a failed configure.
 fn probe(sandbox: &Sandbox) -> Result<(), Error> {
     // By its path: the steps' `PATH` may be a project's own few tools.
-    let mut command = sandbox.command("/bin/sh", ["-c", ":"])?;
+    let mut command = sandbox
+        .command("/bin/sh", ["-c", ":"])
+        .map_err(|error| sandbox_error(error, Path::new("/proc/sys")))?;
     let output = command
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -466,6 +468,18 @@ fn probe(sandbox: &Sandbox) -> Result<(), Error> {
             .to_string(),
         user_namespaces: user_namespace_setting(Path::new("/proc/sys")),
     })
+}
+
+/// A sandbox that could not even be prepared: a user namespace the kernel refused is said as
+/// bwrap's own refusal is, with the setting that allows it.
+fn sandbox_error(error: archway_rootfs::Error, proc_sys: &Path) -> Error {
+    match error {
+        archway_rootfs::Error::UserNamespace { reason } => Error::HostSandbox {
+            reason,
+            user_namespaces: user_namespace_setting(proc_sys),
+        },
+        other => Error::Rootfs(other),
+    }
 }
 
 /// The setting that forbids user namespaces, if one does, with the command that allows them:
@@ -837,6 +851,27 @@ mod tests {
                  or, for sources you trust, build unsandboxed with `--no-sandbox`"
             )
         );
+        // The namespace archway makes itself for a build as root is refused the same way.
+        let refused = sandbox_error(
+            archway_rootfs::Error::UserNamespace {
+                reason: "unshare: unshare failed: No space left on device".to_string(),
+            },
+            proc_sys.path(),
+        );
+        assert_eq!(
+            refused.to_string(),
+            "the build sandbox (bubblewrap) cannot start on this host: unshare: unshare failed: \
+             No space left on device"
+        );
+        assert_eq!(refused.hint(), error.hint());
+        let other = sandbox_error(
+            archway_rootfs::Error::UnsupportedBindPath {
+                path: "relative".into(),
+                reason: "it is not an absolute path",
+            },
+            proc_sys.path(),
+        );
+        assert!(matches!(other, Error::Rootfs(_)), "{other}");
     }
 
     #[test]
