@@ -21,8 +21,11 @@
 //! always), the [`crate::seccomp`] filter, and, except for package installs as root, in a user
 //! namespace where it is root over nothing of the host's:
 //! - archway runs as a user: root inside is mapped to that user ([`Identity::Invoker`]);
-//! - archway runs as root and every writable place is a build directory: root inside is mapped
-//!   to the unprivileged [`SANDBOX_ID`] ([`Identity::Dedicated`]). The build directories are
+//! - archway runs as root and every writable place is a build directory: the command is the
+//!   unprivileged [`SANDBOX_ID`] ([`Identity::Dedicated`]), inside as outside, an ordinary
+//!   user as on Debian's buildds, with root beside it in the namespace (the reserved
+//!   [`RESERVED_ROOT_ID`] outside) where the filter stands in for `--disable-userns` (else,
+//!   and for an interactive shell, root inside is mapped to that id). The build directories are
 //!   created and handed over to that id before the command starts (their files belong to
 //!   `nobody:nogroup` on the host afterwards; root reads and removes them as before); the
 //!   project, bound read-only or owned by root, cannot be changed. That id cannot traverse
@@ -144,7 +147,8 @@ const INSTALL_CAPABILITIES: [&str; 9] = [
 pub enum Identity {
     /// archway runs as a user: root inside is that user.
     Invoker,
-    /// archway runs as root: root inside is this unprivileged host id.
+    /// archway runs as root: the command is this unprivileged host id (or root inside mapped
+    /// to it: [`Sandbox`]'s `two_ids`).
     Dedicated(u32),
     /// archway runs as root and a plain writable bind must stay writable: root inside is host
     /// root in a user namespace, without capabilities.
@@ -357,14 +361,19 @@ impl Sandbox {
         }
     }
 
-    /// Whether the command runs in a user namespace with two ids, its own and root (mapped to
-    /// [`RESERVED_ROOT_ID`]), rather than its own alone: on the host's tree as the dedicated
-    /// id, where the command is an ordinary user. With one id, root does not exist inside, so
-    /// `setuid(0)` and `chown(file, 0, 0)` fail with `EINVAL`, where every system (and a test
-    /// suite that checks it, libuv's) says `EPERM`. Only root can write such a map, and only
-    /// with the filter, which stands in for bwrap's `--disable-userns` there.
+    /// Whether the command runs as an ordinary user in a user namespace with two ids, its own
+    /// and root (mapped to [`RESERVED_ROOT_ID`]), rather than with one id: as the dedicated
+    /// id, on the host's tree or a root filesystem's (there, instead of as root of a one-id
+    /// namespace, which test suites that refuse root, libuv's, stop at; Debian's buildds
+    /// build as a user too). With one id and not root, root does not exist inside, so
+    /// `setuid(0)` and `chown(file, 0, 0)` fail with `EINVAL`, where every system says
+    /// `EPERM`. Only root can write such a map, and only with the filter, which stands in for
+    /// bwrap's `--disable-userns` there. An interactive shell in a root filesystem stays root
+    /// there.
     fn two_ids(&self, identity: Identity, with_filter: bool) -> bool {
-        self.host && with_filter && matches!(identity, Identity::Dedicated(_))
+        with_filter
+            && matches!(identity, Identity::Dedicated(_))
+            && (self.host || !self.interactive)
     }
 
     /// The arguments of the bwrap that runs the command (everything before the command).
@@ -652,10 +661,12 @@ impl Sandbox {
         ]);
         if identity.has_user_namespace() {
             // Root inside, mapped to the identity's host id (bwrap writes `0 <uid> 1`), or on
-            // the host's own tree that id itself (`<uid> <uid> 1`); --disable-userns sets
+            // the host's own tree that id itself (`<uid> <uid> 1`), or as the dedicated id
+            // with the filter that id itself with root beside it (`two_ids`); --disable-userns sets
             // user.max_user_namespaces to 1 in a namespace the command cannot leave, so it
             // cannot make another one to regain capabilities in.
-            let (user, group) = match (self.host, identity) {
+            let two_ids = self.two_ids(identity, with_filter);
+            let (user, group) = match (self.host || two_ids, identity) {
                 (true, Identity::Invoker) => (
                     rustix::process::getuid().as_raw(),
                     rustix::process::getgid().as_raw(),
@@ -663,7 +674,7 @@ impl Sandbox {
                 (true, Identity::Dedicated(id)) => (id, id),
                 _ => (0, 0),
             };
-            if self.two_ids(identity, with_filter) {
+            if two_ids {
                 // The namespace is made beforehand ([`two_id_namespace`]); bwrap only joins
                 // it. bwrap 0.8 cannot disable nested user namespaces there (its
                 // `--disable-userns` needs `--unshare-user`, and it would map one id again);
@@ -1271,17 +1282,21 @@ mod tests {
             position("/tmp/archway/read-only-0") < position("/tmp/archway/build-0"),
             "the project is mounted before the build directory inside it"
         );
-        assert!(contains_sequence(
-            &arguments,
-            &[
+        // With the filter, the sandbox id in a prepared namespace with root beside it
+        // (`two_id_namespace`); without, root of bwrap's own one-id namespace.
+        let user = if Filter::host().is_some() {
+            vec!["--userns", "8", "--uid", "65534", "--gid", "65534"]
+        } else {
+            vec![
                 "--unshare-user",
                 "--uid",
                 "0",
                 "--gid",
                 "0",
-                "--disable-userns"
+                "--disable-userns",
             ]
-        ));
+        };
+        assert!(contains_sequence(&arguments, &user), "{arguments:?}");
         assert!(contains_sequence(&arguments, &["--cap-drop", "ALL"]));
         assert!(!arguments.contains(&"--cap-add".to_string()));
         assert!(contains_sequence(&arguments, &["--remount-ro", "/"]));
@@ -1385,7 +1400,25 @@ mod tests {
                 "--clear-groups"
             ]
         ));
-        assert!(contains_sequence(&arguments, &["--", "make", "check"]));
+        // With the two-id namespace, the tree's `sh` closes the namespace's descriptor and
+        // becomes the command.
+        let command_start: &[&str] = if Filter::host().is_some() {
+            &[
+                "--",
+                "/bin/sh",
+                "-c",
+                "exec \"$@\" 8<&-",
+                "sh",
+                "make",
+                "check",
+            ]
+        } else {
+            &["--", "make", "check"]
+        };
+        assert!(
+            contains_sequence(&arguments, command_start),
+            "{arguments:?}"
+        );
         let metadata = fs::metadata(&directory).expect("the build directory exists");
         assert_eq!((metadata.uid(), metadata.gid()), (SANDBOX_ID, SANDBOX_ID));
     }

@@ -68,7 +68,7 @@ pub struct Common {
     pub no_sandbox: bool,
     /// Cross and native methods: let the project's steps write into its source tree (some test
     /// suites write there); as root they then run as root of their own user namespace, without
-    /// capabilities, as the emulated method's steps do.
+    /// capabilities.
     #[arg(long)]
     pub writable_source: bool,
     /// Hybrid and emulated methods: extra Debian packages in the root filesystem
