@@ -9,6 +9,8 @@
 //!   `zero`, `full`, `random`, `urandom`, `tty`, its own `pts` and `shm`), no `/sys`, tmpfs
 //!   `/tmp`, `/var/tmp` and `/run`;
 //! - no network (`--unshare-net`: only its own `lo`) unless [`Sandbox::network`] is set;
+//! - in a root filesystem without `/etc/hosts` (mmdebstrap makes none), a read-only
+//!   [`HOSTS`] there, so that `localhost` resolves as on any Debian system;
 //! - its own PID, IPC, UTS and cgroup namespaces, a new session (`--new-session`, unless
 //!   [`Sandbox::interactive`]), and it dies with its parent (`--die-with-parent`): when bwrap
 //!   exits, its PID namespace ends and the kernel kills every process left in it;
@@ -109,6 +111,17 @@ pub const SANDBOX_ID: u32 = 65534;
 
 /// The descriptor number bwrap reads the filter from (`--seccomp 9`).
 pub const SECCOMP_FD: i32 = 9;
+
+/// The descriptor number bwrap reads a provided `/etc/hosts` from (`--ro-bind-data 7`).
+pub const HOSTS_FD: i32 = 7;
+
+/// The `/etc/hosts` a root filesystem without one gets, as Debian's installer writes it (with
+/// the sandbox's host name): mmdebstrap makes none, so `localhost` did not resolve there,
+/// where a Debian system, a buildd's schroot (which copies the host's) and a Docker
+/// container all have it.
+pub const HOSTS: &str = "127.0.0.1\tlocalhost\n127.0.1.1\tarchway\n\n\
+# The following lines are desirable for IPv6 capable hosts\n\
+::1     localhost ip6-localhost ip6-loopback\nff02::1 ip6-allnodes\nff02::2 ip6-allrouters\n";
 
 /// The descriptor number bwrap joins a prepared user namespace from (`--userns 8`): below
 /// 10, so that the host's `sh` (dash) can close it before the command (bwrap keeps it open).
@@ -376,6 +389,15 @@ impl Sandbox {
             && (self.host || !self.interactive)
     }
 
+    /// Whether the sandbox provides [`HOSTS`] as `/etc/hosts`: over a root filesystem (not the
+    /// host's own tree, whose file is its own) that has none, read-only.
+    fn provides_hosts(&self) -> bool {
+        !self.host
+            && !self.writable_root
+            && self.tree.join("etc").is_dir()
+            && fs::symlink_metadata(self.tree.join("etc/hosts")).is_err()
+    }
+
     /// The arguments of the bwrap that runs the command (everything before the command).
     /// For [`Identity::Dedicated`] the sources are the staged paths under `/tmp/archway/`.
     pub fn arguments(&self) -> Result<Vec<OsString>, Error> {
@@ -473,8 +495,14 @@ impl Sandbox {
                 });
             }
         }
+        if self.provides_hosts() {
+            mappings.push(FdMapping {
+                parent_fd: data_descriptor("archway-hosts", HOSTS.as_bytes())?,
+                child_fd: HOSTS_FD,
+            });
+        }
         for inherited in inherited_descriptors() {
-            if inherited != SECCOMP_FD && inherited != USERNS_FD {
+            if ![SECCOMP_FD, USERNS_FD, HOSTS_FD].contains(&inherited) {
                 let null = Path::new("/dev/null");
                 let file = fs::File::open(null).map_err(Error::io("open", null))?;
                 mappings.push(FdMapping {
@@ -588,10 +616,12 @@ impl Sandbox {
             }
             arguments.push(["--bind"]).path(&sources.tree).push(["/"]);
         } else {
+            let hosts = self.provides_hosts().then_some(Path::new("/etc/hosts"));
             let destinations: Vec<&Path> = binds
                 .iter()
                 .map(|(destination, _, _)| *destination)
                 .chain(self.links.iter().map(|(_, link)| link.as_path()))
+                .chain(hosts)
                 .collect();
             let hidden: &[&str] = if self.host { &HOST_HIDDEN } else { &[] };
             carve(
@@ -629,6 +659,13 @@ impl Sandbox {
         }
         for (target, link) in &self.links {
             arguments.push(["--symlink"]).path(target).path(link);
+        }
+        if self.provides_hosts() {
+            // On the carved `/etc` (a tmpfs with the tree's entries bound one by one).
+            arguments
+                .push(["--ro-bind-data"])
+                .os(OsStr::new(&HOSTS_FD.to_string()))
+                .push(["/etc/hosts"]);
         }
         for path in &self.masked {
             // Only over a file the tree has: a missing one needs no hiding, and the tree is
@@ -760,13 +797,18 @@ fn inherited_descriptors() -> Vec<i32> {
 
 /// The filter in a memory file, positioned at its start for bwrap's `read`.
 fn filter_descriptor(filter: &Filter) -> Result<OwnedFd, Error> {
-    let path = Path::new("memfd:archway-seccomp");
-    let descriptor = rustix::fs::memfd_create("archway-seccomp", rustix::fs::MemfdFlags::CLOEXEC)
-        .map_err(|errno| Error::io("create", path)(errno.into()))?;
+    data_descriptor("archway-seccomp", &filter.to_bytes())
+}
+
+/// `data` in a memory file named `name` (close-on-exec), positioned at its start for bwrap.
+fn data_descriptor(name: &str, data: &[u8]) -> Result<OwnedFd, Error> {
+    let path = PathBuf::from(format!("memfd:{name}"));
+    let descriptor = rustix::fs::memfd_create(name, rustix::fs::MemfdFlags::CLOEXEC)
+        .map_err(|errno| Error::io("create", &path)(errno.into()))?;
     let mut file = fs::File::from(descriptor);
-    file.write_all(&filter.to_bytes())
+    file.write_all(data)
         .and_then(|()| file.seek(SeekFrom::Start(0)).map(|_| ()))
-        .map_err(Error::io("write", path))?;
+        .map_err(Error::io("write", &path))?;
     Ok(OwnedFd::from(file))
 }
 

@@ -361,6 +361,22 @@ fn a_hostile_build_as_root_runs_as_the_sandbox_id_and_cannot_get_out() {
         "the build's files are the sandbox id's outside"
     );
     assert!(!project.project.join("archway-escape").exists());
+    // mmdebstrap makes no `/etc/hosts`; the sandbox provides one, as a Debian system, a
+    // buildd's schroot and a container have: `localhost` resolves. The tree is unchanged.
+    assert!(!rootfs.tree().join("etc/hosts").exists());
+    let hosts = run(&sandbox, "getent", &["hosts", "localhost"]);
+    assert!(hosts.status.success(), "getent hosts localhost failed");
+    let resolved = String::from_utf8_lossy(&hosts.stdout);
+    assert!(
+        resolved.starts_with("::1 ") || resolved.starts_with("127.0.0.1 "),
+        "{resolved}"
+    );
+    assert!(!rootfs.tree().join("etc/hosts").exists());
+    let written = run(&sandbox, "sh", &["-c", "echo 10.0.0.1 evil >> /etc/hosts"]);
+    assert!(
+        !written.status.success(),
+        "the provided /etc/hosts is read-only"
+    );
 }
 
 #[test]
