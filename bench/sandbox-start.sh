@@ -7,8 +7,8 @@
 #   bwrap    a bare `bwrap --dev-bind / / true` (bubblewrap's own start, for scale);
 #   step     `archway build --method native -- true` in an empty project: one whole sandboxed
 #            command as a build runs it (planning, the probe, the step), helper included.
-# The helper runs once per sandboxed command (each build step and the probe), so
-# helper / step is the share it adds to the shortest possible step.
+# The helper runs once per sandboxed command (each build step and the probe), so a whole
+# `step` holds two of them: 2 × helper / step is the share they add to the shortest build.
 #
 # Needs root, bubblewrap and util-linux. ARCHWAY names the binary (default: target/release).
 # usage: sudo bench/sandbox-start.sh [ROUNDS]
@@ -83,4 +83,4 @@ step_us=$(median <<<"${samples[step]}")
 printf '%-8s %8s\n' what "median µs"
 printf '%-8s %8d\n' helper "$helper_us" bwrap "$bwrap_us" step "$step_us"
 awk -v h="$helper_us" -v b="$bwrap_us" -v s="$step_us" 'BEGIN {
-    printf "helper / bwrap: %.2f\nhelper / step:  %.2f\n", h / b, h / s }'
+    printf "helper / bwrap: %.2f\n2 helpers / step: %.2f\n", h / b, 2 * h / s }'
