@@ -10,8 +10,9 @@
 # directory), derives the build-deps for the target from the .dsc
 # (bench/corpus-deps.py: Dpkg::Deps reduction, apt resolution in the target's own archive),
 # and runs `archway test --target T --method auto --json`. When that fails it tries again with
-# `--method emulated` and `--method hybrid`. Every run appends one row to the results file
-# (TSV, keyed by package, target, method and archway's git commit); a row already there is
+# `--method emulated` and `--method hybrid`, except the retries bench/corpus-skip.txt names
+# with its reason. Every run appends one row to the results file (TSV, keyed by package,
+# target, method and archway's git commit); a row already there is
 # skipped unless `--rerun`, so an interrupted run resumes. Finally docs/corpus.md is written
 # from the results and bench/corpus-classes.txt (the failure classification).
 #
@@ -40,7 +41,7 @@ archway=${ARCHWAY:-archway}
 # longest of the list.
 run_timeout=${CORPUS_TIMEOUT:-3600}
 
-usage() { sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 one=""
 later_commits=""
@@ -313,9 +314,26 @@ sys.exit(0 if found and o.get("target") not in found else 1)' "$json" 2>/dev/nul
         "$([ "$status" = 0 ] && echo - || first_error "$log")" "$log" "$system"
 }
 
-# One package × target: auto first, then the other methods when it failed.
+# A retry that bench/corpus-skip.txt says not to run (`package target method reason`, shell
+# patterns): its reason, and success; the report lists them.
+skipped() {
+    local package=$1 target=$2 method=$3 rule_package rule_target rule_method reason
+    [ -e "$bench/corpus-skip.txt" ] || return 1
+    while read -r rule_package rule_target rule_method reason; do
+        case "$rule_package" in ''|'#'*) continue ;; esac
+        # shellcheck disable=SC2053 # the rule's fields are patterns
+        if [[ $package == $rule_package && $target == $rule_target && $method == $rule_method ]]; then
+            echo "$reason"
+            return 0
+        fi
+    done <"$bench/corpus-skip.txt"
+    return 1
+}
+
+# One package × target: auto first, then the other methods when it failed (unless
+# bench/corpus-skip.txt says why not).
 run_pair() {
-    local package=$1 target=$2 method first=""
+    local package=$1 target=$2 method first="" reason
     for method in ${methods//,/ }; do
         if [ -n "$first" ] && [ "$(result_of "$package" "$target" "$first")" = passed ] ||
             [ "$(result_of "$package" "$target" "$first")" = built ]; then
@@ -323,6 +341,10 @@ run_pair() {
         fi
         [ -n "$first" ] || first=$method
         if already_done "$package" "$target" "$method"; then
+            continue
+        fi
+        if [ "$method" != "$first" ] && reason=$(skipped "$package" "$target" "$method"); then
+            echo "corpus: $package $target --method $method: not retried ($reason)" >&2
             continue
         fi
         echo "corpus: $package $target --method $method" >&2
