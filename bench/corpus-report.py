@@ -52,21 +52,27 @@ def system_from_log(path):
     return "-"
 
 
-def read_classes(path):
-    rules = []
+def rule_lines(path):
+    """The lines of a rules file (bench/corpus-classes.txt, bench/corpus-skip.txt) that are
+    not blank or comments, stripped; none when the file is absent."""
     if not os.path.exists(path):
-        return rules
+        return
     with open(path, encoding="utf-8") as handle:
         for line in handle:
             line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            parts = line.split(None, 4)
-            if len(parts) < 4:
-                continue
-            if parts[3] not in CLASSES:
-                raise SystemExit(f"error: unknown class `{parts[3]}` in {path}: {line}")
-            rules.append((parts[0], parts[1], parts[2], parts[3], parts[4] if len(parts) > 4 else ""))
+            if line and not line.startswith("#"):
+                yield line
+
+
+def read_classes(path):
+    rules = []
+    for line in rule_lines(path):
+        parts = line.split(None, 4)
+        if len(parts) < 4:
+            continue
+        if parts[3] not in CLASSES:
+            raise SystemExit(f"error: unknown class `{parts[3]}` in {path}: {line}")
+        rules.append((parts[0], parts[1], parts[2], parts[3], parts[4] if len(parts) > 4 else ""))
     return rules
 
 
@@ -80,16 +86,8 @@ def classify(rules, package, target, method):
 
 def read_skips(path):
     """bench/corpus-skip.txt: `package target method reason`, retries corpus.sh does not run."""
-    rules = []
-    if not os.path.exists(path):
-        return rules
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            parts = line.split(None, 3)
-            if len(parts) < 4 or parts[0].startswith("#"):
-                continue
-            rules.append((parts[0], parts[1], parts[2], parts[3].strip()))
-    return rules
+    return [tuple(parts) for parts in (line.split(None, 3) for line in rule_lines(path))
+            if len(parts) == 4]
 
 
 def read_corpus(path):
