@@ -315,32 +315,31 @@ fn as_root_a_writable_project_of_a_user_runs_as_that_user() {
     );
 }
 
+/// A directory for `PATH` with links to `tools` (from /usr/bin or /bin) and nothing else.
+fn path_of(command: &support::Archway, tools: &[&str]) -> Option<std::path::PathBuf> {
+    let bin = command.temp().join("bin");
+    fs::create_dir_all(&bin).expect("bin");
+    for tool in tools {
+        let found = ["/usr/bin", "/bin"]
+            .iter()
+            .map(|directory| Path::new(directory).join(tool))
+            .find(|path| path.is_file())?;
+        std::os::unix::fs::symlink(found, bin.join(tool)).expect("symlink a tool");
+    }
+    Some(bin)
+}
+
 #[test]
 fn without_bwrap_the_build_says_what_to_install() {
     let command = archway();
     makefile_project(&command.work_dir().join("plain"), "true", "true");
-    // A PATH with make (the build system's driver) and no bwrap.
-    let bin = command.temp().join("bin");
-    fs::create_dir_all(&bin).expect("bin");
-    let Some(make) = ["/usr/bin/make", "/bin/make"]
-        .into_iter()
-        .find(|path| Path::new(path).is_file())
-    else {
+    // A PATH with make (the build system's driver) and nothing else: bwrap is missing, and
+    // so are the tools that, as root, make the sandbox's user namespace before bwrap starts
+    // (`setpriv`, `unshare`, `sh`); bwrap is what the error names.
+    let Some(bin) = path_of(&command, &["make"]) else {
         support::skip_unless_ci("`make` in /usr/bin");
         return;
     };
-    std::os::unix::fs::symlink(make, bin.join("make")).expect("symlink make");
-    // And what every Debian system has (util-linux and dash are Essential), which the
-    // sandbox's user namespace is made with as root: `setpriv`, `unshare`, `sh`, `cat`.
-    for tool in ["setpriv", "unshare", "sh", "cat"] {
-        if let Some(found) = ["/usr/bin", "/bin"]
-            .iter()
-            .map(|directory| Path::new(directory).join(tool))
-            .find(|path| path.is_file())
-        {
-            std::os::unix::fs::symlink(found, bin.join(tool)).expect("symlink a tool");
-        }
-    }
     let output = native_build(command.env("PATH", &bin), "plain").run();
     output.assert_code(1);
     assert!(
@@ -350,6 +349,24 @@ fn without_bwrap_the_build_says_what_to_install() {
         "{}",
         output.stderr
     );
+}
+
+#[test]
+fn the_sandbox_finds_the_base_systems_tools_without_path() {
+    if !prerequisites(&[]) {
+        return;
+    }
+    let command = archway();
+    // `;`: make runs the line with `/bin/sh`, whose `:` needs nothing from `PATH`.
+    makefile_project(&command.work_dir().join("plain"), ":;", ":;");
+    // `PATH` has only the build's driver and bwrap: as root, `setpriv`, `unshare` and `sh`
+    // (Essential in Debian) come from the system's directories.
+    let Some(bin) = path_of(&command, &["make", "bwrap"]) else {
+        support::skip_unless_ci("`make` and `bwrap` in /usr/bin");
+        return;
+    };
+    let output = native_build(command.env("PATH", &bin), "plain").run();
+    output.assert_code(0);
 }
 
 #[test]
