@@ -249,7 +249,38 @@ impl From<crate::config::Error> for Error {
     }
 }
 
+/// How much of a failed step's output its diagnoses read: the end, where the error is.
+const STEP_OUTPUT_TAIL: u64 = 4 << 20;
+
+/// The text of `transcript` from byte `start`, at most its last [`STEP_OUTPUT_TAIL`] bytes.
+pub(crate) fn transcript_tail(transcript: &std::path::Path, start: u64) -> Option<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(transcript).ok()?;
+    let length = file.metadata().ok()?.len();
+    file.seek(SeekFrom::Start(
+        start.max(length.saturating_sub(STEP_OUTPUT_TAIL)),
+    ))
+    .ok()?;
+    let mut bytes = Vec::new();
+    file.take(STEP_OUTPUT_TAIL).read_to_end(&mut bytes).ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 impl Error {
+    /// What the failed step of [`Error::StepFailed`] printed (its own part of the transcript,
+    /// at most the last 4 MiB), which the diagnoses read; `None` for any other error or a
+    /// transcript that cannot be read.
+    pub(crate) fn failed_step_output(&self) -> Option<String> {
+        match self {
+            Error::StepFailed {
+                transcript: Some(transcript),
+                transcript_start,
+                ..
+            } => transcript_tail(transcript, *transcript_start),
+            _ => None,
+        }
+    }
+
     /// The `hint:` line for the user, with the command that fixes it.
     /// The `map_err` for a failed filesystem `action` on `path`.
     pub(crate) fn io(
@@ -424,6 +455,34 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_steps_output_is_its_own_part_of_the_transcript() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let transcript = dir.path().join("build.log");
+        std::fs::write(&transcript, "configure: ok\nld: cannot find -lz\n").expect("write");
+        let failed = |transcript: std::path::PathBuf| Error::StepFailed {
+            step: crate::steps::StepKind::Build,
+            command: "make".to_string(),
+            code: Some(2),
+            log: None,
+            transcript: Some(transcript),
+            transcript_start: "configure: ok\n".len() as u64,
+        };
+        assert_eq!(
+            failed(transcript).failed_step_output().as_deref(),
+            Some("ld: cannot find -lz\n")
+        );
+        assert_eq!(
+            failed(dir.path().join("absent.log")).failed_step_output(),
+            None
+        );
+        let interrupted = Error::Interrupted {
+            signal: 2,
+            command: "make".to_string(),
+        };
+        assert_eq!(interrupted.failed_step_output(), None);
+    }
 
     #[test]
     fn autoreconf_missing_says_where_and_how_to_install_it() {

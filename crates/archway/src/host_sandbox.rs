@@ -520,7 +520,7 @@ pub(crate) fn diagnose(
     if !sandboxed {
         return error;
     }
-    match failed_step_output(&error) {
+    match error.failed_step_output() {
         Some(text) if wrote_into(&text, &plan.project_dir) => Error::SourceReadOnly {
             project: plan.project_dir.clone(),
             build_dir: plan.build_dir.clone(),
@@ -566,36 +566,13 @@ fn compiler_error(error: Error, missing: &archway_toolchain::MissingCompiler) ->
     let Some(name) = missing.program.file_name().and_then(|name| name.to_str()) else {
         return error;
     };
-    match failed_step_output(&error) {
+    match error.failed_step_output() {
         Some(text) if text.contains(name) => Error::MissingCompiler {
             missing: missing.clone(),
             step: Box::new(error),
         },
         _ => error,
     }
-}
-
-/// The output of the step an error says failed, at most its last 4 MiB.
-fn failed_step_output(error: &Error) -> Option<String> {
-    use std::io::{Read, Seek, SeekFrom};
-    let Error::StepFailed {
-        transcript: Some(transcript),
-        transcript_start,
-        ..
-    } = error
-    else {
-        return None;
-    };
-    let read = || -> std::io::Result<String> {
-        let mut file = std::fs::File::open(transcript)?;
-        let length = file.metadata()?.len();
-        let start = (*transcript_start).max(length.saturating_sub(4 << 20));
-        file.seek(SeekFrom::Start(start))?;
-        let mut bytes = Vec::new();
-        file.take(4 << 20).read_to_end(&mut bytes)?;
-        Ok(String::from_utf8_lossy(&bytes).into_owned())
-    };
-    read().ok()
 }
 
 #[cfg(test)]

@@ -351,17 +351,7 @@ pub fn fitting_version(too_new: &TooNew, cargo_home: &Path) -> Option<String> {
 /// A failed cargo step whose log says a locked package needs a newer `rustc` becomes
 /// [`crate::Error::RustTooOld`], with the version to pin when cargo's index cache knows one.
 pub(crate) fn diagnose(error: crate::Error, plan: &crate::build::Plan) -> crate::Error {
-    let crate::Error::StepFailed {
-        transcript: Some(log),
-        transcript_start,
-        ..
-    } = &error
-    else {
-        return error;
-    };
-    let Some(too_new) =
-        crate::missing::log_tail(log, *transcript_start).and_then(|text| too_new(&text))
-    else {
+    let Some(too_new) = error.failed_step_output().and_then(|text| too_new(&text)) else {
         return error;
     };
     let fitting = fitting_version(&too_new, &plan.build_dir.join(".archway/cargo-home"));
