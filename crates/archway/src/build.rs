@@ -162,7 +162,15 @@ pub fn prepare(request: &BuildRequest, reporter: &dyn Reporter) -> Result<Prepar
     let cargo = project
         .as_ref()
         .is_some_and(|project| project.build_system == BuildSystem::Cargo);
-    let decision = decide(request, &host, cargo, reporter)?;
+    let rust_needs = cargo
+        .then(|| crate::rust_needs::project_needs(&project_dir))
+        .flatten();
+    let decision = decide(request, &host, cargo, rust_needs.clone(), reporter)?;
+    // The target's own cargo (emulated, hybrid) is its root filesystem's suite's.
+    let rootfs = match (&rust_needs, decision.method.uses_rootfs()) {
+        (Some(needs), true) => crate::rust::rootfs_for(&request.rootfs, &target, needs, reporter)?,
+        _ => request.rootfs.clone(),
+    };
     let job = Job {
         target: &target,
         host: Some(&host),
@@ -171,7 +179,7 @@ pub fn prepare(request: &BuildRequest, reporter: &dyn Reporter) -> Result<Prepar
         build_system: project.as_ref().map(|project| project.build_system),
         toolchain: &request.toolchain,
         cache_dir: request.cache_dir.as_deref(),
-        rootfs: &request.rootfs,
+        rootfs: &rootfs,
         sysroot_packages: &request.sysroot_packages,
         output: request.output.clone(),
     };
@@ -219,6 +227,7 @@ fn decide(
     request: &BuildRequest,
     host: &Host,
     cargo: bool,
+    rust_needs: Option<crate::rust::RustNeeds>,
     reporter: &dyn Reporter,
 ) -> Result<crate::plan::Plan, Error> {
     let search_path = std::env::var_os("PATH").unwrap_or_default();
@@ -233,6 +242,7 @@ fn decide(
         wants_rootfs: request.wants_rootfs.clone(),
         toolchain: request.toolchain.clone(),
         cargo,
+        rust_needs,
     };
     let facts = crate::plan::Facts::gather(&request.target, host, &search_path, &declared);
     let decision = match crate::plan::plan(request.method, &facts, request.rootfs.setup) {

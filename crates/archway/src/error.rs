@@ -115,6 +115,15 @@ pub enum Error {
         emulated: bool,
     },
 
+    /// A Cargo project asks for a newer Rust ([`crate::rust_needs`]) than the `rustc` this
+    /// build would use (`debian` names it).
+    #[error("the project needs {needs}, and {debian}")]
+    ProjectNeedsNewerRust {
+        needs: crate::rust::RustNeeds,
+        debian: String,
+        fix: crate::rust::RustFix,
+    },
+
     /// The sandbox the cross and native methods' steps run in cannot start on this host.
     #[error("the build sandbox (bubblewrap) cannot start on this host: {reason}")]
     HostSandbox {
@@ -339,6 +348,19 @@ impl Error {
                 };
                 Some(format!("run `rustup target add {rust_target}`{emulated}"))
             }
+            Error::ProjectNeedsNewerRust { fix, .. } => Some(match fix {
+                crate::rust::RustFix::Rustup { rust_target } => format!(
+                    "run `rustup target add {rust_target}`: the cross method then builds with \
+                     rustup's Rust"
+                ),
+                crate::rust::RustFix::Suite { suite, version } => {
+                    format!("use `--suite {suite}` (Debian's rustc {version} there)")
+                }
+                crate::rust::RustFix::CrossWithRustup { rust_target } => format!(
+                    "run `rustup target add {rust_target}` and build with `--method cross` \
+                     (rustup's Rust)"
+                ),
+            }),
             Error::NoEmulation { arch, .. } => Some(format!(
                 "run `archway binfmt install {arch}` as root (or run `archway test` as root to \
                  register a temporary entry)"

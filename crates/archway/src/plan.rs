@@ -55,6 +55,8 @@ pub struct Declared {
     /// The project is built by Cargo: the cross method then needs the target's Rust standard
     /// library (rustup's, or Debian's in a native prefix).
     pub cargo: bool,
+    /// What the Cargo project asks of Rust: the suite of Debian's Rust is chosen by it.
+    pub rust_needs: Option<crate::rust::RustNeeds>,
 }
 
 /// Everything the choice depends on, gathered from the machine or made up by a test.
@@ -142,9 +144,14 @@ impl Facts {
             .and_then(|architecture| archway_platform::baseline_conflict(target, architecture))
             .map(|conflict| (conflict.to_string(), conflict.hint()));
         let needs_libraries = !declared.sysroot_packages.is_empty();
-        let rust = declared
-            .cargo
-            .then(|| crate::rust::RustFacts::gather(target, &host.platform, search_path));
+        let rust = declared.cargo.then(|| {
+            crate::rust::RustFacts::gather(
+                target,
+                &host.platform,
+                search_path,
+                declared.rust_needs.clone(),
+            )
+        });
         Facts {
             rust,
             host: host.platform.config(),
@@ -863,6 +870,7 @@ mod tests {
                 Err("the native prefix holds Debian's amd64 programs, and this host is `aarch64-unknown-linux-gnu`".to_string())
             },
             debian_port: true,
+            needs: None,
         })
     }
 

@@ -1,0 +1,460 @@
+//! What a Cargo project asks of Rust, read from its manifests and lock before anything runs,
+//! so that a Debian suite whose `rustc` cannot build it is not chosen (bookworm's 1.63 for a
+//! project made by today's `cargo new`), and, when no suite's can, the error says so before
+//! cargo's own message does.
+//!
+//! What is read (the Rust reference's editions table, cargo's changelog):
+//! - `package.edition`, or the workspace's with `edition.workspace = true`: 2018 needs Rust
+//!   1.31, 2021 needs 1.56, 2024 needs 1.85;
+//! - `package.rust-version`, or the workspace's: as written (`1.70`, `1.70.1`);
+//! - `resolver = "3"` (package or workspace): 1.84;
+//! - `Cargo.lock`'s `version = 4`: cargo reads it from 1.78;
+//!
+//! in the project's `Cargo.toml`, the workspace members it lists (a path, or a `dir/*`
+//! pattern), and the nearest `Cargo.lock` at or above the project (where a workspace keeps
+//! it). A manifest that does not parse asks for nothing: cargo's own error will say why.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::rust::RustVersion;
+
+/// The most members of a workspace that are read: a bound on the work, far above real ones.
+const MAX_MEMBERS: usize = 4096;
+
+/// The newest Rust the project asks for, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RustNeeds {
+    pub version: RustVersion,
+    /// What asks for it, for the user: `` `edition = "2024"` in `Cargo.toml` ``.
+    pub why: String,
+}
+
+impl fmt::Display for RustNeeds {
+    /// `Rust 1.85 (`edition = "2024"` in `Cargo.toml`)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Rust {} ({})", self.version, self.why)
+    }
+}
+
+/// What the Cargo project in `project_dir` asks of Rust; `None` when it asks for nothing
+/// newer than the 2015 edition (or its manifest cannot be read).
+pub fn project_needs(project_dir: &Path) -> Option<RustNeeds> {
+    let manifest = read_manifest(&project_dir.join("Cargo.toml"))?;
+    let workspace = manifest
+        .get("workspace")
+        .cloned()
+        .or_else(|| enclosing_workspace(project_dir));
+    let mut found = Vec::new();
+    needs_of_manifest(
+        &manifest,
+        workspace.as_ref(),
+        Path::new("Cargo.toml"),
+        &mut found,
+    );
+    if let Some(members) = manifest
+        .get("workspace")
+        .and_then(|workspace| workspace.get("members"))
+        .and_then(toml::Value::as_array)
+    {
+        for member in member_directories(project_dir, members) {
+            let relative = member
+                .strip_prefix(project_dir)
+                .unwrap_or(&member)
+                .join("Cargo.toml");
+            if let Some(member_manifest) = read_manifest(&member.join("Cargo.toml")) {
+                needs_of_manifest(&member_manifest, workspace.as_ref(), &relative, &mut found);
+            }
+        }
+    }
+    if let Some((lock, version)) = lock_version(project_dir) {
+        if version >= 4 {
+            let shown = lock
+                .strip_prefix(project_dir)
+                .map(Path::to_path_buf)
+                .unwrap_or(lock);
+            found.push(RustNeeds {
+                version: RustVersion {
+                    major: 1,
+                    minor: 78,
+                },
+                why: format!("`version = {version}` in `{}`", shown_path(&shown)),
+            });
+        }
+    }
+    // The newest need; the first found of equal ones (the project's own manifest first).
+    found.into_iter().reduce(|newest, need| {
+        if need.version > newest.version {
+            need
+        } else {
+            newest
+        }
+    })
+}
+
+fn read_manifest(path: &Path) -> Option<toml::Value> {
+    let text = std::fs::read_to_string(path).ok()?;
+    toml::from_str(&text).ok()
+}
+
+/// The `[workspace]` of the manifest above `project_dir` that has one (a member built on
+/// its own still inherits from it).
+fn enclosing_workspace(project_dir: &Path) -> Option<toml::Value> {
+    project_dir.ancestors().skip(1).find_map(|directory| {
+        read_manifest(&directory.join("Cargo.toml"))?
+            .get("workspace")
+            .cloned()
+    })
+}
+
+/// The needs one manifest states, pushed onto `found`; `workspace` is the `[workspace]` its
+/// `*.workspace = true` keys inherit from.
+fn needs_of_manifest(
+    manifest: &toml::Value,
+    workspace: Option<&toml::Value>,
+    shown: &Path,
+    found: &mut Vec<RustNeeds>,
+) {
+    let shown = shown_path(shown);
+    let inherited = |key: &str| {
+        workspace
+            .and_then(|workspace| workspace.get("package"))
+            .and_then(|package| package.get(key))
+    };
+    // A key of `[package]`, or the workspace's when it says `{ workspace = true }`.
+    let package_key = |key: &str| -> Option<&toml::Value> {
+        let value = manifest.get("package")?.get(key)?;
+        match value.get("workspace").and_then(toml::Value::as_bool) {
+            Some(true) => inherited(key),
+            _ => Some(value),
+        }
+    };
+    let workspace_package = manifest
+        .get("workspace")
+        .and_then(|workspace| workspace.get("package"));
+    for edition in [
+        package_key("edition"),
+        workspace_package.and_then(|package| package.get("edition")),
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(toml::Value::as_str)
+    {
+        let minor = match edition {
+            "2018" => 31,
+            "2021" => 56,
+            "2024" => 85,
+            _ => continue,
+        };
+        found.push(RustNeeds {
+            version: RustVersion { major: 1, minor },
+            why: format!("`edition = \"{edition}\"` in `{shown}`"),
+        });
+    }
+    for rust_version in [
+        package_key("rust-version"),
+        workspace_package.and_then(|package| package.get("rust-version")),
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(toml::Value::as_str)
+    {
+        // Only digits and dots once parsed: safe to show as written.
+        let Some(version) = parse_rust_version(rust_version) else {
+            continue;
+        };
+        found.push(RustNeeds {
+            version,
+            why: format!("`rust-version = \"{}\"` in `{shown}`", rust_version.trim()),
+        });
+    }
+    for resolver in [
+        manifest
+            .get("package")
+            .and_then(|package| package.get("resolver")),
+        manifest
+            .get("workspace")
+            .and_then(|workspace| workspace.get("resolver")),
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(toml::Value::as_str)
+    {
+        if resolver == "3" {
+            found.push(RustNeeds {
+                version: RustVersion {
+                    major: 1,
+                    minor: 84,
+                },
+                why: format!("`resolver = \"3\"` in `{shown}`"),
+            });
+        }
+    }
+}
+
+/// `1.70` or `1.70.1` (the patch does not matter here); anything else is not a version.
+fn parse_rust_version(text: &str) -> Option<RustVersion> {
+    let mut parts = text.trim().split('.');
+    let major: u32 = parts.next()?.parse().ok()?;
+    let minor: u32 = parts.next()?.parse().ok()?;
+    match parts.next() {
+        None => {}
+        Some(patch) if patch.parse::<u32>().is_ok() => {}
+        Some(_) => return None,
+    }
+    parts
+        .next()
+        .is_none()
+        .then_some(RustVersion { major, minor })
+}
+
+/// The directories `members` names under `project_dir`: plain relative paths, and `dir/*`
+/// (every directory of `dir` with a `Cargo.toml`). Anything that leaves the project (an
+/// absolute path, `..`) or another pattern is left out.
+fn member_directories(project_dir: &Path, members: &[toml::Value]) -> Vec<PathBuf> {
+    use std::path::Component;
+    let mut directories = Vec::new();
+    for member in members.iter().filter_map(toml::Value::as_str) {
+        let path = Path::new(member);
+        if !path
+            .components()
+            .all(|component| matches!(component, Component::Normal(_) | Component::CurDir))
+        {
+            continue;
+        }
+        match member.strip_suffix("/*") {
+            Some(parent) if !parent.contains(['*', '?', '[']) => {
+                let Ok(entries) = std::fs::read_dir(project_dir.join(parent)) else {
+                    continue;
+                };
+                let mut found: Vec<PathBuf> = entries
+                    .flatten()
+                    .map(|entry| entry.path())
+                    .filter(|path| path.join("Cargo.toml").is_file())
+                    .collect();
+                found.sort();
+                directories.extend(found);
+            }
+            None if !member.contains(['*', '?', '[']) => {
+                directories.push(project_dir.join(path));
+            }
+            _ => {}
+        }
+        if directories.len() >= MAX_MEMBERS {
+            directories.truncate(MAX_MEMBERS);
+            break;
+        }
+    }
+    directories
+}
+
+/// The nearest `Cargo.lock` at or above `project_dir` and its `version` (1 when it has none:
+/// the oldest format).
+fn lock_version(project_dir: &Path) -> Option<(PathBuf, i64)> {
+    let lock = project_dir
+        .ancestors()
+        .map(|directory| directory.join("Cargo.lock"))
+        .find(|lock| lock.is_file())?;
+    let text = std::fs::read_to_string(&lock).ok()?;
+    let value: toml::Value = toml::from_str(&text).ok()?;
+    let version = value
+        .get("version")
+        .and_then(toml::Value::as_integer)
+        .unwrap_or(1);
+    Some((lock, version))
+}
+
+/// A path for a message: as it is when printable, else with its control characters escaped.
+fn shown_path(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    if text.chars().any(|c| c.is_control() || c == '`') {
+        text.escape_debug().to_string()
+    } else {
+        text.into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (path, text) in files {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().expect("a parent")).expect("directories");
+            std::fs::write(path, text).expect("write");
+        }
+        dir
+    }
+
+    fn needs(files: &[(&str, &str)]) -> Option<(String, String)> {
+        let dir = project(files);
+        project_needs(dir.path()).map(|needs| (needs.version.to_string(), needs.why))
+    }
+
+    #[test]
+    fn a_new_projects_edition_and_lock_ask_for_their_rust() {
+        // What `cargo new` and `cargo generate-lockfile` of cargo 1.95 write.
+        assert_eq!(
+            needs(&[
+                (
+                    "Cargo.toml",
+                    "[package]\nname = \"p\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\n"
+                ),
+                ("Cargo.lock", "# generated\nversion = 4\n\n[[package]]\nname = \"p\"\nversion = \"0.1.0\"\n"),
+            ]),
+            Some((
+                "1.85".to_string(),
+                "`edition = \"2024\"` in `Cargo.toml`".to_string()
+            ))
+        );
+        // A 2021 project with a version 4 lock: the lock asks more.
+        assert_eq!(
+            needs(&[
+                (
+                    "Cargo.toml",
+                    "[package]\nname = \"p\"\nversion = \"0.1.0\"\nedition = \"2021\"\n"
+                ),
+                ("Cargo.lock", "version = 4\n"),
+            ]),
+            Some((
+                "1.78".to_string(),
+                "`version = 4` in `Cargo.lock`".to_string()
+            ))
+        );
+        // A 2015 project with a version 3 lock asks for nothing.
+        assert_eq!(
+            needs(&[
+                (
+                    "Cargo.toml",
+                    "[package]\nname = \"p\"\nversion = \"0.1.0\"\n"
+                ),
+                ("Cargo.lock", "version = 3\n"),
+            ]),
+            None
+        );
+    }
+
+    #[test]
+    fn rust_version_and_resolver_are_read() {
+        assert_eq!(
+            needs(&[(
+                "Cargo.toml",
+                "[package]\nname = \"p\"\nversion = \"0.1.0\"\nedition = \"2018\"\nrust-version = \"1.70.1\"\n"
+            )]),
+            Some((
+                "1.70".to_string(),
+                "`rust-version = \"1.70.1\"` in `Cargo.toml`".to_string()
+            ))
+        );
+        assert_eq!(
+            needs(&[(
+                "Cargo.toml",
+                "[workspace]\nresolver = \"3\"\nmembers = []\n"
+            )]),
+            Some((
+                "1.84".to_string(),
+                "`resolver = \"3\"` in `Cargo.toml`".to_string()
+            ))
+        );
+    }
+
+    #[test]
+    fn workspace_members_and_inherited_keys_are_read() {
+        let files = [
+            (
+                "Cargo.toml",
+                "[workspace]\nmembers = [\"app\", \"crates/*\"]\n\n[workspace.package]\nedition = \"2021\"\nrust-version = \"1.80\"\n",
+            ),
+            (
+                "app/Cargo.toml",
+                "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition.workspace = true\n",
+            ),
+            (
+                "crates/core/Cargo.toml",
+                "[package]\nname = \"core\"\nversion = \"0.1.0\"\nedition = \"2024\"\n",
+            ),
+            ("crates/notes.txt", "not a crate"),
+        ];
+        assert_eq!(
+            needs(&files),
+            Some((
+                "1.85".to_string(),
+                "`edition = \"2024\"` in `crates/core/Cargo.toml`".to_string()
+            ))
+        );
+        // A member built on its own inherits from the workspace above it, and its lock is
+        // the workspace's.
+        let dir = project(&[
+            (
+                "Cargo.toml",
+                "[workspace]\nmembers = [\"app\"]\n\n[workspace.package]\nrust-version = \"1.80\"\n",
+            ),
+            (
+                "app/Cargo.toml",
+                "[package]\nname = \"app\"\nversion = \"0.1.0\"\nrust-version.workspace = true\n",
+            ),
+            ("Cargo.lock", "version = 3\n"),
+        ]);
+        let needs = project_needs(&dir.path().join("app")).expect("needs");
+        assert_eq!(needs.version.to_string(), "1.80");
+        assert_eq!(needs.why, "`rust-version = \"1.80\"` in `Cargo.toml`");
+    }
+
+    #[test]
+    fn hostile_or_broken_manifests_ask_for_nothing_and_never_panic() {
+        for manifest in [
+            "",
+            "not toml [[[",
+            "[package]\nedition = 2024\n",
+            "[package]\nedition = \"2030\"\n",
+            "[package]\nrust-version = \"1\"\n",
+            "[package]\nrust-version = \"1.x\"\n",
+            "[package]\nrust-version = \"99999999999.1\"\n",
+            "[package]\nrust-version = \"1.2.3.4\"\n",
+            "[package]\nedition = { workspace = true }\n",
+            "[workspace]\nmembers = [\"../outside\", \"/etc\", \"a/**\", 7]\n",
+            "package = 3\n",
+        ] {
+            let dir = project(&[("Cargo.toml", manifest)]);
+            assert_eq!(project_needs(dir.path()), None, "{manifest}");
+        }
+        assert_eq!(project_needs(Path::new("/nonexistent/project")), None);
+        // A member outside the project is not read.
+        let dir = project(&[
+            ("outside/Cargo.toml", "[package]\nedition = \"2024\"\n"),
+            ("p/Cargo.toml", "[workspace]\nmembers = [\"../outside\"]\n"),
+        ]);
+        assert_eq!(project_needs(&dir.path().join("p")), None);
+    }
+
+    #[test]
+    fn a_lock_without_a_version_is_the_oldest_format() {
+        let dir = project(&[
+            (
+                "Cargo.toml",
+                "[package]\nname = \"p\"\nversion = \"0.1.0\"\n",
+            ),
+            (
+                "Cargo.lock",
+                "[[package]]\nname = \"p\"\nversion = \"0.1.0\"\n",
+            ),
+        ]);
+        assert_eq!(
+            lock_version(dir.path()).map(|(_, version)| version),
+            Some(1)
+        );
+    }
+
+    #[test]
+    fn paths_with_control_characters_are_escaped_in_messages() {
+        assert_eq!(shown_path(Path::new("a\nb/Cargo.toml")), "a\\nb/Cargo.toml");
+        assert_eq!(
+            shown_path(Path::new("crates/x/Cargo.toml")),
+            "crates/x/Cargo.toml"
+        );
+    }
+}
