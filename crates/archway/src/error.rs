@@ -134,11 +134,12 @@ pub enum Error {
     },
 
     /// A sandboxed step failed writing where the host sandbox keeps things read-only (its
-    /// output says `Read-only file system`): most often its own source tree, which some test
-    /// suites write into (yajl's `run_tests.sh`).
+    /// output says `Read-only file system`, or cargo's `failed to write` names a file of the
+    /// project): most often its own source tree, which some test suites write into (yajl's
+    /// `run_tests.sh`), or its `Cargo.lock`, which an older cargo rewrites.
     #[error(
-        "{step}\n  the step wrote where the sandbox keeps things read-only (\"Read-only file \
-         system\" in its output): the project's source tree `{}` or the host's system",
+        "{step}\n  the step wrote where the sandbox keeps things read-only (as its output \
+         says): the project's source tree `{}` or the host's system",
         project.display()
     )]
     SourceReadOnly {

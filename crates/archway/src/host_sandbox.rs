@@ -533,21 +533,30 @@ pub(crate) fn diagnose(
 /// Whether a line of `output` says "Read-only file system" about a path in `project`: one that
 /// names a path under it, or only relative paths (the step's directory: yajl's `cannot create
 /// cases/x.test`). A line about an absolute path elsewhere (`/etc`, `/usr/local`) is the host
-/// system's, which a copy of the project would not change.
+/// system's, which a copy of the project would not change. Or cargo's own
+/// `error: failed to write <path>` about a path in `project`, whatever the cause under it:
+/// "Read-only file system" over a read-only bind, "Permission denied" as the sandbox's id over
+/// root's project (an older cargo rewriting a `Cargo.lock` a newer one wrote).
 fn wrote_into(output: &str, project: &Path) -> bool {
-    output
-        .lines()
-        .filter(|line| line.contains("Read-only file system"))
-        .any(|line| {
-            let absolute: Vec<&str> = line
-                .split(|c: char| c.is_whitespace() || "'\"`‘’:,()".contains(c))
-                .filter(|word| word.starts_with('/'))
-                .collect();
-            absolute.is_empty()
-                || absolute
-                    .iter()
-                    .any(|word| Path::new(word).starts_with(project))
-        })
+    let cargo_wrote = output.lines().any(|line| {
+        line.trim_start()
+            .strip_prefix("error: failed to write ")
+            .is_some_and(|path| Path::new(path.trim_end()).starts_with(project))
+    });
+    cargo_wrote
+        || output
+            .lines()
+            .filter(|line| line.contains("Read-only file system"))
+            .any(|line| {
+                let absolute: Vec<&str> = line
+                    .split(|c: char| c.is_whitespace() || "'\"`‘’:,()".contains(c))
+                    .filter(|word| word.starts_with('/'))
+                    .collect();
+                absolute.is_empty()
+                    || absolute
+                        .iter()
+                        .any(|word| Path::new(word).starts_with(project))
+            })
 }
 
 /// A failed step whose output names the C++ cross compiler the toolchain lacks becomes
@@ -599,6 +608,16 @@ mod tests {
             // A sibling whose name starts the same is not the project.
             ("cp: cannot create '/srv/work/yajl2/x': Read-only file system", false),
             ("error: no such file", false),
+            // cargo 1.63 rewriting a lock, as the sandbox's id over root's project.
+            (
+                "error: failed to write /srv/work/yajl/Cargo.lock\n\nCaused by:\n  \
+                 failed to open: /srv/work/yajl/Cargo.lock\n\nCaused by:\n  Permission \
+                 denied (os error 13)",
+                true,
+            ),
+            ("error: failed to write /etc/x.lock", false),
+            ("error: failed to write /srv/work/yajl2/Cargo.lock", false),
+            ("note: failed to write /srv/work/yajl/x", false),
         ] {
             assert_eq!(
                 wrote_into(&format!("make: entering\n{line}\n"), project),

@@ -747,6 +747,7 @@ pub(crate) fn prepare_cross(
             job.project_dir,
             job.build_dir,
             qemu.as_deref(),
+            job.rootfs.writable_source,
         ),
         tree: prefix.tree(),
         description: format!(
@@ -823,13 +824,26 @@ pub(crate) fn root_filesystem_executor(
 }
 
 /// A sandbox over `tree` for a Cargo build of `project_dir` into `build_dir`: the project
-/// read-only, the build directory writable (handed to the sandbox's user as root), `bind`
-/// read-only at its own path.
-pub fn sandbox(tree: &Path, project_dir: &Path, build_dir: &Path, bind: Option<&Path>) -> Sandbox {
-    let mut sandbox = Sandbox::new(tree)
-        .current_dir(project_dir)
-        .bind_read_only(project_dir)
-        .bind_build_directory(build_dir);
+/// read-only (writable with `project_writable`, `--writable-source`), the build directory
+/// writable (handed to the sandbox's user as root), `bind` read-only at its own path. The
+/// writable copy of a project (`ops::WRITABLE_COPY_DIR`) is in the build directory: bound
+/// with it, as the sandbox's user.
+pub fn sandbox(
+    tree: &Path,
+    project_dir: &Path,
+    build_dir: &Path,
+    bind: Option<&Path>,
+    project_writable: bool,
+) -> Sandbox {
+    let mut sandbox = Sandbox::new(tree).current_dir(project_dir);
+    if !project_dir.starts_with(build_dir) {
+        sandbox = if project_writable {
+            sandbox.bind(project_dir)
+        } else {
+            sandbox.bind_read_only(project_dir)
+        };
+    }
+    let mut sandbox = sandbox.bind_build_directory(build_dir);
     if let Some(path) = bind {
         sandbox = sandbox.bind_read_only(path);
     }

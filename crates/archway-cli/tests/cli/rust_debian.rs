@@ -263,6 +263,56 @@ fn a_project_of_todays_cargo_new_builds_with_trixies_rust_for_arm64() {
     );
 }
 
+#[test]
+fn a_lock_bookworms_cargo_rewrites_moves_the_build_to_a_copy_and_stays_as_it_was() {
+    if !tools_present("qemu-aarch64-static") {
+        return;
+    }
+    let command = archway().real_cache().env("PATH", path_without_rustc());
+    let project = command.work_dir().join("relock");
+    // A version 3 lock without the header cargo writes: cargo 1.63 serializes it otherwise,
+    // so it rewrites it before building (as with a lock of another cargo's making).
+    let lock = "version = 3\n\n[[package]]\nname = \"relock\"\nversion = \"0.1.0\"\n";
+    for (path, text) in [
+        (
+            "Cargo.toml",
+            "[package]\nname = \"relock\"\nversion = \"0.1.0\"\nedition = \"2018\"\n",
+        ),
+        ("Cargo.lock", lock),
+        (
+            "src/lib.rs",
+            "#[cfg(test)]\nmod tests {\n    #[test]\n    fn runs() {\n        \
+             assert_eq!(std::env::consts::ARCH, \"aarch64\");\n    }\n}\n",
+        ),
+    ] {
+        let path = project.join(path);
+        fs::create_dir_all(path.parent().expect("a parent")).expect("project directory");
+        fs::write(&path, text).expect("project file");
+    }
+    let output = command
+        .args(["test", "--target", "arm64", "--method", "cross", "-C"])
+        .arg(&project)
+        .run();
+    output.assert_code(0);
+    assert!(
+        output
+            .stderr
+            .contains("it wrote into the project's source tree, which the sandbox keeps read-only"),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        output.stderr.contains("test tests::runs ... ok"),
+        "{}",
+        output.stderr
+    );
+    assert_eq!(
+        fs::read_to_string(project.join("Cargo.lock")).expect("the lock"),
+        lock,
+        "the project's own lock is left as it was"
+    );
+}
+
 /// Whether this process is root (the owner of `/proc/self`).
 fn is_root() -> bool {
     use std::os::unix::fs::MetadataExt;
