@@ -9,6 +9,9 @@
 //! - `package.rust-version`, or the workspace's: as written (`1.70`, `1.70.1`);
 //! - `resolver = "3"` (package or workspace): 1.84;
 //! - `Cargo.lock`'s `version = 4`: cargo reads it from 1.78;
+//! - a `rust-toolchain.toml` (or legacy `rust-toolchain`) whose channel is a release
+//!   (`1.80`, `1.80.1`): rustup's pin, which any rustc as new builds too (`stable`, `nightly`
+//!   and dated channels ask for nothing that can be compared);
 //!
 //! in the project's `Cargo.toml`, the workspace members it lists (a path, or a `dir/*`
 //! pattern), and the nearest `Cargo.lock` at or above the project (where a workspace keeps
@@ -83,6 +86,9 @@ pub fn project_needs(project_dir: &Path) -> Option<RustNeeds> {
                 why: format!("`version = {version}` in `{}`", shown_path(&shown)),
             });
         }
+    }
+    if let Some(need) = toolchain_channel(project_dir) {
+        found.push(need);
     }
     // The newest need; the first found of equal ones (the project's own manifest first).
     found.into_iter().reduce(|newest, need| {
@@ -266,6 +272,34 @@ fn lock_version(project_dir: &Path) -> Option<(PathBuf, i64)> {
     Some((lock, version))
 }
 
+/// The release a `rust-toolchain.toml` or `rust-toolchain` file at or above `project_dir`
+/// pins (the nearest one, as rustup looks for it), as a need.
+fn toolchain_channel(project_dir: &Path) -> Option<RustNeeds> {
+    project_dir.ancestors().find_map(|directory| {
+        ["rust-toolchain.toml", "rust-toolchain"]
+            .iter()
+            .map(|name| (name, directory.join(name)))
+            .find(|(_, path)| path.is_file())
+            .map(|(name, path)| {
+                let text = std::fs::read_to_string(path).ok()?;
+                // The legacy file may be the channel alone on one line.
+                let channel = match toml::from_str::<toml::Value>(&text) {
+                    Ok(value) => value
+                        .get("toolchain")?
+                        .get("channel")?
+                        .as_str()?
+                        .to_string(),
+                    Err(_) => text.trim().to_string(),
+                };
+                let version = parse_rust_version(&channel)?;
+                Some(RustNeeds {
+                    version,
+                    why: format!("`channel = \"{}\"` in `{name}`", channel.trim()),
+                })
+            })
+    })?
+}
+
 /// A path for a message: as it is when printable, else with its control characters escaped.
 fn shown_path(path: &Path) -> String {
     let text = path.to_string_lossy();
@@ -429,6 +463,44 @@ mod tests {
             ("p/Cargo.toml", "[workspace]\nmembers = [\"../outside\"]\n"),
         ]);
         assert_eq!(project_needs(&dir.path().join("p")), None);
+    }
+
+    #[test]
+    fn a_toolchain_files_release_channel_is_a_need() {
+        let manifest = (
+            "Cargo.toml",
+            "[package]\nname = \"p\"\nversion = \"0.1.0\"\n",
+        );
+        assert_eq!(
+            needs(&[
+                manifest,
+                ("rust-toolchain.toml", "[toolchain]\nchannel = \"1.80\"\n")
+            ]),
+            Some((
+                "1.80".to_string(),
+                "`channel = \"1.80\"` in `rust-toolchain.toml`".to_string()
+            ))
+        );
+        assert_eq!(
+            needs(&[manifest, ("rust-toolchain", "1.79.0\n")]),
+            Some((
+                "1.79".to_string(),
+                "`channel = \"1.79.0\"` in `rust-toolchain`".to_string()
+            ))
+        );
+        for channel in ["stable", "nightly-2025-01-01", "1.80-beta", "`1.80`"] {
+            assert_eq!(
+                needs(&[
+                    manifest,
+                    (
+                        "rust-toolchain.toml",
+                        &format!("[toolchain]\nchannel = \"{channel}\"\n")
+                    )
+                ]),
+                None,
+                "{channel}"
+            );
+        }
     }
 
     #[test]
