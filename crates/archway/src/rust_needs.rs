@@ -140,63 +140,48 @@ fn needs_of_manifest(
     let workspace_package = manifest
         .get("workspace")
         .and_then(|workspace| workspace.get("package"));
-    for edition in [
-        package_key("edition"),
-        workspace_package.and_then(|package| package.get("edition")),
-    ]
-    .into_iter()
-    .flatten()
-    .filter_map(toml::Value::as_str)
-    {
-        let minor = match edition {
-            "2018" => 31,
-            "2021" => 56,
-            "2024" => 85,
-            _ => continue,
-        };
-        found.push(RustNeeds {
-            version: RustVersion { major: 1, minor },
-            why: format!("`edition = \"{edition}\"` in `{shown}`"),
-        });
-    }
-    for rust_version in [
-        package_key("rust-version"),
-        workspace_package.and_then(|package| package.get("rust-version")),
-    ]
-    .into_iter()
-    .flatten()
-    .filter_map(toml::Value::as_str)
-    {
-        // Only digits and dots once parsed: safe to show as written.
-        let Some(version) = parse_rust_version(rust_version) else {
-            continue;
-        };
-        found.push(RustNeeds {
-            version,
-            why: format!("`rust-version = \"{}\"` in `{shown}`", rust_version.trim()),
-        });
-    }
-    for resolver in [
+    let package_or_workspace = |key| {
+        [
+            package_key(key),
+            workspace_package.and_then(|package| package.get(key)),
+        ]
+    };
+    let resolvers = [
         manifest
             .get("package")
             .and_then(|package| package.get("resolver")),
         manifest
             .get("workspace")
             .and_then(|workspace| workspace.get("resolver")),
-    ]
-    .into_iter()
-    .flatten()
-    .filter_map(toml::Value::as_str)
-    {
-        if resolver == "3" {
-            found.push(RustNeeds {
-                version: RustVersion {
-                    major: 1,
-                    minor: 84,
-                },
-                why: format!("`resolver = \"3\"` in `{shown}`"),
-            });
+    ];
+    let stated = [
+        ("edition", package_or_workspace("edition")),
+        ("rust-version", package_or_workspace("rust-version")),
+        ("resolver", resolvers),
+    ];
+    for (key, values) in stated {
+        for value in values.into_iter().flatten().filter_map(toml::Value::as_str) {
+            // Only values `version_for` knows (digits and dots): safe to show as written.
+            if let Some(version) = version_for(key, value) {
+                found.push(RustNeeds {
+                    version,
+                    why: format!("`{key} = \"{}\"` in `{shown}`", value.trim()),
+                });
+            }
         }
+    }
+}
+
+/// The Rust release that first understands `value` of the manifest's `key`.
+fn version_for(key: &str, value: &str) -> Option<RustVersion> {
+    let release = |minor| Some(RustVersion { major: 1, minor });
+    match (key, value) {
+        ("edition", "2018") => release(31),
+        ("edition", "2021") => release(56),
+        ("edition", "2024") => release(85),
+        ("rust-version", _) => parse_rust_version(value),
+        ("resolver", "3") => release(84),
+        _ => None,
     }
 }
 

@@ -104,7 +104,12 @@ const TESTS: [&str; 4] = [
 ];
 
 fn write_workspace(directory: &Path) {
-    for (path, text) in FILES {
+    write_files(directory, FILES);
+}
+
+/// Writes each `(path, text)` of `files` under `directory`, making the directories.
+fn write_files(directory: &Path, files: &[(&str, &str)]) {
+    for (path, text) in files {
         let path = directory.join(path);
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).expect("project directory");
@@ -232,11 +237,7 @@ fn a_project_of_todays_cargo_new_builds_with_trixies_rust_for_arm64() {
     }
     let command = archway().real_cache().env("PATH", path_without_rustc());
     let project = command.work_dir().join("today");
-    for (path, text) in TODAYS_NEW {
-        let path = project.join(path);
-        fs::create_dir_all(path.parent().expect("a parent")).expect("project directory");
-        fs::write(&path, text).expect("project file");
-    }
+    write_files(&project, TODAYS_NEW);
     let output = command
         .args(["test", "--target", "arm64", "--explain", "-C"])
         .arg(&project)
@@ -273,22 +274,21 @@ fn a_lock_bookworms_cargo_rewrites_moves_the_build_to_a_copy_and_stays_as_it_was
     // A version 3 lock without the header cargo writes: cargo 1.63 serializes it otherwise,
     // so it rewrites it before building (as with a lock of another cargo's making).
     let lock = "version = 3\n\n[[package]]\nname = \"relock\"\nversion = \"0.1.0\"\n";
-    for (path, text) in [
-        (
-            "Cargo.toml",
-            "[package]\nname = \"relock\"\nversion = \"0.1.0\"\nedition = \"2018\"\n",
-        ),
-        ("Cargo.lock", lock),
-        (
-            "src/lib.rs",
-            "#[cfg(test)]\nmod tests {\n    #[test]\n    fn runs() {\n        \
-             assert_eq!(std::env::consts::ARCH, \"aarch64\");\n    }\n}\n",
-        ),
-    ] {
-        let path = project.join(path);
-        fs::create_dir_all(path.parent().expect("a parent")).expect("project directory");
-        fs::write(&path, text).expect("project file");
-    }
+    write_files(
+        &project,
+        &[
+            (
+                "Cargo.toml",
+                "[package]\nname = \"relock\"\nversion = \"0.1.0\"\nedition = \"2018\"\n",
+            ),
+            ("Cargo.lock", lock),
+            (
+                "src/lib.rs",
+                "#[cfg(test)]\nmod tests {\n    #[test]\n    fn runs() {\n        \
+                 assert_eq!(std::env::consts::ARCH, \"aarch64\");\n    }\n}\n",
+            ),
+        ],
+    );
     let output = command
         .args(["test", "--target", "arm64", "--method", "cross", "-C"])
         .arg(&project)
@@ -405,11 +405,7 @@ fn an_unlocked_crate_gets_the_newest_dependencies_bookworms_rustc_can_build() {
     }
     let command = archway().real_cache().env("PATH", path_without_rustc());
     let project = command.work_dir().join("unlocked");
-    for (path, text) in UNLOCKED {
-        let path = project.join(path);
-        fs::create_dir_all(path.parent().expect("a parent")).expect("project directory");
-        fs::write(&path, text).expect("project file");
-    }
+    write_files(&project, UNLOCKED);
     let output = command
         .args(["test", "--target", "arm64", "--method", "cross", "-C"])
         .arg(&project)
@@ -476,11 +472,7 @@ fn a_locked_version_too_new_for_bookworms_rustc_is_named_with_the_version_to_pin
     }
     let command = archway().real_cache().env("PATH", path_without_rustc());
     let project = command.work_dir().join("pinned");
-    for (path, text) in PINNED {
-        let path = project.join(path);
-        fs::create_dir_all(path.parent().expect("a parent")).expect("project directory");
-        fs::write(&path, text).expect("project file");
-    }
+    write_files(&project, PINNED);
     let output = command
         .args(["build", "--target", "arm64", "--method", "cross", "-C"])
         .arg(&project)
