@@ -103,6 +103,18 @@ const TESTS: [&str; 4] = [
     "test tests::zlib_reports_version_one ... ok",
 ];
 
+/// The project `name` of an arm64 test, with `files`, and the archway command for it (no
+/// `rustc` on `PATH`, the machine's cache); `None` when a tool is missing outside CI.
+fn arm64_project(name: &str, files: &[(&str, &str)]) -> Option<(support::Archway, PathBuf)> {
+    if !tools_present("qemu-aarch64-static") {
+        return None;
+    }
+    let command = archway().real_cache().env("PATH", path_without_rustc());
+    let project = command.work_dir().join(name);
+    write_files(&project, files);
+    Some((command, project))
+}
+
 fn write_workspace(directory: &Path) {
     write_files(directory, FILES);
 }
@@ -232,12 +244,9 @@ const TODAYS_NEW: &[(&str, &str)] = &[
 
 #[test]
 fn a_project_of_todays_cargo_new_builds_with_trixies_rust_for_arm64() {
-    if !tools_present("qemu-aarch64-static") {
+    let Some((command, project)) = arm64_project("today", TODAYS_NEW) else {
         return;
-    }
-    let command = archway().real_cache().env("PATH", path_without_rustc());
-    let project = command.work_dir().join("today");
-    write_files(&project, TODAYS_NEW);
+    };
     let output = command
         .args(["test", "--target", "arm64", "--explain", "-C"])
         .arg(&project)
@@ -266,29 +275,24 @@ fn a_project_of_todays_cargo_new_builds_with_trixies_rust_for_arm64() {
 
 #[test]
 fn a_lock_bookworms_cargo_rewrites_moves_the_build_to_a_copy_and_stays_as_it_was() {
-    if !tools_present("qemu-aarch64-static") {
-        return;
-    }
-    let command = archway().real_cache().env("PATH", path_without_rustc());
-    let project = command.work_dir().join("relock");
     // A version 3 lock without the header cargo writes: cargo 1.63 serializes it otherwise,
     // so it rewrites it before building (as with a lock of another cargo's making).
     let lock = "version = 3\n\n[[package]]\nname = \"relock\"\nversion = \"0.1.0\"\n";
-    write_files(
-        &project,
-        &[
-            (
-                "Cargo.toml",
-                "[package]\nname = \"relock\"\nversion = \"0.1.0\"\nedition = \"2018\"\n",
-            ),
-            ("Cargo.lock", lock),
-            (
-                "src/lib.rs",
-                "#[cfg(test)]\nmod tests {\n    #[test]\n    fn runs() {\n        \
-                 assert_eq!(std::env::consts::ARCH, \"aarch64\");\n    }\n}\n",
-            ),
-        ],
-    );
+    let files = [
+        (
+            "Cargo.toml",
+            "[package]\nname = \"relock\"\nversion = \"0.1.0\"\nedition = \"2018\"\n",
+        ),
+        ("Cargo.lock", lock),
+        (
+            "src/lib.rs",
+            "#[cfg(test)]\nmod tests {\n    #[test]\n    fn runs() {\n        \
+             assert_eq!(std::env::consts::ARCH, \"aarch64\");\n    }\n}\n",
+        ),
+    ];
+    let Some((command, project)) = arm64_project("relock", &files) else {
+        return;
+    };
     let output = command
         .args(["test", "--target", "arm64", "--method", "cross", "-C"])
         .arg(&project)
@@ -400,12 +404,9 @@ const UNLOCKED: &[(&str, &str)] = &[
 
 #[test]
 fn an_unlocked_crate_gets_the_newest_dependencies_bookworms_rustc_can_build() {
-    if !tools_present("qemu-aarch64-static") {
+    let Some((command, project)) = arm64_project("unlocked", UNLOCKED) else {
         return;
-    }
-    let command = archway().real_cache().env("PATH", path_without_rustc());
-    let project = command.work_dir().join("unlocked");
-    write_files(&project, UNLOCKED);
+    };
     let output = command
         .args(["test", "--target", "arm64", "--method", "cross", "-C"])
         .arg(&project)
