@@ -243,6 +243,7 @@ fn decide(
         toolchain: request.toolchain.clone(),
         cargo,
         rust_needs,
+        rootfs_suite: request.rootfs.suite.clone(),
     };
     let facts = crate::plan::Facts::gather(&request.target, host, &search_path, &declared);
     let decision = match crate::plan::plan(request.method, &facts, request.rootfs.setup) {

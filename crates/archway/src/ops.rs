@@ -626,6 +626,7 @@ pub fn shell(options: &ShellOptions, reporter: &dyn Reporter) -> Result<Shell, E
     let declared = crate::plan::Declared {
         wants_rootfs: request.wants_rootfs.clone(),
         toolchain: request.toolchain.clone(),
+        rootfs_suite: request.rootfs.suite.clone(),
         ..crate::plan::Declared::default()
     };
     let facts = crate::plan::Facts::gather(&request.target, &host, &search_path, &declared);

@@ -57,6 +57,8 @@ pub struct Declared {
     pub cargo: bool,
     /// What the Cargo project asks of Rust: the suite of Debian's Rust is chosen by it.
     pub rust_needs: Option<crate::rust::RustNeeds>,
+    /// The root filesystem's suite asked for (`--suite`, `rootfs-suite`).
+    pub rootfs_suite: Option<String>,
 }
 
 /// Everything the choice depends on, gathered from the machine or made up by a test.
@@ -88,6 +90,9 @@ pub struct Facts {
     pub wants_rootfs: Option<String>,
     /// The Debian architecture of a root filesystem for the target (`None`: no Debian port).
     pub rootfs_architecture: Option<Architecture>,
+    /// Its suite: the one asked for, else the one whose Rust builds a Cargo project
+    /// ([`crate::rust::suite_for`]); `None`: the architecture's default.
+    pub rootfs_suite: Option<archway_rootfs::Suite>,
     /// The target's CPU is below the baseline of Debian's libraries for its architecture
     /// (raspberryPi's ARMv6KZ with Debian armhf's ARMv7-A): what it lacks, and the ways out.
     /// The Debian sysroot, the cross toolchain's own libc and the root filesystem all are
@@ -139,6 +144,18 @@ impl Facts {
             None => BinfmtState::Missing { can_install: false },
         };
         let rootfs_architecture = Architecture::from_platform(target).ok();
+        let rootfs_suite = match &declared.rootfs_suite {
+            // An unknown name is the root filesystem's error to give, when it is made.
+            Some(name) => name.parse().ok(),
+            // The suite whose Rust builds the project, else the newest, which the verdict
+            // then names as too old.
+            None => rootfs_architecture.and_then(|architecture| {
+                declared.rust_needs.as_ref().map(|needs| {
+                    crate::rust::suite_for(architecture, Some(needs))
+                        .unwrap_or_else(|| crate::rust::newest_suite(architecture))
+                })
+            }),
+        };
         let baseline_conflict = target
             .debian_arch()
             .and_then(|architecture| archway_platform::baseline_conflict(target, architecture))
@@ -177,6 +194,7 @@ impl Facts {
                 rootfs_architecture,
             ),
             rootfs_architecture,
+            rootfs_suite,
             baseline_conflict,
             own_sysroot: declared.toolchain.sysroot.is_some(),
             emulator: archway_platform::emulator::Emulator::for_platform(target).map(|emulator| {
@@ -310,16 +328,18 @@ impl std::error::Error for Unavailable {}
 impl Unavailable {
     /// What to install for each method, one `method: command` per line.
     pub fn hint(&self) -> Option<String> {
-        let mut fixes: Vec<String> = self
-            .decisions
-            .iter()
-            .filter_map(|decision| {
-                Some(format!(
-                    "for {}: run `{}`",
-                    decision.method,
-                    decision.fix.as_ref()?
-                ))
-            })
+        // Methods with the same fix share one line, as their reasons do.
+        let mut grouped: Vec<(Vec<&str>, &str)> = Vec::new();
+        for decision in &self.decisions {
+            let Some(fix) = &decision.fix else { continue };
+            match grouped.iter_mut().find(|(_, shared)| shared == fix) {
+                Some((methods, _)) => methods.push(decision.method.name()),
+                None => grouped.push((vec![decision.method.name()], fix)),
+            }
+        }
+        let mut fixes: Vec<String> = grouped
+            .into_iter()
+            .map(|(methods, fix)| format!("for {}: run `{fix}`", methods.join(", ")))
             .collect();
         for decision in &self.decisions {
             if let Some(advice) = &decision.advice {
@@ -503,6 +523,7 @@ mod tests {
                 "archway sysroot add --target aarch64-unknown-linux-gnu libpng-dev".to_string(),
             ),
             rootfs_architecture: Some(Architecture::Arm64),
+            rootfs_suite: None,
             baseline_conflict: None,
             own_sysroot: false,
             emulator: Some("qemu-aarch64 (cpu cortex-a53)".to_string()),
@@ -853,6 +874,77 @@ mod tests {
         assert!(plan
             .summary()
             .starts_with("method: emulated (binfmt entry `qemu-aarch64` (F)"));
+    }
+
+    #[test]
+    fn the_root_filesystem_verdict_names_its_suite_and_refuses_a_rust_too_old() {
+        let emulated = |facts: &Facts| {
+            plan(MethodRequest::Only(Method::Emulated), facts, false)
+                .map(|plan| plan.reason())
+                .map_err(|unavailable| {
+                    unavailable
+                        .decisions
+                        .iter()
+                        .map(|verdict| verdict.reason.clone())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })
+        };
+        let ready = |f: &mut Facts| {
+            f.qemu_interpreter = Some(PathBuf::from("/usr/bin/qemu-aarch64-static"));
+            f.binfmt = registered();
+        };
+        // The suite asked for is the one named.
+        let trixie = with(|f| {
+            ready(f);
+            f.rootfs_suite = Some(archway_rootfs::Suite::Trixie);
+        });
+        let reason = emulated(&trixie).expect("emulated serves");
+        assert!(reason.ends_with("arm64/trixie root filesystem"), "{reason}");
+        // A Cargo project asking more than the suite's rustc: refused, with rustup's way.
+        let too_old = with(|f| {
+            ready(f);
+            let mut rust = rust(false, true).expect("facts");
+            rust.needs = Some(crate::rust::RustNeeds {
+                version: crate::rust::RustVersion {
+                    major: 1,
+                    minor: 85,
+                },
+                why: "`edition = \"2024\"` in `Cargo.toml`".to_string(),
+            });
+            f.rust = Some(rust);
+        });
+        let refused = emulated(&too_old).expect_err("bookworm's 1.63 is too old");
+        assert!(
+            refused.contains(
+                "the arm64/bookworm root filesystem's rustc 1.63 is older than the project \
+                 needs (Rust 1.85 (`edition = \"2024\"` in `Cargo.toml`))"
+            ),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn methods_with_one_fix_share_its_hint_line() {
+        let facts = with(|f| {
+            f.qemu_interpreter = Some(PathBuf::from("/usr/bin/qemu-aarch64-static"));
+            f.binfmt = registered();
+            let mut rust = rust(false, true).expect("facts");
+            rust.needs = Some(crate::rust::RustNeeds {
+                version: crate::rust::RustVersion {
+                    major: 1,
+                    minor: 90,
+                },
+                why: "`rust-version = \"1.90\"` in `Cargo.toml`".to_string(),
+            });
+            f.rust = Some(rust);
+            f.rootfs_suite = Some(archway_rootfs::Suite::Trixie);
+        });
+        let unavailable = plan(MethodRequest::Auto, &facts, false).expect_err("none serves");
+        assert_eq!(
+            unavailable.hint().as_deref(),
+            Some("for cross, emulated: run `rustup target add aarch64-unknown-linux-gnu`")
+        );
     }
 
     fn rust(rustup: bool, debian: bool) -> Option<crate::rust::RustFacts> {

@@ -242,11 +242,7 @@ pub fn rootfs_for(
                 })
             }
             None => {
-                let newest = Suite::ALL
-                    .into_iter()
-                    .filter(|suite| suite.carries(architecture.name()))
-                    .max()
-                    .unwrap_or_else(|| architecture.default_suite());
+                let newest = newest_suite(architecture);
                 Err(too_old(format!(
                     "Debian's newest rustc for {architecture} is {} ({newest})",
                     debian_rustc(newest)
@@ -254,6 +250,15 @@ pub fn rootfs_for(
             }
         },
     }
+}
+
+/// The newest suite that carries `architecture` (the one with the newest Rust).
+pub fn newest_suite(architecture: Architecture) -> Suite {
+    Suite::ALL
+        .into_iter()
+        .filter(|suite| suite.carries(architecture.name()))
+        .max()
+        .unwrap_or_else(|| architecture.default_suite())
 }
 
 /// The suite whose Rust builds a project with `needs` for `architecture`: the oldest that
@@ -306,7 +311,7 @@ impl RustFacts {
             Ok(architecture) => crate::backend::hybrid::prefix_possible(host, Some(architecture))
                 .map(|_| {
                     let suite = suite_for(architecture, needs.as_ref())
-                        .unwrap_or_else(|| architecture.default_suite());
+                        .unwrap_or_else(|| newest_suite(architecture));
                     DebianRust {
                         architecture,
                         suite,
@@ -340,7 +345,10 @@ impl RustFacts {
                 Some(needs) if needs.version > debian.version => {
                     Err(Error::ProjectNeedsNewerRust {
                         needs: needs.clone(),
-                        debian: format!("Debian's newest is {debian}"),
+                        debian: format!(
+                            "Debian's newest rustc for {} is {} ({})",
+                            debian.architecture, debian.version, debian.suite
+                        ),
                         fix: RustFix::Rustup {
                             rust_target: triple.clone(),
                         },
@@ -912,7 +920,7 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "the project needs Rust 1.86 (`rust-version = \"1.86\"` in `Cargo.toml`), and \
-             Debian's newest is Debian's rustc 1.85 with libstd-rust-dev:arm64 (trixie)"
+             Debian's newest rustc for arm64 is 1.85 (trixie)"
         );
         assert_eq!(
             error.hint().as_deref(),

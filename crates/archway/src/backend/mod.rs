@@ -148,10 +148,28 @@ pub(crate) fn judge_rootfs(method: Method, facts: &Facts, setup: bool, what: &st
             Some("apt-get install qemu-user-static".to_string()),
         );
     }
-    let rootfs = format!(
-        "{architecture}/{} root filesystem{what}",
-        architecture.default_suite()
-    );
+    let suite = facts
+        .rootfs_suite
+        .unwrap_or_else(|| architecture.default_suite());
+    // A Cargo project builds with the root filesystem's own cargo: its suite's.
+    if let Some(needs) = facts.rust.as_ref().and_then(|rust| rust.needs.as_ref()) {
+        let rustc = crate::rust::debian_rustc(suite);
+        if rustc < needs.version {
+            return verdict(
+                false,
+                format!(
+                    "the {architecture}/{suite} root filesystem's rustc {rustc} is older than \
+                     the project needs ({needs})"
+                ),
+                facts
+                    .rust
+                    .as_ref()
+                    .and_then(|rust| rust.triple.as_ref())
+                    .map(|triple| format!("rustup target add {triple}")),
+            );
+        }
+    }
+    let rootfs = format!("{architecture}/{suite} root filesystem{what}");
     match &facts.binfmt {
         crate::plan::BinfmtState::Registered { entry, fix_binary } => {
             let flag = if *fix_binary { " (F)" } else { "" };
