@@ -114,6 +114,9 @@ pub struct Plan {
     pub command: Option<Step>,
     /// The planner's decision (every method's verdict, for `--explain` and `--json`).
     pub decision: crate::plan::Plan,
+    /// The root filesystem's suite the hybrid and emulated methods use (`None`: the
+    /// architecture's default): the one asked for, or the one whose Rust builds the project.
+    pub rootfs_suite: Option<String>,
 }
 
 /// A plan with the executor its steps run in, holding its build directory's lock.
@@ -215,6 +218,7 @@ pub fn prepare(request: &BuildRequest, reporter: &dyn Reporter) -> Result<Prepar
             recipe,
             command,
             decision,
+            rootfs_suite: rootfs.suite.clone(),
         },
         executor: environment.executor,
         lock,

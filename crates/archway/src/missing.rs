@@ -571,7 +571,7 @@ pub(crate) fn diagnose(
     let target = plan.target.config();
     let (fix, suite) = match plan.method {
         Method::Cross => (Fix::Sysroot { target }, None),
-        Method::Hybrid | Method::Emulated => (Fix::Rootfs { target }, request.rootfs.suite.clone()),
+        Method::Hybrid | Method::Emulated => (Fix::Rootfs { target }, plan.rootfs_suite.clone()),
         Method::Native => (Fix::Host, None),
     };
     let suite = suite.unwrap_or_else(|| {
