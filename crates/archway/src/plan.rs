@@ -922,6 +922,14 @@ mod tests {
             ),
             "{refused}"
         );
+        // Trixie's serves: the hint says so.
+        let hint = plan(MethodRequest::Only(Method::Emulated), &too_old, false)
+            .expect_err("refused")
+            .hint();
+        assert_eq!(
+            hint.as_deref(),
+            Some("use `--suite trixie` (Debian's rustc 1.85 there)")
+        );
     }
 
     #[test]

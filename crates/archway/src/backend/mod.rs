@@ -155,18 +155,30 @@ pub(crate) fn judge_rootfs(method: Method, facts: &Facts, setup: bool, what: &st
     if let Some(needs) = facts.rust.as_ref().and_then(|rust| rust.needs.as_ref()) {
         let rustc = crate::rust::debian_rustc(suite);
         if rustc < needs.version {
-            return verdict(
-                false,
-                format!(
-                    "the {architecture}/{suite} root filesystem's rustc {rustc} is older than \
-                     the project needs ({needs})"
-                ),
-                facts
-                    .rust
-                    .as_ref()
-                    .and_then(|rust| rust.triple.as_ref())
-                    .map(|triple| format!("rustup target add {triple}")),
+            let reason = format!(
+                "the {architecture}/{suite} root filesystem's rustc {rustc} is older than the \
+                 project needs ({needs})"
             );
+            // A suite asked for that is too old, where another serves: that one.
+            return match crate::rust::suite_for(architecture, Some(needs)) {
+                Some(newer) => Verdict::refused(
+                    method,
+                    reason,
+                    Some(format!(
+                        "use `--suite {newer}` (Debian's rustc {} there)",
+                        crate::rust::debian_rustc(newer)
+                    )),
+                ),
+                None => verdict(
+                    false,
+                    reason,
+                    facts
+                        .rust
+                        .as_ref()
+                        .and_then(|rust| rust.triple.as_ref())
+                        .map(|triple| format!("rustup target add {triple}")),
+                ),
+            };
         }
     }
     let rootfs = format!("{architecture}/{suite} root filesystem{what}");
