@@ -506,6 +506,72 @@ mod tests {
         );
     }
 
+    mod arbitrary {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Manifest lines made of the keys that are read, with values of any shape.
+        fn line() -> impl Strategy<Value = String> {
+            let keys = prop::sample::select(vec![
+                "edition",
+                "rust-version",
+                "resolver",
+                "members",
+                "edition.workspace",
+                "rust-version.workspace",
+                "version",
+                "channel",
+            ]);
+            let values = prop_oneof![
+                Just("\"2024\"".to_string()),
+                Just("true".to_string()),
+                Just("[\"a\", \"b/*\", \"../c\", \"/d\"]".to_string()),
+                "\"[0-9.]{0,12}\"",
+                "\"\\PC{0,12}\"",
+                "-?[0-9]{1,20}",
+            ];
+            let headers = prop::sample::select(vec![
+                "[package]",
+                "[workspace]",
+                "[workspace.package]",
+                "[toolchain]",
+                "[[package]]",
+            ]);
+            prop_oneof![
+                headers.prop_map(str::to_string),
+                (keys, values).prop_map(|(key, value)| format!("{key} = {value}")),
+                "\\PC{0,20}",
+            ]
+        }
+
+        proptest! {
+            /// Whatever the manifests, lock and toolchain file hold, the answer comes back, and
+            /// what it says is one line of printable text.
+            #[test]
+            fn any_project_files_return_a_printable_answer(
+                manifest in prop::collection::vec(line(), 0..10),
+                member in prop::collection::vec(line(), 0..6),
+                lock in prop::collection::vec(line(), 0..4),
+                toolchain in prop::collection::vec(line(), 0..3),
+            ) {
+                let dir = project(&[
+                    ("Cargo.toml", &manifest.join("\n")),
+                    ("a/Cargo.toml", &member.join("\n")),
+                    ("b/x/Cargo.toml", &member.join("\n")),
+                    ("Cargo.lock", &lock.join("\n")),
+                    ("rust-toolchain.toml", &toolchain.join("\n")),
+                ]);
+                if let Some(needs) = project_needs(dir.path()) {
+                    prop_assert!(
+                        !needs.why.chars().any(char::is_control),
+                        "{:?}",
+                        needs.why
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn paths_with_control_characters_are_escaped_in_messages() {
         assert_eq!(shown_path(Path::new("a\nb/Cargo.toml")), "a\\nb/Cargo.toml");
