@@ -163,6 +163,24 @@ pub enum Error {
         step: Box<Error>,
     },
 
+    /// A Cargo step failed because a crate uses unstable features, which only a nightly
+    /// `rustc` compiles (Debian's is a stable release).
+    #[error(
+        "{step}\n  {}{}uses unstable Rust features, which only a nightly rustc compiles ({}); \
+         this build's rustc is a stable release{}",
+        nightly.krate.as_deref().map(|name| format!("`{name}` ")).unwrap_or_default(),
+        if nightly.krate.is_some() { "" } else { "the project " },
+        nightly.line,
+        pinned.as_ref().map(|pinned| format!(" (the project asks for one: {pinned})")).unwrap_or_default()
+    )]
+    NeedsNightlyRust {
+        nightly: Box<crate::msrv::NightlyOnly>,
+        /// The project's `rust-toolchain(.toml)` channel, when it has one.
+        pinned: Option<crate::rust_needs::PinnedToolchain>,
+        rust_target: Option<String>,
+        step: Box<Error>,
+    },
+
     /// A cross step failed, and its output names the target's C++ compiler, which the
     /// toolchain lacks (gcc installed without its g++).
     #[error(
@@ -412,6 +430,37 @@ impl Error {
                     ),
                 })
             }
+            Error::NeedsNightlyRust {
+                pinned,
+                rust_target,
+                ..
+            } => {
+                let channel = pinned
+                    .as_ref()
+                    .map(|pinned| pinned.channel.as_str())
+                    .filter(|channel| channel.starts_with("nightly"))
+                    .unwrap_or("nightly");
+                let install = match rust_target {
+                    Some(rust_target) => {
+                        format!("`rustup toolchain install {channel} --target {rust_target}`")
+                    }
+                    None => format!("`rustup toolchain install {channel}`"),
+                };
+                Some(if pinned.is_some() {
+                    format!(
+                        "install rustup and its {channel} toolchain with the target's standard \
+                         library: {install}; archway uses rustup's cargo when it is on PATH, and \
+                         the project's toolchain file picks {channel}"
+                    )
+                } else {
+                    format!(
+                        "install rustup and a nightly toolchain with the target's standard \
+                         library: {install}; then build again with `RUSTUP_TOOLCHAIN={channel}` \
+                         (or pin it in a `rust-toolchain.toml`); archway uses rustup's cargo \
+                         when it is on PATH"
+                    )
+                })
+            }
             Error::MissingCompiler { missing, .. } => Some(format!(
                 "run `apt-get install {}` as root, then build again",
                 missing.package
@@ -469,7 +518,8 @@ impl Error {
             Error::MissingDependency { step, .. }
             | Error::SourceReadOnly { step, .. }
             | Error::MissingCompiler { step, .. }
-            | Error::RustTooOld { step, .. } => step.exit_code(),
+            | Error::RustTooOld { step, .. }
+            | Error::NeedsNightlyRust { step, .. } => step.exit_code(),
             _ => 1,
         }
     }
@@ -478,6 +528,59 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_crate_needing_nightly_gets_the_rustup_command_for_its_target() {
+        let step = || {
+            Box::new(Error::StepFailed {
+                step: crate::steps::StepKind::Build,
+                command: "cargo build".to_string(),
+                code: Some(101),
+                log: None,
+                transcript: None,
+                transcript_start: 0,
+            })
+        };
+        let nightly = || {
+            Box::new(crate::msrv::NightlyOnly {
+                line: "error[E0554]: `#![feature]` may not be used on the stable release channel"
+                    .to_string(),
+                krate: None,
+            })
+        };
+        let unpinned = Error::NeedsNightlyRust {
+            nightly: nightly(),
+            pinned: None,
+            rust_target: Some("riscv64gc-unknown-linux-gnu".to_string()),
+            step: step(),
+        };
+        assert!(unpinned
+            .to_string()
+            .contains("\n  the project uses unstable Rust features"));
+        assert_eq!(unpinned.exit_code(), 101);
+        let hint = unpinned.hint().expect("a hint");
+        assert!(
+            hint.contains(
+                "`rustup toolchain install nightly --target riscv64gc-unknown-linux-gnu`"
+            ) && hint.contains("`RUSTUP_TOOLCHAIN=nightly`"),
+            "{hint}"
+        );
+        let dated = Error::NeedsNightlyRust {
+            nightly: nightly(),
+            pinned: Some(crate::rust_needs::PinnedToolchain {
+                channel: "nightly-2025-01-01".to_string(),
+                file: "rust-toolchain",
+            }),
+            rust_target: None,
+            step: step(),
+        };
+        let hint = dated.hint().expect("a hint");
+        assert!(
+            hint.contains("`rustup toolchain install nightly-2025-01-01`")
+                && hint.contains("the project's toolchain file picks nightly-2025-01-01"),
+            "{hint}"
+        );
+    }
 
     #[test]
     fn a_failed_steps_output_is_its_own_part_of_the_transcript() {

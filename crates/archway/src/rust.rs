@@ -81,6 +81,15 @@ pub fn debian_rustc(suite: Suite) -> RustVersion {
 /// The Rust target Debian's `rustc` builds for, and its `libstd-rust-dev:<arch>` holds, on each
 /// architecture (`rustc -vV` on each port; debian/rules of the `rustc` source: `DEB_HOST_RUST_TYPE`).
 /// A musl or other variant of the same CPU is not served by it.
+/// The Rust target name of `target`: its own, else Debian's for its architecture.
+pub fn rust_target_of(target: &Platform) -> Option<String> {
+    target.rust_target().or_else(|| {
+        Architecture::from_platform(target)
+            .ok()
+            .map(|architecture| debian_rust_target(architecture).to_string())
+    })
+}
+
 pub fn debian_rust_target(architecture: Architecture) -> &'static str {
     match architecture {
         Architecture::Amd64 => "x86_64-unknown-linux-gnu",

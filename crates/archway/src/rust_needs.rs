@@ -260,12 +260,40 @@ fn lock_version(project_dir: &Path) -> Option<(PathBuf, i64)> {
 /// The release a `rust-toolchain.toml` or `rust-toolchain` file at or above `project_dir`
 /// pins (the nearest one, as rustup looks for it), as a need.
 fn toolchain_channel(project_dir: &Path) -> Option<RustNeeds> {
+    let pinned = toolchain_file(project_dir)?;
+    Some(RustNeeds {
+        version: parse_rust_version(&pinned.channel)?,
+        why: pinned.to_string(),
+    })
+}
+
+/// The channel a `rust-toolchain.toml` or `rust-toolchain` file pins, and which file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinnedToolchain {
+    pub channel: String,
+    /// `rust-toolchain.toml` or `rust-toolchain`.
+    pub file: &'static str,
+}
+
+impl std::fmt::Display for PinnedToolchain {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            formatter,
+            "`channel = \"{}\"` in `{}`",
+            self.channel, self.file
+        )
+    }
+}
+
+/// The nearest `rust-toolchain.toml` or `rust-toolchain` file at or above `project_dir` (as
+/// rustup looks for it) and the channel it pins; `None` without one, or when it names none.
+pub fn toolchain_file(project_dir: &Path) -> Option<PinnedToolchain> {
     project_dir.ancestors().find_map(|directory| {
         ["rust-toolchain.toml", "rust-toolchain"]
-            .iter()
-            .map(|name| (name, directory.join(name)))
+            .into_iter()
+            .map(|file| (file, directory.join(file)))
             .find(|(_, path)| path.is_file())
-            .map(|(name, path)| {
+            .map(|(file, path)| {
                 let text = std::fs::read_to_string(path).ok()?;
                 // The legacy file may be the channel alone on one line.
                 let channel = match toml::from_str::<toml::Value>(&text) {
@@ -276,10 +304,16 @@ fn toolchain_channel(project_dir: &Path) -> Option<RustNeeds> {
                         .to_string(),
                     Err(_) => text.trim().to_string(),
                 };
-                let version = parse_rust_version(&channel)?;
-                Some(RustNeeds {
-                    version,
-                    why: format!("`channel = \"{}\"` in `{name}`", channel.trim()),
+                // A channel is a short word; anything else is not shown back.
+                let channel = channel.trim();
+                (!channel.is_empty()
+                    && channel.len() <= 64
+                    && channel
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')))
+                .then(|| PinnedToolchain {
+                    channel: channel.to_string(),
+                    file,
                 })
             })
     })?
@@ -486,6 +520,38 @@ mod tests {
                 "{channel}"
             );
         }
+    }
+
+    #[test]
+    fn the_toolchain_file_says_its_channel_even_when_it_is_not_a_release() {
+        let dir = project(&[(
+            "rust-toolchain.toml",
+            "[toolchain]\nchannel = \"nightly\"\n",
+        )]);
+        let pinned = toolchain_file(dir.path()).expect("a toolchain file");
+        assert_eq!(pinned.channel, "nightly");
+        assert_eq!(
+            pinned.to_string(),
+            "`channel = \"nightly\"` in `rust-toolchain.toml`"
+        );
+        // Found from a member below it, as rustup does.
+        let member = dir.path().join("crates/member");
+        std::fs::create_dir_all(&member).expect("member");
+        assert_eq!(toolchain_file(&member), Some(pinned));
+        // A channel that is not a plain word is not shown back.
+        for text in [
+            "[toolchain]\nchannel = \"a`b\"\n",
+            "[toolchain]\nchannel = \"\"\n",
+            "\n",
+        ] {
+            let dir = project(&[("rust-toolchain.toml", text)]);
+            assert_eq!(toolchain_file(dir.path()), None, "{text:?}");
+        }
+        let legacy = project(&[("rust-toolchain", "nightly-2025-01-01\n")]);
+        assert_eq!(
+            toolchain_file(legacy.path()).map(|pinned| pinned.channel),
+            Some("nightly-2025-01-01".to_string())
+        );
     }
 
     #[test]

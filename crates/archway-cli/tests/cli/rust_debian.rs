@@ -506,3 +506,44 @@ fn a_locked_version_too_new_for_bookworms_rustc_is_named_with_the_version_to_pin
         .expect("the lock")
         .contains("0.2.191"));
 }
+
+/// A crate that only a nightly `rustc` compiles, and says so in its toolchain file.
+const NIGHTLY: &[(&str, &str)] = &[
+    (
+        "Cargo.toml",
+        "[package]\nname = \"nightly\"\nversion = \"0.1.0\"\nedition = \"2018\"\n",
+    ),
+    (
+        "rust-toolchain.toml",
+        "[toolchain]\nchannel = \"nightly\"\n",
+    ),
+    (
+        "src/lib.rs",
+        "#![feature(never_type)]\npub fn never() -> Option<!> {\n    None\n}\n",
+    ),
+];
+
+#[test]
+fn a_crate_that_needs_nightly_rust_is_named_with_how_to_get_it() {
+    if !tools_present("aarch64-linux-gnu-gcc") {
+        return;
+    }
+    let command = archway().real_cache().env("PATH", path_without_rustc());
+    let project = command.work_dir().join("nightly");
+    write_files(&project, NIGHTLY);
+    let output = command
+        .args(["build", "--target", "arm64", "--method", "cross", "-C"])
+        .arg(&project)
+        .run();
+    assert_ne!(output.code, Some(0), "{}", output.stderr);
+    for expected in [
+        "`nightly` uses unstable Rust features, which only a nightly rustc compiles \
+         (error[E0554]: `#![feature]` may not be used on the stable release channel); this \
+         build's rustc is a stable release (the project asks for one: `channel = \"nightly\"` \
+         in `rust-toolchain.toml`)",
+        "hint: install rustup and its nightly toolchain with the target's standard library: \
+         `rustup toolchain install nightly --target aarch64-unknown-linux-gnu`",
+    ] {
+        assert!(output.stderr.contains(expected), "{}", output.stderr);
+    }
+}
