@@ -129,8 +129,11 @@ pub enum Error {
     HostSandbox {
         /// bwrap's own last words.
         reason: String,
-        /// The command that allows user namespaces, when a setting forbids them.
-        user_namespaces: Option<String>,
+        /// What refuses the sandbox its user namespace, when archway can tell.
+        blocker: Option<crate::host_sandbox::NamespaceBlocker>,
+        /// The sandbox is a root filesystem's (the emulated and hybrid methods), which has no
+        /// unsandboxed form.
+        in_root_filesystem: bool,
     },
 
     /// A sandboxed step failed writing where the host sandbox keeps things read-only (its
@@ -400,16 +403,31 @@ impl Error {
             )),
             Error::Setup { hint, .. } => hint.clone(),
             Error::HostSandbox {
-                user_namespaces, ..
-            } => Some(match user_namespaces {
-                Some(command) => format!(
-                    "allow user namespaces: run `{command}` as root; or, for sources you \
-                     trust, build unsandboxed with `--no-sandbox`"
-                ),
-                None => "check that `bwrap --unshare-user --ro-bind / / true` works; or, for \
-                         sources you trust, build unsandboxed with `--no-sandbox`"
-                    .to_string(),
-            }),
+                blocker,
+                in_root_filesystem,
+                ..
+            } => {
+                let unsandboxed = if *in_root_filesystem {
+                    "or, for sources you trust, build with the cross method unsandboxed \
+                     (`--method cross --no-sandbox`)"
+                } else {
+                    "or, for sources you trust, build unsandboxed with `--no-sandbox`"
+                };
+                Some(match blocker {
+                    Some(crate::host_sandbox::NamespaceBlocker::Setting { command }) => {
+                        format!("allow user namespaces: run `{command}` as root; {unsandboxed}")
+                    }
+                    Some(crate::host_sandbox::NamespaceBlocker::Chroot) => format!(
+                        "archway runs in a chroot, where the kernel refuses the sandbox its user \
+                         namespace: run it outside the chroot, or in a tree that is the root of \
+                         its own mount namespace (a container, `systemd-nspawn`, or `unshare \
+                         --mount` with `pivot_root`); {unsandboxed}"
+                    ),
+                    None => format!(
+                        "check that `bwrap --unshare-user --ro-bind / / true` works; {unsandboxed}"
+                    ),
+                })
+            }
             Error::RustTooOld {
                 too_new, fitting, ..
             } => {

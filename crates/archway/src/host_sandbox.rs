@@ -434,7 +434,7 @@ fn probe(sandbox: &Sandbox) -> Result<(), Error> {
     // By its path: the steps' `PATH` may be a project's own few tools.
     let mut command = sandbox
         .command("/bin/sh", ["-c", ":"])
-        .map_err(|error| sandbox_error(error, Path::new("/proc/sys")))?;
+        .map_err(|error| sandbox_error(error, Path::new("/"), Path::new("/proc")))?;
     let output = command
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -466,20 +466,97 @@ fn probe(sandbox: &Sandbox) -> Result<(), Error> {
             .map(|line| line.strip_prefix("bwrap: ").unwrap_or(line))
             .unwrap_or("bwrap failed")
             .to_string(),
-        user_namespaces: user_namespace_setting(Path::new("/proc/sys")),
+        blocker: namespace_blocker(Path::new("/"), Path::new("/proc")),
+        in_root_filesystem: false,
     })
 }
 
 /// A sandbox that could not even be prepared: a user namespace the kernel refused is said as
-/// bwrap's own refusal is, with the setting that allows it.
-fn sandbox_error(error: archway_rootfs::Error, proc_sys: &Path) -> Error {
+/// bwrap's own refusal is, with what refused it. `root` is `/`, `proc` is `/proc`.
+fn sandbox_error(error: archway_rootfs::Error, root: &Path, proc: &Path) -> Error {
     match error {
         archway_rootfs::Error::UserNamespace { reason } => Error::HostSandbox {
             reason,
-            user_namespaces: user_namespace_setting(proc_sys),
+            blocker: namespace_blocker(root, proc),
+            in_root_filesystem: false,
         },
         other => Error::Rootfs(other),
     }
+}
+
+/// A step of any method whose sandbox was refused its user namespace (the emulated and hybrid
+/// methods' root filesystem sandbox too) is said as the host sandbox's refusal is, with what
+/// refused it.
+pub(crate) fn namespace_refused(error: Error, method: crate::method::Method) -> Error {
+    match error {
+        Error::Rootfs(archway_rootfs::Error::UserNamespace { reason }) => Error::HostSandbox {
+            reason,
+            blocker: namespace_blocker(Path::new("/"), Path::new("/proc")),
+            in_root_filesystem: matches!(
+                method,
+                crate::method::Method::Emulated | crate::method::Method::Hybrid
+            ),
+        },
+        other => other,
+    }
+}
+
+/// What keeps the kernel from making the sandbox's user namespace, when archway can tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NamespaceBlocker {
+    /// A setting forbids them; the command allows them.
+    Setting { command: String },
+    /// archway runs in a chroot: its root is not its mount namespace's, and the kernel refuses
+    /// a new user namespace to such a process (EPERM, user_namespaces(7)).
+    Chroot,
+}
+
+/// The setting that forbids user namespaces, else a chroot archway runs in. `root` is `/`,
+/// `proc` is `/proc`.
+fn namespace_blocker(root: &Path, proc: &Path) -> Option<NamespaceBlocker> {
+    if let Some(command) = user_namespace_setting(&proc.join("sys")) {
+        return Some(NamespaceBlocker::Setting { command });
+    }
+    (chrooted(root, proc) == Some(true)).then_some(NamespaceBlocker::Chroot)
+}
+
+/// Whether this process's root (`root`) is not the root of the mount namespace it lives in.
+/// Sure when the root is no mount point at all (`proc/self/mountinfo` has no mount on `/`:
+/// `pivot_root` and a namespace's first root are mounts, a chroot's directory need not be),
+/// or, when process 1 shares the mount namespace and its root can be read (as root), when the
+/// two roots differ. `None` when it cannot tell.
+fn chrooted(root: &Path, proc: &Path) -> Option<bool> {
+    use rustix::fs::{statx, AtFlags, StatxFlags, CWD};
+    let mountinfo = std::fs::read_to_string(proc.join("self/mountinfo")).ok()?;
+    // `ID PARENT MAJOR:MINOR ROOT MOUNT-POINT ...`: the mount point is the fifth field.
+    if !mountinfo
+        .lines()
+        .any(|line| line.split(' ').nth(4) == Some("/"))
+    {
+        return Some(true);
+    }
+    let namespace = |pid: &str| std::fs::read_link(proc.join(pid).join("ns/mnt")).ok();
+    if namespace("self")? != namespace("1")? {
+        return None;
+    }
+    let identity = |path: &Path| {
+        statx(
+            CWD,
+            path,
+            AtFlags::empty(),
+            StatxFlags::INO | StatxFlags::MNT_ID,
+        )
+        .ok()
+        .map(|stat| {
+            (
+                stat.stx_mnt_id,
+                stat.stx_dev_major,
+                stat.stx_dev_minor,
+                stat.stx_ino,
+            )
+        })
+    };
+    Some(identity(root)? != identity(&proc.join("1/root"))?)
 }
 
 /// The setting that forbids user namespaces, if one does, with the command that allows them:
@@ -807,33 +884,39 @@ mod tests {
 
     #[test]
     fn the_setting_that_forbids_user_namespaces_is_named_with_its_fix() {
-        let proc_sys = tempfile::tempdir().expect("temp dir");
+        let proc = tempfile::tempdir().expect("temp dir");
+        let proc_sys = proc.path().join("sys");
         let write = |path: &str, value: &str| {
-            let path = proc_sys.path().join(path);
+            let path = proc_sys.join(path);
             std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
             std::fs::write(path, value).expect("write");
         };
         write("user/max_user_namespaces", "15000\n");
         write("kernel/unprivileged_userns_clone", "1\n");
-        assert_eq!(user_namespace_setting(proc_sys.path()), None);
+        assert_eq!(user_namespace_setting(&proc_sys), None);
+        // No mountinfo: whether this is a chroot is not known either.
+        assert_eq!(namespace_blocker(Path::new("/"), proc.path()), None);
         write("kernel/apparmor_restrict_unprivileged_userns", "1\n");
         assert_eq!(
-            user_namespace_setting(proc_sys.path()).as_deref(),
+            user_namespace_setting(&proc_sys).as_deref(),
             Some("sysctl -w kernel.apparmor_restrict_unprivileged_userns=0")
         );
         write("kernel/unprivileged_userns_clone", "0\n");
         assert_eq!(
-            user_namespace_setting(proc_sys.path()).as_deref(),
+            user_namespace_setting(&proc_sys).as_deref(),
             Some("sysctl -w kernel.unprivileged_userns_clone=1")
         );
         write("user/max_user_namespaces", "0\n");
         assert_eq!(
-            user_namespace_setting(proc_sys.path()).as_deref(),
-            Some("sysctl -w user.max_user_namespaces=15000")
+            namespace_blocker(Path::new("/"), proc.path()),
+            Some(NamespaceBlocker::Setting {
+                command: "sysctl -w user.max_user_namespaces=15000".to_string()
+            })
         );
         let error = Error::HostSandbox {
             reason: "setting up uid map: Permission denied".to_string(),
-            user_namespaces: user_namespace_setting(proc_sys.path()),
+            blocker: namespace_blocker(Path::new("/"), proc.path()),
+            in_root_filesystem: false,
         };
         assert_eq!(
             error.to_string(),
@@ -852,7 +935,8 @@ mod tests {
             archway_rootfs::Error::UserNamespace {
                 reason: "unshare: unshare failed: No space left on device".to_string(),
             },
-            proc_sys.path(),
+            Path::new("/"),
+            proc.path(),
         );
         assert_eq!(
             refused.to_string(),
@@ -865,9 +949,87 @@ mod tests {
                 path: "relative".into(),
                 reason: "it is not an absolute path",
             },
-            proc_sys.path(),
+            Path::new("/"),
+            proc.path(),
         );
         assert!(matches!(other, Error::Rootfs(_)), "{other}");
+    }
+
+    #[test]
+    fn a_chroot_is_told_from_its_mounts_and_from_process_1s_root() {
+        let proc = tempfile::tempdir().expect("temp dir");
+        let trees = tempfile::tempdir().expect("temp dir");
+        let (init_root, other) = (trees.path().join("init"), trees.path().join("other"));
+        for directory in [
+            &init_root,
+            &other,
+            &proc.path().join("self/ns"),
+            &proc.path().join("1/ns"),
+        ] {
+            std::fs::create_dir_all(directory).expect("mkdir");
+        }
+        let mountinfo = proc.path().join("self/mountinfo");
+        let link = |target: &Path, link: &str| {
+            std::os::unix::fs::symlink(target, proc.path().join(link)).expect("symlink")
+        };
+        link(&init_root, "1/root");
+        link(Path::new("mnt:[4026531841]"), "self/ns/mnt");
+        link(Path::new("mnt:[4026531841]"), "1/ns/mnt");
+        // A root that is no mount point: a chroot, whoever asks.
+        std::fs::write(
+            &mountinfo,
+            "22 1 254:1 / /work rw,relatime shared:1 - ext4 /dev/vda rw\n",
+        )
+        .expect("mountinfo");
+        assert_eq!(chrooted(&init_root, proc.path()), Some(true));
+        assert_eq!(
+            namespace_blocker(&init_root, proc.path()),
+            Some(NamespaceBlocker::Chroot)
+        );
+        // A mount on `/`: then process 1's root decides.
+        std::fs::write(
+            &mountinfo,
+            "22 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda rw\n",
+        )
+        .expect("mountinfo");
+        assert_eq!(chrooted(&init_root, proc.path()), Some(false));
+        assert_eq!(chrooted(&other, proc.path()), Some(true));
+        // Process 1 in another mount namespace says nothing of ours.
+        std::fs::remove_file(proc.path().join("1/ns/mnt")).expect("rm");
+        link(Path::new("mnt:[4026532000]"), "1/ns/mnt");
+        assert_eq!(chrooted(&other, proc.path()), None);
+        assert_eq!(namespace_blocker(&other, proc.path()), None);
+        // This process, here: not in a chroot (or not known, without root).
+        assert_ne!(chrooted(Path::new("/"), Path::new("/proc")), Some(true));
+        let hint = |in_root_filesystem| {
+            Error::HostSandbox {
+                reason: "unshare: unshare failed: Operation not permitted".to_string(),
+                blocker: Some(NamespaceBlocker::Chroot),
+                in_root_filesystem,
+            }
+            .hint()
+            .expect("a hint")
+        };
+        assert!(hint(false).starts_with("archway runs in a chroot"));
+        assert!(hint(false).ends_with("build unsandboxed with `--no-sandbox`"));
+        // The emulated and hybrid methods have no unsandboxed form; the cross method has.
+        let emulated = namespace_refused(
+            Error::Rootfs(archway_rootfs::Error::UserNamespace {
+                reason: "unshare: unshare failed: Operation not permitted".to_string(),
+            }),
+            crate::method::Method::Emulated,
+        );
+        assert!(
+            matches!(
+                emulated,
+                Error::HostSandbox {
+                    in_root_filesystem: true,
+                    ..
+                }
+            ),
+            "{emulated:?}"
+        );
+        assert!(hint(true).ends_with("(`--method cross --no-sandbox`)"));
     }
 
     #[test]

@@ -420,6 +420,7 @@ fn run(
         }
     }
     let mut outcome = execute(&plan, goal, executor.as_ref(), reporter)
+        .map_err(|error| crate::host_sandbox::namespace_refused(error, plan.method))
         .map_err(|error| crate::missing::diagnose(error, &plan, &request))
         .map_err(|error| crate::host_sandbox::diagnose(error, &plan, &request))
         .map_err(|error| crate::host_sandbox::diagnose_compiler(error, &plan))

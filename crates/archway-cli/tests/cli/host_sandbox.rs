@@ -369,6 +369,68 @@ fn the_sandbox_finds_the_base_systems_tools_without_path() {
     output.assert_code(0);
 }
 
+/// Builds in a chroot: a directory (no mount point) holding every top-level directory of the
+/// host, bound in a private mount namespace that ends with the test. The kernel refuses a
+/// chrooted process a user namespace, so the sandbox cannot start, and the error says why.
+#[test]
+fn in_a_chroot_the_sandbox_that_cannot_start_says_so() {
+    if !prerequisites(&["unshare", "chroot"]) {
+        return;
+    }
+    if !running_as_root() {
+        support::skip_unless_ci("a chroot needs root");
+        return;
+    }
+    let command = archway();
+    makefile_project(&command.work_dir().join("plain"), "touch built", "true");
+    let new_root = command.temp().join("new-root");
+    fs::create_dir_all(&new_root).expect("new root");
+    let script = r#"
+        set -e
+        new=$1; shift
+        for entry in /*; do
+            name=${entry#/}
+            if [ -L "$entry" ]; then
+                ln -s "$(readlink "$entry")" "$new/$name"
+            elif [ -d "$entry" ]; then
+                mkdir -p "$new/$name"
+                mount --rbind "$entry" "$new/$name"
+            fi
+        done
+        exec chroot "$new" sh -c 'cd "$0" && exec "$@"' "$PWD" "$@"
+    "#;
+    let output = native_build(command, "plain")
+        .under(&[
+            "unshare".as_ref(),
+            "--mount".as_ref(),
+            "--propagation".as_ref(),
+            "private".as_ref(),
+            "--".as_ref(),
+            "sh".as_ref(),
+            "-c".as_ref(),
+            script.as_ref(),
+            "sh".as_ref(),
+            new_root.as_os_str(),
+        ])
+        .run();
+    output.assert_code(1);
+    assert!(
+        output.stderr.contains(
+            "error: the build sandbox (bubblewrap) cannot start on this host: unshare: unshare \
+             failed: Operation not permitted\nhint: archway runs in a chroot, where the kernel \
+             refuses the sandbox its user namespace"
+        ),
+        "{}",
+        output.stderr
+    );
+    assert!(!output
+        .temp()
+        .join("work/plain/build/archway/x86_64-unknown-linux-gnu/built")
+        .exists());
+    // Nothing stays bound: the mount namespace ended with the command.
+    assert!(new_root.join("usr").is_dir() && !new_root.join("etc/os-release").exists());
+}
+
 #[test]
 fn a_sandbox_that_cannot_start_is_one_error_with_a_hint() {
     if !prerequisites(&[]) {
