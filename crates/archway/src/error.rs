@@ -423,6 +423,14 @@ impl Error {
                          its own mount namespace (a container, `systemd-nspawn`, or `unshare \
                          --mount` with `pivot_root`); {unsandboxed}"
                     ),
+                    Some(crate::host_sandbox::NamespaceBlocker::Seccomp) => format!(
+                        "a seccomp filter is on archway's process (`Seccomp: 2` in \
+                         /proc/self/status), as a container's profile puts one: Docker's \
+                         default refuses `unshare` and `clone` a new user namespace, and its \
+                         AppArmor profile the sandbox's mounts; run the container with \
+                         `--security-opt seccomp=unconfined --security-opt apparmor=unconfined` \
+                         (or profiles that allow both); {unsandboxed}"
+                    ),
                     None => format!(
                         "check that `bwrap --unshare-user --ro-bind / / true` works; {unsandboxed}"
                     ),

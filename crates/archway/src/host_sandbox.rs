@@ -509,15 +509,33 @@ pub enum NamespaceBlocker {
     /// archway runs in a chroot: its root is not its mount namespace's, and the kernel refuses
     /// a new user namespace to such a process (EPERM, user_namespaces(7)).
     Chroot,
+    /// A seccomp filter is on archway's process (`Seccomp: 2` in `/proc/self/status`): a
+    /// container's profile most often, Docker's default among them, which refuses `unshare`
+    /// and `clone` with `CLONE_NEWUSER`.
+    Seccomp,
 }
 
-/// The setting that forbids user namespaces, else a chroot archway runs in. `root` is `/`,
-/// `proc` is `/proc`.
+/// The setting that forbids user namespaces, else a chroot archway runs in, else a seccomp
+/// filter on it. `root` is `/`, `proc` is `/proc`.
 fn namespace_blocker(root: &Path, proc: &Path) -> Option<NamespaceBlocker> {
     if let Some(command) = user_namespace_setting(&proc.join("sys")) {
         return Some(NamespaceBlocker::Setting { command });
     }
-    (chrooted(root, proc) == Some(true)).then_some(NamespaceBlocker::Chroot)
+    if chrooted(root, proc) == Some(true) {
+        return Some(NamespaceBlocker::Chroot);
+    }
+    seccomp_filtered(proc).then_some(NamespaceBlocker::Seccomp)
+}
+
+/// Whether a seccomp filter is on this process: `Seccomp: 2` (filter mode) in
+/// `proc/self/status`.
+fn seccomp_filtered(proc: &Path) -> bool {
+    std::fs::read_to_string(proc.join("self/status")).is_ok_and(|status| {
+        status.lines().any(|line| {
+            line.strip_prefix("Seccomp:")
+                .is_some_and(|mode| mode.trim() == "2")
+        })
+    })
 }
 
 /// Whether this process's root (`root`) is not the root of the mount namespace it lives in.
@@ -953,6 +971,31 @@ mod tests {
             proc.path(),
         );
         assert!(matches!(other, Error::Rootfs(_)), "{other}");
+    }
+
+    #[test]
+    fn a_seccomp_filter_is_told_from_the_process_status() {
+        let proc = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(proc.path().join("self")).expect("mkdir");
+        let status = |mode: &str| {
+            std::fs::write(
+                proc.path().join("self/status"),
+                format!("Name:\tarchway\nNoNewPrivs:\t1\nSeccomp:\t{mode}\nSeccomp_filters:\t1\n"),
+            )
+            .expect("status")
+        };
+        status("2");
+        assert!(seccomp_filtered(proc.path()));
+        // No mountinfo: no chroot known; the filter is what is said.
+        assert_eq!(
+            namespace_blocker(Path::new("/"), proc.path()),
+            Some(NamespaceBlocker::Seccomp)
+        );
+        for mode in ["0", "1", ""] {
+            status(mode);
+            assert!(!seccomp_filtered(proc.path()), "{mode}");
+        }
+        assert!(!seccomp_filtered(&proc.path().join("none")));
     }
 
     #[test]

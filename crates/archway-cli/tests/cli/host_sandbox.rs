@@ -431,6 +431,93 @@ fn in_a_chroot_the_sandbox_that_cannot_start_says_so() {
     assert!(new_root.join("usr").is_dir() && !new_root.join("etc/os-release").exists());
 }
 
+/// A seccomp filter as Docker's default profile has for a container without `CAP_SYS_ADMIN`:
+/// `unshare` and `clone` with `CLONE_NEWUSER` get EPERM, `clone3` ENOSYS (so that libc falls
+/// back to `clone`). Runs its arguments under it.
+const DOCKERS_SECCOMP: &str = r#"
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+int main(int argc, char **argv) {
+    struct sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_unshare, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 0, 3),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_NEWUSER, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog program = {
+        .len = sizeof filter / sizeof filter[0],
+        .filter = filter,
+    };
+    if (argc < 2 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0) {
+        perror("seccomp");
+        return 125;
+    }
+    execvp(argv[1], argv + 1);
+    perror(argv[1]);
+    return 127;
+}
+"#;
+
+/// Under a seccomp filter like a Docker container's, the sandbox cannot start, and the error
+/// names the filter and the container options that lift it.
+#[test]
+fn under_a_containers_seccomp_filter_the_sandbox_that_cannot_start_says_so() {
+    if !prerequisites(&[]) {
+        return;
+    }
+    let command = archway();
+    makefile_project(&command.work_dir().join("plain"), "touch built", "true");
+    let source = command.temp().join("seccomp.c");
+    let filter = command.temp().join("seccomp");
+    fs::write(&source, DOCKERS_SECCOMP).expect("seccomp.c");
+    let compiled = std::process::Command::new("cc")
+        .arg("-o")
+        .arg(&filter)
+        .arg(&source)
+        .output()
+        .expect("cc");
+    assert!(
+        compiled.status.success(),
+        "{}",
+        String::from_utf8_lossy(&compiled.stderr)
+    );
+    let output = native_build(command, "plain")
+        .under(&[filter.as_os_str()])
+        .run();
+    output.assert_code(1);
+    assert!(
+        output.stderr.contains(
+            "error: the build sandbox (bubblewrap) cannot start on this host: "
+        ) && output.stderr.contains(
+            "hint: a seccomp filter is on archway's process (`Seccomp: 2` in /proc/self/status)"
+        ) && output
+            .stderr
+            .contains("`--security-opt seccomp=unconfined --security-opt apparmor=unconfined`"),
+        "{}",
+        output.stderr
+    );
+    assert!(!output
+        .temp()
+        .join("work/plain/build/archway/x86_64-unknown-linux-gnu/built")
+        .exists());
+}
+
 #[test]
 fn a_sandbox_that_cannot_start_is_one_error_with_a_hint() {
     if !prerequisites(&[]) {
