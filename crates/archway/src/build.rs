@@ -127,6 +127,8 @@ pub struct Prepared {
     /// One build per build directory: held from before the generated files are written to the
     /// end of the tests (while this lives).
     pub lock: BuildDirLock,
+    /// The cache entries the steps run in, held as long (see [`crate::backend::Environment`]).
+    pub in_use: Vec<archway_rootfs::InUse>,
 }
 
 /// The per-target build directory: `<project>/build/archway/<target config>` unless given.
@@ -222,6 +224,7 @@ pub fn prepare(request: &BuildRequest, reporter: &dyn Reporter) -> Result<Prepar
         },
         executor: environment.executor,
         lock,
+        in_use: environment.in_use,
     })
 }
 

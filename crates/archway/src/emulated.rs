@@ -74,6 +74,18 @@ impl Emulated {
         Ok(rootfs)
     }
 
+    /// [`Emulated::ensure_rootfs`], held for as long as the [`archway_rootfs::InUse`] lives.
+    pub fn ensure_held_rootfs(
+        &self,
+        reporter: &dyn Reporter,
+    ) -> Result<(Rootfs, archway_rootfs::InUse), archway_rootfs::Error> {
+        held(
+            &self.store,
+            || self.ensure_rootfs(reporter),
+            |rootfs| rootfs.directory.clone(),
+        )
+    }
+
     /// The sandbox the build steps run in: the project (and extra directories) writable at
     /// their own paths, the working directory the project.
     pub fn sandbox(&self, rootfs: &Rootfs) -> Sandbox {
@@ -350,6 +362,35 @@ pub fn interpreter_to_bind(qemu_name: &str) -> Option<PathBuf> {
     };
     let entry = binfmt.entry(&entry).ok().flatten()?;
     Some(entry.registration.interpreter().to_path_buf())
+}
+
+/// An entry of `store` from `ensure`, held ([`Store::hold`]); made again when a removal took
+/// it between `ensure` and the hold (once held, nothing removes it).
+pub(crate) fn held<T, E: From<archway_rootfs::Error>>(
+    store: &Store,
+    ensure: impl Fn() -> Result<T, E>,
+    directory: impl Fn(&T) -> PathBuf,
+) -> Result<(T, archway_rootfs::InUse), E> {
+    let mut entry = ensure()?;
+    for _ in 0..2 {
+        let in_use = store.hold(&directory(&entry))?;
+        if directory(&entry).is_dir() {
+            return Ok((entry, in_use));
+        }
+        drop(in_use);
+        entry = ensure()?;
+    }
+    // Removed again each time: the last word is the hold's, or the missing directory's.
+    let in_use = store.hold(&directory(&entry))?;
+    match std::fs::metadata(directory(&entry)) {
+        Ok(_) => Ok((entry, in_use)),
+        Err(source) => Err(archway_rootfs::Error::Io {
+            action: "use",
+            path: directory(&entry),
+            source,
+        }
+        .into()),
+    }
 }
 
 #[cfg(test)]

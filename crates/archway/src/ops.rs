@@ -319,6 +319,7 @@ fn run(
         plan,
         executor,
         lock: _lock,
+        in_use: _in_use,
     } = prepare(&request, reporter)?;
     if let ChildOutput::Log(log) | ChildOutput::Tee(log) = &request.output {
         // `-q`'s log holds this build's output only (the build directory's lock is held).

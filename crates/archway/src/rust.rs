@@ -725,7 +725,11 @@ pub(crate) fn prepare_cross(
         target: target.config(),
     })?;
     let cache = job.cache_dir.ok_or(Error::NoCacheDir)?;
-    let prefix = ensure_prefix(cache, debian, job.sysroot_packages, reporter)?;
+    let (prefix, in_use) = crate::emulated::held(
+        &Store::new(cache),
+        || ensure_prefix(cache, debian, job.sysroot_packages, reporter),
+        |prefix| prefix.directory.clone(),
+    )?;
     // The host's QEMU, bound into the sandbox at its own path: the prefix's multiarch tree
     // holds the target's loader and libraries at their usual places, so QEMU needs no `-L`.
     let search_path = std::env::var_os("PATH").unwrap_or_default();
@@ -798,6 +802,7 @@ pub(crate) fn prepare_cross(
         ),
         toolchain: Some(format!("{debian}, {cross}-gcc, in a native prefix")),
         emulator,
+        in_use: vec![in_use],
     })
 }
 

@@ -212,6 +212,7 @@ impl Backend for Cross {
                     .unwrap_or_default()
             )),
             emulator,
+            in_use: Vec::new(),
         })
     }
 }

@@ -26,13 +26,14 @@ impl Backend for Emulated {
 
     fn prepare(&self, job: &Job<'_>, reporter: &dyn Reporter) -> Result<Environment, Error> {
         let environment = environment(job)?;
-        let rootfs = environment.ensure_rootfs(reporter)?;
+        let (rootfs, in_use) = environment.ensure_held_rootfs(reporter)?;
         let executor = SandboxExecutor::new(&environment, &rootfs, job.output.clone());
         Ok(Environment {
             toolset: Toolset::Native,
             executor: crate::rust::root_filesystem_executor(executor, job, environment.key.suite),
             toolchain: None,
             emulator: Vec::new(),
+            in_use: vec![in_use],
         })
     }
 }

@@ -116,6 +116,9 @@ pub struct Environment {
     pub toolchain: Option<String>,
     /// The emulator command for target programs (empty when none is needed).
     pub emulator: Vec<String>,
+    /// The cache entries the steps run in (root filesystem, native prefix, hybrid view), held
+    /// for the build: `rootfs remove` waits for them, `rootfs prune` leaves them alone.
+    pub in_use: Vec<archway_rootfs::InUse>,
 }
 
 /// The verdict shared by the methods that run in the target's root filesystem: a Debian port,
