@@ -534,6 +534,37 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_target_the_host_runs_needs_no_emulator_unless_an_entry_claims_it() {
+        let native = with(|f| f.runs_natively = true);
+        let verdict = crate::backend::get(Method::Emulated).judge(&native, false);
+        assert!(verdict.decision.usable, "{verdict:?}");
+        assert!(
+            verdict.decision.reason.starts_with(
+                "this host runs `aarch64-unknown-linux-gnu` programs itself (no emulator)"
+            ),
+            "{verdict:?}"
+        );
+        assert!(verdict.setup.is_empty());
+        // A binfmt entry that claims them runs them: that is what is said.
+        let claimed = with(|f| {
+            f.runs_natively = true;
+            f.qemu_interpreter = Some(PathBuf::from("/usr/bin/qemu-aarch64-static"));
+            f.binfmt = registered()
+        });
+        let verdict = crate::backend::get(Method::Emulated).judge(&claimed, false);
+        assert!(
+            verdict.decision.usable
+                && verdict
+                    .decision
+                    .reason
+                    .starts_with("binfmt entry `qemu-aarch64`")
+        );
+        // Not run by the host: an emulator is still needed.
+        let verdict = crate::backend::get(Method::Emulated).judge(&bare(), false);
+        assert!(!verdict.decision.usable, "{verdict:?}");
+    }
+
     fn registered() -> BinfmtState {
         BinfmtState::Registered {
             entry: "qemu-aarch64".to_string(),
@@ -689,6 +720,28 @@ mod tests {
                 with(|f| {
                     f.qemu_interpreter = qemu.clone();
                     f.binfmt = registered()
+                }),
+                false,
+                Some(Method::Emulated),
+                4,
+            ),
+            (
+                "a 32-bit sibling the host runs, no toolchain: its root filesystem, no emulator",
+                with(|f| {
+                    f.runs_natively = true;
+                    f.qemu_interpreter = None;
+                    f.binfmt = BinfmtState::Missing { can_install: false }
+                }),
+                false,
+                Some(Method::Emulated),
+                4,
+            ),
+            (
+                "a 32-bit sibling the host runs, without QEMU for it at all",
+                with(|f| {
+                    f.runs_natively = true;
+                    f.qemu_name = None;
+                    f.emulator = None
                 }),
                 false,
                 Some(Method::Emulated),

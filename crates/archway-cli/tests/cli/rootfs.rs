@@ -517,3 +517,93 @@ fn rootfs_prune_keeps_what_a_build_holds_and_removes_what_is_unused() {
     );
     assert!(!rootfs.join("arm64-bookworm").exists());
 }
+
+/// The entries of binfmt_misc, by name.
+fn binfmt_entries() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir("/proc/sys/fs/binfmt_misc")
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                .filter(|name| name != "register" && name != "status")
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// i386 on this x86_64 host: the emulated method builds in the i386 root filesystem and runs
+/// its programs directly, with no QEMU and no binfmt_misc entry registered (one would send
+/// every i386 program of the host through QEMU); the test checks 4-byte pointers at run time.
+#[test]
+fn an_emulated_build_for_a_target_the_host_runs_needs_no_emulator() {
+    for tool in ["mmdebstrap", "bwrap"] {
+        if !support::have_tool(tool)
+            && support::skip_unless_ci(&format!("`{tool}` on PATH (i386 root filesystem)"))
+        {
+            return;
+        }
+    }
+    let command = archway().real_cache();
+    let project = command.work_dir().join("pointers");
+    std::fs::create_dir_all(&project).expect("project");
+    std::fs::write(
+        project.join("Makefile"),
+        "all: pointers\npointers: pointers.c\n\t$(CC) -o pointers pointers.c\n\
+         check: pointers\n\t./pointers | grep -x '4 bytes'\n",
+    )
+    .expect("Makefile");
+    std::fs::write(
+        project.join("pointers.c"),
+        "#include <stdio.h>\nint main(void) {\n    printf(\"%zu bytes\\n\", sizeof(void *));\n    return 0;\n}\n",
+    )
+    .expect("pointers.c");
+    let before = binfmt_entries();
+    let output = command
+        .args([
+            "test",
+            "--target",
+            "i386",
+            "--method",
+            "emulated",
+            "--explain",
+            "-C",
+        ])
+        .arg(&project)
+        .run();
+    output.assert_code(0);
+    // Unless an entry of the machine's already claims i386 programs.
+    if !before
+        .iter()
+        .any(|name| name.contains("i386") || name.contains("i686"))
+    {
+        assert!(
+            output.stderr.contains(
+                "this host runs `i686-unknown-linux-gnu` programs itself (no emulator), \
+                 i386/bookworm root filesystem"
+            ),
+            "{}",
+            output.stderr
+        );
+    }
+    assert!(
+        output
+            .stdout
+            .contains("pointers\texecutable\ti686-unknown-linux-gnu")
+            || output
+                .stderr
+                .contains("pointers\texecutable\ti686-unknown-linux-gnu"),
+        "{}",
+        output.stderr
+    );
+    assert_eq!(
+        binfmt_entries()
+            .iter()
+            .filter(
+                |name| !before.contains(name) && (name.contains("i386") || name.contains("i686"))
+            )
+            .count(),
+        0
+    );
+}

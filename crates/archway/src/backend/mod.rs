@@ -137,14 +137,22 @@ pub(crate) fn judge_rootfs(method: Method, facts: &Facts, setup: bool, what: &st
             None,
         );
     };
-    let Some(qemu_name) = &facts.qemu_name else {
-        return verdict(
-            false,
-            format!("QEMU does not emulate `{}`", facts.target),
-            None,
-        );
+    // A target the host runs itself (its own, or i386 on x86_64) needs no emulator: the root
+    // filesystem's programs run directly, unless a binfmt entry claims them.
+    let native =
+        facts.runs_natively && !matches!(facts.binfmt, crate::plan::BinfmtState::Registered { .. });
+    let qemu_name = match &facts.qemu_name {
+        _ if native => None,
+        Some(name) => Some(name),
+        None => {
+            return verdict(
+                false,
+                format!("QEMU does not emulate `{}`", facts.target),
+                None,
+            )
+        }
     };
-    if facts.qemu_interpreter.is_none() {
+    if let (Some(qemu_name), None) = (qemu_name, &facts.qemu_interpreter) {
         return verdict(
             false,
             format!("`qemu-{qemu_name}` is not installed"),
@@ -185,6 +193,16 @@ pub(crate) fn judge_rootfs(method: Method, facts: &Facts, setup: bool, what: &st
         }
     }
     let rootfs = format!("{architecture}/{suite} root filesystem{what}");
+    let Some(qemu_name) = qemu_name else {
+        return verdict(
+            true,
+            format!(
+                "this host runs `{}` programs itself (no emulator), {rootfs}",
+                facts.target
+            ),
+            None,
+        );
+    };
     match &facts.binfmt {
         crate::plan::BinfmtState::Registered { entry, fix_binary } => {
             let flag = if *fix_binary { " (F)" } else { "" };
