@@ -262,18 +262,11 @@ impl Store {
         if !dry_run {
             self.clean_stale()?;
         }
-        let entries = match fs::read_dir(&self.root) {
-            Ok(entries) => entries,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(error) => return Err(Error::io("read", &self.root)(error)),
-        };
-        let mut names: Vec<String> = entries
-            .flatten()
-            .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
-            .filter_map(|entry| entry.file_name().to_str().map(str::to_string))
-            .filter(|name| !name.starts_with('.'))
+        let names: Vec<String> = self
+            .directory_names()?
+            .into_iter()
+            .filter(|name| self.root.join(name).is_dir())
             .collect();
-        names.sort();
         let now = SystemTime::now();
         let unused = |name: &str| {
             self.last_used(name)
@@ -282,9 +275,8 @@ impl Store {
         };
         let mut pruned = Vec::new();
         for name in names {
-            let directory = self.root.join(&name);
             let mut entry = Pruned {
-                size_bytes: tree::disk_usage(&directory),
+                size_bytes: tree::disk_usage(&self.root.join(&name)),
                 unused_seconds: unused(&name).as_secs(),
                 name,
                 removed: false,
@@ -309,15 +301,9 @@ impl Store {
                 pruned.push(entry);
                 continue;
             }
+            // The lock file stays: another process may have it open, waiting.
             if !dry_run {
-                let doomed = self.root.join(format!(
-                    "{PARTIAL_PREFIX}{}-removing-{}",
-                    entry.name,
-                    std::process::id()
-                ));
-                fs::rename(&directory, &doomed).map_err(Error::io("rename", &directory))?;
-                // The lock file stays: another process may have it open, waiting.
-                tree::remove_tree(&doomed)?;
+                self.remove_locked(&entry.name)?;
             }
             entry.removed = true;
             pruned.push(entry);
@@ -458,6 +444,16 @@ impl Store {
 
     /// [`Store::entries_with`] without removing stale partial directories first.
     pub(crate) fn entry_names(&self, metadata_file: &str) -> Result<Vec<String>, Error> {
+        Ok(self
+            .directory_names()?
+            .into_iter()
+            .filter(|name| self.root.join(name).join(metadata_file).is_file())
+            .collect())
+    }
+
+    /// The names in the store that are not partial or hidden (entries and their lock files),
+    /// sorted.
+    fn directory_names(&self) -> Result<Vec<String>, Error> {
         let entries = match fs::read_dir(&self.root) {
             Ok(entries) => entries,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -467,7 +463,6 @@ impl Store {
             .flatten()
             .filter_map(|entry| entry.file_name().to_str().map(str::to_string))
             .filter(|name| !name.starts_with('.'))
-            .filter(|name| self.root.join(name).join(metadata_file).is_file())
             .collect();
         names.sort();
         Ok(names)
@@ -476,6 +471,11 @@ impl Store {
     /// Removes the cache entry `name` (renamed away first, under its lock); `false` when absent.
     pub(crate) fn remove_named(&self, name: &str) -> Result<bool, Error> {
         let _lock = self.lock_named(name)?;
+        self.remove_locked(name)
+    }
+
+    /// [`Store::remove_named`] for a caller that holds the entry's lock.
+    fn remove_locked(&self, name: &str) -> Result<bool, Error> {
         let directory = self.root.join(name);
         if !directory.exists() {
             return Ok(false);
