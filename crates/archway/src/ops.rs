@@ -597,6 +597,8 @@ pub enum Shell {
         /// The environment in a few words (`bubblewrap in the arm64/bookworm root filesystem`).
         description: String,
         command: Box<std::process::Command>,
+        /// The cache entries the shell runs in, held while it runs (see `rootfs prune`).
+        in_use: Vec<archway_rootfs::InUse>,
     },
 }
 
@@ -663,7 +665,7 @@ pub fn shell(options: &ShellOptions, reporter: &dyn Reporter) -> Result<Shell, E
         sysroot_packages: &[],
         output: ChildOutput::Inherit,
     };
-    let (sandbox, description) = crate::backend::sandbox(method, &job, reporter)?;
+    let (sandbox, description, in_use) = crate::backend::sandbox(method, &job, reporter)?;
     let architecture = archway_rootfs::Architecture::from_platform(&request.target)?;
     let command = sandbox
         .interactive(true)
@@ -673,5 +675,6 @@ pub fn shell(options: &ShellOptions, reporter: &dyn Reporter) -> Result<Shell, E
         method,
         description,
         command: Box::new(command),
+        in_use,
     })
 }

@@ -81,12 +81,12 @@ pub fn prefix_possible(
 pub(crate) fn sandbox(
     job: &Job<'_>,
     reporter: &dyn Reporter,
-) -> Result<(archway_rootfs::Sandbox, String), Error> {
-    let (mut environment, view, _in_use) = view(job, reporter)?;
+) -> Result<(archway_rootfs::Sandbox, String, Vec<archway_rootfs::InUse>), Error> {
+    let (mut environment, view, in_use) = view(job, reporter)?;
     // An interactive shell: its working directory stays writable (no build directory).
     environment.build_dir = None;
     let sandbox = environment.sandbox_in(&view.tree());
-    Ok((sandbox, describe(&view)))
+    Ok((sandbox, describe(&view), in_use))
 }
 
 /// The emulated environment of `job` and its hybrid view: the root filesystem (created or

@@ -243,12 +243,13 @@ pub(crate) fn judge_rootfs(method: Method, facts: &Facts, setup: bool, what: &st
 }
 
 /// The sandbox of a root-filesystem method for `job` (for `archway shell`), with its
-/// description; the root filesystem is created when missing.
+/// description and the cache entries it runs in, held; the root filesystem is created when
+/// missing.
 pub fn sandbox(
     method: Method,
     job: &Job<'_>,
     reporter: &dyn Reporter,
-) -> Result<(archway_rootfs::Sandbox, String), Error> {
+) -> Result<(archway_rootfs::Sandbox, String, Vec<archway_rootfs::InUse>), Error> {
     match method {
         Method::Emulated => emulated::sandbox(job, reporter),
         Method::Hybrid => hybrid::sandbox(job, reporter),
