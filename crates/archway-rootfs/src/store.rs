@@ -239,6 +239,17 @@ impl Store {
         Ok(InUse { _file: file })
     }
 
+    /// Seconds since a build last took the entry `name` (or since it was made); `None` when
+    /// there is no such entry.
+    pub fn unused_seconds(&self, name: &str) -> Option<u64> {
+        self.last_used(name).map(|used| {
+            SystemTime::now()
+                .duration_since(used)
+                .unwrap_or_default()
+                .as_secs()
+        })
+    }
+
     /// When the entry `name` was last taken by a build ([`Store::hold`]: its lock file's
     /// mtime) or made (its directory's), whichever is later.
     fn last_used(&self, name: &str) -> Option<SystemTime> {
@@ -275,8 +286,19 @@ impl Store {
         };
         let mut pruned = Vec::new();
         for name in names {
+            // A hybrid view's files are hard links of its root filesystem's and prefix's:
+            // removing it frees next to nothing.
+            let view = self
+                .root
+                .join(&name)
+                .join(crate::hybrid::METADATA_FILE)
+                .is_file();
             let mut entry = Pruned {
-                size_bytes: tree::disk_usage(&self.root.join(&name)),
+                size_bytes: if view {
+                    0
+                } else {
+                    tree::disk_usage(&self.root.join(&name))
+                },
                 unused_seconds: unused(&name).as_secs(),
                 name,
                 removed: false,

@@ -265,6 +265,8 @@ struct Entry {
     path: PathBuf,
     size_bytes: u64,
     age_seconds: u64,
+    /// Seconds since a build last ran in it (or since it was made).
+    unused_seconds: u64,
     creation_seconds: f64,
 }
 
@@ -277,6 +279,7 @@ fn entries(store: &Store) -> anyhow::Result<Vec<Entry>> {
         .list()?
         .into_iter()
         .map(|info| Entry {
+            unused_seconds: store.unused_seconds(&info.name).unwrap_or(info.age_seconds),
             kind: "rootfs",
             key: serde_json::to_value(&info.key).unwrap_or_default(),
             description: info.key.to_string(),
@@ -295,6 +298,9 @@ fn entries(store: &Store) -> anyhow::Result<Vec<Entry>> {
             name: prefix.metadata.key.directory_name(),
             size_bytes: prefix.metadata.size_bytes,
             age_seconds: now.saturating_sub(prefix.metadata.created_unix),
+            unused_seconds: store
+                .unused_seconds(&prefix.metadata.key.directory_name())
+                .unwrap_or_default(),
             creation_seconds: prefix.metadata.creation_seconds,
             path: prefix.directory,
         });
@@ -311,6 +317,7 @@ fn entries(store: &Store) -> anyhow::Result<Vec<Entry>> {
             // Its files are hard links of the root filesystem's and the prefix's.
             size_bytes: 0,
             age_seconds: now.saturating_sub(view.metadata.created_unix),
+            unused_seconds: store.unused_seconds(&view.name()).unwrap_or_default(),
             creation_seconds: view.metadata.creation_seconds,
             path: view.directory,
         });
@@ -337,8 +344,8 @@ fn list(json: bool) -> anyhow::Result<ExitCode> {
         .unwrap_or(3)
         .max(3);
     println!(
-        "{:<6}  {:<width$}  {:>9}  {:>8}  PATH",
-        "KIND", "KEY", "SIZE", "AGE"
+        "{:<6}  {:<width$}  {:>9}  {:>8}  {:>8}  PATH",
+        "KIND", "KEY", "SIZE", "AGE", "UNUSED"
     );
     for entry in &entries {
         let size = if entry.kind == "view" {
@@ -347,11 +354,12 @@ fn list(json: bool) -> anyhow::Result<ExitCode> {
             human_size(entry.size_bytes)
         };
         println!(
-            "{:<6}  {:<width$}  {:>9}  {:>8}  {}",
+            "{:<6}  {:<width$}  {:>9}  {:>8}  {:>8}  {}",
             entry.kind,
             entry.description,
             size,
             human_age(entry.age_seconds),
+            human_age(entry.unused_seconds),
             entry.path.display()
         );
     }
