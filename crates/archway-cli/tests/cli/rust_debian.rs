@@ -440,6 +440,24 @@ fn an_unlocked_crate_gets_the_newest_dependencies_bookworms_rustc_can_build() {
     );
 }
 
+/// `archway build --target arm64 --method cross` of `files` (as the project `name`) with
+/// Debian's Rust (no `rustc` on `PATH`), which must fail: its output and the project; `None`
+/// when a tool is missing outside CI.
+fn failed_cross_build(name: &str, files: &[(&str, &str)]) -> Option<(support::Output, PathBuf)> {
+    if !tools_present("aarch64-linux-gnu-gcc") {
+        return None;
+    }
+    let command = archway().real_cache().env("PATH", path_without_rustc());
+    let project = command.work_dir().join(name);
+    write_files(&project, files);
+    let output = command
+        .args(["build", "--target", "arm64", "--method", "cross", "-C"])
+        .arg(&project)
+        .run();
+    assert_ne!(output.code, Some(0), "{}", output.stderr);
+    Some((output, project))
+}
+
 /// A project whose own `Cargo.lock` pins `libc` 0.2.191, which asks for rustc 1.65 (the lock
 /// as cargo writes it, so that cargo 1.63 reads it without rewriting it): archway leaves a
 /// user's lock alone, so the build stops, and the error says which package needs
@@ -468,17 +486,9 @@ const PINNED: &[(&str, &str)] = &[
 
 #[test]
 fn a_locked_version_too_new_for_bookworms_rustc_is_named_with_the_version_to_pin() {
-    if !tools_present("aarch64-linux-gnu-gcc") {
+    let Some((output, project)) = failed_cross_build("pinned", PINNED) else {
         return;
-    }
-    let command = archway().real_cache().env("PATH", path_without_rustc());
-    let project = command.work_dir().join("pinned");
-    write_files(&project, PINNED);
-    let output = command
-        .args(["build", "--target", "arm64", "--method", "cross", "-C"])
-        .arg(&project)
-        .run();
-    assert_ne!(output.code, Some(0), "{}", output.stderr);
+    };
     assert!(
         output.stderr.contains(
             "`libc 0.2.191` in the project's `Cargo.lock` needs rustc 1.65, and this build's \
@@ -525,17 +535,9 @@ const NIGHTLY: &[(&str, &str)] = &[
 
 #[test]
 fn a_crate_that_needs_nightly_rust_is_named_with_how_to_get_it() {
-    if !tools_present("aarch64-linux-gnu-gcc") {
+    let Some((output, _)) = failed_cross_build("nightly", NIGHTLY) else {
         return;
-    }
-    let command = archway().real_cache().env("PATH", path_without_rustc());
-    let project = command.work_dir().join("nightly");
-    write_files(&project, NIGHTLY);
-    let output = command
-        .args(["build", "--target", "arm64", "--method", "cross", "-C"])
-        .arg(&project)
-        .run();
-    assert_ne!(output.code, Some(0), "{}", output.stderr);
+    };
     for expected in [
         "`nightly` uses unstable Rust features, which only a nightly rustc compiles \
          (error[E0554]: `#![feature]` may not be used on the stable release channel); this \
