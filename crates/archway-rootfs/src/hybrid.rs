@@ -49,7 +49,7 @@ use crate::prefix::{hex12, multiarch};
 use crate::store::unix_now;
 use crate::{tree, Error, Prefix, PrefixKey, Rootfs, RootfsKey, Sandbox, Store};
 
-const METADATA_FILE: &str = "hybrid.json";
+pub(crate) const METADATA_FILE: &str = "hybrid.json";
 
 /// Bumped whenever the way a view is made changes, so old views are not reused.
 const VIEW_FORMAT: u32 = 1;

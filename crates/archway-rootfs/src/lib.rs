@@ -47,5 +47,5 @@ pub use key::RootfsKey;
 pub use manifest::{FileRecord, Manifest, Package};
 pub use prefix::{cross_triple, multiarch, Prefix, PrefixKey, PrefixMetadata};
 pub use sandbox::{Identity, Sandbox, SANDBOX_ID};
-pub use store::{KeyLock, Metadata, Rootfs, RootfsInfo, Store};
+pub use store::{InUse, KeyLock, Metadata, Pruned, Rootfs, RootfsInfo, Store};
 pub use verify::{EntryKind, Problem, Verification};

@@ -351,6 +351,20 @@ impl Sandbox {
         self
     }
 
+    /// The bwrap to run: [`Sandbox::bwrap_program`] as given when it is a path, else found
+    /// in `PATH` ([`Error::ToolMissing`] when it is not there).
+    fn resolved_bwrap(&self) -> Result<PathBuf, Error> {
+        match self.bwrap.to_str() {
+            Some(name) if !name.contains('/') => {
+                crate::bootstrap::find_program(name).ok_or(Error::ToolMissing {
+                    tool: "bwrap",
+                    package: "bubblewrap",
+                })
+            }
+            _ => Ok(self.bwrap.clone()),
+        }
+    }
+
     /// Chooses who the command runs as instead of deciding from the process's user and the
     /// binds (tests; a caller that knows better).
     pub fn identity(mut self, identity: Identity) -> Sandbox {
@@ -435,33 +449,20 @@ impl Sandbox {
                 Identity::Invoker | Identity::Root => {}
             }
         }
-        let mut command = Command::new(&self.bwrap);
+        // bwrap first: without it nothing else (the helper of a two-id namespace) is worth
+        // starting, and its absence is the error the user can fix.
+        let bwrap = self.resolved_bwrap()?;
+        let mut command = Command::new(&bwrap);
         if let Identity::Dedicated(id) = identity {
             let staged = self.staged_sources();
             // Absolute, resolved paths: the staging bwrap's own `/tmp` hides a `PATH` directory
             // (or a link) there.
-            let absolute = |program: &Path| -> PathBuf {
-                let found = match program.to_str() {
-                    Some(name) if !name.contains('/') => crate::bootstrap::find_program(name),
-                    _ => Some(program.to_path_buf()),
-                };
-                found
-                    .and_then(|path| fs::canonicalize(path).ok())
-                    .unwrap_or_else(|| program.to_path_buf())
-            };
             command
                 .args(self.staging_arguments(&staged)?)
                 .arg("--")
-                .arg(absolute(Path::new("setpriv")))
-                .arg(format!("--reuid={id}"))
-                .arg(format!("--regid={id}"))
-                .args([
-                    "--clear-groups",
-                    "--inh-caps=-all",
-                    "--bounding-set=-all",
-                    "--",
-                ])
-                .arg(absolute(&self.bwrap))
+                .arg(system_tool("setpriv")?)
+                .args(drop_to(id))
+                .arg(fs::canonicalize(&bwrap).unwrap_or(bwrap))
                 .args(self.sandbox_arguments(identity, &staged, filter.is_some())?);
         } else {
             command.args(self.sandbox_arguments(
@@ -812,6 +813,43 @@ fn data_descriptor(name: &str, data: &[u8]) -> Result<OwnedFd, Error> {
     Ok(OwnedFd::from(file))
 }
 
+/// `setpriv`'s arguments, up to its `--`, that make the program after them `id` (user and
+/// group, no supplementary groups) with no capabilities it could inherit or regain.
+fn drop_to(id: u32) -> [String; 6] {
+    [
+        format!("--reuid={id}"),
+        format!("--regid={id}"),
+        "--clear-groups".to_string(),
+        "--inh-caps=-all".to_string(),
+        "--bounding-set=-all".to_string(),
+        "--".to_string(),
+    ]
+}
+
+/// Where a Debian system keeps its Essential tools, searched before `PATH` for the ones the
+/// sandbox itself runs as root (a `PATH` of a project's own few tools, or a user's directory
+/// first in root's `PATH`, does not choose them).
+const SYSTEM_DIRECTORIES: [&str; 4] = ["/usr/bin", "/bin", "/usr/sbin", "/sbin"];
+
+/// The absolute, resolved path of `name`, a tool of the base system the sandbox runs as root
+/// (`setpriv`, `unshare`, `sh`): from [`SYSTEM_DIRECTORIES`], else from `PATH` (a system that
+/// keeps them elsewhere), else [`Error::ToolMissing`] with the Debian package that has it.
+fn system_tool(name: &'static str) -> Result<PathBuf, Error> {
+    SYSTEM_DIRECTORIES
+        .iter()
+        .map(|directory| Path::new(directory).join(name))
+        .find(|candidate| crate::bootstrap::is_executable(candidate))
+        .or_else(|| crate::bootstrap::find_program(name))
+        .map(|found| fs::canonicalize(&found).unwrap_or(found))
+        .ok_or(Error::ToolMissing {
+            tool: name,
+            package: match name {
+                "sh" => "dash",
+                _ => "util-linux",
+            },
+        })
+}
+
 /// A user namespace owned by `id` in which `id` is itself and root is [`RESERVED_ROOT_ID`]
 /// (both for groups too), as a descriptor for bwrap's `--userns`. A helper that is already
 /// `id` (`setpriv`, as for the sandbox itself) makes it with `unshare --user` and says so on
@@ -821,27 +859,19 @@ fn data_descriptor(name: &str, data: &[u8]) -> Result<OwnedFd, Error> {
 fn two_id_namespace(id: u32) -> Result<OwnedFd, Error> {
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
-    let setpriv = Path::new("setpriv");
-    let mut helper = Command::new(setpriv)
-        .arg(format!("--reuid={id}"))
-        .arg(format!("--regid={id}"))
-        .args([
-            "--clear-groups",
-            "--inh-caps=-all",
-            "--bounding-set=-all",
-            "--",
-            "unshare",
-            "--user",
-            "--",
-            "sh",
-            "-c",
-            "echo ready && exec cat",
-        ])
+    let setpriv = system_tool("setpriv")?;
+    let mut helper = Command::new(&setpriv)
+        .args(drop_to(id))
+        .arg(system_tool("unshare")?)
+        .args(["--user", "--"])
+        .arg(system_tool("sh")?)
+        // `read` (the shell's own) waits for the end of its input: no other program needed.
+        .args(["-c", "echo ready && read -r line"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(Error::io("run", setpriv))?;
+        .map_err(Error::io("run", &setpriv))?;
     let pid = helper.id();
     let mut line = String::new();
     let ready = helper
@@ -860,7 +890,7 @@ fn two_id_namespace(id: u32) -> Result<OwnedFd, Error> {
             .map(OwnedFd::from)
             .map_err(Error::io("open", &path))
     });
-    // End the helper (`cat` reads to the end of its input) whatever happened.
+    // End the helper (its `read` returns at the end of its input) whatever happened.
     drop(helper.stdin.take());
     let stderr = helper
         .wait_with_output()
@@ -1428,10 +1458,7 @@ mod tests {
             &["--bind", &build_source, "/tmp/archway/build-0"]
         ));
         // `setpriv` by its resolved path: the staging bwrap's `/tmp` may hide a PATH entry.
-        let setpriv = fs::canonicalize(
-            crate::bootstrap::find_program("setpriv").unwrap_or_else(|| "setpriv".into()),
-        )
-        .unwrap_or_else(|_| "setpriv".into());
+        let setpriv = system_tool("setpriv").expect("setpriv (util-linux is Essential)");
         assert!(contains_sequence(
             &arguments,
             &[

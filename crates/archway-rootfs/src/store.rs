@@ -7,7 +7,9 @@
 //!     rootfs.json                 its Metadata: key, creation time and duration, how it was made
 //!     manifest.json               packages, counts and a sample of files (manifest.rs)
 //!     files.json                  every entry of the tree with its size, kind or target
-//! arm64-bookworm.lock             flock(2) held by whoever creates or removes that key
+//! arm64-bookworm.lock             flock(2): exclusive for whoever creates or removes that key,
+//!                                 shared for every build using it ([`InUse`]); its mtime is
+//!                                 when a build last took it ([`Store::prune`] reads it)
 //! .partial-arm64-bookworm-1234/   a creation in progress (pid 1234); stale once the lock is free
 //! ```
 //! A directory without the `.partial-` prefix is complete by construction: creation writes the
@@ -80,6 +82,28 @@ pub struct Store {
 #[derive(Debug)]
 pub struct KeyLock {
     _file: File,
+}
+
+/// A shared lock on one cache entry (a root filesystem, a native prefix or a hybrid view),
+/// held while a build uses it: a removal waits for it, [`Store::prune`] leaves the entry
+/// alone. Released on drop.
+#[derive(Debug)]
+pub struct InUse {
+    _file: File,
+}
+
+/// What [`Store::prune`] did with one cache entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pruned {
+    /// The cache directory name (`arm64-bookworm-0123abcd4567`, `hybrid-…`, `prefix-…`).
+    pub name: String,
+    pub size_bytes: u64,
+    /// Seconds since a build last used it (or since it was made, when none has).
+    pub unused_seconds: u64,
+    /// Removed (or would be, with `dry_run`); `false`: kept, see `kept_because`.
+    pub removed: bool,
+    /// Why it stays: `in use` (a build or a creation holds it) or `used recently`.
+    pub kept_because: Option<&'static str>,
 }
 
 impl Store {
@@ -182,6 +206,132 @@ impl Store {
             }
         })?;
         Ok(KeyLock { _file: file })
+    }
+
+    /// Takes the shared lock of the cache entry at `directory` (one of this store's) for as
+    /// long as the returned [`InUse`] lives, and marks the entry used now. Waits while the
+    /// entry is being created or removed.
+    pub fn hold(&self, directory: &Path) -> Result<InUse, Error> {
+        let name = directory
+            .file_name()
+            .and_then(|name| name.to_str())
+            .filter(|_| directory.parent() == Some(self.root.as_path()))
+            .ok_or_else(|| Error::Io {
+                action: "hold",
+                path: directory.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "not an entry of the root filesystem cache",
+                ),
+            })?;
+        let file = self.open_lock(name)?;
+        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockShared).map_err(|errno| {
+            Error::Io {
+                action: "lock",
+                path: self.lock_path(name),
+                source: errno.into(),
+            }
+        })?;
+        // The mark is a convenience for `prune`; a cache on a read-only mount still builds.
+        if let Err(error) = file.set_modified(SystemTime::now()) {
+            tracing::debug!(entry = name, %error, "cannot mark the cache entry used");
+        }
+        Ok(InUse { _file: file })
+    }
+
+    /// Seconds since a build last took the entry `name` (or since it was made); `None` when
+    /// there is no such entry.
+    pub fn unused_seconds(&self, name: &str) -> Option<u64> {
+        self.last_used(name).map(|used| {
+            SystemTime::now()
+                .duration_since(used)
+                .unwrap_or_default()
+                .as_secs()
+        })
+    }
+
+    /// When the entry `name` was last taken by a build ([`Store::hold`]: its lock file's
+    /// mtime) or made (its directory's), whichever is later.
+    fn last_used(&self, name: &str) -> Option<SystemTime> {
+        let modified = |path: PathBuf| fs::metadata(path).and_then(|metadata| metadata.modified());
+        match (
+            modified(self.lock_path(name)),
+            modified(self.root.join(name)),
+        ) {
+            (Ok(held), Ok(made)) => Some(held.max(made)),
+            (Ok(time), Err(_)) | (Err(_), Ok(time)) => Some(time),
+            (Err(_), Err(_)) => None,
+        }
+    }
+
+    /// Removes every complete entry (root filesystems, native prefixes, hybrid views) that no
+    /// build has used for `unused_for`, and that nobody holds now (a build, a creation or a
+    /// removal: those are kept, as are entries used since). With `dry_run` nothing is removed.
+    /// Stale partial creations are removed on the way. Returns every entry, sorted by name,
+    /// with what was done.
+    pub fn prune(&self, unused_for: Duration, dry_run: bool) -> Result<Vec<Pruned>, Error> {
+        if !dry_run {
+            self.clean_stale()?;
+        }
+        let names: Vec<String> = self
+            .directory_names()?
+            .into_iter()
+            .filter(|name| self.root.join(name).is_dir())
+            .collect();
+        let now = SystemTime::now();
+        let unused = |name: &str| {
+            self.last_used(name)
+                .and_then(|used| now.duration_since(used).ok())
+                .unwrap_or_default()
+        };
+        let mut pruned = Vec::new();
+        for name in names {
+            // A hybrid view's files are hard links of its root filesystem's and prefix's:
+            // removing it frees next to nothing.
+            let view = self
+                .root
+                .join(&name)
+                .join(crate::hybrid::METADATA_FILE)
+                .is_file();
+            let mut entry = Pruned {
+                size_bytes: if view {
+                    0
+                } else {
+                    tree::disk_usage(&self.root.join(&name))
+                },
+                unused_seconds: unused(&name).as_secs(),
+                name,
+                removed: false,
+                kept_because: None,
+            };
+            if unused(&entry.name) < unused_for {
+                entry.kept_because = Some("used recently");
+                pruned.push(entry);
+                continue;
+            }
+            let file = self.open_lock(&entry.name)?;
+            if rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
+                .is_err()
+            {
+                entry.kept_because = Some("in use");
+                pruned.push(entry);
+                continue;
+            }
+            // A build may have taken and left it between the first look and the lock.
+            if unused(&entry.name) < unused_for {
+                entry.kept_because = Some("used recently");
+                pruned.push(entry);
+                continue;
+            }
+            // The lock file stays: another process may have it open, waiting.
+            if !dry_run {
+                self.remove_locked(&entry.name)?;
+            }
+            entry.removed = true;
+            pruned.push(entry);
+            drop(file);
+        }
+        Ok(pruned)
     }
 
     fn lock_path(&self, name: &str) -> PathBuf {
@@ -316,6 +466,16 @@ impl Store {
 
     /// [`Store::entries_with`] without removing stale partial directories first.
     pub(crate) fn entry_names(&self, metadata_file: &str) -> Result<Vec<String>, Error> {
+        Ok(self
+            .directory_names()?
+            .into_iter()
+            .filter(|name| self.root.join(name).join(metadata_file).is_file())
+            .collect())
+    }
+
+    /// The names in the store that are not partial or hidden (entries and their lock files),
+    /// sorted.
+    fn directory_names(&self) -> Result<Vec<String>, Error> {
         let entries = match fs::read_dir(&self.root) {
             Ok(entries) => entries,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -325,7 +485,6 @@ impl Store {
             .flatten()
             .filter_map(|entry| entry.file_name().to_str().map(str::to_string))
             .filter(|name| !name.starts_with('.'))
-            .filter(|name| self.root.join(name).join(metadata_file).is_file())
             .collect();
         names.sort();
         Ok(names)
@@ -334,6 +493,11 @@ impl Store {
     /// Removes the cache entry `name` (renamed away first, under its lock); `false` when absent.
     pub(crate) fn remove_named(&self, name: &str) -> Result<bool, Error> {
         let _lock = self.lock_named(name)?;
+        self.remove_locked(name)
+    }
+
+    /// [`Store::remove_named`] for a caller that holds the entry's lock.
+    fn remove_locked(&self, name: &str) -> Result<bool, Error> {
         let directory = self.root.join(name);
         if !directory.exists() {
             return Ok(false);
@@ -537,6 +701,86 @@ pub(crate) mod tests {
             creation_seconds: 1.5,
             made_by: "test".to_string(),
         }
+    }
+
+    /// Sets the entry's directory and lock file as last touched `days` ago.
+    fn age(store: &Store, rootfs: &Rootfs, days: u64) {
+        let then = SystemTime::now() - Duration::from_secs(days * 86_400);
+        let name = rootfs.key().directory_name();
+        for path in [rootfs.directory.clone(), store.lock_path(&name)] {
+            File::open(&path)
+                .and_then(|file| file.set_modified(then))
+                .expect("set mtime");
+        }
+    }
+
+    #[test]
+    fn prune_removes_what_no_build_used_for_long_and_keeps_what_is_held_or_recent() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::new(dir.path());
+        let old = commit_fake(&store, &key(&["cmake"]));
+        let held = commit_fake(&store, &key(&["meson"]));
+        let recent = commit_fake(&store, &key(&[]));
+        let month = Duration::from_secs(30 * 86_400);
+        age(&store, &old, 40);
+        age(&store, &recent, 2);
+        let in_use = store.hold(&held.directory).expect("hold");
+        // Taken long ago and still held: in use.
+        age(&store, &held, 40);
+
+        let by_name = |pruned: Vec<Pruned>| {
+            pruned
+                .into_iter()
+                .map(|entry| (entry.name, (entry.removed, entry.kept_because)))
+                .collect::<std::collections::BTreeMap<_, _>>()
+        };
+        let expected = |old_removed| {
+            [
+                ("arm64-bookworm".to_string(), (false, Some("used recently"))),
+                (
+                    old.key().directory_name(),
+                    (old_removed, None::<&'static str>),
+                ),
+                (held.key().directory_name(), (false, Some("in use"))),
+            ]
+            .into_iter()
+            .collect::<std::collections::BTreeMap<_, _>>()
+        };
+        // A dry run says what would go and removes nothing.
+        assert_eq!(
+            by_name(store.prune(month, true).expect("dry run")),
+            expected(true)
+        );
+        assert!(old.tree().is_dir());
+        assert_eq!(
+            by_name(store.prune(month, false).expect("prune")),
+            expected(true)
+        );
+        assert!(!old.directory.exists());
+        assert!(held.tree().is_dir() && recent.tree().is_dir());
+        assert!(store.get(old.key()).expect("get").is_none());
+        // Released, the long-unused entry goes too; the recent one stays for a shorter bar.
+        drop(in_use);
+        let pruned = by_name(
+            store
+                .prune(Duration::from_secs(86_400), false)
+                .expect("prune"),
+        );
+        assert_eq!(pruned[&held.key().directory_name()], (true, None));
+        assert_eq!(pruned["arm64-bookworm"], (true, None));
+        assert!(store.prune(month, false).expect("prune").is_empty());
+        // A build holding an entry marks it used now.
+        let fresh = commit_fake(&store, &key(&[]));
+        age(&store, &fresh, 40);
+        let _held = store.hold(&fresh.directory).expect("hold");
+        assert!(store.last_used("arm64-bookworm").is_some_and(|used| used
+            .elapsed()
+            .is_ok_and(|elapsed| elapsed < Duration::from_secs(3600))));
+        // Only this store's entries can be held.
+        assert!(store.hold(dir.path()).is_err());
+        assert!(store
+            .hold(&dir.path().join("rootfs/../rootfs/x/y"))
+            .is_err());
     }
 
     #[test]

@@ -114,6 +114,9 @@ pub struct Plan {
     pub command: Option<Step>,
     /// The planner's decision (every method's verdict, for `--explain` and `--json`).
     pub decision: crate::plan::Plan,
+    /// The root filesystem's suite the hybrid and emulated methods use (`None`: the
+    /// architecture's default): the one asked for, or the one whose Rust builds the project.
+    pub rootfs_suite: Option<String>,
 }
 
 /// A plan with the executor its steps run in, holding its build directory's lock.
@@ -124,6 +127,8 @@ pub struct Prepared {
     /// One build per build directory: held from before the generated files are written to the
     /// end of the tests (while this lives).
     pub lock: BuildDirLock,
+    /// The cache entries the steps run in, held as long (see [`crate::backend::Environment`]).
+    pub in_use: Vec<archway_rootfs::InUse>,
 }
 
 /// The per-target build directory: `<project>/build/archway/<target config>` unless given.
@@ -162,7 +167,15 @@ pub fn prepare(request: &BuildRequest, reporter: &dyn Reporter) -> Result<Prepar
     let cargo = project
         .as_ref()
         .is_some_and(|project| project.build_system == BuildSystem::Cargo);
-    let decision = decide(request, &host, cargo, reporter)?;
+    let rust_needs = cargo
+        .then(|| crate::rust_needs::project_needs(&project_dir))
+        .flatten();
+    let decision = decide(request, &host, cargo, rust_needs.clone(), reporter)?;
+    // The target's own cargo (emulated, hybrid) is its root filesystem's suite's.
+    let rootfs = match (&rust_needs, decision.method.uses_rootfs()) {
+        (Some(needs), true) => crate::rust::rootfs_for(&request.rootfs, &target, needs, reporter)?,
+        _ => request.rootfs.clone(),
+    };
     let job = Job {
         target: &target,
         host: Some(&host),
@@ -171,7 +184,7 @@ pub fn prepare(request: &BuildRequest, reporter: &dyn Reporter) -> Result<Prepar
         build_system: project.as_ref().map(|project| project.build_system),
         toolchain: &request.toolchain,
         cache_dir: request.cache_dir.as_deref(),
-        rootfs: &request.rootfs,
+        rootfs: &rootfs,
         sysroot_packages: &request.sysroot_packages,
         output: request.output.clone(),
     };
@@ -207,9 +220,11 @@ pub fn prepare(request: &BuildRequest, reporter: &dyn Reporter) -> Result<Prepar
             recipe,
             command,
             decision,
+            rootfs_suite: rootfs.suite.clone(),
         },
         executor: environment.executor,
         lock,
+        in_use: environment.in_use,
     })
 }
 
@@ -219,6 +234,7 @@ fn decide(
     request: &BuildRequest,
     host: &Host,
     cargo: bool,
+    rust_needs: Option<crate::rust::RustNeeds>,
     reporter: &dyn Reporter,
 ) -> Result<crate::plan::Plan, Error> {
     let search_path = std::env::var_os("PATH").unwrap_or_default();
@@ -233,6 +249,8 @@ fn decide(
         wants_rootfs: request.wants_rootfs.clone(),
         toolchain: request.toolchain.clone(),
         cargo,
+        rust_needs,
+        rootfs_suite: request.rootfs.suite.clone(),
     };
     let facts = crate::plan::Facts::gather(&request.target, host, &search_path, &declared);
     let decision = match crate::plan::plan(request.method, &facts, request.rootfs.setup) {

@@ -74,6 +74,18 @@ impl Emulated {
         Ok(rootfs)
     }
 
+    /// [`Emulated::ensure_rootfs`], held for as long as the [`archway_rootfs::InUse`] lives.
+    pub fn ensure_held_rootfs(
+        &self,
+        reporter: &dyn Reporter,
+    ) -> Result<(Rootfs, archway_rootfs::InUse), archway_rootfs::Error> {
+        held(
+            &self.store,
+            || self.ensure_rootfs(reporter),
+            |rootfs| rootfs.directory.clone(),
+        )
+    }
+
     /// The sandbox the build steps run in: the project (and extra directories) writable at
     /// their own paths, the working directory the project.
     pub fn sandbox(&self, rootfs: &Rootfs) -> Sandbox {
@@ -255,19 +267,30 @@ pub fn binfmt_state_in(binfmt: &archway_binfmt::BinfmtFs, qemu_name: &str) -> Bi
     // The magic is the ELF identification and e_machine; the rest of a header is free.
     let mut header = target.magic().to_vec();
     header.resize(128, 0);
-    match binfmt.handler_for(&[], &header, Path::new("/usr/bin/true")) {
-        Ok(archway_binfmt::Handler::Entry { name, .. }) => {
-            let fix_binary = binfmt
-                .entry(name.as_str())
-                .ok()
-                .flatten()
-                .is_some_and(|entry| entry.registration.flags().fix_binary);
-            BinfmtState::Registered {
-                entry: name.as_str().to_string(),
-                fix_binary,
-            }
-        }
-        _ => BinfmtState::Missing { can_install },
+    let Ok(archway_binfmt::Handler::Entry {
+        name,
+        also_matching,
+        ..
+    }) = binfmt.handler_for(&[], &header, Path::new("/usr/bin/true"))
+    else {
+        return BinfmtState::Missing { can_install };
+    };
+    // The first that lasts: another archway process's temporary entry goes with it, and the
+    // next matching entry (or the one `--setup` registers, ahead of it) runs the programs then.
+    let Some(name) = std::iter::once(name)
+        .chain(also_matching)
+        .find(|name| crate::emulation::lasting_entry(name.as_str()))
+    else {
+        return BinfmtState::Missing { can_install };
+    };
+    let fix_binary = binfmt
+        .entry(name.as_str())
+        .ok()
+        .flatten()
+        .is_some_and(|entry| entry.registration.flags().fix_binary);
+    BinfmtState::Registered {
+        entry: name.as_str().to_string(),
+        fix_binary,
     }
 }
 
@@ -352,6 +375,35 @@ pub fn interpreter_to_bind(qemu_name: &str) -> Option<PathBuf> {
     Some(entry.registration.interpreter().to_path_buf())
 }
 
+/// An entry of `store` from `ensure`, held ([`Store::hold`]); made again when a removal took
+/// it between `ensure` and the hold (once held, nothing removes it).
+pub(crate) fn held<T, E: From<archway_rootfs::Error>>(
+    store: &Store,
+    ensure: impl Fn() -> Result<T, E>,
+    directory: impl Fn(&T) -> PathBuf,
+) -> Result<(T, archway_rootfs::InUse), E> {
+    let mut entry = ensure()?;
+    for _ in 0..2 {
+        let in_use = store.hold(&directory(&entry))?;
+        if directory(&entry).is_dir() {
+            return Ok((entry, in_use));
+        }
+        drop(in_use);
+        entry = ensure()?;
+    }
+    // Removed again each time: the last word is the hold's, or the missing directory's.
+    let in_use = store.hold(&directory(&entry))?;
+    match std::fs::metadata(directory(&entry)) {
+        Ok(_) => Ok((entry, in_use)),
+        Err(source) => Err(archway_rootfs::Error::Io {
+            action: "use",
+            path: directory(&entry),
+            source,
+        }
+        .into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -408,6 +460,45 @@ mod tests {
             .map(|pair| pair[1].to_string_lossy().into_owned())
             .collect();
         assert_eq!(writable, ["/srv/project"]);
+    }
+
+    #[test]
+    fn another_processs_temporary_entry_is_not_relied_on() {
+        const QEMU_AARCH64: &str = "enabled\ninterpreter /usr/bin/qemu-aarch64-static\n\
+            flags: F\noffset 0\nmagic 7f454c460201010000000000000000000200b700\n\
+            mask ffffffffffffff00fffffffffffffffffeffffff\n";
+        let fake = |entries: &[&str]| {
+            let dir = tempfile::tempdir().expect("temp dir");
+            std::fs::write(dir.path().join("register"), "").expect("register");
+            std::fs::write(dir.path().join("status"), "enabled\n").expect("status");
+            for name in entries {
+                std::fs::write(dir.path().join(name), QEMU_AARCH64).expect("entry");
+            }
+            dir
+        };
+        // A process that is not this one's ancestor, alive while the checks run.
+        let mut other = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("sleep");
+        let theirs = format!("archway-tmp-{}-aarch64", other.id());
+        let ours = format!("archway-tmp-{}-aarch64", std::process::id());
+        let state = |entries: &[&str]| {
+            let dir = fake(entries);
+            binfmt_state_in(&archway_binfmt::BinfmtFs::new(dir.path()), "aarch64")
+        };
+        let registered = |entry: &str| BinfmtState::Registered {
+            entry: entry.to_string(),
+            fix_binary: true,
+        };
+        assert!(matches!(state(&[&theirs]), BinfmtState::Missing { .. }));
+        assert_eq!(
+            state(&[&theirs, "qemu-aarch64"]),
+            registered("qemu-aarch64")
+        );
+        assert_eq!(state(&[&ours]), registered(&ours));
+        let _ = other.kill();
+        let _ = other.wait();
     }
 
     #[test]

@@ -241,6 +241,42 @@ fn abandoned_pid(name: &str) -> Option<i32> {
     pid.parse().ok().filter(|pid| *pid > 0)
 }
 
+/// Whether a build may rely on the binfmt_misc entry `name` for its whole run: any entry but
+/// another archway process's temporary one, which goes when that process ends (a build that
+/// took it would lose its emulator halfway). A temporary entry of this process or of one of its
+/// ancestors (a test harness, a wrapper) outlives this process, so it counts.
+pub fn lasting_entry(name: &str) -> bool {
+    match abandoned_pid(name) {
+        None => true,
+        Some(pid) => ancestors().contains(&pid),
+    }
+}
+
+/// This process's id and its ancestors' (`/proc/<pid>/stat`'s parent ids, up to 1).
+fn ancestors() -> Vec<i32> {
+    let mut chain = vec![std::process::id() as i32];
+    while let Some(&pid) = chain.last() {
+        let Some(parent) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| parent_of(&stat))
+        else {
+            break;
+        };
+        if parent <= 0 || chain.contains(&parent) {
+            break;
+        }
+        chain.push(parent);
+    }
+    chain
+}
+
+/// The parent id in a `/proc/<pid>/stat` line: the field after the state, which follows the
+/// command name's closing parenthesis (the name itself may hold spaces and parentheses).
+fn parent_of(stat: &str) -> Option<i32> {
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// Whether signalling `pid` failed because no such process exists (not for lack of rights).
 fn gone(pid: rustix::process::Pid) -> bool {
     rustix::process::test_kill_process(pid) == Err(rustix::io::Errno::SRCH)
@@ -272,6 +308,32 @@ impl Kind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_another_processs_temporary_entry_is_not_relied_on() {
+        assert!(lasting_entry("qemu-aarch64"));
+        assert!(lasting_entry("archway-aarch64"));
+        // The tests' own names carry no process id.
+        assert!(lasting_entry("archway-tmp-test-cache-aarch64-12-0"));
+        assert!(lasting_entry(&format!(
+            "archway-tmp-{}-aarch64",
+            std::process::id()
+        )));
+        // The parent (the test harness's runner, or a shell) outlives this process.
+        let parent = rustix::process::getppid().map_or(0, |pid| pid.as_raw_nonzero().get());
+        assert!(lasting_entry(&format!("archway-tmp-{parent}-s390x")));
+        // A process that is not an ancestor: its entry may go at any time.
+        let mut other = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .expect("sleep");
+        assert!(!lasting_entry(&format!("archway-tmp-{}-s390x", other.id())));
+        let _ = other.kill();
+        let _ = other.wait();
+        assert_eq!(parent_of("42 (a) b) c) S 17 42 42 0"), Some(17));
+        assert_eq!(parent_of("42 (sh) S"), None);
+        assert_eq!(parent_of(""), None);
+    }
 
     /// A binfmt_misc look-alike in a temp dir: `register`, `status` and entry files in the
     /// kernel's format (Documentation/admin-guide/binfmt-misc.rst).

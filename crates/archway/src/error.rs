@@ -115,21 +115,34 @@ pub enum Error {
         emulated: bool,
     },
 
+    /// A Cargo project asks for a newer Rust ([`crate::rust_needs`]) than the `rustc` this
+    /// build would use (`debian` names it).
+    #[error("the project needs {needs}, and {debian}")]
+    ProjectNeedsNewerRust {
+        needs: crate::rust::RustNeeds,
+        debian: String,
+        fix: crate::rust::RustFix,
+    },
+
     /// The sandbox the cross and native methods' steps run in cannot start on this host.
     #[error("the build sandbox (bubblewrap) cannot start on this host: {reason}")]
     HostSandbox {
         /// bwrap's own last words.
         reason: String,
-        /// The command that allows user namespaces, when a setting forbids them.
-        user_namespaces: Option<String>,
+        /// What refuses the sandbox its user namespace, when archway can tell.
+        blocker: Option<crate::host_sandbox::NamespaceBlocker>,
+        /// The sandbox is a root filesystem's (the emulated and hybrid methods), which has no
+        /// unsandboxed form.
+        in_root_filesystem: bool,
     },
 
     /// A sandboxed step failed writing where the host sandbox keeps things read-only (its
-    /// output says `Read-only file system`): most often its own source tree, which some test
-    /// suites write into (yajl's `run_tests.sh`).
+    /// output says `Read-only file system`, or cargo's `failed to write` names a file of the
+    /// project): most often its own source tree, which some test suites write into (yajl's
+    /// `run_tests.sh`), or its `Cargo.lock`, which an older cargo rewrites.
     #[error(
-        "{step}\n  the step wrote where the sandbox keeps things read-only (\"Read-only file \
-         system\" in its output): the project's source tree `{}` or the host's system",
+        "{step}\n  the step wrote where the sandbox keeps things read-only (as its output \
+         says): the project's source tree `{}` or the host's system",
         project.display()
     )]
     SourceReadOnly {
@@ -150,6 +163,24 @@ pub enum Error {
         too_new: Box<crate::msrv::TooNew>,
         /// The newest version of the same series that this rustc builds, when known.
         fitting: Option<String>,
+        step: Box<Error>,
+    },
+
+    /// A Cargo step failed because a crate uses unstable features, which only a nightly
+    /// `rustc` compiles (Debian's is a stable release).
+    #[error(
+        "{step}\n  {}{}uses unstable Rust features, which only a nightly rustc compiles ({}); \
+         this build's rustc is a stable release{}",
+        nightly.krate.as_deref().map(|name| format!("`{name}` ")).unwrap_or_default(),
+        if nightly.krate.is_some() { "" } else { "the project " },
+        nightly.line,
+        pinned.as_ref().map(|pinned| format!(" (the project asks for one: {pinned})")).unwrap_or_default()
+    )]
+    NeedsNightlyRust {
+        nightly: Box<crate::msrv::NightlyOnly>,
+        /// The project's `rust-toolchain(.toml)` channel, when it has one.
+        pinned: Option<crate::rust_needs::PinnedToolchain>,
+        rust_target: Option<String>,
         step: Box<Error>,
     },
 
@@ -249,7 +280,38 @@ impl From<crate::config::Error> for Error {
     }
 }
 
+/// How much of a failed step's output its diagnoses read: the end, where the error is.
+const STEP_OUTPUT_TAIL: u64 = 4 << 20;
+
+/// The text of `transcript` from byte `start`, at most its last [`STEP_OUTPUT_TAIL`] bytes.
+pub(crate) fn transcript_tail(transcript: &std::path::Path, start: u64) -> Option<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(transcript).ok()?;
+    let length = file.metadata().ok()?.len();
+    file.seek(SeekFrom::Start(
+        start.max(length.saturating_sub(STEP_OUTPUT_TAIL)),
+    ))
+    .ok()?;
+    let mut bytes = Vec::new();
+    file.take(STEP_OUTPUT_TAIL).read_to_end(&mut bytes).ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 impl Error {
+    /// What the failed step of [`Error::StepFailed`] printed (its own part of the transcript,
+    /// at most the last 4 MiB), which the diagnoses read; `None` for any other error or a
+    /// transcript that cannot be read.
+    pub(crate) fn failed_step_output(&self) -> Option<String> {
+        match self {
+            Error::StepFailed {
+                transcript: Some(transcript),
+                transcript_start,
+                ..
+            } => transcript_tail(transcript, *transcript_start),
+            _ => None,
+        }
+    }
+
     /// The `hint:` line for the user, with the command that fixes it.
     /// The `map_err` for a failed filesystem `action` on `path`.
     pub(crate) fn io(
@@ -308,6 +370,19 @@ impl Error {
                 };
                 Some(format!("run `rustup target add {rust_target}`{emulated}"))
             }
+            Error::ProjectNeedsNewerRust { fix, .. } => Some(match fix {
+                crate::rust::RustFix::Rustup { rust_target } => format!(
+                    "run `rustup target add {rust_target}`: the cross method then builds with \
+                     rustup's Rust"
+                ),
+                crate::rust::RustFix::Suite { suite, version } => {
+                    format!("use `--suite {suite}` (Debian's rustc {version} there)")
+                }
+                crate::rust::RustFix::CrossWithRustup { rust_target } => format!(
+                    "run `rustup target add {rust_target}` and build with `--method cross` \
+                     (rustup's Rust)"
+                ),
+            }),
             Error::NoEmulation { arch, .. } => Some(format!(
                 "run `archway binfmt install {arch}` as root (or run `archway test` as root to \
                  register a temporary entry)"
@@ -328,16 +403,39 @@ impl Error {
             )),
             Error::Setup { hint, .. } => hint.clone(),
             Error::HostSandbox {
-                user_namespaces, ..
-            } => Some(match user_namespaces {
-                Some(command) => format!(
-                    "allow user namespaces: run `{command}` as root; or, for sources you \
-                     trust, build unsandboxed with `--no-sandbox`"
-                ),
-                None => "check that `bwrap --unshare-user --ro-bind / / true` works; or, for \
-                         sources you trust, build unsandboxed with `--no-sandbox`"
-                    .to_string(),
-            }),
+                blocker,
+                in_root_filesystem,
+                ..
+            } => {
+                let unsandboxed = if *in_root_filesystem {
+                    "or, for sources you trust, build with the cross method unsandboxed \
+                     (`--method cross --no-sandbox`)"
+                } else {
+                    "or, for sources you trust, build unsandboxed with `--no-sandbox`"
+                };
+                Some(match blocker {
+                    Some(crate::host_sandbox::NamespaceBlocker::Setting { command }) => {
+                        format!("allow user namespaces: run `{command}` as root; {unsandboxed}")
+                    }
+                    Some(crate::host_sandbox::NamespaceBlocker::Chroot) => format!(
+                        "archway runs in a chroot, where the kernel refuses the sandbox its user \
+                         namespace: run it outside the chroot, or in a tree that is the root of \
+                         its own mount namespace (a container, `systemd-nspawn`, or `unshare \
+                         --mount` with `pivot_root`); {unsandboxed}"
+                    ),
+                    Some(crate::host_sandbox::NamespaceBlocker::Seccomp) => format!(
+                        "a seccomp filter is on archway's process (`Seccomp: 2` in \
+                         /proc/self/status), as a container's profile puts one: Docker's \
+                         default refuses `unshare` and `clone` a new user namespace, and its \
+                         AppArmor profile the sandbox's mounts; run the container with \
+                         `--security-opt seccomp=unconfined --security-opt apparmor=unconfined` \
+                         (or profiles that allow both); {unsandboxed}"
+                    ),
+                    None => format!(
+                        "check that `bwrap --unshare-user --ro-bind / / true` works; {unsandboxed}"
+                    ),
+                })
+            }
             Error::RustTooOld {
                 too_new, fitting, ..
             } => {
@@ -356,6 +454,37 @@ impl Error {
                          rustc each needs); {newer}",
                         too_new.name, too_new.name, too_new.version
                     ),
+                })
+            }
+            Error::NeedsNightlyRust {
+                pinned,
+                rust_target,
+                ..
+            } => {
+                let channel = pinned
+                    .as_ref()
+                    .map(|pinned| pinned.channel.as_str())
+                    .filter(|channel| channel.starts_with("nightly"))
+                    .unwrap_or("nightly");
+                let install = match rust_target {
+                    Some(rust_target) => {
+                        format!("`rustup toolchain install {channel} --target {rust_target}`")
+                    }
+                    None => format!("`rustup toolchain install {channel}`"),
+                };
+                Some(if pinned.is_some() {
+                    format!(
+                        "install rustup and its {channel} toolchain with the target's standard \
+                         library: {install}; archway uses rustup's cargo when it is on PATH, and \
+                         the project's toolchain file picks {channel}"
+                    )
+                } else {
+                    format!(
+                        "install rustup and a nightly toolchain with the target's standard \
+                         library: {install}; then build again with `RUSTUP_TOOLCHAIN={channel}` \
+                         (or pin it in a `rust-toolchain.toml`); archway uses rustup's cargo \
+                         when it is on PATH"
+                    )
                 })
             }
             Error::MissingCompiler { missing, .. } => Some(format!(
@@ -415,7 +544,8 @@ impl Error {
             Error::MissingDependency { step, .. }
             | Error::SourceReadOnly { step, .. }
             | Error::MissingCompiler { step, .. }
-            | Error::RustTooOld { step, .. } => step.exit_code(),
+            | Error::RustTooOld { step, .. }
+            | Error::NeedsNightlyRust { step, .. } => step.exit_code(),
             _ => 1,
         }
     }
@@ -424,6 +554,87 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_crate_needing_nightly_gets_the_rustup_command_for_its_target() {
+        let step = || {
+            Box::new(Error::StepFailed {
+                step: crate::steps::StepKind::Build,
+                command: "cargo build".to_string(),
+                code: Some(101),
+                log: None,
+                transcript: None,
+                transcript_start: 0,
+            })
+        };
+        let nightly = || {
+            Box::new(crate::msrv::NightlyOnly {
+                line: "error[E0554]: `#![feature]` may not be used on the stable release channel"
+                    .to_string(),
+                krate: None,
+            })
+        };
+        let unpinned = Error::NeedsNightlyRust {
+            nightly: nightly(),
+            pinned: None,
+            rust_target: Some("riscv64gc-unknown-linux-gnu".to_string()),
+            step: step(),
+        };
+        assert!(unpinned
+            .to_string()
+            .contains("\n  the project uses unstable Rust features"));
+        assert_eq!(unpinned.exit_code(), 101);
+        let hint = unpinned.hint().expect("a hint");
+        assert!(
+            hint.contains(
+                "`rustup toolchain install nightly --target riscv64gc-unknown-linux-gnu`"
+            ) && hint.contains("`RUSTUP_TOOLCHAIN=nightly`"),
+            "{hint}"
+        );
+        let dated = Error::NeedsNightlyRust {
+            nightly: nightly(),
+            pinned: Some(crate::rust_needs::PinnedToolchain {
+                channel: "nightly-2025-01-01".to_string(),
+                file: "rust-toolchain",
+            }),
+            rust_target: None,
+            step: step(),
+        };
+        let hint = dated.hint().expect("a hint");
+        assert!(
+            hint.contains("`rustup toolchain install nightly-2025-01-01`")
+                && hint.contains("the project's toolchain file picks nightly-2025-01-01"),
+            "{hint}"
+        );
+    }
+
+    #[test]
+    fn a_failed_steps_output_is_its_own_part_of_the_transcript() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let transcript = dir.path().join("build.log");
+        std::fs::write(&transcript, "configure: ok\nld: cannot find -lz\n").expect("write");
+        let failed = |transcript: std::path::PathBuf| Error::StepFailed {
+            step: crate::steps::StepKind::Build,
+            command: "make".to_string(),
+            code: Some(2),
+            log: None,
+            transcript: Some(transcript),
+            transcript_start: "configure: ok\n".len() as u64,
+        };
+        assert_eq!(
+            failed(transcript).failed_step_output().as_deref(),
+            Some("ld: cannot find -lz\n")
+        );
+        assert_eq!(
+            failed(dir.path().join("absent.log")).failed_step_output(),
+            None
+        );
+        let interrupted = Error::Interrupted {
+            signal: 2,
+            command: "make".to_string(),
+        };
+        assert_eq!(interrupted.failed_step_output(), None);
+    }
 
     #[test]
     fn autoreconf_missing_says_where_and_how_to_install_it() {

@@ -434,7 +434,7 @@ fn probe(sandbox: &Sandbox) -> Result<(), Error> {
     // By its path: the steps' `PATH` may be a project's own few tools.
     let mut command = sandbox
         .command("/bin/sh", ["-c", ":"])
-        .map_err(|error| sandbox_error(error, Path::new("/proc/sys")))?;
+        .map_err(|error| sandbox_error(error, Path::new("/"), Path::new("/proc")))?;
     let output = command
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -466,20 +466,115 @@ fn probe(sandbox: &Sandbox) -> Result<(), Error> {
             .map(|line| line.strip_prefix("bwrap: ").unwrap_or(line))
             .unwrap_or("bwrap failed")
             .to_string(),
-        user_namespaces: user_namespace_setting(Path::new("/proc/sys")),
+        blocker: namespace_blocker(Path::new("/"), Path::new("/proc")),
+        in_root_filesystem: false,
     })
 }
 
 /// A sandbox that could not even be prepared: a user namespace the kernel refused is said as
-/// bwrap's own refusal is, with the setting that allows it.
-fn sandbox_error(error: archway_rootfs::Error, proc_sys: &Path) -> Error {
+/// bwrap's own refusal is, with what refused it. `root` is `/`, `proc` is `/proc`.
+fn sandbox_error(error: archway_rootfs::Error, root: &Path, proc: &Path) -> Error {
     match error {
         archway_rootfs::Error::UserNamespace { reason } => Error::HostSandbox {
             reason,
-            user_namespaces: user_namespace_setting(proc_sys),
+            blocker: namespace_blocker(root, proc),
+            in_root_filesystem: false,
         },
         other => Error::Rootfs(other),
     }
+}
+
+/// A step of any method whose sandbox was refused its user namespace (the emulated and hybrid
+/// methods' root filesystem sandbox too) is said as the host sandbox's refusal is, with what
+/// refused it.
+pub(crate) fn namespace_refused(error: Error, method: crate::method::Method) -> Error {
+    match error {
+        Error::Rootfs(archway_rootfs::Error::UserNamespace { reason }) => Error::HostSandbox {
+            reason,
+            blocker: namespace_blocker(Path::new("/"), Path::new("/proc")),
+            in_root_filesystem: matches!(
+                method,
+                crate::method::Method::Emulated | crate::method::Method::Hybrid
+            ),
+        },
+        other => other,
+    }
+}
+
+/// What keeps the kernel from making the sandbox's user namespace, when archway can tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NamespaceBlocker {
+    /// A setting forbids them; the command allows them.
+    Setting { command: String },
+    /// archway runs in a chroot: its root is not its mount namespace's, and the kernel refuses
+    /// a new user namespace to such a process (EPERM, user_namespaces(7)).
+    Chroot,
+    /// A seccomp filter is on archway's process (`Seccomp: 2` in `/proc/self/status`): a
+    /// container's profile most often, Docker's default among them, which refuses `unshare`
+    /// and `clone` with `CLONE_NEWUSER`.
+    Seccomp,
+}
+
+/// The setting that forbids user namespaces, else a chroot archway runs in, else a seccomp
+/// filter on it. `root` is `/`, `proc` is `/proc`.
+fn namespace_blocker(root: &Path, proc: &Path) -> Option<NamespaceBlocker> {
+    if let Some(command) = user_namespace_setting(&proc.join("sys")) {
+        return Some(NamespaceBlocker::Setting { command });
+    }
+    if chrooted(root, proc) == Some(true) {
+        return Some(NamespaceBlocker::Chroot);
+    }
+    seccomp_filtered(proc).then_some(NamespaceBlocker::Seccomp)
+}
+
+/// Whether a seccomp filter is on this process: `Seccomp: 2` (filter mode) in
+/// `proc/self/status`.
+fn seccomp_filtered(proc: &Path) -> bool {
+    std::fs::read_to_string(proc.join("self/status")).is_ok_and(|status| {
+        status.lines().any(|line| {
+            line.strip_prefix("Seccomp:")
+                .is_some_and(|mode| mode.trim() == "2")
+        })
+    })
+}
+
+/// Whether this process's root (`root`) is not the root of the mount namespace it lives in.
+/// Sure when the root is no mount point at all (`proc/self/mountinfo` has no mount on `/`:
+/// `pivot_root` and a namespace's first root are mounts, a chroot's directory need not be),
+/// or, when process 1 shares the mount namespace and its root can be read (as root), when the
+/// two roots differ. `None` when it cannot tell.
+fn chrooted(root: &Path, proc: &Path) -> Option<bool> {
+    use rustix::fs::{statx, AtFlags, StatxFlags, CWD};
+    let mountinfo = std::fs::read_to_string(proc.join("self/mountinfo")).ok()?;
+    // `ID PARENT MAJOR:MINOR ROOT MOUNT-POINT ...`: the mount point is the fifth field.
+    if !mountinfo
+        .lines()
+        .any(|line| line.split(' ').nth(4) == Some("/"))
+    {
+        return Some(true);
+    }
+    let namespace = |pid: &str| std::fs::read_link(proc.join(pid).join("ns/mnt")).ok();
+    if namespace("self")? != namespace("1")? {
+        return None;
+    }
+    let identity = |path: &Path| {
+        statx(
+            CWD,
+            path,
+            AtFlags::empty(),
+            StatxFlags::INO | StatxFlags::MNT_ID,
+        )
+        .ok()
+        .map(|stat| {
+            (
+                stat.stx_mnt_id,
+                stat.stx_dev_major,
+                stat.stx_dev_minor,
+                stat.stx_ino,
+            )
+        })
+    };
+    Some(identity(root)? != identity(&proc.join("1/root"))?)
 }
 
 /// The setting that forbids user namespaces, if one does, with the command that allows them:
@@ -520,7 +615,7 @@ pub(crate) fn diagnose(
     if !sandboxed {
         return error;
     }
-    match failed_step_output(&error) {
+    match error.failed_step_output() {
         Some(text) if wrote_into(&text, &plan.project_dir) => Error::SourceReadOnly {
             project: plan.project_dir.clone(),
             build_dir: plan.build_dir.clone(),
@@ -533,21 +628,30 @@ pub(crate) fn diagnose(
 /// Whether a line of `output` says "Read-only file system" about a path in `project`: one that
 /// names a path under it, or only relative paths (the step's directory: yajl's `cannot create
 /// cases/x.test`). A line about an absolute path elsewhere (`/etc`, `/usr/local`) is the host
-/// system's, which a copy of the project would not change.
+/// system's, which a copy of the project would not change. Or cargo's own
+/// `error: failed to write <path>` about a path in `project`, whatever the cause under it:
+/// "Read-only file system" over a read-only bind, "Permission denied" as the sandbox's id over
+/// root's project (an older cargo rewriting a `Cargo.lock` a newer one wrote).
 fn wrote_into(output: &str, project: &Path) -> bool {
-    output
-        .lines()
-        .filter(|line| line.contains("Read-only file system"))
-        .any(|line| {
-            let absolute: Vec<&str> = line
-                .split(|c: char| c.is_whitespace() || "'\"`‘’:,()".contains(c))
-                .filter(|word| word.starts_with('/'))
-                .collect();
-            absolute.is_empty()
-                || absolute
-                    .iter()
-                    .any(|word| Path::new(word).starts_with(project))
-        })
+    let cargo_wrote = output.lines().any(|line| {
+        line.trim_start()
+            .strip_prefix("error: failed to write ")
+            .is_some_and(|path| Path::new(path.trim_end()).starts_with(project))
+    });
+    cargo_wrote
+        || output
+            .lines()
+            .filter(|line| line.contains("Read-only file system"))
+            .any(|line| {
+                let absolute: Vec<&str> = line
+                    .split(|c: char| c.is_whitespace() || "'\"`‘’:,()".contains(c))
+                    .filter(|word| word.starts_with('/'))
+                    .collect();
+                absolute.is_empty()
+                    || absolute
+                        .iter()
+                        .any(|word| Path::new(word).starts_with(project))
+            })
 }
 
 /// A failed step whose output names the C++ cross compiler the toolchain lacks becomes
@@ -566,36 +670,13 @@ fn compiler_error(error: Error, missing: &archway_toolchain::MissingCompiler) ->
     let Some(name) = missing.program.file_name().and_then(|name| name.to_str()) else {
         return error;
     };
-    match failed_step_output(&error) {
+    match error.failed_step_output() {
         Some(text) if text.contains(name) => Error::MissingCompiler {
             missing: missing.clone(),
             step: Box::new(error),
         },
         _ => error,
     }
-}
-
-/// The output of the step an error says failed, at most its last 4 MiB.
-fn failed_step_output(error: &Error) -> Option<String> {
-    use std::io::{Read, Seek, SeekFrom};
-    let Error::StepFailed {
-        transcript: Some(transcript),
-        transcript_start,
-        ..
-    } = error
-    else {
-        return None;
-    };
-    let read = || -> std::io::Result<String> {
-        let mut file = std::fs::File::open(transcript)?;
-        let length = file.metadata()?.len();
-        let start = (*transcript_start).max(length.saturating_sub(4 << 20));
-        file.seek(SeekFrom::Start(start))?;
-        let mut bytes = Vec::new();
-        file.take(4 << 20).read_to_end(&mut bytes)?;
-        Ok(String::from_utf8_lossy(&bytes).into_owned())
-    };
-    read().ok()
 }
 
 #[cfg(test)]
@@ -622,6 +703,16 @@ mod tests {
             // A sibling whose name starts the same is not the project.
             ("cp: cannot create '/srv/work/yajl2/x': Read-only file system", false),
             ("error: no such file", false),
+            // cargo 1.63 rewriting a lock, as the sandbox's id over root's project.
+            (
+                "error: failed to write /srv/work/yajl/Cargo.lock\n\nCaused by:\n  \
+                 failed to open: /srv/work/yajl/Cargo.lock\n\nCaused by:\n  Permission \
+                 denied (os error 13)",
+                true,
+            ),
+            ("error: failed to write /etc/x.lock", false),
+            ("error: failed to write /srv/work/yajl2/Cargo.lock", false),
+            ("note: failed to write /srv/work/yajl/x", false),
         ] {
             assert_eq!(
                 wrote_into(&format!("make: entering\n{line}\n"), project),
@@ -811,33 +902,39 @@ mod tests {
 
     #[test]
     fn the_setting_that_forbids_user_namespaces_is_named_with_its_fix() {
-        let proc_sys = tempfile::tempdir().expect("temp dir");
+        let proc = tempfile::tempdir().expect("temp dir");
+        let proc_sys = proc.path().join("sys");
         let write = |path: &str, value: &str| {
-            let path = proc_sys.path().join(path);
+            let path = proc_sys.join(path);
             std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
             std::fs::write(path, value).expect("write");
         };
         write("user/max_user_namespaces", "15000\n");
         write("kernel/unprivileged_userns_clone", "1\n");
-        assert_eq!(user_namespace_setting(proc_sys.path()), None);
+        assert_eq!(user_namespace_setting(&proc_sys), None);
+        // No mountinfo: whether this is a chroot is not known either.
+        assert_eq!(namespace_blocker(Path::new("/"), proc.path()), None);
         write("kernel/apparmor_restrict_unprivileged_userns", "1\n");
         assert_eq!(
-            user_namespace_setting(proc_sys.path()).as_deref(),
+            user_namespace_setting(&proc_sys).as_deref(),
             Some("sysctl -w kernel.apparmor_restrict_unprivileged_userns=0")
         );
         write("kernel/unprivileged_userns_clone", "0\n");
         assert_eq!(
-            user_namespace_setting(proc_sys.path()).as_deref(),
+            user_namespace_setting(&proc_sys).as_deref(),
             Some("sysctl -w kernel.unprivileged_userns_clone=1")
         );
         write("user/max_user_namespaces", "0\n");
         assert_eq!(
-            user_namespace_setting(proc_sys.path()).as_deref(),
-            Some("sysctl -w user.max_user_namespaces=15000")
+            namespace_blocker(Path::new("/"), proc.path()),
+            Some(NamespaceBlocker::Setting {
+                command: "sysctl -w user.max_user_namespaces=15000".to_string()
+            })
         );
         let error = Error::HostSandbox {
             reason: "setting up uid map: Permission denied".to_string(),
-            user_namespaces: user_namespace_setting(proc_sys.path()),
+            blocker: namespace_blocker(Path::new("/"), proc.path()),
+            in_root_filesystem: false,
         };
         assert_eq!(
             error.to_string(),
@@ -856,7 +953,8 @@ mod tests {
             archway_rootfs::Error::UserNamespace {
                 reason: "unshare: unshare failed: No space left on device".to_string(),
             },
-            proc_sys.path(),
+            Path::new("/"),
+            proc.path(),
         );
         assert_eq!(
             refused.to_string(),
@@ -869,9 +967,112 @@ mod tests {
                 path: "relative".into(),
                 reason: "it is not an absolute path",
             },
-            proc_sys.path(),
+            Path::new("/"),
+            proc.path(),
         );
         assert!(matches!(other, Error::Rootfs(_)), "{other}");
+    }
+
+    #[test]
+    fn a_seccomp_filter_is_told_from_the_process_status() {
+        let proc = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(proc.path().join("self")).expect("mkdir");
+        let status = |mode: &str| {
+            std::fs::write(
+                proc.path().join("self/status"),
+                format!("Name:\tarchway\nNoNewPrivs:\t1\nSeccomp:\t{mode}\nSeccomp_filters:\t1\n"),
+            )
+            .expect("status")
+        };
+        status("2");
+        assert!(seccomp_filtered(proc.path()));
+        // No mountinfo: no chroot known; the filter is what is said.
+        assert_eq!(
+            namespace_blocker(Path::new("/"), proc.path()),
+            Some(NamespaceBlocker::Seccomp)
+        );
+        for mode in ["0", "1", ""] {
+            status(mode);
+            assert!(!seccomp_filtered(proc.path()), "{mode}");
+        }
+        assert!(!seccomp_filtered(&proc.path().join("none")));
+    }
+
+    #[test]
+    fn a_chroot_is_told_from_its_mounts_and_from_process_1s_root() {
+        let proc = tempfile::tempdir().expect("temp dir");
+        let trees = tempfile::tempdir().expect("temp dir");
+        let (init_root, other) = (trees.path().join("init"), trees.path().join("other"));
+        for directory in [
+            &init_root,
+            &other,
+            &proc.path().join("self/ns"),
+            &proc.path().join("1/ns"),
+        ] {
+            std::fs::create_dir_all(directory).expect("mkdir");
+        }
+        let mountinfo = proc.path().join("self/mountinfo");
+        let link = |target: &Path, link: &str| {
+            std::os::unix::fs::symlink(target, proc.path().join(link)).expect("symlink")
+        };
+        link(&init_root, "1/root");
+        link(Path::new("mnt:[4026531841]"), "self/ns/mnt");
+        link(Path::new("mnt:[4026531841]"), "1/ns/mnt");
+        // A root that is no mount point: a chroot, whoever asks.
+        std::fs::write(
+            &mountinfo,
+            "22 1 254:1 / /work rw,relatime shared:1 - ext4 /dev/vda rw\n",
+        )
+        .expect("mountinfo");
+        assert_eq!(chrooted(&init_root, proc.path()), Some(true));
+        assert_eq!(
+            namespace_blocker(&init_root, proc.path()),
+            Some(NamespaceBlocker::Chroot)
+        );
+        // A mount on `/`: then process 1's root decides.
+        std::fs::write(
+            &mountinfo,
+            "22 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda rw\n",
+        )
+        .expect("mountinfo");
+        assert_eq!(chrooted(&init_root, proc.path()), Some(false));
+        assert_eq!(chrooted(&other, proc.path()), Some(true));
+        // Process 1 in another mount namespace says nothing of ours.
+        std::fs::remove_file(proc.path().join("1/ns/mnt")).expect("rm");
+        link(Path::new("mnt:[4026532000]"), "1/ns/mnt");
+        assert_eq!(chrooted(&other, proc.path()), None);
+        assert_eq!(namespace_blocker(&other, proc.path()), None);
+        // This process, here: not in a chroot (or not known, without root).
+        assert_ne!(chrooted(Path::new("/"), Path::new("/proc")), Some(true));
+        let hint = |in_root_filesystem| {
+            Error::HostSandbox {
+                reason: "unshare: unshare failed: Operation not permitted".to_string(),
+                blocker: Some(NamespaceBlocker::Chroot),
+                in_root_filesystem,
+            }
+            .hint()
+            .expect("a hint")
+        };
+        assert!(hint(false).starts_with("archway runs in a chroot"));
+        assert!(hint(false).ends_with("build unsandboxed with `--no-sandbox`"));
+        // The emulated and hybrid methods have no unsandboxed form; the cross method has.
+        let emulated = namespace_refused(
+            Error::Rootfs(archway_rootfs::Error::UserNamespace {
+                reason: "unshare: unshare failed: Operation not permitted".to_string(),
+            }),
+            crate::method::Method::Emulated,
+        );
+        assert!(
+            matches!(
+                emulated,
+                Error::HostSandbox {
+                    in_root_filesystem: true,
+                    ..
+                }
+            ),
+            "{emulated:?}"
+        );
+        assert!(hint(true).ends_with("(`--method cross --no-sandbox`)"));
     }
 
     #[test]

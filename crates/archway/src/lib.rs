@@ -52,6 +52,7 @@ pub mod process;
 pub mod project;
 pub mod reproducible;
 pub mod rust;
+pub mod rust_needs;
 pub mod steps;
 
 pub use archway_platform as platform;

@@ -544,24 +544,11 @@ pub fn lookup(
 }
 
 /// How much of the end of a build log is read: the failing step's error is near its end.
-const LOG_TAIL: u64 = 4 << 20;
-
 /// The missing dependency of a failed step, from its output in `log` (from byte `start`, at
-/// most the last [`LOG_TAIL`] bytes).
-pub fn find_in_log(log: &Path, start: u64) -> Option<Missing> {
-    find(&log_tail(log, start)?)
-}
-
-/// A failed step's output in `log`: from byte `start`, at most the last [`LOG_TAIL`] bytes.
-pub(crate) fn log_tail(log: &Path, start: u64) -> Option<String> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut file = std::fs::File::open(log).ok()?;
-    let length = file.metadata().ok()?.len();
-    file.seek(SeekFrom::Start(start.max(length.saturating_sub(LOG_TAIL))))
-        .ok()?;
-    let mut bytes = Vec::new();
-    file.take(LOG_TAIL).read_to_end(&mut bytes).ok()?;
-    Some(String::from_utf8_lossy(&bytes).into_owned())
+/// most the last 4 MiB).
+#[cfg(test)]
+fn find_in_log(log: &Path, start: u64) -> Option<Missing> {
+    find(&crate::error::transcript_tail(log, start)?)
 }
 
 /// Turns a failed step whose log names a missing dependency into
@@ -573,15 +560,7 @@ pub(crate) fn diagnose(
     request: &crate::build::BuildRequest,
 ) -> crate::Error {
     use crate::method::Method;
-    let crate::Error::StepFailed {
-        transcript: Some(log),
-        transcript_start,
-        ..
-    } = &error
-    else {
-        return error;
-    };
-    let Some(missing) = find_in_log(log, *transcript_start) else {
+    let Some(missing) = error.failed_step_output().and_then(|output| find(&output)) else {
         return error;
     };
     let (Some(architecture), Some(multiarch)) =
@@ -592,7 +571,7 @@ pub(crate) fn diagnose(
     let target = plan.target.config();
     let (fix, suite) = match plan.method {
         Method::Cross => (Fix::Sysroot { target }, None),
-        Method::Hybrid | Method::Emulated => (Fix::Rootfs { target }, request.rootfs.suite.clone()),
+        Method::Hybrid | Method::Emulated => (Fix::Rootfs { target }, plan.rootfs_suite.clone()),
         Method::Native => (Fix::Host, None),
     };
     let suite = suite.unwrap_or_else(|| {

@@ -348,20 +348,53 @@ pub fn fitting_version(too_new: &TooNew, cargo_home: &Path) -> Option<String> {
     }
 }
 
+/// A crate that only a nightly `rustc` compiles, from a failed cargo step's output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NightlyOnly {
+    /// The compiler's error line (`error[E0554]: ...`).
+    pub line: String,
+    /// The crate cargo could not compile, when its output names it.
+    pub krate: Option<String>,
+}
+
+/// A stable `rustc` refusing unstable features (`#![feature]`, `-Z` flags): error E0554.
+pub fn nightly_only(output: &str) -> Option<NightlyOnly> {
+    let line = output
+        .lines()
+        .map(str::trim)
+        .find(|line| line.starts_with("error[E0554]"))?;
+    let krate = output
+        .lines()
+        .filter_map(|line| line.split("could not compile `").nth(1))
+        .find_map(|rest| rest.split_once('`'))
+        .map(|(name, _)| name.to_string())
+        .filter(|name| {
+            name.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        });
+    Some(NightlyOnly {
+        line: line.chars().take(200).collect(),
+        krate,
+    })
+}
+
 /// A failed cargo step whose log says a locked package needs a newer `rustc` becomes
-/// [`crate::Error::RustTooOld`], with the version to pin when cargo's index cache knows one.
+/// [`crate::Error::RustTooOld`], with the version to pin when cargo's index cache knows one;
+/// one whose log says a crate needs a nightly `rustc` becomes [`crate::Error::NeedsNightlyRust`].
 pub(crate) fn diagnose(error: crate::Error, plan: &crate::build::Plan) -> crate::Error {
-    let crate::Error::StepFailed {
-        transcript: Some(log),
-        transcript_start,
-        ..
-    } = &error
-    else {
+    let Some(text) = error.failed_step_output() else {
         return error;
     };
-    let Some(too_new) =
-        crate::missing::log_tail(log, *transcript_start).and_then(|text| too_new(&text))
-    else {
+    if let Some(nightly) = nightly_only(&text) {
+        return crate::Error::NeedsNightlyRust {
+            nightly: Box::new(nightly),
+            pinned: crate::rust_needs::toolchain_file(&plan.project_dir)
+                .filter(|pinned| pinned.channel.starts_with("nightly")),
+            rust_target: crate::rust::rust_target_of(&plan.target),
+            step: Box::new(error),
+        };
+    }
+    let Some(too_new) = too_new(&text) else {
         return error;
     };
     let fitting = fitting_version(&too_new, &plan.build_dir.join(".archway/cargo-home"));
@@ -721,5 +754,30 @@ source = "git+https://example.com/repo#abc"
         );
         let empty = tempfile::tempdir().expect("temp dir");
         assert_eq!(fitting_version(&too_new, empty.path()), None);
+    }
+
+    #[test]
+    fn a_stable_rustc_refusing_a_feature_names_the_crate() {
+        let output = "   Compiling nightly v0.1.0 (/src)\n\
+            error[E0554]: `#![feature]` may not be used on the stable release channel\n \
+            --> src/lib.rs:1:1\n\
+            error: could not compile `nightly` due to previous error\n";
+        assert_eq!(
+            nightly_only(output),
+            Some(NightlyOnly {
+                line: "error[E0554]: `#![feature]` may not be used on the stable release channel"
+                    .to_string(),
+                krate: Some("nightly".to_string()),
+            })
+        );
+        // Without cargo's summary line the crate is not known; a name that is not a crate's
+        // is not taken.
+        let alone = "error[E0554]: `#![feature]` may not be used on the stable release channel\n";
+        assert_eq!(nightly_only(alone).and_then(|found| found.krate), None);
+        let odd = format!("{alone}error: could not compile `a b` (lib)\n");
+        assert_eq!(nightly_only(&odd).and_then(|found| found.krate), None);
+        // Other errors are not this one.
+        assert_eq!(nightly_only("error[E0433]: failed to resolve\n"), None);
+        assert_eq!(nightly_only(""), None);
     }
 }

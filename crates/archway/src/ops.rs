@@ -319,6 +319,7 @@ fn run(
         plan,
         executor,
         lock: _lock,
+        in_use: _in_use,
     } = prepare(&request, reporter)?;
     if let ChildOutput::Log(log) | ChildOutput::Tee(log) = &request.output {
         // `-q`'s log holds this build's output only (the build directory's lock is held).
@@ -420,6 +421,7 @@ fn run(
         }
     }
     let mut outcome = execute(&plan, goal, executor.as_ref(), reporter)
+        .map_err(|error| crate::host_sandbox::namespace_refused(error, plan.method))
         .map_err(|error| crate::missing::diagnose(error, &plan, &request))
         .map_err(|error| crate::host_sandbox::diagnose(error, &plan, &request))
         .map_err(|error| crate::host_sandbox::diagnose_compiler(error, &plan))
@@ -595,6 +597,8 @@ pub enum Shell {
         /// The environment in a few words (`bubblewrap in the arm64/bookworm root filesystem`).
         description: String,
         command: Box<std::process::Command>,
+        /// The cache entries the shell runs in, held while it runs (see `rootfs prune`).
+        in_use: Vec<archway_rootfs::InUse>,
     },
 }
 
@@ -626,6 +630,7 @@ pub fn shell(options: &ShellOptions, reporter: &dyn Reporter) -> Result<Shell, E
     let declared = crate::plan::Declared {
         wants_rootfs: request.wants_rootfs.clone(),
         toolchain: request.toolchain.clone(),
+        rootfs_suite: request.rootfs.suite.clone(),
         ..crate::plan::Declared::default()
     };
     let facts = crate::plan::Facts::gather(&request.target, &host, &search_path, &declared);
@@ -660,7 +665,7 @@ pub fn shell(options: &ShellOptions, reporter: &dyn Reporter) -> Result<Shell, E
         sysroot_packages: &[],
         output: ChildOutput::Inherit,
     };
-    let (sandbox, description) = crate::backend::sandbox(method, &job, reporter)?;
+    let (sandbox, description, in_use) = crate::backend::sandbox(method, &job, reporter)?;
     let architecture = archway_rootfs::Architecture::from_platform(&request.target)?;
     let command = sandbox
         .interactive(true)
@@ -670,5 +675,6 @@ pub fn shell(options: &ShellOptions, reporter: &dyn Reporter) -> Result<Shell, E
         method,
         description,
         command: Box::new(command),
+        in_use,
     })
 }

@@ -55,6 +55,10 @@ pub struct Declared {
     /// The project is built by Cargo: the cross method then needs the target's Rust standard
     /// library (rustup's, or Debian's in a native prefix).
     pub cargo: bool,
+    /// What the Cargo project asks of Rust: the suite of Debian's Rust is chosen by it.
+    pub rust_needs: Option<crate::rust::RustNeeds>,
+    /// The root filesystem's suite asked for (`--suite`, `rootfs-suite`).
+    pub rootfs_suite: Option<String>,
 }
 
 /// Everything the choice depends on, gathered from the machine or made up by a test.
@@ -86,6 +90,9 @@ pub struct Facts {
     pub wants_rootfs: Option<String>,
     /// The Debian architecture of a root filesystem for the target (`None`: no Debian port).
     pub rootfs_architecture: Option<Architecture>,
+    /// Its suite: the one asked for, else the one whose Rust builds a Cargo project
+    /// ([`crate::rust::suite_for`]); `None`: the architecture's default.
+    pub rootfs_suite: Option<archway_rootfs::Suite>,
     /// The target's CPU is below the baseline of Debian's libraries for its architecture
     /// (raspberryPi's ARMv6KZ with Debian armhf's ARMv7-A): what it lacks, and the ways out.
     /// The Debian sysroot, the cross toolchain's own libc and the root filesystem all are
@@ -137,14 +144,31 @@ impl Facts {
             None => BinfmtState::Missing { can_install: false },
         };
         let rootfs_architecture = Architecture::from_platform(target).ok();
+        let rootfs_suite = match &declared.rootfs_suite {
+            // An unknown name is the root filesystem's error to give, when it is made.
+            Some(name) => name.parse().ok(),
+            // The suite whose Rust builds the project, else the newest, which the verdict
+            // then names as too old.
+            None => rootfs_architecture.and_then(|architecture| {
+                declared.rust_needs.as_ref().map(|needs| {
+                    crate::rust::suite_for(architecture, Some(needs))
+                        .unwrap_or_else(|| crate::rust::newest_suite(architecture))
+                })
+            }),
+        };
         let baseline_conflict = target
             .debian_arch()
             .and_then(|architecture| archway_platform::baseline_conflict(target, architecture))
             .map(|conflict| (conflict.to_string(), conflict.hint()));
         let needs_libraries = !declared.sysroot_packages.is_empty();
-        let rust = declared
-            .cargo
-            .then(|| crate::rust::RustFacts::gather(target, &host.platform, search_path));
+        let rust = declared.cargo.then(|| {
+            crate::rust::RustFacts::gather(
+                target,
+                &host.platform,
+                search_path,
+                declared.rust_needs.clone(),
+            )
+        });
         Facts {
             rust,
             host: host.platform.config(),
@@ -170,6 +194,7 @@ impl Facts {
                 rootfs_architecture,
             ),
             rootfs_architecture,
+            rootfs_suite,
             baseline_conflict,
             own_sysroot: declared.toolchain.sysroot.is_some(),
             emulator: archway_platform::emulator::Emulator::for_platform(target).map(|emulator| {
@@ -303,16 +328,18 @@ impl std::error::Error for Unavailable {}
 impl Unavailable {
     /// What to install for each method, one `method: command` per line.
     pub fn hint(&self) -> Option<String> {
-        let mut fixes: Vec<String> = self
-            .decisions
-            .iter()
-            .filter_map(|decision| {
-                Some(format!(
-                    "for {}: run `{}`",
-                    decision.method,
-                    decision.fix.as_ref()?
-                ))
-            })
+        // Methods with the same fix share one line, as their reasons do.
+        let mut grouped: Vec<(Vec<&str>, &str)> = Vec::new();
+        for decision in &self.decisions {
+            let Some(fix) = &decision.fix else { continue };
+            match grouped.iter_mut().find(|(_, shared)| shared == fix) {
+                Some((methods, _)) => methods.push(decision.method.name()),
+                None => grouped.push((vec![decision.method.name()], fix)),
+            }
+        }
+        let mut fixes: Vec<String> = grouped
+            .into_iter()
+            .map(|(methods, fix)| format!("for {}: run `{fix}`", methods.join(", ")))
             .collect();
         for decision in &self.decisions {
             if let Some(advice) = &decision.advice {
@@ -496,6 +523,7 @@ mod tests {
                 "archway sysroot add --target aarch64-unknown-linux-gnu libpng-dev".to_string(),
             ),
             rootfs_architecture: Some(Architecture::Arm64),
+            rootfs_suite: None,
             baseline_conflict: None,
             own_sysroot: false,
             emulator: Some("qemu-aarch64 (cpu cortex-a53)".to_string()),
@@ -504,6 +532,37 @@ mod tests {
             binfmt: BinfmtState::Missing { can_install: false },
             rust: None,
         }
+    }
+
+    #[test]
+    fn a_target_the_host_runs_needs_no_emulator_unless_an_entry_claims_it() {
+        let native = with(|f| f.runs_natively = true);
+        let verdict = crate::backend::get(Method::Emulated).judge(&native, false);
+        assert!(verdict.decision.usable, "{verdict:?}");
+        assert!(
+            verdict.decision.reason.starts_with(
+                "this host runs `aarch64-unknown-linux-gnu` programs itself (no emulator)"
+            ),
+            "{verdict:?}"
+        );
+        assert!(verdict.setup.is_empty());
+        // A binfmt entry that claims them runs them: that is what is said.
+        let claimed = with(|f| {
+            f.runs_natively = true;
+            f.qemu_interpreter = Some(PathBuf::from("/usr/bin/qemu-aarch64-static"));
+            f.binfmt = registered()
+        });
+        let verdict = crate::backend::get(Method::Emulated).judge(&claimed, false);
+        assert!(
+            verdict.decision.usable
+                && verdict
+                    .decision
+                    .reason
+                    .starts_with("binfmt entry `qemu-aarch64`")
+        );
+        // Not run by the host: an emulator is still needed.
+        let verdict = crate::backend::get(Method::Emulated).judge(&bare(), false);
+        assert!(!verdict.decision.usable, "{verdict:?}");
     }
 
     fn registered() -> BinfmtState {
@@ -661,6 +720,28 @@ mod tests {
                 with(|f| {
                     f.qemu_interpreter = qemu.clone();
                     f.binfmt = registered()
+                }),
+                false,
+                Some(Method::Emulated),
+                4,
+            ),
+            (
+                "a 32-bit sibling the host runs, no toolchain: its root filesystem, no emulator",
+                with(|f| {
+                    f.runs_natively = true;
+                    f.qemu_interpreter = None;
+                    f.binfmt = BinfmtState::Missing { can_install: false }
+                }),
+                false,
+                Some(Method::Emulated),
+                4,
+            ),
+            (
+                "a 32-bit sibling the host runs, without QEMU for it at all",
+                with(|f| {
+                    f.runs_natively = true;
+                    f.qemu_name = None;
+                    f.emulator = None
                 }),
                 false,
                 Some(Method::Emulated),
@@ -848,6 +929,85 @@ mod tests {
             .starts_with("method: emulated (binfmt entry `qemu-aarch64` (F)"));
     }
 
+    #[test]
+    fn the_root_filesystem_verdict_names_its_suite_and_refuses_a_rust_too_old() {
+        let emulated = |facts: &Facts| {
+            plan(MethodRequest::Only(Method::Emulated), facts, false)
+                .map(|plan| plan.reason())
+                .map_err(|unavailable| {
+                    unavailable
+                        .decisions
+                        .iter()
+                        .map(|verdict| verdict.reason.clone())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })
+        };
+        let ready = |f: &mut Facts| {
+            f.qemu_interpreter = Some(PathBuf::from("/usr/bin/qemu-aarch64-static"));
+            f.binfmt = registered();
+        };
+        // The suite asked for is the one named.
+        let trixie = with(|f| {
+            ready(f);
+            f.rootfs_suite = Some(archway_rootfs::Suite::Trixie);
+        });
+        let reason = emulated(&trixie).expect("emulated serves");
+        assert!(reason.ends_with("arm64/trixie root filesystem"), "{reason}");
+        // A Cargo project asking more than the suite's rustc: refused, with rustup's way.
+        let too_old = with(|f| {
+            ready(f);
+            let mut rust = rust(false, true).expect("facts");
+            rust.needs = Some(crate::rust::RustNeeds {
+                version: crate::rust::RustVersion {
+                    major: 1,
+                    minor: 85,
+                },
+                why: "`edition = \"2024\"` in `Cargo.toml`".to_string(),
+            });
+            f.rust = Some(rust);
+        });
+        let refused = emulated(&too_old).expect_err("bookworm's 1.63 is too old");
+        assert!(
+            refused.contains(
+                "the arm64/bookworm root filesystem's rustc 1.63 is older than the project \
+                 needs (Rust 1.85 (`edition = \"2024\"` in `Cargo.toml`))"
+            ),
+            "{refused}"
+        );
+        // Trixie's serves: the hint says so.
+        let hint = plan(MethodRequest::Only(Method::Emulated), &too_old, false)
+            .expect_err("refused")
+            .hint();
+        assert_eq!(
+            hint.as_deref(),
+            Some("use `--suite trixie` (Debian's rustc 1.85 there)")
+        );
+    }
+
+    #[test]
+    fn methods_with_one_fix_share_its_hint_line() {
+        let facts = with(|f| {
+            f.qemu_interpreter = Some(PathBuf::from("/usr/bin/qemu-aarch64-static"));
+            f.binfmt = registered();
+            let mut rust = rust(false, true).expect("facts");
+            rust.needs = Some(crate::rust::RustNeeds {
+                version: crate::rust::RustVersion {
+                    major: 1,
+                    minor: 90,
+                },
+                why: "`rust-version = \"1.90\"` in `Cargo.toml`".to_string(),
+            });
+            f.rust = Some(rust);
+            f.rootfs_suite = Some(archway_rootfs::Suite::Trixie);
+        });
+        let unavailable = plan(MethodRequest::Auto, &facts, false).expect_err("none serves");
+        assert_eq!(
+            unavailable.hint().as_deref(),
+            Some("for cross, emulated: run `rustup target add aarch64-unknown-linux-gnu`")
+        );
+    }
+
     fn rust(rustup: bool, debian: bool) -> Option<crate::rust::RustFacts> {
         Some(crate::rust::RustFacts {
             target: "aarch64-unknown-linux-gnu".to_string(),
@@ -863,6 +1023,7 @@ mod tests {
                 Err("the native prefix holds Debian's amd64 programs, and this host is `aarch64-unknown-linux-gnu`".to_string())
             },
             debian_port: true,
+            needs: None,
         })
     }
 

@@ -46,6 +46,7 @@ use crate::backend::{Environment, Job};
 use crate::emulated::SandboxExecutor;
 use crate::executor::Executor;
 use crate::project::BuildSystem;
+pub use crate::rust_needs::RustNeeds;
 use crate::steps::{CrossFiles, CrossSetup, Step, Toolset};
 use crate::Error;
 
@@ -80,6 +81,15 @@ pub fn debian_rustc(suite: Suite) -> RustVersion {
 /// The Rust target Debian's `rustc` builds for, and its `libstd-rust-dev:<arch>` holds, on each
 /// architecture (`rustc -vV` on each port; debian/rules of the `rustc` source: `DEB_HOST_RUST_TYPE`).
 /// A musl or other variant of the same CPU is not served by it.
+/// The Rust target name of `target`: its own, else Debian's for its architecture.
+pub fn rust_target_of(target: &Platform) -> Option<String> {
+    target.rust_target().or_else(|| {
+        Architecture::from_platform(target)
+            .ok()
+            .map(|architecture| debian_rust_target(architecture).to_string())
+    })
+}
+
 pub fn debian_rust_target(architecture: Architecture) -> &'static str {
     match architecture {
         Architecture::Amd64 => "x86_64-unknown-linux-gnu",
@@ -174,6 +184,104 @@ pub struct RustFacts {
     pub debian: Result<DebianRust, String>,
     /// Debian has a root filesystem for the target (so its own cargo can build emulated).
     pub debian_port: bool,
+    /// What the project's manifests and lock ask of Rust ([`crate::rust_needs`]).
+    pub needs: Option<RustNeeds>,
+}
+
+/// How to get a Rust new enough for the project ([`Error::ProjectNeedsNewerRust`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RustFix {
+    /// rustup's standard library for the target, for the cross method.
+    Rustup { rust_target: String },
+    /// A root filesystem of a newer suite (the emulated and hybrid methods).
+    Suite { suite: Suite, version: RustVersion },
+    /// No suite's Rust is new enough: the cross method with rustup's.
+    CrossWithRustup { rust_target: String },
+}
+
+/// The root filesystem for a Cargo project built with the target's own cargo (the emulated
+/// and hybrid methods): when the user named no suite, the oldest whose `rustc` meets the
+/// project's `needs` (said on `reporter` when it is not the default one); an error naming
+/// the fix when the named suite's, or every suite's, is too old.
+pub fn rootfs_for(
+    request: &crate::backend::RootfsRequest,
+    target: &Platform,
+    needs: &RustNeeds,
+    reporter: &dyn Reporter,
+) -> Result<crate::backend::RootfsRequest, Error> {
+    let Ok(architecture) = Architecture::from_platform(target) else {
+        return Ok(request.clone());
+    };
+    let newer = suite_for(architecture, Some(needs));
+    let rust_target = target
+        .rust_target()
+        .unwrap_or_else(|| debian_rust_target(architecture).to_string());
+    let too_old = |debian: String| Error::ProjectNeedsNewerRust {
+        needs: needs.clone(),
+        debian,
+        fix: match newer {
+            Some(suite) => RustFix::Suite {
+                suite,
+                version: debian_rustc(suite),
+            },
+            None => RustFix::CrossWithRustup {
+                rust_target: rust_target.clone(),
+            },
+        },
+    };
+    match request.suite.as_deref().map(str::parse::<Suite>) {
+        // An unknown suite is the root filesystem's own error to give.
+        Some(Err(_)) => Ok(request.clone()),
+        Some(Ok(suite)) if debian_rustc(suite) >= needs.version => Ok(request.clone()),
+        Some(Ok(suite)) => Err(too_old(format!(
+            "the {architecture}/{suite} root filesystem's rustc is {}",
+            debian_rustc(suite)
+        ))),
+        None => match newer {
+            Some(suite) if suite == architecture.default_suite() => Ok(request.clone()),
+            Some(suite) => {
+                reporter.note(&format!(
+                    "root filesystem: {architecture}/{suite}, whose rustc {} builds the project \
+                     (it needs {needs})",
+                    debian_rustc(suite)
+                ));
+                Ok(crate::backend::RootfsRequest {
+                    suite: Some(suite.name().to_string()),
+                    ..request.clone()
+                })
+            }
+            None => {
+                let newest = newest_suite(architecture);
+                Err(too_old(format!(
+                    "Debian's newest rustc for {architecture} is {} ({newest})",
+                    debian_rustc(newest)
+                )))
+            }
+        },
+    }
+}
+
+/// The newest suite that carries `architecture` (the one with the newest Rust).
+pub fn newest_suite(architecture: Architecture) -> Suite {
+    Suite::ALL
+        .into_iter()
+        .filter(|suite| suite.carries(architecture.name()))
+        .max()
+        .unwrap_or_else(|| architecture.default_suite())
+}
+
+/// The suite whose Rust builds a project with `needs` for `architecture`: the oldest that
+/// carries the architecture and whose `rustc` is new enough (the default suite when the
+/// project asks for nothing newer than it has); `None` when no suite's is.
+pub fn suite_for(architecture: Architecture, needs: Option<&RustNeeds>) -> Option<Suite> {
+    let default = architecture.default_suite();
+    match needs {
+        Some(needs) if needs.version > debian_rustc(default) => Suite::ALL
+            .into_iter()
+            .filter(|suite| suite.carries(architecture.name()))
+            .find(|suite| debian_rustc(*suite) >= needs.version),
+        _ => Some(default),
+    }
 }
 
 /// Where the standard library of a cross Cargo build comes from.
@@ -187,8 +295,14 @@ pub enum StdSource {
 
 impl RustFacts {
     /// The facts for `target`: the host `rustc` on `search_path` and its sysroot, and whether a
-    /// native prefix can be made for the target on `host` (Debian's programs are amd64).
-    pub fn gather(target: &Platform, host: &Platform, search_path: &std::ffi::OsStr) -> RustFacts {
+    /// native prefix can be made for the target on `host` (Debian's programs are amd64), of
+    /// the suite whose Rust meets the project's `needs` ([`suite_for`]).
+    pub fn gather(
+        target: &Platform,
+        host: &Platform,
+        search_path: &std::ffi::OsStr,
+        needs: Option<RustNeeds>,
+    ) -> RustFacts {
         let triple = target.rust_target();
         let rustup_std = triple
             .as_ref()
@@ -205,7 +319,8 @@ impl RustFacts {
             }
             Ok(architecture) => crate::backend::hybrid::prefix_possible(host, Some(architecture))
                 .map(|_| {
-                    let suite = architecture.default_suite();
+                    let suite = suite_for(architecture, needs.as_ref())
+                        .unwrap_or_else(|| newest_suite(architecture));
                     DebianRust {
                         architecture,
                         suite,
@@ -219,6 +334,7 @@ impl RustFacts {
             rustup_std,
             debian,
             debian_port: Architecture::from_platform(target).is_ok(),
+            needs,
         }
     }
 
@@ -234,7 +350,21 @@ impl RustFacts {
             return Ok(StdSource::Rustup(path.clone()));
         }
         match &self.debian {
-            Ok(debian) => Ok(StdSource::Debian(debian.clone())),
+            Ok(debian) => match &self.needs {
+                Some(needs) if needs.version > debian.version => {
+                    Err(Error::ProjectNeedsNewerRust {
+                        needs: needs.clone(),
+                        debian: format!(
+                            "Debian's newest rustc for {} is {} ({})",
+                            debian.architecture, debian.version, debian.suite
+                        ),
+                        fix: RustFix::Rustup {
+                            rust_target: triple.clone(),
+                        },
+                    })
+                }
+                _ => Ok(StdSource::Debian(debian.clone())),
+            },
             Err(why) => Err(Error::RustTargetMissing {
                 rust_target: triple.clone(),
                 debian: why.clone(),
@@ -595,7 +725,11 @@ pub(crate) fn prepare_cross(
         target: target.config(),
     })?;
     let cache = job.cache_dir.ok_or(Error::NoCacheDir)?;
-    let prefix = ensure_prefix(cache, debian, job.sysroot_packages, reporter)?;
+    let (prefix, in_use) = crate::emulated::held(
+        &Store::new(cache),
+        || ensure_prefix(cache, debian, job.sysroot_packages, reporter),
+        |prefix| prefix.directory.clone(),
+    )?;
     // The host's QEMU, bound into the sandbox at its own path: the prefix's multiarch tree
     // holds the target's loader and libraries at their usual places, so QEMU needs no `-L`.
     let search_path = std::env::var_os("PATH").unwrap_or_default();
@@ -634,6 +768,7 @@ pub(crate) fn prepare_cross(
             job.project_dir,
             job.build_dir,
             qemu.as_deref(),
+            job.rootfs.writable_source,
         ),
         tree: prefix.tree(),
         description: format!(
@@ -667,6 +802,7 @@ pub(crate) fn prepare_cross(
         ),
         toolchain: Some(format!("{debian}, {cross}-gcc, in a native prefix")),
         emulator,
+        in_use: vec![in_use],
     })
 }
 
@@ -710,13 +846,26 @@ pub(crate) fn root_filesystem_executor(
 }
 
 /// A sandbox over `tree` for a Cargo build of `project_dir` into `build_dir`: the project
-/// read-only, the build directory writable (handed to the sandbox's user as root), `bind`
-/// read-only at its own path.
-pub fn sandbox(tree: &Path, project_dir: &Path, build_dir: &Path, bind: Option<&Path>) -> Sandbox {
-    let mut sandbox = Sandbox::new(tree)
-        .current_dir(project_dir)
-        .bind_read_only(project_dir)
-        .bind_build_directory(build_dir);
+/// read-only (writable with `project_writable`, `--writable-source`), the build directory
+/// writable (handed to the sandbox's user as root), `bind` read-only at its own path. The
+/// writable copy of a project (`ops::WRITABLE_COPY_DIR`) is in the build directory: bound
+/// with it, as the sandbox's user.
+pub fn sandbox(
+    tree: &Path,
+    project_dir: &Path,
+    build_dir: &Path,
+    bind: Option<&Path>,
+    project_writable: bool,
+) -> Sandbox {
+    let mut sandbox = Sandbox::new(tree).current_dir(project_dir);
+    if !project_dir.starts_with(build_dir) {
+        sandbox = if project_writable {
+            sandbox.bind(project_dir)
+        } else {
+            sandbox.bind_read_only(project_dir)
+        };
+    }
+    let mut sandbox = sandbox.bind_build_directory(build_dir);
     if let Some(path) = bind {
         sandbox = sandbox.bind_read_only(path);
     }
@@ -740,7 +889,112 @@ mod tests {
                 })
                 .map_err(str::to_string),
             debian_port: true,
+            needs: None,
         }
+    }
+
+    fn needs(minor: u32, why: &str) -> RustNeeds {
+        RustNeeds {
+            version: RustVersion { major: 1, minor },
+            why: why.to_string(),
+        }
+    }
+
+    #[test]
+    fn the_suite_is_the_oldest_whose_rust_meets_the_project() {
+        use Architecture::*;
+        let table = [
+            (Arm64, None, Some(Suite::Bookworm)),
+            (Arm64, Some(63), Some(Suite::Bookworm)),
+            (Arm64, Some(78), Some(Suite::Trixie)),
+            (Arm64, Some(85), Some(Suite::Trixie)),
+            (Arm64, Some(86), None),
+            (Riscv64, Some(56), Some(Suite::Trixie)),
+            // mips64el is not in trixie.
+            (Mips64el, Some(85), None),
+            (Mips64el, Some(63), Some(Suite::Bookworm)),
+        ];
+        for (architecture, minor, suite) in table {
+            let needs = minor.map(|minor| needs(minor, "test"));
+            assert_eq!(
+                suite_for(architecture, needs.as_ref()),
+                suite,
+                "{architecture} {minor:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn debian_rust_too_old_for_the_project_is_refused_with_the_rustup_command() {
+        let mut facts = facts(false, Ok(Suite::Trixie));
+        facts.needs = Some(needs(85, "`edition = \"2024\"` in `Cargo.toml`"));
+        assert!(matches!(facts.choose(), Ok(StdSource::Debian(_))));
+        facts.needs = Some(needs(86, "`rust-version = \"1.86\"` in `Cargo.toml`"));
+        let error = facts.choose().expect_err("1.85 is too old");
+        assert_eq!(
+            error.to_string(),
+            "the project needs Rust 1.86 (`rust-version = \"1.86\"` in `Cargo.toml`), and \
+             Debian's newest rustc for arm64 is 1.85 (trixie)"
+        );
+        assert_eq!(
+            error.hint().as_deref(),
+            Some(
+                "run `rustup target add aarch64-unknown-linux-gnu`: the cross method then builds \
+                 with rustup's Rust"
+            )
+        );
+        // rustup's standard library serves whatever the project asks (its rustc is the
+        // user's own choice).
+        let mut rustup = facts.clone();
+        rustup.rustup_std = Some(PathBuf::from("/r"));
+        assert!(matches!(rustup.choose(), Ok(StdSource::Rustup(_))));
+    }
+
+    #[test]
+    fn the_root_filesystem_suite_follows_the_projects_rust() {
+        use archway_platform::testing::Notes;
+        let arm64 = Platform::parse("arm64").expect("arm64");
+        let edition = needs(85, "`edition = \"2024\"` in `Cargo.toml`");
+        let notes = Notes::default();
+        // No suite named: trixie, said.
+        let chosen = rootfs_for(&Default::default(), &arm64, &edition, &notes).expect("trixie");
+        assert_eq!(chosen.suite.as_deref(), Some("trixie"));
+        assert_eq!(
+            notes.all(),
+            ["root filesystem: arm64/trixie, whose rustc 1.85 builds the project (it needs Rust \
+              1.85 (`edition = \"2024\"` in `Cargo.toml`))"]
+        );
+        // A project bookworm serves keeps the default, silently.
+        let notes = Notes::default();
+        let old =
+            rootfs_for(&Default::default(), &arm64, &needs(56, "2021"), &notes).expect("bookworm");
+        assert_eq!((old.suite, notes.all().len()), (None, 0));
+        // A named suite too old: the fix is the suite that serves.
+        let bookworm = crate::backend::RootfsRequest {
+            suite: Some("bookworm".to_string()),
+            ..Default::default()
+        };
+        let error = rootfs_for(&bookworm, &arm64, &edition, &notes).expect_err("too old");
+        assert!(error
+            .to_string()
+            .ends_with("and the arm64/bookworm root filesystem's rustc is 1.63"));
+        assert_eq!(
+            error.hint().as_deref(),
+            Some("use `--suite trixie` (Debian's rustc 1.85 there)")
+        );
+        // No suite serves: rustup's Rust with the cross method.
+        let error = rootfs_for(&Default::default(), &arm64, &needs(90, "x"), &notes)
+            .expect_err("none serves");
+        assert!(error
+            .to_string()
+            .ends_with("and Debian's newest rustc for arm64 is 1.85 (trixie)"));
+        assert_eq!(
+            error.hint().as_deref(),
+            Some(
+                "run `rustup target add aarch64-unknown-linux-gnu` and build with `--method \
+                 cross` (rustup's Rust)"
+            )
+        );
     }
 
     #[test]
@@ -824,6 +1078,7 @@ mod tests {
             &Platform::parse("riscv64").expect("riscv64"),
             &host,
             std::ffi::OsStr::new("/nonexistent"),
+            None,
         );
         assert_eq!(riscv.rustup_std, None, "no rustc on the search path");
         let debian = riscv.debian.expect("riscv64 has Debian's rust");
@@ -832,12 +1087,14 @@ mod tests {
             &Platform::parse("arm64").expect("arm64"),
             &Platform::parse("aarch64-linux").expect("host"),
             std::ffi::OsStr::new("/nonexistent"),
+            None,
         );
         assert!(arm.debian.is_err(), "the prefix is amd64's: {arm:?}");
         let musl = RustFacts::gather(
             &Platform::parse("aarch64-unknown-linux-musl").expect("musl"),
             &host,
             std::ffi::OsStr::new("/nonexistent"),
+            None,
         );
         assert!(musl.debian.is_err(), "{musl:?}");
         // ARMv6 (raspberryPi) maps to Debian's armhf, whose std is built for ARMv7.
@@ -845,6 +1102,7 @@ mod tests {
             &Platform::parse("raspberryPi").expect("raspberryPi"),
             &host,
             std::ffi::OsStr::new("/nonexistent"),
+            None,
         );
         assert_eq!(
             armv6.debian,

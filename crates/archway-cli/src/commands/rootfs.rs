@@ -48,6 +48,20 @@ pub enum Command {
         #[arg(long)]
         prefix: bool,
     },
+    /// Remove every cached root filesystem, native prefix and hybrid view that no build has
+    /// used for `--unused-for` days; entries a build or a creation holds now are kept.
+    Prune {
+        /// Days without a build using it (a build marks each entry it runs in); 0 removes
+        /// everything no one holds now.
+        #[arg(long, value_name = "DAYS", default_value_t = 30)]
+        unused_for: u32,
+        /// Say what would be removed, remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// One JSON array on stdout: every entry with what was done.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check a cached root filesystem against the manifest written when it was made: every
     /// file with its size (symlinks with their target), the packages of its dpkg status, and
     /// leftovers of an interrupted creation. Exits 1 when something is wrong.
@@ -165,6 +179,11 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
         }
         Command::List { json } => list(json),
         Command::Remove { key, prefix } => remove(&key, prefix),
+        Command::Prune {
+            unused_for,
+            dry_run,
+            json,
+        } => prune(unused_for, dry_run, json),
         Command::Verify {
             target,
             suite,
@@ -246,6 +265,8 @@ struct Entry {
     path: PathBuf,
     size_bytes: u64,
     age_seconds: u64,
+    /// Seconds since a build last ran in it (or since it was made).
+    unused_seconds: u64,
     creation_seconds: f64,
 }
 
@@ -258,6 +279,7 @@ fn entries(store: &Store) -> anyhow::Result<Vec<Entry>> {
         .list()?
         .into_iter()
         .map(|info| Entry {
+            unused_seconds: store.unused_seconds(&info.name).unwrap_or(info.age_seconds),
             kind: "rootfs",
             key: serde_json::to_value(&info.key).unwrap_or_default(),
             description: info.key.to_string(),
@@ -276,6 +298,9 @@ fn entries(store: &Store) -> anyhow::Result<Vec<Entry>> {
             name: prefix.metadata.key.directory_name(),
             size_bytes: prefix.metadata.size_bytes,
             age_seconds: now.saturating_sub(prefix.metadata.created_unix),
+            unused_seconds: store
+                .unused_seconds(&prefix.metadata.key.directory_name())
+                .unwrap_or_default(),
             creation_seconds: prefix.metadata.creation_seconds,
             path: prefix.directory,
         });
@@ -292,6 +317,7 @@ fn entries(store: &Store) -> anyhow::Result<Vec<Entry>> {
             // Its files are hard links of the root filesystem's and the prefix's.
             size_bytes: 0,
             age_seconds: now.saturating_sub(view.metadata.created_unix),
+            unused_seconds: store.unused_seconds(&view.name()).unwrap_or_default(),
             creation_seconds: view.metadata.creation_seconds,
             path: view.directory,
         });
@@ -318,8 +344,8 @@ fn list(json: bool) -> anyhow::Result<ExitCode> {
         .unwrap_or(3)
         .max(3);
     println!(
-        "{:<6}  {:<width$}  {:>9}  {:>8}  PATH",
-        "KIND", "KEY", "SIZE", "AGE"
+        "{:<6}  {:<width$}  {:>9}  {:>8}  {:>8}  PATH",
+        "KIND", "KEY", "SIZE", "AGE", "UNUSED"
     );
     for entry in &entries {
         let size = if entry.kind == "view" {
@@ -328,11 +354,12 @@ fn list(json: bool) -> anyhow::Result<ExitCode> {
             human_size(entry.size_bytes)
         };
         println!(
-            "{:<6}  {:<width$}  {:>9}  {:>8}  {}",
+            "{:<6}  {:<width$}  {:>9}  {:>8}  {:>8}  {}",
             entry.kind,
             entry.description,
             size,
             human_age(entry.age_seconds),
+            human_age(entry.unused_seconds),
             entry.path.display()
         );
     }
@@ -361,6 +388,38 @@ fn remove(key_args: &KeyArgs, prefix: bool) -> anyhow::Result<ExitCode> {
         )
         .into())
     }
+}
+
+fn prune(unused_for_days: u32, dry_run: bool, json: bool) -> anyhow::Result<ExitCode> {
+    let unused_for = std::time::Duration::from_secs(u64::from(unused_for_days) * 86_400);
+    let entries = store()?.prune(unused_for, dry_run)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&entries)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let removed: Vec<_> = entries.iter().filter(|entry| entry.removed).collect();
+    let verb = if dry_run { "would remove" } else { "removed" };
+    for entry in &removed {
+        eprintln!(
+            "{verb} {} ({}, unused for {})",
+            entry.name,
+            human_size(entry.size_bytes),
+            human_age(entry.unused_seconds)
+        );
+    }
+    let in_use = entries
+        .iter()
+        .filter(|entry| entry.kept_because == Some("in use"))
+        .count();
+    let recent = entries.len() - removed.len() - in_use;
+    eprintln!(
+        "{verb} {} of {} entries ({}); kept {recent} used in the last {unused_for_days} days \
+         and {in_use} in use",
+        removed.len(),
+        entries.len(),
+        human_size(removed.iter().map(|entry| entry.size_bytes).sum()),
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The native prefixes (every package set) of `key`'s architecture and suite; an error naming
@@ -540,7 +599,7 @@ fn shell(
 
 /// An interactive shell in the emulated environment; its exit code becomes ours.
 pub fn run_shell(emulated: &Emulated, context: &Context) -> anyhow::Result<ExitCode> {
-    let rootfs = emulated.ensure_rootfs(&context.reporter())?;
+    let (rootfs, _in_use) = emulated.ensure_held_rootfs(&context.reporter())?;
     eprintln!(
         "shell in {} ({}); `{}` is writable, `exit` leaves",
         emulated.key,

@@ -48,6 +48,7 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
             method,
             description,
             mut command,
+            in_use: _in_use,
         } => {
             eprintln!(
                 "{method} shell: {description}; `{}` is writable, `exit` leaves",

@@ -315,32 +315,31 @@ fn as_root_a_writable_project_of_a_user_runs_as_that_user() {
     );
 }
 
+/// A directory for `PATH` with links to `tools` (from /usr/bin or /bin) and nothing else.
+fn path_of(command: &support::Archway, tools: &[&str]) -> Option<std::path::PathBuf> {
+    let bin = command.temp().join("bin");
+    fs::create_dir_all(&bin).expect("bin");
+    for tool in tools {
+        let found = ["/usr/bin", "/bin"]
+            .iter()
+            .map(|directory| Path::new(directory).join(tool))
+            .find(|path| path.is_file())?;
+        std::os::unix::fs::symlink(found, bin.join(tool)).expect("symlink a tool");
+    }
+    Some(bin)
+}
+
 #[test]
 fn without_bwrap_the_build_says_what_to_install() {
     let command = archway();
     makefile_project(&command.work_dir().join("plain"), "true", "true");
-    // A PATH with make (the build system's driver) and no bwrap.
-    let bin = command.temp().join("bin");
-    fs::create_dir_all(&bin).expect("bin");
-    let Some(make) = ["/usr/bin/make", "/bin/make"]
-        .into_iter()
-        .find(|path| Path::new(path).is_file())
-    else {
+    // A PATH with make (the build system's driver) and nothing else: bwrap is missing, and
+    // so are the tools that, as root, make the sandbox's user namespace before bwrap starts
+    // (`setpriv`, `unshare`, `sh`); bwrap is what the error names.
+    let Some(bin) = path_of(&command, &["make"]) else {
         support::skip_unless_ci("`make` in /usr/bin");
         return;
     };
-    std::os::unix::fs::symlink(make, bin.join("make")).expect("symlink make");
-    // And what every Debian system has (util-linux and dash are Essential), which the
-    // sandbox's user namespace is made with as root: `setpriv`, `unshare`, `sh`, `cat`.
-    for tool in ["setpriv", "unshare", "sh", "cat"] {
-        if let Some(found) = ["/usr/bin", "/bin"]
-            .iter()
-            .map(|directory| Path::new(directory).join(tool))
-            .find(|path| path.is_file())
-        {
-            std::os::unix::fs::symlink(found, bin.join(tool)).expect("symlink a tool");
-        }
-    }
     let output = native_build(command.env("PATH", &bin), "plain").run();
     output.assert_code(1);
     assert!(
@@ -350,6 +349,173 @@ fn without_bwrap_the_build_says_what_to_install() {
         "{}",
         output.stderr
     );
+}
+
+#[test]
+fn the_sandbox_finds_the_base_systems_tools_without_path() {
+    if !prerequisites(&[]) {
+        return;
+    }
+    let command = archway();
+    // `;`: make runs the line with `/bin/sh`, whose `:` needs nothing from `PATH`.
+    makefile_project(&command.work_dir().join("plain"), ":;", ":;");
+    // `PATH` has only the build's driver and bwrap: as root, `setpriv`, `unshare` and `sh`
+    // (Essential in Debian) come from the system's directories.
+    let Some(bin) = path_of(&command, &["make", "bwrap"]) else {
+        support::skip_unless_ci("`make` and `bwrap` in /usr/bin");
+        return;
+    };
+    let output = native_build(command.env("PATH", &bin), "plain").run();
+    output.assert_code(0);
+}
+
+/// Builds in a chroot: a directory (no mount point) holding every top-level directory of the
+/// host, bound in a private mount namespace that ends with the test. The kernel refuses a
+/// chrooted process a user namespace, so the sandbox cannot start, and the error says why.
+#[test]
+fn in_a_chroot_the_sandbox_that_cannot_start_says_so() {
+    if !prerequisites(&["unshare", "chroot"]) {
+        return;
+    }
+    if !running_as_root() {
+        support::skip_unless_ci("a chroot needs root");
+        return;
+    }
+    let command = archway();
+    makefile_project(&command.work_dir().join("plain"), "touch built", "true");
+    let new_root = command.temp().join("new-root");
+    fs::create_dir_all(&new_root).expect("new root");
+    let script = r#"
+        set -e
+        new=$1; shift
+        for entry in /*; do
+            name=${entry#/}
+            if [ -L "$entry" ]; then
+                ln -s "$(readlink "$entry")" "$new/$name"
+            elif [ -d "$entry" ]; then
+                mkdir -p "$new/$name"
+                mount --rbind "$entry" "$new/$name"
+            fi
+        done
+        exec chroot "$new" sh -c 'cd "$0" && exec "$@"' "$PWD" "$@"
+    "#;
+    let output = native_build(command, "plain")
+        .under(&[
+            "unshare".as_ref(),
+            "--mount".as_ref(),
+            "--propagation".as_ref(),
+            "private".as_ref(),
+            "--".as_ref(),
+            "sh".as_ref(),
+            "-c".as_ref(),
+            script.as_ref(),
+            "sh".as_ref(),
+            new_root.as_os_str(),
+        ])
+        .run();
+    output.assert_code(1);
+    assert!(
+        output.stderr.contains(
+            "error: the build sandbox (bubblewrap) cannot start on this host: unshare: unshare \
+             failed: Operation not permitted\nhint: archway runs in a chroot, where the kernel \
+             refuses the sandbox its user namespace"
+        ),
+        "{}",
+        output.stderr
+    );
+    assert!(!output
+        .temp()
+        .join("work/plain/build/archway/x86_64-unknown-linux-gnu/built")
+        .exists());
+    // Nothing stays bound: the mount namespace ended with the command.
+    assert!(new_root.join("usr").is_dir() && !new_root.join("etc/os-release").exists());
+}
+
+/// A seccomp filter as Docker's default profile has for a container without `CAP_SYS_ADMIN`:
+/// `unshare` and `clone` with `CLONE_NEWUSER` get EPERM, `clone3` ENOSYS (so that libc falls
+/// back to `clone`). Runs its arguments under it.
+const DOCKERS_SECCOMP: &str = r#"
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+int main(int argc, char **argv) {
+    struct sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_unshare, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 0, 3),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_NEWUSER, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog program = {
+        .len = sizeof filter / sizeof filter[0],
+        .filter = filter,
+    };
+    if (argc < 2 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0) {
+        perror("seccomp");
+        return 125;
+    }
+    execvp(argv[1], argv + 1);
+    perror(argv[1]);
+    return 127;
+}
+"#;
+
+/// Under a seccomp filter like a Docker container's, the sandbox cannot start, and the error
+/// names the filter and the container options that lift it.
+#[test]
+fn under_a_containers_seccomp_filter_the_sandbox_that_cannot_start_says_so() {
+    if !prerequisites(&[]) {
+        return;
+    }
+    let command = archway();
+    makefile_project(&command.work_dir().join("plain"), "touch built", "true");
+    let source = command.temp().join("seccomp.c");
+    let filter = command.temp().join("seccomp");
+    fs::write(&source, DOCKERS_SECCOMP).expect("seccomp.c");
+    let compiled = std::process::Command::new("cc")
+        .arg("-o")
+        .arg(&filter)
+        .arg(&source)
+        .output()
+        .expect("cc");
+    assert!(
+        compiled.status.success(),
+        "{}",
+        String::from_utf8_lossy(&compiled.stderr)
+    );
+    let output = native_build(command, "plain")
+        .under(&[filter.as_os_str()])
+        .run();
+    output.assert_code(1);
+    assert!(
+        output.stderr.contains(
+            "error: the build sandbox (bubblewrap) cannot start on this host: "
+        ) && output.stderr.contains(
+            "hint: a seccomp filter is on archway's process (`Seccomp: 2` in /proc/self/status)"
+        ) && output
+            .stderr
+            .contains("`--security-opt seccomp=unconfined --security-opt apparmor=unconfined`"),
+        "{}",
+        output.stderr
+    );
+    assert!(!output
+        .temp()
+        .join("work/plain/build/archway/x86_64-unknown-linux-gnu/built")
+        .exists());
 }
 
 #[test]

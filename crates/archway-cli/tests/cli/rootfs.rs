@@ -401,3 +401,209 @@ fn build_auto_picks_cross_then_falls_back_to_hybrid_without_a_toolchain() {
         emulated.snapshot()
     );
 }
+
+/// `archway rootfs prune` against a real build: the arm64 root filesystem an emulated build
+/// runs in is held while the build runs, so a prune keeps it; the build marks it used, so a
+/// prune of what is unused for 30 days keeps it after; with 0 days it goes. In a cache of its
+/// own, seeded from the machine's (a copy) when that has the entry, else created.
+#[test]
+fn rootfs_prune_keeps_what_a_build_holds_and_removes_what_is_unused() {
+    for tool in ["mmdebstrap", "bwrap", "qemu-aarch64-static"] {
+        if !support::have_tool(tool)
+            && support::skip_unless_ci(&format!("`{tool}` on PATH (rootfs prune)"))
+        {
+            return;
+        }
+    }
+    let Some(_emulation) = support::emulation_for("aarch64") else {
+        support::skip_unless_ci("QEMU for aarch64 (rootfs prune)");
+        return;
+    };
+    let command = archway();
+    let cache = command.temp().join("cache");
+    let rootfs = cache.join("rootfs");
+    std::fs::create_dir_all(&rootfs).expect("cache");
+    let machines = std::env::var_os("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from("/root/.cache"))
+        .join("archway/rootfs/arm64-bookworm");
+    if machines.join("rootfs.json").is_file() {
+        let copied = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(&machines)
+            .arg(&rootfs)
+            .status()
+            .expect("cp");
+        assert!(copied.success(), "copying {machines:?}");
+    }
+    let in_cache = || archway().env("ARCHWAY_CACHE_DIR", &cache);
+    // Found (the copy passes the quick check) or made.
+    in_cache()
+        .args(["rootfs", "create", "--target", "arm64"])
+        .run()
+        .assert_code(0);
+    let prune = |extra: &[&str]| {
+        let output = in_cache()
+            .args(["rootfs", "prune", "--json"])
+            .args(extra)
+            .run();
+        output.assert_code(0);
+        let entries: serde_json::Value =
+            serde_json::from_str(&output.stdout).expect("prune --json prints JSON");
+        let entry = entries
+            .as_array()
+            .and_then(|entries| {
+                entries
+                    .iter()
+                    .find(|entry| entry["name"] == "arm64-bookworm")
+            })
+            .cloned()
+            .unwrap_or_else(|| panic!("no arm64-bookworm in {entries}"));
+        (entry["removed"].clone(), entry["kept_because"].clone())
+    };
+
+    let project = command.work_dir().join("slow");
+    std::fs::create_dir_all(&project).expect("project");
+    std::fs::write(
+        project.join("Makefile"),
+        "all:\n\tsleep 4 && touch built\n\ncheck:\n\ttrue\n",
+    )
+    .expect("Makefile");
+    let mut build = in_cache()
+        .args(["build", "--target", "arm64", "--method", "emulated", "-C"])
+        .arg(&project)
+        .spawn();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while !build.stderr().contains("build: make") {
+        assert!(
+            !build.has_ended() && std::time::Instant::now() < deadline,
+            "the build did not start its step: {}",
+            build.stderr()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // While the build runs in it: kept, whatever its age.
+    assert_eq!(
+        prune(&["--unused-for", "0"]),
+        (serde_json::json!(false), serde_json::json!("in use"))
+    );
+    assert_eq!(
+        build.wait_for(std::time::Duration::from_secs(300)),
+        Ok(Some(0))
+    );
+    // A plain Makefile builds in a copy in the build directory.
+    assert!(project
+        .join("build/archway/aarch64-unknown-linux-gnu/built")
+        .is_file());
+    // The build marked it used.
+    assert_eq!(
+        prune(&[]),
+        (serde_json::json!(false), serde_json::json!("used recently"))
+    );
+    assert_eq!(
+        prune(&["--unused-for", "0", "--dry-run"]),
+        (serde_json::json!(true), serde_json::Value::Null)
+    );
+    assert!(rootfs.join("arm64-bookworm/root/usr/bin").is_dir());
+    let removed = in_cache()
+        .args(["rootfs", "prune", "--unused-for", "0"])
+        .run();
+    removed.assert_code(0);
+    assert!(
+        removed.stderr.contains("removed arm64-bookworm (")
+            && removed.stderr.contains("removed 1 of 1 entries"),
+        "{}",
+        removed.stderr
+    );
+    assert!(!rootfs.join("arm64-bookworm").exists());
+}
+
+/// The entries of binfmt_misc, by name.
+fn binfmt_entries() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir("/proc/sys/fs/binfmt_misc")
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                .filter(|name| name != "register" && name != "status")
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// i386 on this x86_64 host: the emulated method builds in the i386 root filesystem and runs
+/// its programs directly, with no QEMU and no binfmt_misc entry registered (one would send
+/// every i386 program of the host through QEMU); the test checks 4-byte pointers at run time.
+#[test]
+fn an_emulated_build_for_a_target_the_host_runs_needs_no_emulator() {
+    for tool in ["mmdebstrap", "bwrap"] {
+        if !support::have_tool(tool)
+            && support::skip_unless_ci(&format!("`{tool}` on PATH (i386 root filesystem)"))
+        {
+            return;
+        }
+    }
+    let command = archway().real_cache();
+    let project = command.work_dir().join("pointers");
+    std::fs::create_dir_all(&project).expect("project");
+    std::fs::write(
+        project.join("Makefile"),
+        "all: pointers\npointers: pointers.c\n\t$(CC) -o pointers pointers.c\n\
+         check: pointers\n\t./pointers | grep -x '4 bytes'\n",
+    )
+    .expect("Makefile");
+    std::fs::write(
+        project.join("pointers.c"),
+        "#include <stdio.h>\nint main(void) {\n    printf(\"%zu bytes\\n\", sizeof(void *));\n    return 0;\n}\n",
+    )
+    .expect("pointers.c");
+    let before = binfmt_entries();
+    let output = command
+        .args([
+            "test",
+            "--target",
+            "i386",
+            "--method",
+            "emulated",
+            "--explain",
+            "-C",
+        ])
+        .arg(&project)
+        .run();
+    output.assert_code(0);
+    // Unless an entry of the machine's already claims i386 programs.
+    if !before
+        .iter()
+        .any(|name| name.contains("i386") || name.contains("i686"))
+    {
+        assert!(
+            output.stderr.contains(
+                "this host runs `i686-unknown-linux-gnu` programs itself (no emulator), \
+                 i386/bookworm root filesystem"
+            ),
+            "{}",
+            output.stderr
+        );
+    }
+    assert!(
+        output
+            .stdout
+            .contains("pointers\texecutable\ti686-unknown-linux-gnu")
+            || output
+                .stderr
+                .contains("pointers\texecutable\ti686-unknown-linux-gnu"),
+        "{}",
+        output.stderr
+    );
+    assert_eq!(
+        binfmt_entries()
+            .iter()
+            .filter(
+                |name| !before.contains(name) && (name.contains("i386") || name.contains("i686"))
+            )
+            .count(),
+        0
+    );
+}

@@ -183,6 +183,28 @@ impl Archway {
 }
 
 impl Archway {
+    /// Runs archway as the last arguments of `wrapper` (a program and its arguments), with
+    /// the arguments, environment and directory given so far.
+    pub fn under(mut self, wrapper: &[&OsStr]) -> Archway {
+        let (program, arguments) = wrapper.split_first().expect("a wrapper program");
+        let mut command = Command::new(program);
+        command
+            .args(arguments)
+            .arg(self.command.get_program())
+            .args(self.command.get_args());
+        for (key, value) in self.command.get_envs() {
+            match value {
+                Some(value) => command.env(key, value),
+                None => command.env_remove(key),
+            };
+        }
+        if let Some(directory) = self.command.get_current_dir() {
+            command.current_dir(directory);
+        }
+        self.command = command;
+        self
+    }
+
     /// Starts the command without waiting for it: standard input from `/dev/null`, standard
     /// output and error into files of the temporary directory. Dropping the [`Running`] kills
     /// it (SIGKILL) if it still runs.

@@ -50,11 +50,18 @@ impl Backend for Cross {
                         .map(|emulator| format!(", tests run by {emulator}"))
                         .unwrap_or_default();
                     let triple = rust.triple.as_deref().unwrap_or_default();
+                    // Said when it chose a suite other than the architecture's default.
+                    let needs = rust
+                        .needs
+                        .as_ref()
+                        .filter(|_| debian.suite != debian.architecture.default_suite())
+                        .map(|needs| format!(" (the project needs {needs})"))
+                        .unwrap_or_default();
                     return verdict(
                         true,
                         format!(
-                            "no rustup standard library for `{triple}`: {debian}, cargo and the \
-                             cross gcc in a native prefix{runs}"
+                            "no rustup standard library for `{triple}`: {debian}{needs}, cargo \
+                             and the cross gcc in a native prefix{runs}"
                         ),
                         None,
                     );
@@ -117,7 +124,8 @@ impl Backend for Cross {
                 Some(host) => host.platform.clone(),
                 None => archway_platform::host::Host::detect()?.platform,
             };
-            let rust = RustFacts::gather(target, &host, &search_path);
+            let needs = crate::rust_needs::project_needs(job.project_dir);
+            let rust = RustFacts::gather(target, &host, &search_path, needs);
             if let StdSource::Debian(debian) = rust.choose()? {
                 return crate::rust::prepare_cross(job, &debian, reporter);
             }
@@ -204,6 +212,7 @@ impl Backend for Cross {
                     .unwrap_or_default()
             )),
             emulator,
+            in_use: Vec::new(),
         })
     }
 }

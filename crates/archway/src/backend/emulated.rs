@@ -26,13 +26,14 @@ impl Backend for Emulated {
 
     fn prepare(&self, job: &Job<'_>, reporter: &dyn Reporter) -> Result<Environment, Error> {
         let environment = environment(job)?;
-        let rootfs = environment.ensure_rootfs(reporter)?;
+        let (rootfs, in_use) = environment.ensure_held_rootfs(reporter)?;
         let executor = SandboxExecutor::new(&environment, &rootfs, job.output.clone());
         Ok(Environment {
             toolset: Toolset::Native,
             executor: crate::rust::root_filesystem_executor(executor, job, environment.key.suite),
             toolchain: None,
             emulator: Vec::new(),
+            in_use: vec![in_use],
         })
     }
 }
@@ -83,11 +84,11 @@ pub(crate) fn environment(job: &Job<'_>) -> Result<Environ, Error> {
 pub(crate) fn sandbox(
     job: &Job<'_>,
     reporter: &dyn Reporter,
-) -> Result<(archway_rootfs::Sandbox, String), Error> {
+) -> Result<(archway_rootfs::Sandbox, String, Vec<archway_rootfs::InUse>), Error> {
     let mut environment = environment(job)?;
     // An interactive shell: its working directory stays writable (no build directory).
     environment.build_dir = None;
-    let rootfs = environment.ensure_rootfs(reporter)?;
+    let (rootfs, in_use) = environment.ensure_held_rootfs(reporter)?;
     Ok((
         environment.sandbox(&rootfs),
         format!(
@@ -95,5 +96,6 @@ pub(crate) fn sandbox(
             environment.key,
             rootfs.tree().display()
         ),
+        vec![in_use],
     ))
 }

@@ -35,7 +35,7 @@ impl Backend for Hybrid {
     }
 
     fn prepare(&self, job: &Job<'_>, reporter: &dyn Reporter) -> Result<Environment, Error> {
-        let (environment, view) = view(job, reporter)?;
+        let (environment, view, in_use) = view(job, reporter)?;
         let description = describe(&view);
         let executor =
             SandboxExecutor::in_tree(&environment, view.tree(), description, job.output.clone());
@@ -48,6 +48,7 @@ impl Backend for Hybrid {
                 view.metadata.prefix.suite, environment.key.architecture
             )),
             emulator: Vec::new(),
+            in_use,
         })
     }
 }
@@ -80,27 +81,33 @@ pub fn prefix_possible(
 pub(crate) fn sandbox(
     job: &Job<'_>,
     reporter: &dyn Reporter,
-) -> Result<(archway_rootfs::Sandbox, String), Error> {
-    let (mut environment, view) = view(job, reporter)?;
+) -> Result<(archway_rootfs::Sandbox, String, Vec<archway_rootfs::InUse>), Error> {
+    let (mut environment, view, in_use) = view(job, reporter)?;
     // An interactive shell: its working directory stays writable (no build directory).
     environment.build_dir = None;
     let sandbox = environment.sandbox_in(&view.tree());
-    Ok((sandbox, describe(&view)))
+    Ok((sandbox, describe(&view), in_use))
 }
 
 /// The emulated environment of `job` and its hybrid view: the root filesystem (created or
 /// derived when missing, same key and cache as the emulated method), the native prefix of its
-/// suite (with the toolchain override's cross compiler) and the view joining them.
-fn view(job: &Job<'_>, reporter: &dyn Reporter) -> Result<(Environ, HybridView), Error> {
+/// suite (with the toolchain override's cross compiler) and the view joining them; all three
+/// held (the view's tree reaches into the other two).
+fn view(
+    job: &Job<'_>,
+    reporter: &dyn Reporter,
+) -> Result<(Environ, HybridView, Vec<archway_rootfs::InUse>), Error> {
     // The emulated method's root filesystem, same key: the build system's tool is the
     // target's package, which the view then replaces with the prefix's program of that name.
     let environment = super::emulated::environment(job)?;
-    let rootfs = environment.ensure_rootfs(reporter)?;
+    let (rootfs, rootfs_in_use) = environment.ensure_held_rootfs(reporter)?;
     let prefix_key = PrefixKey::for_rootfs(&environment.key, prefix_packages(job, &environment))?;
-    let (prefix, created) =
-        environment
-            .store
-            .ensure_prefix(&prefix_key, &environment.options, reporter)?;
+    let store = &environment.store;
+    let ((prefix, created), prefix_in_use) = crate::emulated::held(
+        store,
+        || store.ensure_prefix(&prefix_key, &environment.options, reporter),
+        |(prefix, _)| prefix.directory.clone(),
+    )?;
     if created {
         reporter.note(&format!(
             "created the native prefix {} in {:.0} s",
@@ -108,10 +115,16 @@ fn view(job: &Job<'_>, reporter: &dyn Reporter) -> Result<(Environ, HybridView),
             prefix.metadata.creation_seconds
         ));
     }
-    let (view, _) = environment
-        .store
-        .ensure_hybrid(&rootfs, &prefix, reporter)?;
-    Ok((environment, view))
+    let ((view, _), view_in_use) = crate::emulated::held(
+        store,
+        || store.ensure_hybrid(&rootfs, &prefix, reporter),
+        |(view, _)| view.directory.clone(),
+    )?;
+    Ok((
+        environment,
+        view,
+        vec![rootfs_in_use, prefix_in_use, view_in_use],
+    ))
 }
 
 /// The native prefix's key for `job` (the build cache keys on its packages).

@@ -116,6 +116,9 @@ pub struct Environment {
     pub toolchain: Option<String>,
     /// The emulator command for target programs (empty when none is needed).
     pub emulator: Vec<String>,
+    /// The cache entries the steps run in (root filesystem, native prefix, hybrid view), held
+    /// for the build: `rootfs remove` waits for them, `rootfs prune` leaves them alone.
+    pub in_use: Vec<archway_rootfs::InUse>,
 }
 
 /// The verdict shared by the methods that run in the target's root filesystem: a Debian port,
@@ -134,24 +137,72 @@ pub(crate) fn judge_rootfs(method: Method, facts: &Facts, setup: bool, what: &st
             None,
         );
     };
-    let Some(qemu_name) = &facts.qemu_name else {
-        return verdict(
-            false,
-            format!("QEMU does not emulate `{}`", facts.target),
-            None,
-        );
+    // A target the host runs itself (its own, or i386 on x86_64) needs no emulator: the root
+    // filesystem's programs run directly, unless a binfmt entry claims them.
+    let native =
+        facts.runs_natively && !matches!(facts.binfmt, crate::plan::BinfmtState::Registered { .. });
+    let qemu_name = match &facts.qemu_name {
+        _ if native => None,
+        Some(name) => Some(name),
+        None => {
+            return verdict(
+                false,
+                format!("QEMU does not emulate `{}`", facts.target),
+                None,
+            )
+        }
     };
-    if facts.qemu_interpreter.is_none() {
+    if let (Some(qemu_name), None) = (qemu_name, &facts.qemu_interpreter) {
         return verdict(
             false,
             format!("`qemu-{qemu_name}` is not installed"),
             Some("apt-get install qemu-user-static".to_string()),
         );
     }
-    let rootfs = format!(
-        "{architecture}/{} root filesystem{what}",
-        architecture.default_suite()
-    );
+    let suite = facts
+        .rootfs_suite
+        .unwrap_or_else(|| architecture.default_suite());
+    // A Cargo project builds with the root filesystem's own cargo: its suite's.
+    if let Some(needs) = facts.rust.as_ref().and_then(|rust| rust.needs.as_ref()) {
+        let rustc = crate::rust::debian_rustc(suite);
+        if rustc < needs.version {
+            let reason = format!(
+                "the {architecture}/{suite} root filesystem's rustc {rustc} is older than the \
+                 project needs ({needs})"
+            );
+            // A suite asked for that is too old, where another serves: that one.
+            return match crate::rust::suite_for(architecture, Some(needs)) {
+                Some(newer) => Verdict::refused(
+                    method,
+                    reason,
+                    Some(format!(
+                        "use `--suite {newer}` (Debian's rustc {} there)",
+                        crate::rust::debian_rustc(newer)
+                    )),
+                ),
+                None => verdict(
+                    false,
+                    reason,
+                    facts
+                        .rust
+                        .as_ref()
+                        .and_then(|rust| rust.triple.as_ref())
+                        .map(|triple| format!("rustup target add {triple}")),
+                ),
+            };
+        }
+    }
+    let rootfs = format!("{architecture}/{suite} root filesystem{what}");
+    let Some(qemu_name) = qemu_name else {
+        return verdict(
+            true,
+            format!(
+                "this host runs `{}` programs itself (no emulator), {rootfs}",
+                facts.target
+            ),
+            None,
+        );
+    };
     match &facts.binfmt {
         crate::plan::BinfmtState::Registered { entry, fix_binary } => {
             let flag = if *fix_binary { " (F)" } else { "" };
@@ -192,12 +243,13 @@ pub(crate) fn judge_rootfs(method: Method, facts: &Facts, setup: bool, what: &st
 }
 
 /// The sandbox of a root-filesystem method for `job` (for `archway shell`), with its
-/// description; the root filesystem is created when missing.
+/// description and the cache entries it runs in, held; the root filesystem is created when
+/// missing.
 pub fn sandbox(
     method: Method,
     job: &Job<'_>,
     reporter: &dyn Reporter,
-) -> Result<(archway_rootfs::Sandbox, String), Error> {
+) -> Result<(archway_rootfs::Sandbox, String, Vec<archway_rootfs::InUse>), Error> {
     match method {
         Method::Emulated => emulated::sandbox(job, reporter),
         Method::Hybrid => hybrid::sandbox(job, reporter),

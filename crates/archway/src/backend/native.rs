@@ -68,6 +68,7 @@ impl Backend for Native {
             )?,
             toolchain: None,
             emulator: Vec::new(),
+            in_use: Vec::new(),
         })
     }
 }
