@@ -52,8 +52,8 @@ pub use files::{
 pub use install::{install, install_plan, InstallPlan};
 pub use rust::{rust_std, RustStd};
 pub use sysroot::{
-    upstream_name, AddOutcome, Manifest, Package, Problem, Sysroot, SysrootInfo, SysrootUpstream,
-    Verification, DEFAULT_MIRROR,
+    upstream_name, AddOutcome, Manifest, Package, Problem, PrunedSysroot, Sysroot, SysrootInUse,
+    SysrootInfo, SysrootUpstream, Verification, DEFAULT_MIRROR,
 };
 pub use toolchain::{
     discover, find_program, gnu_prefixes, select, Family, Linker, MissingCompiler, Request,

@@ -263,6 +263,50 @@ pub struct SysrootInfo {
     pub name: String,
     pub path: PathBuf,
     pub manifest: Manifest,
+    /// Seconds since a build last took it ([`Sysroot::hold`]) or its tree last changed.
+    pub unused_seconds: u64,
+}
+
+/// A sysroot a build uses, from [`Sysroot::hold`]: a shared `flock(2)` on its lock, released
+/// on drop (also when the process dies).
+#[derive(Debug)]
+pub struct SysrootInUse {
+    _file: fs::File,
+}
+
+/// What [`Sysroot::prune`] did with one sysroot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PrunedSysroot {
+    /// The directory name (`bookworm-arm64`).
+    pub name: String,
+    /// Its size on disk: the tree, apt's lists and downloaded archives.
+    pub size_bytes: u64,
+    /// Seconds since a build last took it, or since its tree last changed.
+    pub unused_seconds: u64,
+    /// Removed (or, with `--dry-run`, would be).
+    pub removed: bool,
+    /// Why it stays: `used recently`, `in use` or `removed meanwhile`.
+    pub kept_because: Option<&'static str>,
+}
+
+/// How long since a build last took the sysroot at `directory` (its lock's mtime,
+/// [`Sysroot::hold`]) or its tree last changed (its manifest's), whichever is later; `None`
+/// when it has neither.
+fn unused_time(directory: &Path) -> Option<std::time::Duration> {
+    let modified = |path: PathBuf| fs::metadata(path).and_then(|metadata| metadata.modified());
+    let used = [
+        modified(directory.join("lock")),
+        modified(directory.join("root").join(MANIFEST)),
+        modified(directory.join("manifest.json")),
+    ]
+    .into_iter()
+    .flatten()
+    .max()?;
+    Some(
+        std::time::SystemTime::now()
+            .duration_since(used)
+            .unwrap_or_default(),
+    )
 }
 
 /// The state an `add` starts from.
@@ -762,6 +806,103 @@ impl Sysroot {
         fs::remove_dir_all(&self.directory).map_err(io("remove", &self.directory))
     }
 
+    /// Takes the sysroot for a build for as long as the returned [`SysrootInUse`] lives (a
+    /// shared lock: `remove` waits for it, [`Sysroot::prune`] leaves the tree alone), and marks
+    /// it used now. Waits while an `add`, a `verify` or a removal has it. Fails with
+    /// [`Error::NoSysroot`] when there is no tree (a removal took it meanwhile).
+    pub fn hold(&self) -> Result<SysrootInUse, Error> {
+        let lock = self.directory.join("lock");
+        let no_sysroot = || Error::NoSysroot {
+            target: self.target.display_name(),
+            path: self.directory.clone(),
+        };
+        let file =
+            locked(&lock, rustix::fs::FlockOperation::LockShared, false)?.ok_or_else(no_sysroot)?;
+        if !self.exists() {
+            return Err(no_sysroot());
+        }
+        // The mark is a convenience for `prune`; a cache on a read-only mount still builds.
+        if let Err(error) = file.set_modified(std::time::SystemTime::now()) {
+            tracing::debug!(path = %lock.display(), %error, "cannot mark the sysroot used");
+        }
+        Ok(SysrootInUse { _file: file })
+    }
+
+    /// Removes every sysroot under `cache_dir` that no build has used for `unused_for` and
+    /// that nobody holds now (a build, an `add`): those are kept, as are sysroots used since.
+    /// With `dry_run` nothing is removed. `measure` gives a directory's size on disk. Returns
+    /// every sysroot directory, sorted by name, with what was done.
+    pub fn prune(
+        cache_dir: &Path,
+        unused_for: std::time::Duration,
+        dry_run: bool,
+        measure: &dyn Fn(&Path) -> u64,
+    ) -> Result<Vec<PrunedSysroot>, Error> {
+        let root = cache_dir.join("sysroots");
+        let mut names: Vec<String> = match fs::read_dir(&root) {
+            Ok(entries) => entries
+                .flatten()
+                .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
+                .filter_map(|entry| entry.file_name().to_str().map(str::to_string))
+                .collect(),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(source) => {
+                return Err(Error::Io {
+                    action: "read directory",
+                    path: root,
+                    source,
+                })
+            }
+        };
+        names.sort();
+        let mut pruned = Vec::new();
+        for name in names {
+            let directory = root.join(&name);
+            let unused = || unused_time(&directory).unwrap_or_default();
+            let mut entry = PrunedSysroot {
+                size_bytes: measure(&directory),
+                unused_seconds: unused().as_secs(),
+                name,
+                removed: false,
+                kept_because: None,
+            };
+            if unused() < unused_for {
+                entry.kept_because = Some("used recently");
+                pruned.push(entry);
+                continue;
+            }
+            let lock = locked(
+                &directory.join("lock"),
+                rustix::fs::FlockOperation::NonBlockingLockExclusive,
+                directory.exists(),
+            )?;
+            let Some(lock) = lock else {
+                // Taken, or gone (removed by someone else since the listing).
+                entry.kept_because = Some(if directory.exists() {
+                    "in use"
+                } else {
+                    "removed meanwhile"
+                });
+                pruned.push(entry);
+                continue;
+            };
+            // A build may have taken and left it between the first look and the lock.
+            if unused() < unused_for {
+                entry.kept_because = Some("used recently");
+                pruned.push(entry);
+                continue;
+            }
+            // Those waiting on the lock file find it unlinked and take the next one.
+            if !dry_run {
+                fs::remove_dir_all(&directory).map_err(io("remove", &directory))?;
+            }
+            entry.removed = true;
+            pruned.push(entry);
+            drop(lock);
+        }
+        Ok(pruned)
+    }
+
     /// Every sysroot under `cache_dir` (not those made by an older archway until an `add`
     /// rebuilds them: they have no manifest inside the tree).
     pub fn list(cache_dir: &Path) -> Result<Vec<SysrootInfo>, Error> {
@@ -785,6 +926,7 @@ impl Sysroot {
             };
             found.push(SysrootInfo {
                 name: entry.file_name().to_string_lossy().into_owned(),
+                unused_seconds: unused_time(&path).unwrap_or_default().as_secs(),
                 path: path.join("root"),
                 manifest,
             });
@@ -1737,25 +1879,72 @@ struct Lock {
 }
 
 impl Lock {
+    /// Waits for the exclusive lock at `path`, making the file (and its directory) when a
+    /// removal took them.
     fn acquire(path: &Path) -> Result<Lock, Error> {
-        let file = fs::OpenOptions::new()
-            .create(true)
+        let file =
+            locked(path, rustix::fs::FlockOperation::LockExclusive, true)?.ok_or_else(|| {
+                Error::Io {
+                    action: "lock",
+                    path: path.to_path_buf(),
+                    source: std::io::ErrorKind::NotFound.into(),
+                }
+            })?;
+        Ok(Lock { _file: file })
+    }
+}
+
+/// The lock file at `path` with `operation` taken on it, once the file locked is still the one
+/// at `path`: a sysroot's lock lives in its directory, so a removal (`sysroot remove`, `prune`)
+/// unlinks it while others wait on it, and a lock on the unlinked file would lock nothing.
+/// `None` when the file is gone and `create` is false, or (non-blocking) when it is taken.
+fn locked(
+    path: &Path,
+    operation: rustix::fs::FlockOperation,
+    create: bool,
+) -> Result<Option<fs::File>, Error> {
+    use std::os::unix::fs::MetadataExt as _;
+    let io = |action: &'static str| {
+        move |source: std::io::Error| Error::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    };
+    loop {
+        if create {
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent).map_err(io("create directory"))?;
+            }
+        }
+        let file = match fs::OpenOptions::new()
+            .create(create)
             .truncate(false)
             .write(true)
             .open(path)
-            .map_err(|source| Error::Io {
-                action: "open",
-                path: path.to_path_buf(),
-                source,
-            })?;
-        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive).map_err(|errno| {
-            Error::Io {
-                action: "lock",
-                path: path.to_path_buf(),
-                source: errno.into(),
+        {
+            Ok(file) => file,
+            Err(error) if !create && error.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(None)
             }
-        })?;
-        Ok(Lock { _file: file })
+            Err(error) => return Err(io("open")(error)),
+        };
+        match rustix::fs::flock(&file, operation) {
+            Ok(()) => {}
+            Err(rustix::io::Errno::WOULDBLOCK) => return Ok(None),
+            Err(errno) => return Err(io("lock")(errno.into())),
+        }
+        let held = file.metadata().map_err(io("stat"))?;
+        match fs::metadata(path) {
+            Ok(now) if (now.dev(), now.ino()) == (held.dev(), held.ino()) => return Ok(Some(file)),
+            Ok(_) => continue,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                if !create {
+                    return Ok(None);
+                }
+            }
+            Err(error) => return Err(io("stat")(error)),
+        }
     }
 }
 
@@ -1966,6 +2155,145 @@ Package: zlib1g-dev\nStatus: install ok installed\nVersion: 1:1.2.13\nDepends: l
         write_json(&root.join(MANIFEST), &manifest).expect("manifest");
         write_json(&root.join(FILES), &record_files(&root).expect("record")).expect("files");
         write_file(&root.join(RELOCATED_FROM), &root.display().to_string()).expect("write");
+    }
+
+    /// Sets the times `prune` reads (the lock's and the manifest's) `days` back.
+    fn age(sysroot: &Sysroot, days: u64) {
+        let then = std::time::SystemTime::now() - std::time::Duration::from_secs(days * 86_400);
+        for path in [
+            sysroot.directory().join("lock"),
+            sysroot.path().join(MANIFEST),
+        ] {
+            let file = fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .expect("open");
+            file.set_modified(then).expect("set mtime");
+        }
+    }
+
+    fn prune_all(cache: &Path, dry_run: bool) -> Vec<(String, bool, Option<&'static str>)> {
+        let month = std::time::Duration::from_secs(30 * 86_400);
+        Sysroot::prune(cache, month, dry_run, &|_| 7)
+            .expect("prune")
+            .into_iter()
+            .map(|entry| (entry.name, entry.removed, entry.kept_because))
+            .collect()
+    }
+
+    #[test]
+    fn prune_removes_what_no_build_used_and_keeps_what_one_holds_or_used_recently() {
+        let cache = tempfile::tempdir().expect("tempdir");
+        let old = unreachable_sysroot(cache.path());
+        fill_by_hand(&old);
+        age(&old, 45);
+        let target = Platform::parse("riscv64").expect("riscv64");
+        let recent =
+            Sysroot::open_with(cache.path(), &target, Suite::Trixie, DEFAULT_MIRROR).expect("open");
+        fill_by_hand(&recent);
+        age(&recent, 3);
+        assert_eq!(
+            Sysroot::list(cache.path())
+                .expect("list")
+                .iter()
+                .map(|info| (info.name.as_str(), info.unused_seconds / 86_400))
+                .collect::<Vec<_>>(),
+            [("bookworm-arm64", 45), ("trixie-riscv64", 3)]
+        );
+
+        // Held by a build: kept, however old (the hold marks it used: age it again).
+        let in_use = old.hold().expect("hold");
+        age(&old, 45);
+        assert_eq!(
+            prune_all(cache.path(), false),
+            [
+                ("bookworm-arm64".to_string(), false, Some("in use")),
+                ("trixie-riscv64".to_string(), false, Some("used recently")),
+            ]
+        );
+        drop(in_use);
+
+        // A dry run says what would go and leaves it.
+        assert_eq!(
+            prune_all(cache.path(), true)[0],
+            ("bookworm-arm64".to_string(), true, None)
+        );
+        assert!(old.exists());
+        let pruned = Sysroot::prune(
+            cache.path(),
+            std::time::Duration::from_secs(30 * 86_400),
+            false,
+            &|path| u64::from(path.ends_with("bookworm-arm64")) * 7,
+        )
+        .expect("prune");
+        assert_eq!(
+            (
+                pruned[0].removed,
+                pruned[0].size_bytes,
+                pruned[0].unused_seconds / 86_400
+            ),
+            (true, 7, 45)
+        );
+        assert!(!old.directory().exists());
+        assert!(recent.exists());
+        assert!(matches!(old.hold(), Err(Error::NoSysroot { .. })));
+    }
+
+    #[test]
+    fn a_hold_waiting_on_a_removal_finds_the_sysroot_gone_and_a_later_add_locks_anew() {
+        let cache = tempfile::tempdir().expect("tempdir");
+        let sysroot = unreachable_sysroot(cache.path());
+        fill_by_hand(&sysroot);
+        let removal = Lock::acquire(&sysroot.directory().join("lock")).expect("lock");
+        let waiting = {
+            let cache = cache.path().to_path_buf();
+            std::thread::spawn(move || unreachable_sysroot(&cache).hold().map(|_| ()))
+        };
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(
+            !waiting.is_finished(),
+            "a hold waits for the exclusive lock"
+        );
+        fs::remove_dir_all(sysroot.directory()).expect("remove");
+        drop(removal);
+        assert!(matches!(
+            waiting.join().expect("thread"),
+            Err(Error::NoSysroot { .. })
+        ));
+        // An `add` waiting on a removal locks a new lock file, not the unlinked one: a hold
+        // taken while it works conflicts with it.
+        let removal = Lock::acquire(&sysroot.directory().join("lock")).expect("lock");
+        let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let adding = {
+            let lock = sysroot.directory().join("lock");
+            std::thread::spawn(move || {
+                let lock = Lock::acquire(&lock).expect("lock");
+                locked_tx.send(()).expect("send");
+                release_rx.recv().ok();
+                drop(lock);
+            })
+        };
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        fs::remove_dir_all(sysroot.directory()).expect("remove");
+        drop(removal);
+        locked_rx.recv().expect("the waiting add took the lock");
+        let shared = locked(
+            &sysroot.directory().join("lock"),
+            rustix::fs::FlockOperation::NonBlockingLockShared,
+            true,
+        )
+        .expect("lock");
+        assert!(
+            shared.is_none(),
+            "the add holds the lock file now at the path"
+        );
+        release_tx.send(()).expect("send");
+        adding.join().expect("thread");
+        fill_by_hand(&sysroot);
+        sysroot.hold().expect("held once free");
     }
 
     #[test]

@@ -128,7 +128,7 @@ pub struct Prepared {
     /// end of the tests (while this lives).
     pub lock: BuildDirLock,
     /// The cache entries the steps run in, held as long (see [`crate::backend::Environment`]).
-    pub in_use: Vec<archway_rootfs::InUse>,
+    pub in_use: Vec<crate::backend::Held>,
 }
 
 /// The per-target build directory: `<project>/build/archway/<target config>` unless given.

@@ -802,7 +802,7 @@ pub(crate) fn prepare_cross(
         ),
         toolchain: Some(format!("{debian}, {cross}-gcc, in a native prefix")),
         emulator,
-        in_use: vec![in_use],
+        in_use: vec![in_use.into()],
     })
 }
 

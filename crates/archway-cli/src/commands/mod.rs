@@ -8,6 +8,7 @@ pub mod config;
 pub mod env;
 pub mod inspect;
 pub mod platform;
+mod prune;
 pub mod rootfs;
 pub mod run;
 pub mod shell;

@@ -9,6 +9,7 @@ use archway_rootfs::{
     Architecture, CreateOptions, DeriveStrategy, EntryKind, Problem, RootfsKey, Store, Verification,
 };
 
+use super::prune::{human_age, human_size};
 use crate::cli::Context;
 use crate::report::Failure;
 
@@ -397,28 +398,17 @@ fn prune(unused_for_days: u32, dry_run: bool, json: bool) -> anyhow::Result<Exit
         println!("{}", serde_json::to_string_pretty(&entries)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let removed: Vec<_> = entries.iter().filter(|entry| entry.removed).collect();
-    let verb = if dry_run { "would remove" } else { "removed" };
-    for entry in &removed {
-        eprintln!(
-            "{verb} {} ({}, unused for {})",
-            entry.name,
-            human_size(entry.size_bytes),
-            human_age(entry.unused_seconds)
-        );
-    }
-    let in_use = entries
+    let rows: Vec<_> = entries
         .iter()
-        .filter(|entry| entry.kept_because == Some("in use"))
-        .count();
-    let recent = entries.len() - removed.len() - in_use;
-    eprintln!(
-        "{verb} {} of {} entries ({}); kept {recent} used in the last {unused_for_days} days \
-         and {in_use} in use",
-        removed.len(),
-        entries.len(),
-        human_size(removed.iter().map(|entry| entry.size_bytes).sum()),
-    );
+        .map(|entry| super::prune::Row {
+            name: &entry.name,
+            size_bytes: entry.size_bytes,
+            unused_seconds: entry.unused_seconds,
+            removed: entry.removed,
+            kept_because: entry.kept_because,
+        })
+        .collect();
+    super::prune::print(&rows, dry_run, unused_for_days, "entries");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -635,23 +625,5 @@ pub fn exit_code(status: std::process::ExitStatus) -> ExitCode {
         (Some(code), _) => ExitCode::from(u8::try_from(code).unwrap_or(2)),
         (None, Some(signal)) => ExitCode::from(u8::try_from(128 + signal).unwrap_or(2)),
         (None, None) => ExitCode::from(2),
-    }
-}
-
-fn human_size(bytes: u64) -> String {
-    let mebibytes = bytes as f64 / (1024.0 * 1024.0);
-    if mebibytes >= 1024.0 {
-        format!("{:.1} GiB", mebibytes / 1024.0)
-    } else {
-        format!("{mebibytes:.0} MiB")
-    }
-}
-
-fn human_age(seconds: u64) -> String {
-    match seconds {
-        0..=59 => format!("{seconds}s"),
-        60..=3599 => format!("{}m", seconds / 60),
-        3600..=86399 => format!("{}h", seconds / 3600),
-        _ => format!("{}d", seconds / 86400),
     }
 }

@@ -1,4 +1,4 @@
-//! `archway sysroot add|list|remove|path|verify`: per-target trees of the target's own Debian
+//! `archway sysroot add|list|remove|prune|path|verify`: per-target trees of the target's own Debian
 //! packages.
 //!
 //! Suites and package names are checked here, where the user's words are read
@@ -45,6 +45,20 @@ enum Subcommand {
         target: String,
         #[arg(long)]
         suite: Option<String>,
+    },
+    /// Remove every sysroot that no build has used for `--unused-for` days; those a build or
+    /// an `add` holds now are kept.
+    Prune {
+        /// Days without a build using it (a build marks the sysroot it uses); 0 removes every
+        /// sysroot no one holds now.
+        #[arg(long, value_name = "DAYS", default_value_t = 30)]
+        unused_for: u32,
+        /// Say what would be removed, remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// One JSON array on stdout: every sysroot with what was done.
+        #[arg(long)]
+        json: bool,
     },
     /// Print the path of a target's sysroot.
     Path {
@@ -150,15 +164,16 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
                 );
             } else {
                 println!(
-                    "{:20} {:9} {:8} REQUESTED / PATH",
-                    "NAME", "PACKAGES", "SUITE"
+                    "{:20} {:9} {:8} {:7} REQUESTED / PATH",
+                    "NAME", "PACKAGES", "SUITE", "UNUSED"
                 );
                 for sysroot in sysroots {
                     println!(
-                        "{:20} {:9} {:8} {}\n{:40}{}",
+                        "{:20} {:9} {:8} {:7} {}\n{:48}{}",
                         sysroot.name,
                         sysroot.manifest.packages.len(),
                         sysroot.manifest.suite,
+                        super::prune::human_age(sysroot.unused_seconds),
                         sysroot
                             .manifest
                             .requested
@@ -177,6 +192,33 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
             sysroot.remove()?;
             if !context.quiet {
                 eprintln!("removed {}", sysroot.directory().display());
+            }
+        }
+        Subcommand::Prune {
+            unused_for,
+            dry_run,
+            json,
+        } => {
+            let pruned = Sysroot::prune(
+                &cache_dir()?,
+                std::time::Duration::from_secs(u64::from(unused_for) * 86_400),
+                dry_run,
+                &archway_rootfs::tree::disk_usage,
+            )?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&pruned)?);
+            } else {
+                let rows: Vec<_> = pruned
+                    .iter()
+                    .map(|entry| super::prune::Row {
+                        name: &entry.name,
+                        size_bytes: entry.size_bytes,
+                        unused_seconds: entry.unused_seconds,
+                        removed: entry.removed,
+                        kept_because: entry.kept_because,
+                    })
+                    .collect();
+                super::prune::print(&rows, dry_run, unused_for, "sysroots");
             }
         }
         Subcommand::Path { target, suite } => {

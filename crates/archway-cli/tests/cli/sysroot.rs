@@ -353,3 +353,118 @@ fn a_full_disk_fails_clearly_keeps_the_tree_and_the_next_add_succeeds() {
         .is_file());
     drop(tmpfs);
 }
+
+/// `sysroot prune` leaves the sysroot a cross build is using, and removes it once unused; a
+/// build marks it used. (A sysroot of libc6-dev alone: apt fetches a few megabytes.)
+#[test]
+fn sysroot_prune_keeps_what_a_cross_build_holds_and_removes_what_is_unused() {
+    if !can_fill_sysroots() {
+        return;
+    }
+    if !support::have_tool("aarch64-linux-gnu-gcc")
+        && support::skip_unless_ci("`aarch64-linux-gnu-gcc` on PATH (sysroot prune)")
+    {
+        return;
+    }
+    let command = archway();
+    let cache = command.temp().join("cache");
+    let in_cache = || archway().env("ARCHWAY_CACHE_DIR", &cache);
+    in_cache()
+        .args(["sysroot", "add", "--target", "arm64"])
+        .run()
+        .assert_code(0);
+    let prune = |extra: &[&str]| {
+        let output = in_cache()
+            .args(["sysroot", "prune", "--json"])
+            .args(extra)
+            .run();
+        output.assert_code(0);
+        let entries: serde_json::Value =
+            serde_json::from_str(&output.stdout).expect("prune --json prints JSON");
+        let entry = entries
+            .as_array()
+            .and_then(|entries| {
+                entries
+                    .iter()
+                    .find(|entry| entry["name"] == "bookworm-arm64")
+            })
+            .cloned()
+            .unwrap_or_else(|| panic!("no bookworm-arm64 in {entries}"));
+        (entry["removed"].clone(), entry["kept_because"].clone())
+    };
+
+    let project = command.work_dir().join("slow");
+    std::fs::create_dir_all(&project).expect("project");
+    std::fs::write(
+        project.join("Makefile"),
+        "all:\n\tsleep 4 && touch built\n\ncheck:\n\ttrue\n",
+    )
+    .expect("Makefile");
+    let mut build = in_cache()
+        .args(["build", "--target", "arm64", "--method", "cross", "-C"])
+        .arg(&project)
+        .spawn();
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    while !build.stderr().contains("build: make") {
+        assert!(
+            !build.has_ended() && std::time::Instant::now() < deadline,
+            "the build did not start its step: {}",
+            build.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // While the build uses it: kept, whatever its age; a removal waits for the build.
+    assert_eq!(
+        prune(&["--unused-for", "0"]),
+        (serde_json::json!(false), serde_json::json!("in use"))
+    );
+    let mut removal = in_cache()
+        .args(["sysroot", "remove", "--target", "arm64"])
+        .spawn();
+    std::thread::sleep(Duration::from_millis(500));
+    let (removed, present) = (
+        removal.has_ended(),
+        cache.join("sysroots/bookworm-arm64/root").is_dir(),
+    );
+    if !build.has_ended() {
+        assert!(
+            !removed && present,
+            "the removal did not wait for the build: {}",
+            removal.stderr()
+        );
+    }
+    assert_eq!(build.wait_for(Duration::from_secs(300)), Ok(Some(0)));
+    assert!(project
+        .join("build/archway/aarch64-unknown-linux-gnu/built")
+        .is_file());
+    assert_eq!(removal.wait_for(Duration::from_secs(60)), Ok(Some(0)));
+    assert!(!cache.join("sysroots/bookworm-arm64").exists());
+
+    // Made again; the next build marks it used.
+    in_cache()
+        .args(["sysroot", "add", "--target", "arm64"])
+        .run()
+        .assert_code(0);
+    assert_eq!(
+        prune(&[]),
+        (serde_json::json!(false), serde_json::json!("used recently"))
+    );
+    assert_eq!(
+        prune(&["--unused-for", "0", "--dry-run"]),
+        (serde_json::json!(true), serde_json::Value::Null)
+    );
+    assert!(cache
+        .join("sysroots/bookworm-arm64/root/usr/include")
+        .is_dir());
+    let removed = in_cache()
+        .args(["sysroot", "prune", "--unused-for", "0"])
+        .run();
+    removed.assert_code(0);
+    assert!(
+        removed.stderr.contains("removed bookworm-arm64 (")
+            && removed.stderr.contains("removed 1 of 1 sysroots"),
+        "{}",
+        removed.stderr
+    );
+    assert!(!cache.join("sysroots/bookworm-arm64").exists());
+}

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use archway_platform::{Platform, Reporter};
 use archway_toolchain::reproducible::PathMap;
-use archway_toolchain::{CrossEnv, Sysroot, SysrootUpstream};
+use archway_toolchain::{CrossEnv, Sysroot, SysrootInUse, SysrootUpstream};
 
 use super::{Backend, Environment, Job};
 use crate::method::Method;
@@ -144,13 +144,14 @@ impl Backend for Cross {
                 }
             }
         }
-        let sysroot = sysroot(
+        let (sysroot, in_use) = sysroot(
             job.cache_dir,
             target,
             &packages,
             job.rootfs.sysroot_upstream.clone(),
             reporter,
-        )?;
+        )?
+        .unzip();
         // The source and build directories get fixed names in the outputs (`CC`, the CMake
         // and Meson flags, rustc's): `crate::reproducible`.
         let mut request = job.toolchain.clone();
@@ -212,7 +213,7 @@ impl Backend for Cross {
                     .unwrap_or_default()
             )),
             emulator,
-            in_use: Vec::new(),
+            in_use: in_use.into_iter().map(super::Held::from).collect(),
         })
     }
 }
@@ -243,16 +244,17 @@ fn source_date_epoch(project_dir: &Path, env: &CrossEnv) -> String {
     crate::reproducible::source_date_epoch(project_dir, user.as_deref()).0
 }
 
-/// archway's sysroot for the target with the project's `packages` in it (added when missing);
-/// `None` when there is no cache directory, Debian does not build the target, or nothing has
-/// been put in it yet.
+/// archway's sysroot for the target with the project's `packages` in it (added when missing),
+/// held for the build ([`Sysroot::hold`]: a removal or a prune waits or leaves it); `None` when
+/// there is no cache directory, Debian does not build the target, or nothing has been put in
+/// it yet.
 fn sysroot(
     cache_dir: Option<&Path>,
     target: &Platform,
     packages: &[String],
     upstream: Option<Arc<dyn SysrootUpstream>>,
     reporter: &dyn Reporter,
-) -> Result<Option<Sysroot>, Error> {
+) -> Result<Option<(Sysroot, SysrootInUse)>, Error> {
     let Some(cache) = cache_dir else {
         return Ok(None);
     };
@@ -260,16 +262,26 @@ fn sysroot(
         return Ok(None);
     }
     let sysroot = Sysroot::open(cache, target)?.with_upstream(upstream);
-    if !packages.is_empty() {
-        let outcome = sysroot.add(packages, reporter)?;
-        if let Some(origin) = outcome.restored {
-            reporter.note(&format!(
-                "restored the {} sysroot from the shared cache ({origin})",
-                target.display_name()
-            ));
+    // A removal between the add and the hold takes the tree: add it again (held, it stays).
+    let mut attempt = 0;
+    loop {
+        if !packages.is_empty() {
+            let outcome = sysroot.add(packages, reporter)?;
+            if let Some(origin) = outcome.restored {
+                reporter.note(&format!(
+                    "restored the {} sysroot from the shared cache ({origin})",
+                    target.display_name()
+                ));
+            }
+        } else if !sysroot.exists() {
+            return Ok(None);
+        }
+        match sysroot.hold() {
+            Ok(in_use) => return Ok(Some((sysroot, in_use))),
+            Err(archway_toolchain::Error::NoSysroot { .. }) if attempt < 2 => attempt += 1,
+            Err(error) => return Err(error.into()),
         }
     }
-    Ok(Some(sysroot).filter(Sysroot::exists))
 }
 
 /// Whether every one of `packages` is already unpacked in the target's sysroot (no apt run).

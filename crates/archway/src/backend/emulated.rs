@@ -33,7 +33,7 @@ impl Backend for Emulated {
             executor: crate::rust::root_filesystem_executor(executor, job, environment.key.suite),
             toolchain: None,
             emulator: Vec::new(),
-            in_use: vec![in_use],
+            in_use: vec![in_use.into()],
         })
     }
 }

@@ -48,7 +48,7 @@ impl Backend for Hybrid {
                 view.metadata.prefix.suite, environment.key.architecture
             )),
             emulator: Vec::new(),
-            in_use,
+            in_use: in_use.into_iter().map(super::Held::from).collect(),
         })
     }
 }

@@ -116,9 +116,31 @@ pub struct Environment {
     pub toolchain: Option<String>,
     /// The emulator command for target programs (empty when none is needed).
     pub emulator: Vec<String>,
-    /// The cache entries the steps run in (root filesystem, native prefix, hybrid view), held
-    /// for the build: `rootfs remove` waits for them, `rootfs prune` leaves them alone.
-    pub in_use: Vec<archway_rootfs::InUse>,
+    /// The cache entries the steps run in (root filesystem, native prefix, hybrid view,
+    /// sysroot), held for the build: `rootfs remove` and `sysroot remove` wait for them,
+    /// `rootfs prune` and `sysroot prune` leave them alone.
+    pub in_use: Vec<Held>,
+}
+
+/// A cache entry a build runs with, held while this lives.
+#[derive(Debug)]
+pub enum Held {
+    /// A root filesystem, a native prefix or a hybrid view ([`archway_rootfs::Store::hold`]).
+    Rootfs(archway_rootfs::InUse),
+    /// The cross method's sysroot ([`archway_toolchain::Sysroot::hold`]).
+    Sysroot(archway_toolchain::SysrootInUse),
+}
+
+impl From<archway_rootfs::InUse> for Held {
+    fn from(in_use: archway_rootfs::InUse) -> Held {
+        Held::Rootfs(in_use)
+    }
+}
+
+impl From<archway_toolchain::SysrootInUse> for Held {
+    fn from(in_use: archway_toolchain::SysrootInUse) -> Held {
+        Held::Sysroot(in_use)
+    }
 }
 
 /// The verdict shared by the methods that run in the target's root filesystem: a Debian port,
