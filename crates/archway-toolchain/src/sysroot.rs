@@ -21,6 +21,8 @@
 //!   apt.conf                       APT_CONFIG for every apt call
 //!   staging/                       the next tree while an `add` builds it
 //!   lock                           flock(2)ed while the tree changes
+//!   in-use                         flock(2)ed shared by each build using the tree
+//!   used                           its mtime: when a build last took the tree
 //! ```
 //!
 //! Changes are transactional: an `add` builds the new tree in `staging/` (hard links to the
@@ -65,6 +67,10 @@ const KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
 
 /// Where a tree keeps what archway knows about it, relative to the tree.
 const MANIFEST: &str = "var/lib/archway/manifest.json";
+/// In a sysroot's directory: shared-locked by each build using the tree ([`Sysroot::hold`]).
+const IN_USE: &str = "in-use";
+/// In a sysroot's directory: its mtime is the last time a build took the tree.
+const USED: &str = "used";
 const FILES: &str = "var/lib/archway/files.json";
 /// The root the tree's `.pc` and `.la` paths point into (the sysroot's `root` when it was
 /// filled), so that a tree restored elsewhere can be moved to its new root.
@@ -289,13 +295,13 @@ pub struct PrunedSysroot {
     pub kept_because: Option<&'static str>,
 }
 
-/// How long since a build last took the sysroot at `directory` (its lock's mtime,
+/// How long since a build last took the sysroot at `directory` (the mtime of its `used` mark,
 /// [`Sysroot::hold`]) or its tree last changed (its manifest's), whichever is later; `None`
 /// when it has neither.
 fn unused_time(directory: &Path) -> Option<std::time::Duration> {
     let modified = |path: PathBuf| fs::metadata(path).and_then(|metadata| metadata.modified());
     let used = [
-        modified(directory.join("lock")),
+        modified(directory.join(USED)),
         modified(directory.join("root").join(MANIFEST)),
         modified(directory.join("manifest.json")),
     ]
@@ -803,33 +809,50 @@ impl Sysroot {
             });
         }
         let _lock = Lock::acquire(&self.directory.join("lock"))?;
+        // Every build using it ends first ([`Sysroot::hold`]).
+        let _in_use = locked(
+            &self.directory.join(IN_USE),
+            rustix::fs::FlockOperation::LockExclusive,
+            Create::File,
+        )?;
         fs::remove_dir_all(&self.directory).map_err(io("remove", &self.directory))
     }
 
     /// Takes the sysroot for a build for as long as the returned [`SysrootInUse`] lives (a
-    /// shared lock: `remove` waits for it, [`Sysroot::prune`] leaves the tree alone), and marks
-    /// it used now. Waits while an `add`, a `verify` or a removal has it. Fails with
-    /// [`Error::NoSysroot`] when there is no tree (a removal took it meanwhile).
+    /// shared lock on `in-use`: `remove` waits for it, [`Sysroot::prune`] leaves the tree
+    /// alone; an `add` goes on, its exchange of trees keeps every path valid), and marks it used
+    /// now. Fails with [`Error::NoSysroot`] when there is no tree (a removal took it meanwhile).
     pub fn hold(&self) -> Result<SysrootInUse, Error> {
-        let lock = self.directory.join("lock");
         let no_sysroot = || Error::NoSysroot {
             target: self.target.display_name(),
             path: self.directory.clone(),
         };
-        let file =
-            locked(&lock, rustix::fs::FlockOperation::LockShared, false)?.ok_or_else(no_sysroot)?;
+        let file = locked(
+            &self.directory.join(IN_USE),
+            rustix::fs::FlockOperation::LockShared,
+            Create::File,
+        )?
+        .ok_or_else(no_sysroot)?;
         if !self.exists() {
             return Err(no_sysroot());
         }
         // The mark is a convenience for `prune`; a cache on a read-only mount still builds.
-        if let Err(error) = file.set_modified(std::time::SystemTime::now()) {
-            tracing::debug!(path = %lock.display(), %error, "cannot mark the sysroot used");
+        let used = self.directory.join(USED);
+        if let Err(error) = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&used)
+            .and_then(|marker| marker.set_modified(std::time::SystemTime::now()))
+        {
+            tracing::debug!(path = %used.display(), %error, "cannot mark the sysroot used");
         }
         Ok(SysrootInUse { _file: file })
     }
 
     /// Removes every sysroot under `cache_dir` that no build has used for `unused_for` and
-    /// that nobody holds now (a build, an `add`): those are kept, as are sysroots used since.
+    /// that nobody holds now (a build, an `add`, a `verify`): those are kept, as are sysroots
+    /// used since.
     /// With `dry_run` nothing is removed. `measure` gives a directory's size on disk. Returns
     /// every sysroot directory, sorted by name, with what was done.
     pub fn prune(
@@ -871,11 +894,18 @@ impl Sysroot {
                 pruned.push(entry);
                 continue;
             }
-            let lock = locked(
-                &directory.join("lock"),
-                rustix::fs::FlockOperation::NonBlockingLockExclusive,
-                directory.exists(),
-            )?;
+            // Nobody building with it, nobody changing it.
+            let exclusive = |name: &str| {
+                locked(
+                    &directory.join(name),
+                    rustix::fs::FlockOperation::NonBlockingLockExclusive,
+                    Create::File,
+                )
+            };
+            let lock = match exclusive(IN_USE)? {
+                Some(in_use) => exclusive("lock")?.map(|lock| (in_use, lock)),
+                None => None,
+            };
             let Some(lock) = lock else {
                 // Taken, or gone (removed by someone else since the listing).
                 entry.kept_because = Some(if directory.exists() {
@@ -1882,26 +1912,37 @@ impl Lock {
     /// Waits for the exclusive lock at `path`, making the file (and its directory) when a
     /// removal took them.
     fn acquire(path: &Path) -> Result<Lock, Error> {
-        let file =
-            locked(path, rustix::fs::FlockOperation::LockExclusive, true)?.ok_or_else(|| {
-                Error::Io {
-                    action: "lock",
-                    path: path.to_path_buf(),
-                    source: std::io::ErrorKind::NotFound.into(),
-                }
-            })?;
+        let file = locked(
+            path,
+            rustix::fs::FlockOperation::LockExclusive,
+            Create::FileAndDirectory,
+        )?
+        .ok_or_else(|| Error::Io {
+            action: "lock",
+            path: path.to_path_buf(),
+            source: std::io::ErrorKind::NotFound.into(),
+        })?;
         Ok(Lock { _file: file })
     }
 }
 
+/// What [`locked`] makes when the lock file is not there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Create {
+    /// The file, in its directory if that still exists (else `None`).
+    File,
+    /// The file and its directory.
+    FileAndDirectory,
+}
+
 /// The lock file at `path` with `operation` taken on it, once the file locked is still the one
-/// at `path`: a sysroot's lock lives in its directory, so a removal (`sysroot remove`, `prune`)
-/// unlinks it while others wait on it, and a lock on the unlinked file would lock nothing.
-/// `None` when the file is gone and `create` is false, or (non-blocking) when it is taken.
+/// at `path`: a sysroot's locks live in its directory, so a removal (`sysroot remove`, `prune`)
+/// unlinks them while others wait on them, and a lock on an unlinked file would lock nothing.
+/// `None` when the file is gone (and not to be made), or (non-blocking) when it is taken.
 fn locked(
     path: &Path,
     operation: rustix::fs::FlockOperation,
-    create: bool,
+    create: Create,
 ) -> Result<Option<fs::File>, Error> {
     use std::os::unix::fs::MetadataExt as _;
     let io = |action: &'static str| {
@@ -1912,20 +1953,23 @@ fn locked(
         }
     };
     loop {
-        if create {
+        if create == Create::FileAndDirectory {
             if let Some(parent) = path.parent() {
                 fs::create_dir_all(parent).map_err(io("create directory"))?;
             }
         }
         let file = match fs::OpenOptions::new()
-            .create(create)
+            .create(true)
             .truncate(false)
             .write(true)
             .open(path)
         {
             Ok(file) => file,
-            Err(error) if !create && error.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(None)
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                if create == Create::FileAndDirectory {
+                    continue;
+                }
+                return Ok(None);
             }
             Err(error) => return Err(io("open")(error)),
         };
@@ -1939,7 +1983,7 @@ fn locked(
             Ok(now) if (now.dev(), now.ino()) == (held.dev(), held.ino()) => return Ok(Some(file)),
             Ok(_) => continue,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                if !create {
+                if create != Create::FileAndDirectory {
                     return Ok(None);
                 }
             }
@@ -2157,11 +2201,11 @@ Package: zlib1g-dev\nStatus: install ok installed\nVersion: 1:1.2.13\nDepends: l
         write_file(&root.join(RELOCATED_FROM), &root.display().to_string()).expect("write");
     }
 
-    /// Sets the times `prune` reads (the lock's and the manifest's) `days` back.
+    /// Sets the times `prune` reads (the `used` mark's and the manifest's) `days` back.
     fn age(sysroot: &Sysroot, days: u64) {
         let then = std::time::SystemTime::now() - std::time::Duration::from_secs(days * 86_400);
         for path in [
-            sysroot.directory().join("lock"),
+            sysroot.directory().join(USED),
             sysroot.path().join(MANIFEST),
         ] {
             let file = fs::OpenOptions::new()
@@ -2242,28 +2286,66 @@ Package: zlib1g-dev\nStatus: install ok installed\nVersion: 1:1.2.13\nDepends: l
     }
 
     #[test]
-    fn a_hold_waiting_on_a_removal_finds_the_sysroot_gone_and_a_later_add_locks_anew() {
+    fn a_removal_waits_for_the_builds_holding_the_sysroot_and_an_add_does_not() {
         let cache = tempfile::tempdir().expect("tempdir");
         let sysroot = unreachable_sysroot(cache.path());
         fill_by_hand(&sysroot);
-        let removal = Lock::acquire(&sysroot.directory().join("lock")).expect("lock");
+        let held = sysroot.hold().expect("hold");
+        let add = locked(
+            &sysroot.directory().join("lock"),
+            rustix::fs::FlockOperation::NonBlockingLockExclusive,
+            Create::File,
+        )
+        .expect("lock");
+        assert!(add.is_some(), "an add goes on beside a build");
+        drop(add);
+        let removal = {
+            let cache = cache.path().to_path_buf();
+            std::thread::spawn(move || unreachable_sysroot(&cache).remove())
+        };
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(!removal.is_finished(), "the removal waits for the build");
+        assert!(sysroot.exists());
+        drop(held);
+        removal.join().expect("thread").expect("removed");
+        assert!(!sysroot.directory().exists());
+        assert!(matches!(sysroot.hold(), Err(Error::NoSysroot { .. })));
+    }
+
+    #[test]
+    fn lockers_waiting_on_a_removal_lock_anew_not_the_unlinked_files() {
+        let cache = tempfile::tempdir().expect("tempdir");
+        let sysroot = unreachable_sysroot(cache.path());
+        fill_by_hand(&sysroot);
+        let in_use = sysroot.directory().join(IN_USE);
+        let exclusive = |path: &Path| {
+            locked(
+                path,
+                rustix::fs::FlockOperation::LockExclusive,
+                Create::File,
+            )
+            .expect("lock")
+            .expect("there")
+        };
+
+        // A hold waiting on a removal finds the sysroot gone.
+        let removal = exclusive(&in_use);
         let waiting = {
             let cache = cache.path().to_path_buf();
             std::thread::spawn(move || unreachable_sysroot(&cache).hold().map(|_| ()))
         };
         std::thread::sleep(std::time::Duration::from_millis(200));
-        assert!(
-            !waiting.is_finished(),
-            "a hold waits for the exclusive lock"
-        );
+        assert!(!waiting.is_finished(), "a hold waits for the removal");
         fs::remove_dir_all(sysroot.directory()).expect("remove");
         drop(removal);
         assert!(matches!(
             waiting.join().expect("thread"),
             Err(Error::NoSysroot { .. })
         ));
-        // An `add` waiting on a removal locks a new lock file, not the unlinked one: a hold
-        // taken while it works conflicts with it.
+
+        // An `add` waiting on a removal locks a new lock file, not the unlinked one: another
+        // add conflicts with it.
+        fill_by_hand(&sysroot);
         let removal = Lock::acquire(&sysroot.directory().join("lock")).expect("lock");
         let (locked_tx, locked_rx) = std::sync::mpsc::channel();
         let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
@@ -2280,14 +2362,14 @@ Package: zlib1g-dev\nStatus: install ok installed\nVersion: 1:1.2.13\nDepends: l
         fs::remove_dir_all(sysroot.directory()).expect("remove");
         drop(removal);
         locked_rx.recv().expect("the waiting add took the lock");
-        let shared = locked(
+        let other = locked(
             &sysroot.directory().join("lock"),
-            rustix::fs::FlockOperation::NonBlockingLockShared,
-            true,
+            rustix::fs::FlockOperation::NonBlockingLockExclusive,
+            Create::File,
         )
         .expect("lock");
         assert!(
-            shared.is_none(),
+            other.is_none(),
             "the add holds the lock file now at the path"
         );
         release_tx.send(()).expect("send");
