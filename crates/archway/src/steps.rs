@@ -535,15 +535,18 @@ pub const GENERATED_SOURCE_DIR: &str = "source";
 /// Where per-target build directories go by default, relative to the project root.
 pub const DEFAULT_BUILD_ROOT: &str = "build/archway";
 
-/// The variables a plain makefile gets on its command line in a cross build. Not `LD`: many
-/// makefiles link through the compiler driver with `LD = $(CC)` (tinycdb, found by the corpus:
-/// a command-line `LD=<triple>-ld` beat it and the link lost libc), and debhelper's makefile
-/// build system overrides only `CC` and `CXX` (Debian::Debhelper::Buildsystem::makefile,
-/// `%DEB_DEFAULT_TOOLS`). `LD` stays in the environment, which beats make's built-in `ld` but
-/// not the makefile's own assignment (GNU make manual, "Variables from the Environment").
-const MAKE_TOOL_VARIABLES: &[&str] = &[
-    "CC", "CXX", "AR", "RANLIB", "NM", "STRIP", "OBJCOPY", "OBJDUMP",
-];
+/// The variables a plain makefile gets on its command line in a cross build: the compilers
+/// (what debhelper's makefile build system overrides, `%DEB_DEFAULT_TOOLS` in
+/// Debian::Debhelper::Buildsystem::makefile), and the two binutils whose host versions refuse
+/// a foreign ELF file (`strip`, `objcopy`: "Unable to recognise the format"). The others stay in
+/// the environment, which beats make's built-in defaults but not the makefile's own assignment
+/// (GNU make manual, "Variables from the Environment"), as dpkg's buildtools.mk sets them only
+/// where the makefile did not: `LD`, because many makefiles link through the compiler driver
+/// with `LD = $(CC)` (tinycdb, found by the corpus: a command-line `LD=<triple>-ld` beat it and
+/// the link lost libc); `AR`, `RANLIB`, `NM` and `OBJDUMP`, because makefiles give them their
+/// own flags (Lua's `AR= ar rcu`: a command-line `AR=<triple>-ar` dropped `rcu`), and the
+/// host's versions read the target's objects anyway (binutils' generic ELF targets).
+const MAKE_TOOL_VARIABLES: &[&str] = &["CC", "CXX", "STRIP", "OBJCOPY"];
 
 /// The test target a plain makefile defines: `check`, else `test`, else `tests`.
 fn make_test_target(makefile: &Path) -> Option<&'static str> {
@@ -943,9 +946,9 @@ mod tests {
     }
 
     #[test]
-    fn makefile_keeps_its_own_linker_and_gets_the_cross_one_from_the_environment() {
+    fn makefile_keeps_its_own_linker_and_archiver_and_gets_the_cross_ones_from_the_environment() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let makefile = "LD = $(CC)\nall: prog\nprog: prog.o\n\t$(LD) -o $@ prog.o\n";
+        let makefile = "LD = $(CC)\nAR = ar rcu\nall: prog\nprog: prog.o\n\t$(LD) -o $@ prog.o\n";
         std::fs::write(dir.path().join("Makefile"), makefile).expect("write");
         let project = Project::detect(dir.path(), None).expect("detect");
         let mut setup = cross_setup(dir.path());
@@ -969,14 +972,23 @@ mod tests {
             "{:?}",
             build.args
         );
-        assert!(
-            !build.args.iter().any(|arg| arg.starts_with("LD=")),
-            "{:?}",
-            build.args
-        );
+        for name in ["LD", "AR", "RANLIB"] {
+            assert!(
+                !build
+                    .args
+                    .iter()
+                    .any(|arg| arg.starts_with(&format!("{name}="))),
+                "{:?}",
+                build.args
+            );
+        }
         assert_eq!(
             build.env.get("LD").map(String::as_str),
             Some("aarch64-linux-gnu-ld")
+        );
+        assert_eq!(
+            build.env.get("AR").map(String::as_str),
+            Some("aarch64-linux-gnu-ar")
         );
     }
 

@@ -343,6 +343,42 @@ fn bzip2_plain_makefile_make_check_riscv64() {
     );
 }
 
+/// Lua's makefiles give the archiver its flags (`AR= ar rcu`) and hard-code `CC= gcc`: the
+/// compiler must be the cross one, the archiver keep its flags. (No test suite at the top.)
+fn lua(target: &str, architecture: Architecture, big_endian: bool, tools: &[&str]) {
+    build(&Case {
+        package: "lua5.4",
+        target,
+        build_system: None,
+        configure_args: &[],
+        goal: Goal::Build,
+        tools,
+        architecture,
+        big_endian,
+        expected: &["lua", "luac", "liblua.a"],
+    });
+}
+
+#[test]
+fn lua_plain_makefile_with_its_own_archiver_flags_aarch64() {
+    lua(
+        "aarch64",
+        Architecture::Aarch64,
+        false,
+        &["make", "aarch64-linux-gnu-gcc"],
+    );
+}
+
+#[test]
+fn lua_plain_makefile_with_its_own_archiver_flags_big_endian_s390x() {
+    lua(
+        "s390x",
+        Architecture::S390x,
+        true,
+        &["make", "s390x-linux-gnu-gcc"],
+    );
+}
+
 /// The files of the tree at `root`, relative and sorted.
 fn tree_files(root: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut files = Vec::new();
