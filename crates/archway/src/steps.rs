@@ -440,15 +440,25 @@ pub fn recipe(input: &RecipeInput<'_>) -> Recipe {
             // Automake always generates `check`; hand-written makefiles mostly follow it
             // (zlib's `check: test`). A hand-written Makefile.in may define only `test`
             // (sqlite3: "No rule to make target 'check'"): its targets are those of the
-            // Makefile configure makes from it. debhelper runs the first of `test`, `check`
-            // that exists (Debian::Debhelper::Buildsystem::makefile).
-            let template = tree.join("Makefile.in");
-            let target = make_test_target(&template).unwrap_or("check");
-            recipe.test.push(
-                Step::new(StepKind::Test, "make", &work)
-                    .arg(target)
-                    .envs(env),
-            );
+            // Makefile configure makes from it. A `configure` that makes no Makefile leaves the
+            // one the tree ships (brotli's prints where to find a real build system; its
+            // Makefile has `test`). debhelper runs the first of `test`, `check` that exists
+            // (Debian::Debhelper::Buildsystem::makefile); none there: no test suite.
+            let template = ["Makefile.in", "Makefile"]
+                .into_iter()
+                .map(|name| tree.join(name))
+                .find(|path| path.is_file());
+            let target = match &template {
+                Some(template) => make_test_target(template),
+                None => Some("check"),
+            };
+            if let Some(target) = target {
+                recipe.test.push(
+                    Step::new(StepKind::Test, "make", &work)
+                        .arg(target)
+                        .envs(env),
+                );
+            }
             recipe.tests_need_binfmt = cross.is_some();
         }
         BuildSystem::Make => {
@@ -1021,6 +1031,38 @@ mod tests {
                 configure_args: &[],
             });
             assert_eq!(recipe.test[0].args, [*expected], "{template:?}");
+        }
+    }
+
+    #[test]
+    fn a_configure_that_makes_no_makefile_tests_with_the_shipped_makefiles_target() {
+        // brotli 1.0.9: `configure` only prints where the real build systems are; the shipped
+        // Makefile builds and has `test`. Without any test target: no test step.
+        for (makefile, expected) in [
+            (
+                "all: test\ntest: brotli\n\ttests/roundtrip_test.sh\n",
+                Some("test"),
+            ),
+            ("all: prog\nclean:\n\trm -f prog\n", None),
+        ] {
+            let dir = tempfile::tempdir().expect("temp dir");
+            std::fs::write(dir.path().join("configure"), "#!/bin/sh\n").expect("write");
+            std::fs::write(dir.path().join("Makefile"), makefile).expect("write");
+            let project =
+                Project::detect(dir.path(), Some(BuildSystem::Configure)).expect("detect");
+            let recipe = recipe(&RecipeInput {
+                project: &project,
+                build_dir: &dir.path().join("b"),
+                toolset: &Toolset::Native,
+                jobs: 1,
+                meson_configured: false,
+                configure_args: &[],
+            });
+            let target = recipe
+                .test
+                .first()
+                .map(|step| step.args.first().map(String::as_str).unwrap_or_default());
+            assert_eq!(target, expected, "{makefile:?}");
         }
     }
 

@@ -379,6 +379,23 @@ fn lua_plain_makefile_with_its_own_archiver_flags_big_endian_s390x() {
     );
 }
 
+/// brotli 1.0.9's `configure` is a stub that only names the real build systems; debhelper (as
+/// archway) runs it and then the shipped Makefile, whose tests are its `test` target.
+#[test]
+fn brotli_stub_configure_then_the_shipped_makefile_and_its_test_target_riscv64() {
+    build(&Case {
+        package: "brotli",
+        target: "riscv64",
+        build_system: None,
+        configure_args: &[],
+        goal: Goal::Test,
+        tools: &["make", "riscv64-linux-gnu-gcc", "qemu-riscv64-static"],
+        architecture: Architecture::Riscv64,
+        big_endian: false,
+        expected: &["brotli"],
+    });
+}
+
 /// The files of the tree at `root`, relative and sorted.
 fn tree_files(root: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut files = Vec::new();
