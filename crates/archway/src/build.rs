@@ -386,7 +386,7 @@ pub fn execute(
         let copy_started = Instant::now();
         let why = match recipe.build_system {
             _ if recipe.bootstrap.is_some() => "`configure` is generated in the copy",
-            BuildSystem::Configure => "a hand-written `configure` builds in place",
+            BuildSystem::Configure => "`configure` runs in the source tree, as debhelper runs it",
             _ => "a plain makefile builds in place",
         };
         reporter.note(&format!(

@@ -380,12 +380,13 @@ pub fn recipe(input: &RecipeInput<'_>) -> Recipe {
         }
         BuildSystem::Configure => {
             let env = cross.map(CrossSetup::full_env).unwrap_or_default();
-            let mut tree = project.root.clone();
-            let mut script = path_arg(&project.marker);
-            // Where configure, make and the tests run: the build directory (Autoconf's
-            // out-of-tree build, VPATH), or the copy for a hand-written configure.
-            let mut work = build_dir.to_path_buf();
-            let copy_of_source = || SourceCopy {
+            // configure, make and the tests run in the source tree, as debhelper runs them
+            // ("in source (default)", Debian::Debhelper::Buildsystem::autoconf: some sources
+            // build only there, libconfig 1.5's tests find its header by `-I../lib`) and as
+            // nixpkgs' stdenv does; a hand-written configure is meant to run there too (zlib's
+            // finds its own `zconf.h` only there). In a copy under the build directory, so the
+            // source tree stays as it was; the copy is made when the build starts.
+            let copy = SourceCopy {
                 from: source.to_path_buf(),
                 to: build_dir.join(GENERATED_SOURCE_DIR),
                 exclude: vec![
@@ -394,29 +395,18 @@ pub fn recipe(input: &RecipeInput<'_>) -> Recipe {
                     build_dir.to_path_buf(),
                 ],
             };
-            if project.configure == Some(ConfigureFlavor::Handwritten)
-                && project.bootstrap.is_none()
-            {
-                // A hand-written configure is meant to run in the tree it configures, as
-                // debhelper and stdenv run it: out of it, zlib's finds its own `zconf.h`
-                // only when the system has one installed. In a copy, so the source tree
-                // stays as it was.
-                let copy = copy_of_source();
-                // `tree` stays the source: the copy is made when the build starts.
-                script = path_arg(&copy.to.join("configure"));
-                work = copy.to.clone();
-                recipe.copy = Some(copy);
-            }
+            let work = copy.to.clone();
+            let script = path_arg(&work.join("configure"));
+            // Where the Makefile's template is read from: the source, or the copy once the
+            // bootstrap has generated it.
+            let mut tree = project.root.clone();
+            recipe.copy = Some(copy);
             if let Some(bootstrap) = project.bootstrap {
                 // dh_autoreconf runs `autoreconf -f -i` in the source tree (dh_autoreconf(1));
-                // archway runs it, or the project's script, in a copy, so the source tree
-                // stays as it was.
-                let copy = build_dir.join(GENERATED_SOURCE_DIR);
-                recipe.copy = Some(copy_of_source());
+                // archway runs it, or the project's script, in the copy.
                 recipe.bootstrap = project.bootstrap;
-                recipe.configure.push(bootstrap_step(bootstrap, &copy));
-                script = path_arg(&copy.join("configure"));
-                tree = copy;
+                recipe.configure.push(bootstrap_step(bootstrap, &work));
+                tree = work.clone();
             }
             let mut configure = Step::new(StepKind::Configure, &script, &work);
             if let (Some(cross), Some(ConfigureFlavor::Autoconf)) = (cross, project.configure) {
@@ -755,7 +745,7 @@ mod tests {
         assert_eq!(autoreconf.dir, copy.to);
         // Native: no --build/--host, the user's arguments after.
         assert_eq!(configure.program, path_arg(&copy.to.join("configure")));
-        assert_eq!(configure.dir, build_dir);
+        assert_eq!(configure.dir, copy.to);
         assert_eq!(configure.args, ["--disable-shared"]);
     }
 

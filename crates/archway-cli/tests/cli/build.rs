@@ -231,7 +231,7 @@ fn test_runs_a_handwritten_configure_in_a_copy_of_the_tree_like_debhelper() {
     output.assert_code(0);
     let stderr = output.filtered(&output.stderr);
     assert!(
-        stderr.contains("a hand-written `configure` builds in place"),
+        stderr.contains("`configure` runs in the source tree, as debhelper runs it"),
         "{stderr}"
     );
     // `./hello` printed the answer from the config.h that configure wrote into the copy.
