@@ -148,9 +148,10 @@ fn test_with_only_configure_ac_generates_configure_in_a_copy_like_dh_autoreconf(
     );
     assert!(stderr.contains("autoreconf --force --install"), "{stderr}");
     assert!(stderr.contains("PASS: hello"), "{stderr}");
+    // Built where debhelper builds it: in the (copied) source tree.
     assert_eq!(
         output.stdout,
-        "hello\texecutable\taarch64-unknown-linux-gnu\n"
+        "source/hello\texecutable\taarch64-unknown-linux-gnu\n"
     );
     // Nothing written into the source tree: `configure` is in the build directory's copy.
     assert_eq!(files_under(&project, &build_root), before);
