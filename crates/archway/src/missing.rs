@@ -477,11 +477,26 @@ pub struct Diagnosis {
     /// Contents index could not be searched.
     pub package: Result<Option<String>, String>,
     pub fix: Fix,
+    /// Where the project's own tree has a file of that name (a header), relative to it.
+    pub shipped: Option<PathBuf>,
 }
 
 impl Diagnosis {
     /// The error message: what is missing and which package ships it.
     pub fn message(&self) -> String {
+        let message = self.missing_message();
+        match &self.shipped {
+            Some(own) => format!(
+                "{message}; the project has its own `{}`, which the failing command did not \
+                 find: if that is the one meant, its include path is the problem, not a \
+                 dependency",
+                own.display()
+            ),
+            None => message,
+        }
+    }
+
+    fn missing_message(&self) -> String {
         let file = self.missing.file();
         let architecture = &self.architecture;
         match (&self.package, self.missing.kind) {
@@ -563,6 +578,12 @@ pub(crate) fn diagnose(
     let Some(missing) = error.failed_step_output().and_then(|output| find(&output)) else {
         return error;
     };
+    // A header the project has in its own tree: the package may still be what is meant (a
+    // vendored copy beside a system dependency), but the message says so.
+    let shipped = match missing.kind {
+        MissingKind::Header => shipped_at(&request.project_dir, &missing.name),
+        _ => None,
+    };
     let (Some(architecture), Some(multiarch)) =
         (plan.target.debian_arch(), plan.target.multiarch())
     else {
@@ -598,14 +619,80 @@ pub(crate) fn diagnose(
             multiarch: multiarch.to_string(),
             package,
             fix,
+            shipped,
         }),
         step: Box::new(error),
     }
 }
 
+/// Where the source tree at `root` has a file whose path ends with `header` (`libconfig.h`,
+/// `openssl/ssl.h`), relative to `root`, leaving out `.git` and archway's build directories;
+/// the walk stops after a bounded number of entries (a huge tree then counts as not having it).
+fn shipped_at(root: &Path, header: &str) -> Option<PathBuf> {
+    const MAX_ENTRIES: usize = 200_000;
+    let wanted: Vec<&str> = header.split('/').filter(|part| !part.is_empty()).collect();
+    let last = wanted.last()?;
+    let skipped = [
+        root.join(".git"),
+        root.join(crate::steps::DEFAULT_BUILD_ROOT),
+    ];
+    let mut pending = vec![root.to_path_buf()];
+    let mut seen = 0;
+    while let Some(directory) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&directory) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            seen += 1;
+            if seen > MAX_ENTRIES {
+                return None;
+            }
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                if !skipped.contains(&path) {
+                    pending.push(path);
+                }
+            } else if entry.file_name().to_str() == Some(*last) {
+                if let Ok(relative) = path.strip_prefix(root) {
+                    if relative.ends_with(header) {
+                        return Some(relative.to_path_buf());
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_header_the_project_has_itself_is_found_in_its_tree() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("lib")).expect("mkdir");
+        std::fs::write(root.join("lib/libconfig.h"), "").expect("write");
+        std::fs::create_dir_all(root.join("include/openssl")).expect("mkdir");
+        std::fs::write(root.join("include/openssl/ssl.h"), "").expect("write");
+        std::fs::create_dir_all(root.join("build/archway/x/usr/include")).expect("mkdir");
+        std::fs::write(root.join("build/archway/x/usr/include/curses.h"), "").expect("write");
+        let at = |header: &str| shipped_at(root, header);
+        assert_eq!(at("libconfig.h"), Some(PathBuf::from("lib/libconfig.h")));
+        assert_eq!(
+            at("openssl/ssl.h"),
+            Some(PathBuf::from("include/openssl/ssl.h"))
+        );
+        assert_eq!(at("ssl.h/openssl"), None);
+        assert_eq!(at("other/ssl.h"), None);
+        // Not the project's: what archway's build directories hold.
+        assert_eq!(at("curses.h"), None);
+        assert_eq!(at(""), None);
+    }
 
     fn kind_and_name(output: &str) -> Option<(MissingKind, String)> {
         find(output).map(|missing| (missing.kind, missing.name))
@@ -805,6 +892,7 @@ usr/share/pkgconfig/bash-completion.pc                  shells/bash-completion
             multiarch: "aarch64-linux-gnu".to_string(),
             package,
             fix,
+            shipped: None,
         };
         let sysroot = Fix::Sysroot {
             target: "aarch64-unknown-linux-gnu".to_string(),
@@ -858,6 +946,17 @@ usr/share/pkgconfig/bash-completion.pc                  shells/bash-completion
         assert!(none
             .hint()
             .ends_with("then run `apt-get install PACKAGE` as root, then build again"));
+        // libconfig 1.5 built out of its tree: its tests' `-I../lib` missed its own header.
+        let own = Diagnosis {
+            shipped: Some(PathBuf::from("lib/curses.h")),
+            ..diagnosis(Ok(Some("libncurses-dev".to_string())), Fix::Host)
+        };
+        assert_eq!(
+            own.message(),
+            "`curses.h` is missing: Debian's `libncurses-dev` ships it for arm64; the project \
+             has its own `lib/curses.h`, which the failing command did not find: if that is \
+             the one meant, its include path is the problem, not a dependency"
+        );
     }
 
     #[test]
