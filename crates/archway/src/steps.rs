@@ -548,17 +548,26 @@ pub const DEFAULT_BUILD_ROOT: &str = "build/archway";
 /// host's versions read the target's objects anyway (binutils' generic ELF targets).
 const MAKE_TOOL_VARIABLES: &[&str] = &["CC", "CXX", "STRIP", "OBJCOPY"];
 
-/// The test target a plain makefile defines: `check`, else `test`, else `tests`.
+/// The test target a plain makefile defines: `check`, else `test`, else `tests`. A rule may
+/// name several targets (nettle's `all check install uninstall:`); an assignment (`check :=`,
+/// `check ::=`) is none.
 fn make_test_target(makefile: &Path) -> Option<&'static str> {
     let text = std::fs::read_to_string(makefile).ok()?;
+    let rule_targets = |line: &str| -> Vec<String> {
+        if line.starts_with(['\t', ' ', '#']) {
+            return Vec::new();
+        }
+        let Some((targets, rest)) = line.split_once(':') else {
+            return Vec::new();
+        };
+        if rest.starts_with('=') || rest.starts_with(":=") || targets.contains('=') {
+            return Vec::new();
+        }
+        targets.split_whitespace().map(str::to_string).collect()
+    };
     let defines = |target: &str| {
-        text.lines().any(|line| {
-            line.strip_prefix(target)
-                .map(|rest| {
-                    rest.trim_start().starts_with(':') && !rest.trim_start().starts_with(":=")
-                })
-                .unwrap_or(false)
-        })
+        text.lines()
+            .any(|line| rule_targets(line).iter().any(|name| name == target))
     };
     ["check", "test", "tests"]
         .into_iter()
@@ -1004,6 +1013,13 @@ mod tests {
                 Some("all: sqlite3\ntest:\t$(TESTPROGS)\nfulltest: alltest\n"),
                 "test",
             ),
+            // nettle 3.8's Makefile.in: one rule for four targets.
+            (
+                Some("all check install uninstall:\n\t$(MAKE) $@-here\ncheck-here:\n"),
+                "check",
+            ),
+            // An assignment is not a rule; a later `test` target is.
+            (Some("check := yes\ncheck ::= no\ntest :: prog\n"), "test"),
         ];
         for (template, expected) in cases {
             let dir = tempfile::tempdir().expect("temp dir");
