@@ -44,6 +44,14 @@ impl Backend for Emulated {
 pub(crate) fn rootfs_key(job: &Job<'_>) -> Result<RootfsKey, Error> {
     let architecture = Architecture::from_platform(job.target)?;
     let mut packages = job.rootfs.packages.clone();
+    // The project's libraries, declared for the cross method's sysroot (`sysroot-packages`):
+    // the same Debian packages of the target's architecture, so a build that lands here
+    // (auto without a usable cross toolchain, or `--method emulated`) has them too.
+    for package in job.sysroot_packages {
+        if !packages.contains(package) {
+            packages.push(package.clone());
+        }
+    }
     if let Some(build_system) = job.build_system {
         let (_, package) = build_system.driver();
         if package != "make" && !packages.iter().any(|existing| existing == package) {
@@ -98,4 +106,45 @@ pub(crate) fn sandbox(
         ),
         vec![in_use],
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use archway_platform::Platform;
+
+    use super::*;
+    use crate::project::BuildSystem;
+
+    #[test]
+    fn the_root_filesystem_holds_the_sysroot_packages_and_the_build_systems_tool() {
+        let target = Platform::parse("i386").expect("i386");
+        let toolchain = archway_toolchain::Request::default();
+        let rootfs = super::super::RootfsRequest {
+            packages: vec!["zlib1g-dev".to_string()],
+            ..Default::default()
+        };
+        let sysroot_packages = ["libbz2-dev".to_string(), "zlib1g-dev".to_string()];
+        let job = Job {
+            target: &target,
+            host: None,
+            project_dir: Path::new("/p"),
+            build_dir: Path::new("/p/build"),
+            build_system: Some(BuildSystem::Cargo),
+            toolchain: &toolchain,
+            cache_dir: None,
+            rootfs: &rootfs,
+            sysroot_packages: &sysroot_packages,
+            output: crate::executor::ChildOutput::Inherit,
+        };
+        let key = rootfs_key(&job).expect("key");
+        assert_eq!(
+            key.packages
+                .iter()
+                .map(|package| package.as_str())
+                .collect::<Vec<_>>(),
+            ["cargo", "libbz2-dev", "zlib1g-dev"]
+        );
+    }
 }
