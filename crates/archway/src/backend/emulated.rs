@@ -46,10 +46,13 @@ pub(crate) fn rootfs_key(job: &Job<'_>) -> Result<RootfsKey, Error> {
     let mut packages = job.rootfs.packages.clone();
     // The project's libraries, declared for the cross method's sysroot (`sysroot-packages`):
     // the same Debian packages of the target's architecture, so a build that lands here
-    // (auto without a usable cross toolchain, or `--method emulated`) has them too.
-    for package in job.sysroot_packages {
-        if !packages.contains(package) {
-            packages.push(package.clone());
+    // (auto without a usable cross toolchain, or `--method emulated`) has them too, with
+    // pkg-config, through which the cross method gives them (libz-sys's build.rs asks it).
+    let libraries = job.sysroot_packages.iter().map(String::as_str);
+    let with_pkg_config = (!job.sysroot_packages.is_empty()).then_some("pkg-config");
+    for package in libraries.chain(with_pkg_config) {
+        if !packages.iter().any(|existing| existing == package) {
+            packages.push(package.to_string());
         }
     }
     if let Some(build_system) = job.build_system {
@@ -118,7 +121,7 @@ mod tests {
     use crate::project::BuildSystem;
 
     #[test]
-    fn the_root_filesystem_holds_the_sysroot_packages_and_the_build_systems_tool() {
+    fn the_root_filesystem_holds_the_sysroot_packages_with_pkg_config_and_the_build_tool() {
         let target = Platform::parse("i386").expect("i386");
         let toolchain = archway_toolchain::Request::default();
         let rootfs = super::super::RootfsRequest {
@@ -144,7 +147,7 @@ mod tests {
                 .iter()
                 .map(|package| package.as_str())
                 .collect::<Vec<_>>(),
-            ["cargo", "libbz2-dev", "zlib1g-dev"]
+            ["cargo", "libbz2-dev", "pkg-config", "zlib1g-dev"]
         );
     }
 }
