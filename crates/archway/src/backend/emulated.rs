@@ -9,6 +9,7 @@ use super::{Backend, Environment, Job};
 use crate::emulated::{Emulated as Environ, SandboxExecutor};
 use crate::method::Method;
 use crate::plan::{Facts, Verdict};
+use crate::project::BuildSystem;
 use crate::steps::Toolset;
 use crate::Error;
 
@@ -47,9 +48,13 @@ pub(crate) fn rootfs_key(job: &Job<'_>) -> Result<RootfsKey, Error> {
     // The project's libraries, declared for the cross method's sysroot (`sysroot-packages`):
     // the same Debian packages of the target's architecture, so a build that lands here
     // (auto without a usable cross toolchain, or `--method emulated`) has them too, with
-    // pkg-config, through which the cross method gives them (libz-sys's build.rs asks it).
+    // pkg-config, through which the cross method gives them. A Cargo project gets it in any
+    // case: -sys crates' build scripts find the system's libraries through it (libz-sys's
+    // panics without it, as Debian's copy never builds its bundled zlib).
     let libraries = job.sysroot_packages.iter().map(String::as_str);
-    let with_pkg_config = (!job.sysroot_packages.is_empty()).then_some("pkg-config");
+    let with_pkg_config = (!job.sysroot_packages.is_empty()
+        || job.build_system == Some(BuildSystem::Cargo))
+    .then_some("pkg-config");
     for package in libraries.chain(with_pkg_config) {
         if !packages.iter().any(|existing| existing == package) {
             packages.push(package.to_string());
@@ -118,7 +123,6 @@ mod tests {
     use archway_platform::Platform;
 
     use super::*;
-    use crate::project::BuildSystem;
 
     #[test]
     fn the_root_filesystem_holds_the_sysroot_packages_with_pkg_config_and_the_build_tool() {
@@ -141,13 +145,28 @@ mod tests {
             sysroot_packages: &sysroot_packages,
             output: crate::executor::ChildOutput::Inherit,
         };
-        let key = rootfs_key(&job).expect("key");
-        assert_eq!(
+        let names = |job: &Job<'_>| -> Vec<String> {
+            let key = rootfs_key(job).expect("key");
             key.packages
                 .iter()
-                .map(|package| package.as_str())
-                .collect::<Vec<_>>(),
+                .map(|package| package.as_str().to_string())
+                .collect()
+        };
+        assert_eq!(
+            names(&job),
             ["cargo", "libbz2-dev", "pkg-config", "zlib1g-dev"]
         );
+        // A Cargo project without declared libraries: cargo and pkg-config; a makefile: nothing.
+        let none = Job {
+            sysroot_packages: &[],
+            rootfs: &super::super::RootfsRequest::default(),
+            ..job
+        };
+        assert_eq!(names(&none), ["cargo", "pkg-config"]);
+        let make = Job {
+            build_system: Some(BuildSystem::Make),
+            ..none
+        };
+        assert!(names(&make).is_empty(), "{:?}", names(&make));
     }
 }
