@@ -33,8 +33,11 @@ pub struct Emulated {
     pub key: RootfsKey,
     pub options: CreateOptions,
     /// The project directory, bound at the same path: read-only when there is a
-    /// [`Emulated::build_dir`] (a build), writable otherwise (an interactive shell).
+    /// [`Emulated::build_dir`] (a build) unless [`Emulated::project_writable`], writable
+    /// otherwise (an interactive shell).
     pub project: PathBuf,
+    /// `--writable-source`: a build may write into the project too.
+    pub project_writable: bool,
     /// The build directory: the only place a build writes. As root, it is handed to the
     /// sandbox's unprivileged user ([`archway_rootfs::SANDBOX_ID`]) and the build runs as
     /// that user (see `archway_rootfs::Sandbox`).
@@ -55,6 +58,7 @@ impl Emulated {
             key,
             options: CreateOptions::default(),
             project: project.into(),
+            project_writable: false,
             build_dir: None,
             network: false,
             environment: Vec::new(),
@@ -99,9 +103,10 @@ impl Emulated {
             .network(self.network)
             .current_dir(&self.project);
         sandbox = match &self.build_dir {
-            Some(build_dir) => sandbox
+            Some(build_dir) if !self.project_writable => sandbox
                 .bind_read_only(&self.project)
                 .bind_build_directory(build_dir),
+            Some(build_dir) => sandbox.bind(&self.project).bind_build_directory(build_dir),
             None => sandbox.bind(&self.project),
         };
         if let Some(interpreter) = &self.interpreter_to_bind {

@@ -600,18 +600,20 @@ fn user_namespace_setting(proc_sys: &Path) -> Option<String> {
     None
 }
 
-/// A failed step of a sandboxed cross or native build whose output says "Read-only file
-/// system" about the project ([`wrote_into`]) becomes [`Error::SourceReadOnly`].
+/// A failed step of a sandboxed build whose output says "Read-only file system" about the
+/// project ([`wrote_into`]) becomes [`Error::SourceReadOnly`]: the host sandbox of a cross or
+/// native build, and the root filesystem's of an emulated or hybrid one, which keeps the
+/// project read-only too (yajl's tests write into it there as well).
 pub(crate) fn diagnose(
     error: Error,
     plan: &crate::build::Plan,
     request: &crate::build::BuildRequest,
 ) -> Error {
-    let sandboxed = matches!(
-        plan.method,
-        crate::method::Method::Cross | crate::method::Method::Native
-    ) && !request.rootfs.unsandboxed
-        && !request.rootfs.writable_source;
+    use crate::method::Method;
+    let sandboxed = match plan.method {
+        Method::Cross | Method::Native => !request.rootfs.unsandboxed,
+        Method::Emulated | Method::Hybrid => true,
+    } && !request.rootfs.writable_source;
     if !sandboxed {
         return error;
     }

@@ -66,9 +66,9 @@ pub struct Common {
     /// bubblewrap sandbox (for trusted sources on a host without user namespaces).
     #[arg(long)]
     pub no_sandbox: bool,
-    /// Cross and native methods: let the project's steps write into its source tree (some test
-    /// suites write there); as root they then run as root of their own user namespace, without
-    /// capabilities.
+    /// Let the project's steps write into its source tree (some test suites write there); with
+    /// the cross and native methods as root they then run as root of their own user namespace,
+    /// without capabilities (the emulated and hybrid methods' steps stay the sandbox's user).
     #[arg(long)]
     pub writable_source: bool,
     /// Hybrid and emulated methods: extra Debian packages in the root filesystem

@@ -80,6 +80,7 @@ pub(crate) fn environment(job: &Job<'_>) -> Result<Environ, Error> {
     let qemu = key.architecture.qemu_user();
     let mut environment = Environ::new(Store::new(cache), key, job.project_dir);
     environment.network = job.rootfs.network;
+    environment.project_writable = job.rootfs.writable_source;
     environment.options.upstream = job.rootfs.upstream.clone();
     // The sandbox binds the project and the build directory at their own paths: the same maps
     // as on the host (`crate::reproducible`); it inherits nothing of archway's environment.
