@@ -607,3 +607,51 @@ fn an_emulated_build_for_a_target_the_host_runs_needs_no_emulator() {
         0
     );
 }
+
+/// A test that writes into the project's source tree (yajl's does) fails in the emulated
+/// method's sandbox, which keeps the project read-only, and archway builds again in a
+/// writable copy under the build directory, as the cross method does; the project stays as it
+/// was. (i386: the host runs it, so no QEMU and no binfmt entry.)
+#[test]
+fn an_emulated_test_that_writes_into_its_source_passes_in_a_writable_copy() {
+    for tool in ["mmdebstrap", "bwrap"] {
+        if !support::have_tool(tool)
+            && support::skip_unless_ci(&format!("`{tool}` on PATH (i386 root filesystem)"))
+        {
+            return;
+        }
+    }
+    let command = archway().real_cache();
+    let project = command.work_dir().join("writes");
+    std::fs::create_dir_all(&project).expect("project");
+    std::fs::write(
+        project.join("CMakeLists.txt"),
+        "cmake_minimum_required(VERSION 3.13)\nproject(writes C)\nenable_testing()\n\
+         add_executable(hello hello.c)\n\
+         add_test(NAME writes COMMAND sh -c \"./hello > ${CMAKE_SOURCE_DIR}/result.txt\")\n",
+    )
+    .expect("CMakeLists.txt");
+    std::fs::write(
+        project.join("hello.c"),
+        "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n",
+    )
+    .expect("hello.c");
+    let output = command
+        .args(["test", "--target", "i386", "--method", "emulated", "-C"])
+        .arg(&project)
+        .run();
+    output.assert_code(0);
+    assert!(
+        output
+            .stderr
+            .contains("building again in a writable copy of it"),
+        "{}",
+        output.stderr
+    );
+    assert!(!project.join("result.txt").exists());
+    let copy = project.join("build/archway/i686-unknown-linux-gnu/.archway/project");
+    assert_eq!(
+        std::fs::read_to_string(copy.join("result.txt")).expect("the copy's result"),
+        "hello\n"
+    );
+}
