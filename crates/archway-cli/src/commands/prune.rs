@@ -1,4 +1,43 @@
-//! What `rootfs prune` and `sysroot prune` print: one line per entry removed, then a summary.
+//! `rootfs prune` and `sysroot prune`: their arguments, and what they print (one JSON array,
+//! or one line per entry removed, then a summary).
+
+use std::process::ExitCode;
+
+/// The arguments both take.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Days without a build using it (a build marks what it uses); 0 removes everything no one
+    /// holds now.
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    pub unused_for: u32,
+    /// Say what would be removed, remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// One JSON array on stdout: every entry with what was done.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl Args {
+    pub fn unused_for(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(u64::from(self.unused_for) * 86_400)
+    }
+}
+
+/// What a prune did: `entries` as JSON with `--json`, else `rows` (the same entries) printed.
+pub fn finish<T: serde::Serialize>(
+    args: &Args,
+    entries: &[T],
+    rows: &[Row<'_>],
+    what: &str,
+) -> anyhow::Result<ExitCode> {
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(entries)?);
+    } else {
+        print(rows, args.dry_run, args.unused_for, what);
+    }
+    Ok(ExitCode::SUCCESS)
+}
 
 /// One cache entry a prune looked at.
 pub struct Row<'a> {
@@ -11,7 +50,7 @@ pub struct Row<'a> {
 
 /// Prints the removed `rows` and the summary on stderr (`entries` names them: `entries`,
 /// `sysroots`).
-pub fn print(rows: &[Row<'_>], dry_run: bool, unused_for_days: u32, entries: &str) {
+fn print(rows: &[Row<'_>], dry_run: bool, unused_for_days: u32, entries: &str) {
     let verb = if dry_run { "would remove" } else { "removed" };
     let removed: Vec<_> = rows.iter().filter(|row| row.removed).collect();
     for row in &removed {

@@ -51,18 +51,7 @@ pub enum Command {
     },
     /// Remove every cached root filesystem, native prefix and hybrid view that no build has
     /// used for `--unused-for` days; entries a build or a creation holds now are kept.
-    Prune {
-        /// Days without a build using it (a build marks each entry it runs in); 0 removes
-        /// everything no one holds now.
-        #[arg(long, value_name = "DAYS", default_value_t = 30)]
-        unused_for: u32,
-        /// Say what would be removed, remove nothing.
-        #[arg(long)]
-        dry_run: bool,
-        /// One JSON array on stdout: every entry with what was done.
-        #[arg(long)]
-        json: bool,
-    },
+    Prune(super::prune::Args),
     /// Check a cached root filesystem against the manifest written when it was made: every
     /// file with its size (symlinks with their target), the packages of its dpkg status, and
     /// leftovers of an interrupted creation. Exits 1 when something is wrong.
@@ -180,11 +169,7 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
         }
         Command::List { json } => list(json),
         Command::Remove { key, prefix } => remove(&key, prefix),
-        Command::Prune {
-            unused_for,
-            dry_run,
-            json,
-        } => prune(unused_for, dry_run, json),
+        Command::Prune(args) => prune(&args),
         Command::Verify {
             target,
             suite,
@@ -391,13 +376,8 @@ fn remove(key_args: &KeyArgs, prefix: bool) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn prune(unused_for_days: u32, dry_run: bool, json: bool) -> anyhow::Result<ExitCode> {
-    let unused_for = std::time::Duration::from_secs(u64::from(unused_for_days) * 86_400);
-    let entries = store()?.prune(unused_for, dry_run)?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&entries)?);
-        return Ok(ExitCode::SUCCESS);
-    }
+fn prune(args: &super::prune::Args) -> anyhow::Result<ExitCode> {
+    let entries = store()?.prune(args.unused_for(), args.dry_run)?;
     let rows: Vec<_> = entries
         .iter()
         .map(|entry| super::prune::Row {
@@ -408,8 +388,7 @@ fn prune(unused_for_days: u32, dry_run: bool, json: bool) -> anyhow::Result<Exit
             kept_because: entry.kept_because,
         })
         .collect();
-    super::prune::print(&rows, dry_run, unused_for_days, "entries");
-    Ok(ExitCode::SUCCESS)
+    super::prune::finish(args, &entries, &rows, "entries")
 }
 
 /// The native prefixes (every package set) of `key`'s architecture and suite; an error naming

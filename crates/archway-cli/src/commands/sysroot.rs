@@ -48,18 +48,7 @@ enum Subcommand {
     },
     /// Remove every sysroot that no build has used for `--unused-for` days; those a build or
     /// an `add` holds now are kept.
-    Prune {
-        /// Days without a build using it (a build marks the sysroot it uses); 0 removes every
-        /// sysroot no one holds now.
-        #[arg(long, value_name = "DAYS", default_value_t = 30)]
-        unused_for: u32,
-        /// Say what would be removed, remove nothing.
-        #[arg(long)]
-        dry_run: bool,
-        /// One JSON array on stdout: every sysroot with what was done.
-        #[arg(long)]
-        json: bool,
-    },
+    Prune(super::prune::Args),
     /// Print the path of a target's sysroot.
     Path {
         #[arg(long)]
@@ -194,32 +183,24 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
                 eprintln!("removed {}", sysroot.directory().display());
             }
         }
-        Subcommand::Prune {
-            unused_for,
-            dry_run,
-            json,
-        } => {
+        Subcommand::Prune(args) => {
             let pruned = Sysroot::prune(
                 &cache_dir()?,
-                std::time::Duration::from_secs(u64::from(unused_for) * 86_400),
-                dry_run,
+                args.unused_for(),
+                args.dry_run,
                 &archway_rootfs::tree::disk_usage,
             )?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&pruned)?);
-            } else {
-                let rows: Vec<_> = pruned
-                    .iter()
-                    .map(|entry| super::prune::Row {
-                        name: &entry.name,
-                        size_bytes: entry.size_bytes,
-                        unused_seconds: entry.unused_seconds,
-                        removed: entry.removed,
-                        kept_because: entry.kept_because,
-                    })
-                    .collect();
-                super::prune::print(&rows, dry_run, unused_for, "sysroots");
-            }
+            let rows: Vec<_> = pruned
+                .iter()
+                .map(|entry| super::prune::Row {
+                    name: &entry.name,
+                    size_bytes: entry.size_bytes,
+                    unused_seconds: entry.unused_seconds,
+                    removed: entry.removed,
+                    kept_because: entry.kept_because,
+                })
+                .collect();
+            return super::prune::finish(&args, &pruned, &rows, "sysroots");
         }
         Subcommand::Path { target, suite } => {
             let sysroot = open(&target, suite.as_deref())?;

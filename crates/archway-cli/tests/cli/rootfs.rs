@@ -442,46 +442,10 @@ fn rootfs_prune_keeps_what_a_build_holds_and_removes_what_is_unused() {
         .args(["rootfs", "create", "--target", "arm64"])
         .run()
         .assert_code(0);
-    let prune = |extra: &[&str]| {
-        let output = in_cache()
-            .args(["rootfs", "prune", "--json"])
-            .args(extra)
-            .run();
-        output.assert_code(0);
-        let entries: serde_json::Value =
-            serde_json::from_str(&output.stdout).expect("prune --json prints JSON");
-        let entry = entries
-            .as_array()
-            .and_then(|entries| {
-                entries
-                    .iter()
-                    .find(|entry| entry["name"] == "arm64-bookworm")
-            })
-            .cloned()
-            .unwrap_or_else(|| panic!("no arm64-bookworm in {entries}"));
-        (entry["removed"].clone(), entry["kept_because"].clone())
-    };
+    let prune = |extra: &[&str]| support::pruned(&cache, "rootfs", "arm64-bookworm", extra);
 
     let project = command.work_dir().join("slow");
-    std::fs::create_dir_all(&project).expect("project");
-    std::fs::write(
-        project.join("Makefile"),
-        "all:\n\tsleep 4 && touch built\n\ncheck:\n\ttrue\n",
-    )
-    .expect("Makefile");
-    let mut build = in_cache()
-        .args(["build", "--target", "arm64", "--method", "emulated", "-C"])
-        .arg(&project)
-        .spawn();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
-    while !build.stderr().contains("build: make") {
-        assert!(
-            !build.has_ended() && std::time::Instant::now() < deadline,
-            "the build did not start its step: {}",
-            build.stderr()
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let mut build = support::slow_build_started(&cache, &project, "emulated");
     // While the build runs in it: kept, whatever its age.
     assert_eq!(
         prune(&["--unused-for", "0"]),

@@ -345,3 +345,54 @@ pub fn emulation_for(target: &str) -> Option<archway::emulation::TemporaryRegist
     archway::emulation::TemporaryRegistration::for_target(&platform)
         .expect("registering a temporary binfmt entry (as root)")
 }
+
+/// `archway <kind> prune --json EXTRA...` (`rootfs` or `sysroot`) over the cache directory
+/// `cache`: the `removed` and `kept_because` it gives the entry `name`.
+pub fn pruned(
+    cache: &Path,
+    kind: &str,
+    name: &str,
+    extra: &[&str],
+) -> (serde_json::Value, serde_json::Value) {
+    let output = archway()
+        .env("ARCHWAY_CACHE_DIR", cache)
+        .args([kind, "prune", "--json"])
+        .args(extra)
+        .run();
+    output.assert_code(0);
+    let entries: serde_json::Value =
+        serde_json::from_str(&output.stdout).expect("prune --json prints JSON");
+    let entry = entries
+        .as_array()
+        .and_then(|entries| entries.iter().find(|entry| entry["name"] == name))
+        .cloned()
+        .unwrap_or_else(|| panic!("no {name} in {entries}"));
+    (entry["removed"].clone(), entry["kept_because"].clone())
+}
+
+/// `archway build --target arm64 --method METHOD` of a project at `project` whose build step
+/// takes 4 s, with the cache directory `cache`, returned once that step runs (while the build
+/// holds what it uses).
+pub fn slow_build_started(cache: &Path, project: &Path, method: &str) -> Running {
+    std::fs::create_dir_all(project).expect("project");
+    std::fs::write(
+        project.join("Makefile"),
+        "all:\n\tsleep 4 && touch built\n\ncheck:\n\ttrue\n",
+    )
+    .expect("Makefile");
+    let mut build = archway()
+        .env("ARCHWAY_CACHE_DIR", cache)
+        .args(["build", "--target", "arm64", "--method", method, "-C"])
+        .arg(project)
+        .spawn();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while !build.stderr().contains("build: make") {
+        assert!(
+            !build.has_ended() && std::time::Instant::now() < deadline,
+            "the build did not start its step: {}",
+            build.stderr()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    build
+}

@@ -373,46 +373,10 @@ fn sysroot_prune_keeps_what_a_cross_build_holds_and_removes_what_is_unused() {
         .args(["sysroot", "add", "--target", "arm64"])
         .run()
         .assert_code(0);
-    let prune = |extra: &[&str]| {
-        let output = in_cache()
-            .args(["sysroot", "prune", "--json"])
-            .args(extra)
-            .run();
-        output.assert_code(0);
-        let entries: serde_json::Value =
-            serde_json::from_str(&output.stdout).expect("prune --json prints JSON");
-        let entry = entries
-            .as_array()
-            .and_then(|entries| {
-                entries
-                    .iter()
-                    .find(|entry| entry["name"] == "bookworm-arm64")
-            })
-            .cloned()
-            .unwrap_or_else(|| panic!("no bookworm-arm64 in {entries}"));
-        (entry["removed"].clone(), entry["kept_because"].clone())
-    };
+    let prune = |extra: &[&str]| support::pruned(&cache, "sysroot", "bookworm-arm64", extra);
 
     let project = command.work_dir().join("slow");
-    std::fs::create_dir_all(&project).expect("project");
-    std::fs::write(
-        project.join("Makefile"),
-        "all:\n\tsleep 4 && touch built\n\ncheck:\n\ttrue\n",
-    )
-    .expect("Makefile");
-    let mut build = in_cache()
-        .args(["build", "--target", "arm64", "--method", "cross", "-C"])
-        .arg(&project)
-        .spawn();
-    let deadline = std::time::Instant::now() + Duration::from_secs(300);
-    while !build.stderr().contains("build: make") {
-        assert!(
-            !build.has_ended() && std::time::Instant::now() < deadline,
-            "the build did not start its step: {}",
-            build.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut build = support::slow_build_started(&cache, &project, "cross");
     // While the build uses it: kept, whatever its age; a removal waits for the build.
     assert_eq!(
         prune(&["--unused-for", "0"]),
