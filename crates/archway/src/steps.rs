@@ -1022,22 +1022,37 @@ mod tests {
             (Some("check := yes\ncheck ::= no\ntest :: prog\n"), "test"),
         ];
         for (template, expected) in cases {
-            let dir = tempfile::tempdir().expect("temp dir");
-            std::fs::write(dir.path().join("configure"), "#!/bin/sh\n").expect("write");
-            if let Some(template) = template {
-                std::fs::write(dir.path().join("Makefile.in"), template).expect("write");
-            }
-            let project = Project::detect(dir.path(), None).expect("detect");
-            let recipe = recipe(&RecipeInput {
-                project: &project,
-                build_dir: &dir.path().join("b"),
-                toolset: &Toolset::Native,
-                jobs: 1,
-                meson_configured: false,
-                configure_args: &[],
-            });
-            assert_eq!(recipe.test[0].args, [*expected], "{template:?}");
+            let files: Vec<(&str, &str)> = template
+                .iter()
+                .map(|template| ("Makefile.in", *template))
+                .collect();
+            assert_eq!(
+                configure_test_target(&files).as_deref(),
+                Some(*expected),
+                "{template:?}"
+            );
         }
+    }
+
+    /// The test target of a `configure` project with `files` besides its `configure`.
+    fn configure_test_target(files: &[(&str, &str)]) -> Option<String> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("configure"), "#!/bin/sh\n").expect("write");
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).expect("write");
+        }
+        let project = Project::detect(dir.path(), Some(BuildSystem::Configure)).expect("detect");
+        let recipe = recipe(&RecipeInput {
+            project: &project,
+            build_dir: &dir.path().join("b"),
+            toolset: &Toolset::Native,
+            jobs: 1,
+            meson_configured: false,
+            configure_args: &[],
+        });
+        let step = recipe.test.first()?;
+        assert_eq!(step.args.len(), 1, "{:?}", step.args);
+        Some(step.args[0].clone())
     }
 
     #[test]
@@ -1051,24 +1066,8 @@ mod tests {
             ),
             ("all: prog\nclean:\n\trm -f prog\n", None),
         ] {
-            let dir = tempfile::tempdir().expect("temp dir");
-            std::fs::write(dir.path().join("configure"), "#!/bin/sh\n").expect("write");
-            std::fs::write(dir.path().join("Makefile"), makefile).expect("write");
-            let project =
-                Project::detect(dir.path(), Some(BuildSystem::Configure)).expect("detect");
-            let recipe = recipe(&RecipeInput {
-                project: &project,
-                build_dir: &dir.path().join("b"),
-                toolset: &Toolset::Native,
-                jobs: 1,
-                meson_configured: false,
-                configure_args: &[],
-            });
-            let target = recipe
-                .test
-                .first()
-                .map(|step| step.args.first().map(String::as_str).unwrap_or_default());
-            assert_eq!(target, expected, "{makefile:?}");
+            let target = configure_test_target(&[("Makefile", makefile)]);
+            assert_eq!(target.as_deref(), expected, "{makefile:?}");
         }
     }
 
