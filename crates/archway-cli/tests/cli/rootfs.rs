@@ -415,10 +415,8 @@ fn rootfs_prune_keeps_what_a_build_holds_and_removes_what_is_unused() {
             return;
         }
     }
-    let Some(_emulation) = support::emulation_for("aarch64") else {
-        support::skip_unless_ci("QEMU for aarch64 (rootfs prune)");
-        return;
-    };
+    // `None`: an entry of the machine's (Debian's qemu-aarch64) runs them already.
+    let _emulation = support::emulation_for("aarch64");
     let command = archway();
     let cache = command.temp().join("cache");
     let rootfs = cache.join("rootfs");
