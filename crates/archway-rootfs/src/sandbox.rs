@@ -77,7 +77,11 @@
 //! Mount points for the binds must be created inside a read-only tree without changing it, so
 //! the new root is bwrap's own tmpfs: every top-level entry of the root filesystem is bound
 //! read-only onto it, and a directory that is an ancestor of a bind is recreated on the tmpfs
-//! with its other entries bound one by one ("carving" a path down to the bind).
+//! with its other entries bound one by one ("carving" a path down to the bind). Those entries
+//! come from a listing made with the command, so each is bound with `--ro-bind-try`: one
+//! another process removes before bwrap starts (a sibling under `/tmp`) is left out. A
+//! directory on the way that others may not search (`0700`) is not carved: the sandbox's id
+//! could not reach its other entries, so only the path to the bind is made there.
 
 use std::ffi::{OsStr, OsString};
 use std::fs;
@@ -1022,8 +1026,15 @@ fn carve(
             // could not read them to bind them (`/root` is 0700).
             continue;
         }
-        let metadata =
-            fs::symlink_metadata(&entry_path).map_err(Error::io("inspect", &entry_path))?;
+        // The listing is a moment old: an entry another process removed since (a sibling of
+        // the project under `/tmp`) is left out, here and, by `--ro-bind-try`, when bwrap
+        // mounts it a moment later.
+        let metadata = match fs::symlink_metadata(&entry_path) {
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound && !contains_bind => {
+                continue
+            }
+            other => other.map_err(Error::io("inspect", &entry_path))?,
+        };
         if metadata.file_type().is_symlink() {
             if contains_bind {
                 return Err(Error::UnsupportedBindPath {
@@ -1031,11 +1042,20 @@ fn carve(
                     reason: "it is a symbolic link in the root filesystem",
                 });
             }
-            let target = fs::read_link(&entry_path).map_err(Error::io("read", &entry_path))?;
+            let target = match fs::read_link(&entry_path) {
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+                other => other.map_err(Error::io("read", &entry_path))?,
+            };
             arguments
                 .push(["--symlink"])
                 .path(&target)
                 .path(&destination);
+        } else if contains_bind && metadata.is_dir() && metadata.mode() & 0o001 == 0 {
+            // A directory others may not search (a private `0700` temporary directory): the
+            // sandbox's id could not reach its other entries, nor could bwrap, as that id,
+            // find them to bind. Only the path to the binds, which bwrap creates on its tmpfs,
+            // as for the users' homes above.
+            continue;
         } else if contains_bind && metadata.is_dir() {
             arguments.push(["--dir"]).path(&destination);
             carve(
@@ -1048,7 +1068,7 @@ fn carve(
             )?;
         } else {
             arguments
-                .push(["--ro-bind"])
+                .push(["--ro-bind-try"])
                 .path(&entry_source)
                 .path(&destination);
         }
@@ -1095,7 +1115,7 @@ mod tests {
         let arguments = strings(&sandbox.arguments().expect("arguments"));
         assert!(contains_sequence(
             &arguments,
-            &["--ro-bind", &format!("{root}/usr"), "/usr"]
+            &["--ro-bind-try", &format!("{root}/usr"), "/usr"]
         ));
         assert!(contains_sequence(
             &arguments,
@@ -1210,7 +1230,7 @@ mod tests {
         assert!(contains_sequence(
             &arguments,
             &[
-                "--ro-bind",
+                "--ro-bind-try",
                 &format!("{root}/usr/lib/x86_64-linux-gnu"),
                 "/usr/lib/x86_64-linux-gnu"
             ]
@@ -1231,9 +1251,35 @@ mod tests {
         assert!(contains_sequence(&arguments, &["--dir", "/var"]));
         assert!(contains_sequence(
             &arguments,
-            &["--ro-bind", &format!("{root}/var/lib"), "/var/lib"]
+            &["--ro-bind-try", &format!("{root}/var/lib"), "/var/lib"]
         ));
         assert!(contains_sequence(&arguments, &["--dir", "/var/tmp"]));
+    }
+
+    #[test]
+    fn a_directory_others_may_not_search_shows_only_the_path_to_its_binds() {
+        use std::os::unix::fs::PermissionsExt;
+        let tree = fake_tree();
+        let root = tree.path().to_string_lossy().into_owned();
+        let private = tree.path().join("var/private");
+        fs::create_dir_all(private.join("other")).expect("mkdir");
+        fs::set_permissions(&private, fs::Permissions::from_mode(0o700)).expect("chmod");
+        let arguments = strings(
+            &Sandbox::new(tree.path())
+                .identity(Identity::Invoker)
+                .bind("/var/private/project")
+                .arguments()
+                .expect("arguments"),
+        );
+        assert!(contains_sequence(&arguments, &["--dir", "/var"]));
+        assert!(!contains_sequence(&arguments, &["--dir", "/var/private"]));
+        assert!(!arguments
+            .iter()
+            .any(|argument| argument.starts_with(&format!("{root}/var/private"))));
+        assert!(contains_sequence(
+            &arguments,
+            &["--bind", "/var/private/project", "/var/private/project"]
+        ));
     }
 
     #[test]
@@ -1269,7 +1315,7 @@ mod tests {
         );
         assert!(contains_sequence(
             &arguments,
-            &["--ro-bind", &format!("{root}/root"), "/root"]
+            &["--ro-bind-try", &format!("{root}/root"), "/root"]
         ));
     }
 
@@ -1331,7 +1377,7 @@ mod tests {
         );
         assert!(contains_sequence(
             &arguments,
-            &["--ro-bind", "/tmp/archway/tree/usr", "/usr"]
+            &["--ro-bind-try", "/tmp/archway/tree/usr", "/usr"]
         ));
         assert!(contains_sequence(
             &arguments,
@@ -1541,7 +1587,7 @@ mod tests {
         if Path::new("/usr").is_dir() {
             assert!(contains_sequence(
                 &arguments,
-                &["--ro-bind", "/tmp/archway/tree/usr", "/usr"]
+                &["--ro-bind-try", "/tmp/archway/tree/usr", "/usr"]
             ));
         }
         // With the filter, a prepared namespace with root in it too (`two_id_namespace`);

@@ -442,6 +442,95 @@ fn a_hostile_build_on_the_hosts_own_tree_as_root_is_the_sandbox_id_and_cannot_ge
     assert!(!Path::new("/usr/local/archway-escape").exists());
 }
 
+/// Runs `sh -c script` in a host-tree sandbox over `project` as root (the dedicated id), with
+/// `between` run after the command is made and before it starts.
+fn host_step(project: &Project, script: &str, between: impl FnOnce()) -> Output {
+    let sandbox = Sandbox::host()
+        .bind_read_only(&project.project)
+        .bind_build_directory(&project.build)
+        .current_dir(&project.build);
+    let mut command = sandbox
+        .command("sh", ["-c", script])
+        .expect("a sandbox command");
+    between();
+    let output = command.stdin(Stdio::null()).output().expect("bwrap starts");
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn host_tree_prerequisites() -> bool {
+    if !running_as_root() || find_program("bwrap").is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI: this test needs root and bwrap"
+        );
+        eprintln!("skipped: needs root and bwrap");
+        return false;
+    }
+    true
+}
+
+/// A directory, a file and a link beside the project, in its parent directory.
+fn siblings(parent: &Path) -> [PathBuf; 3] {
+    fs::create_dir(parent.join("sibling")).expect("a sibling directory");
+    fs::write(parent.join("sibling-file"), "x").expect("a sibling file");
+    std::os::unix::fs::symlink("sibling", parent.join("sibling-link")).expect("a sibling link");
+    ["sibling", "sibling-file", "sibling-link"].map(|name| parent.join(name))
+}
+
+#[test]
+fn an_entry_beside_the_project_removed_before_the_sandbox_starts_is_no_error() {
+    // The host's tree is carved down to the project from a listing made with the command;
+    // what another process removes before bwrap mounts it (a parallel test's temporary
+    // directory beside this one) is left out, not a failed build step.
+    if !host_tree_prerequisites() {
+        return;
+    }
+    let project = project();
+    let parent = project.project.parent().expect("the private directory");
+    fs::set_permissions(parent, fs::Permissions::from_mode(0o755)).expect("chmod");
+    let [directory, file, link] = siblings(parent);
+    let output = host_step(
+        &project,
+        "ls ../../../.. && test -f ../../../hostile.c",
+        || {
+            fs::remove_dir(&directory).expect("remove the directory");
+            fs::remove_file(&file).expect("remove the file");
+            fs::remove_file(&link).expect("remove the link");
+        },
+    );
+    // The link is made from what the listing read (a name and a target, nothing mounted),
+    // so it shows as it was a moment ago; the directory and the file are gone.
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "project\nsibling-link\n"
+    );
+}
+
+#[test]
+fn a_project_in_a_private_directory_shows_only_its_path_there() {
+    // A `0700` directory on the way to the project (a private temporary directory): the
+    // sandbox's id could not reach the other entries, so they are not in the tree, and the
+    // step runs (bwrap used to fail to find them as that id).
+    if !host_tree_prerequisites() {
+        return;
+    }
+    let project = project();
+    let parent = project.project.parent().expect("the private directory");
+    siblings(parent);
+    let output = host_step(
+        &project,
+        "ls ../../../.. && test -f ../../../hostile.c",
+        || {},
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "project\n");
+}
+
 #[test]
 fn a_hostile_build_on_the_hosts_own_tree_as_a_user_is_that_user_and_cannot_get_out() {
     if !running_as_root() || find_program("bwrap").is_none() || find_program("gcc").is_none() {
