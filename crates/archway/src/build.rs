@@ -117,6 +117,9 @@ pub struct Plan {
     /// The root filesystem's suite the hybrid and emulated methods use (`None`: the
     /// architecture's default): the one asked for, or the one whose Rust builds the project.
     pub rootfs_suite: Option<String>,
+    /// The dpkg status of the tree the build finds its headers and libraries in (see
+    /// [`crate::backend::Environment::libraries`]).
+    pub libraries: Option<PathBuf>,
 }
 
 /// A plan with the executor its steps run in, holding its build directory's lock.
@@ -221,6 +224,7 @@ pub fn prepare(request: &BuildRequest, reporter: &dyn Reporter) -> Result<Prepar
             command,
             decision,
             rootfs_suite: rootfs.suite.clone(),
+            libraries: environment.libraries,
         },
         executor: environment.executor,
         lock,
@@ -402,9 +406,12 @@ pub fn execute(
         });
     }
     // Re-running configure rewrites headers and makefiles and so rebuilds everything: skip it
-    // when the same configure commands already ran to completion in this build directory.
+    // when the same configure commands already ran to completion in this build directory,
+    // with the same packages to find (configure's checks are cached in what it wrote: jq's
+    // finds no oniguruma.h, and a sysroot given libonig-dev since would go unseen).
     let stamp = recipe.build_dir.join(".archway").join("configured");
-    let fingerprint = fingerprint(&recipe.configure);
+    let commands = fingerprint(&recipe.configure);
+    let fingerprint = format!("{commands}{}", installed(plan.libraries.as_deref()));
     // The build system's own record of a configured tree must still be there too.
     let marker = match recipe.build_system {
         BuildSystem::Cmake => Some("CMakeCache.txt"),
@@ -417,8 +424,25 @@ pub fn execute(
         .configure
         .last()
         .map_or(recipe.build_dir.as_path(), |step| step.dir.as_path());
-    let configured = std::fs::read_to_string(&stamp).is_ok_and(|old| old == fingerprint)
+    let old = std::fs::read_to_string(&stamp).ok();
+    let configured = old.as_ref().is_some_and(|old| *old == fingerprint)
         && marker.is_none_or(|marker| configured_dir.join(marker).exists());
+    // Only the packages changed: say so, as the reason for a full rebuild.
+    let packages_changed = old.as_ref().is_some_and(|old| {
+        old.strip_prefix(&commands)
+            .is_some_and(|rest| rest.starts_with("installed "))
+    });
+    if let (false, true, Some(libraries)) = (configured, packages_changed, &plan.libraries) {
+        let tree = tree_of_status(libraries);
+        let whose = if tree == Path::new("/") {
+            "this machine's packages".to_string()
+        } else {
+            format!("the packages in `{}`", tree.display())
+        };
+        reporter.note(&format!(
+            "{whose} changed since configure ran: configuring again"
+        ));
+    }
     for step in &recipe.configure {
         if configured {
             timings.push(Timing {
@@ -636,6 +660,28 @@ pub(crate) fn empty_build_directory(build_dir: &Path) -> Result<(), Error> {
     }
 }
 
+/// The packages of the dpkg status `status` as one line (a digest of their names, architectures
+/// and versions); empty without one.
+fn installed(status: Option<&Path>) -> String {
+    let Some(status) = status else {
+        return String::new();
+    };
+    let packages = crate::build_cache::dpkg_packages(status, &|_| true);
+    let mut text = String::new();
+    for (package, version) in &packages {
+        text.push_str(&format!("{package} {version}\n"));
+    }
+    format!(
+        "installed {}\n",
+        archway_cache::key::sha256_hex(text.as_bytes())
+    )
+}
+
+/// The tree a dpkg status belongs to (`<tree>/var/lib/dpkg/status`).
+fn tree_of_status(status: &Path) -> &Path {
+    status.ancestors().nth(4).unwrap_or(status)
+}
+
 /// The configure steps as text: commands, directories and environments. Meson's
 /// `--reconfigure` only says that a previous setup exists, so it does not count.
 fn fingerprint(steps: &[Step]) -> String {
@@ -808,6 +854,48 @@ mod tests {
         assert_eq!(
             fingerprint(std::slice::from_ref(&step)),
             fingerprint(&[step])
+        );
+    }
+
+    #[test]
+    fn the_installed_line_changes_with_the_packages_and_only_with_them() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let status = crate::backend::dpkg_status(dir.path());
+        std::fs::create_dir_all(status.parent().expect("parent")).expect("dpkg dir");
+        let paragraph = |package: &str, version: &str, state: &str| {
+            format!(
+                "Package: {package}\nStatus: {state}\nArchitecture: arm64\nVersion: {version}\n\n"
+            )
+        };
+        let libc = paragraph("libc6-dev", "2.36-9", "install ok installed");
+        std::fs::write(&status, &libc).expect("status");
+        let before = installed(Some(&status));
+        assert!(
+            before.starts_with("installed ") && before.ends_with('\n'),
+            "{before}"
+        );
+        assert_eq!(installed(Some(&status)), before);
+
+        // A package added (jq's libonig-dev): another line.
+        let onig = paragraph("libonig-dev", "6.9.8-1", "install ok installed");
+        std::fs::write(&status, format!("{libc}{onig}")).expect("status");
+        let added = installed(Some(&status));
+        assert_ne!(added, before);
+        // The same packages in another order, or one only half-installed: what configure
+        // finds did not change.
+        let removed = paragraph("libfoo-dev", "1", "deinstall ok config-files");
+        std::fs::write(&status, format!("{onig}{removed}{libc}")).expect("status");
+        assert_eq!(installed(Some(&status)), added);
+        // Another version: another line.
+        let newer = paragraph("libonig-dev", "6.9.9-1", "install ok installed");
+        std::fs::write(&status, format!("{libc}{newer}")).expect("status");
+        assert_ne!(installed(Some(&status)), added);
+
+        assert_eq!(installed(None), "");
+        assert_eq!(tree_of_status(&status), dir.path());
+        assert_eq!(
+            tree_of_status(&crate::backend::dpkg_status(Path::new("/"))),
+            Path::new("/")
         );
     }
 }

@@ -432,3 +432,111 @@ fn sysroot_prune_keeps_what_a_cross_build_holds_and_removes_what_is_unused() {
     );
     assert!(!cache.join("sysroots/bookworm-arm64").exists());
 }
+
+/// A `configure` that looks for `zlib.h` as Autoconf's `AC_CHECK_HEADERS` does and keeps the
+/// answer in `config.h`, with a Makefile for a program that includes it.
+fn optional_zlib_project(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir).expect("project directory");
+    let configure = dir.join("configure");
+    std::fs::write(
+        &configure,
+        "#!/bin/sh\n\
+         if echo '#include <zlib.h>' | $CC $CPPFLAGS $CFLAGS -E - >/dev/null 2>&1; then\n\
+         \x20   have=1; else have=0; fi\n\
+         echo \"checking for zlib.h... $have\"\n\
+         echo \"#define HAVE_ZLIB $have\" > config.h\n\
+         printf 'hello: hello.c config.h\\n\\t$(CC) $(CFLAGS) -o hello hello.c $(LDFLAGS)\\n' > Makefile\n",
+    )
+    .expect("configure");
+    std::fs::set_permissions(&configure, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::write(
+        dir.join("hello.c"),
+        "#include \"config.h\"\nint main(void) { return HAVE_ZLIB; }\n",
+    )
+    .expect("hello.c");
+}
+
+/// What the project's configure found, from the `config.h` it wrote in the build directory.
+fn found_zlib(build_dir: &Path) -> String {
+    let config = walk_for(build_dir, "config.h").expect("config.h in the build directory");
+    std::fs::read_to_string(config).expect("config.h")
+}
+
+fn walk_for(dir: &Path, name: &str) -> Option<PathBuf> {
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        if path.file_name().is_some_and(|file| file == name) {
+            return Some(path);
+        }
+        if path.is_dir() {
+            if let Some(found) = walk_for(&path, name) {
+                return Some(found);
+            }
+        }
+    }
+    None
+}
+
+/// The hint for a missing library is `archway sysroot add`: the next build must see the
+/// package, though configure ran with the same commands before and did not find it.
+#[test]
+fn a_package_added_to_the_sysroot_makes_configure_run_again() {
+    if !can_fill_sysroots() {
+        return;
+    }
+    if !support::have_tool("aarch64-linux-gnu-gcc")
+        && support::skip_unless_ci("`aarch64-linux-gnu-gcc` on PATH (configure again)")
+    {
+        return;
+    }
+    let command = archway();
+    let cache = command.temp().join("cache");
+    let in_cache = || archway().env("ARCHWAY_CACHE_DIR", &cache);
+    in_cache()
+        .args(["sysroot", "add", "--target", "arm64"])
+        .run()
+        .assert_code(0);
+    let project = command.work_dir().join("hello");
+    optional_zlib_project(&project);
+    let build_dir = project.join("out");
+    let build = || {
+        in_cache()
+            .env("ARCHWAY_CACHE_ENABLED", "false")
+            .args(["build", "--target", "arm64", "--method", "cross"])
+            .arg("-C")
+            .arg(&project)
+            .arg("--build-dir")
+            .arg(&build_dir)
+            .run()
+    };
+    let first = build();
+    first.assert_code(0);
+    assert_eq!(found_zlib(&build_dir), "#define HAVE_ZLIB 0\n");
+
+    in_cache()
+        .args(["sysroot", "add", "--target", "arm64", "zlib1g-dev"])
+        .run()
+        .assert_code(0);
+    let second = build();
+    second.assert_code(0);
+    assert!(
+        second.stderr.contains(&format!(
+            "the packages in `{}` changed since configure ran: configuring again",
+            cache.join("sysroots/bookworm-arm64/root").display()
+        )),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(found_zlib(&build_dir), "#define HAVE_ZLIB 1\n");
+
+    // Nothing changed since: configure is skipped.
+    let third = build();
+    third.assert_code(0);
+    assert!(
+        !third.stderr.contains("configuring again"),
+        "{}",
+        third.stderr
+    );
+    assert_eq!(found_zlib(&build_dir), "#define HAVE_ZLIB 1\n");
+}
