@@ -78,7 +78,8 @@ pub struct Common {
     /// Hybrid and emulated methods: the Debian suite of the root filesystem (`bookworm`, `trixie`).
     #[arg(long)]
     pub suite: Option<String>,
-    /// The build directory (default: `build/archway/<target>` in the project).
+    /// The build directory; a relative one is from the current directory, as `cmake -B` takes
+    /// it, not from `-C` (default: `build/archway/<target>` in the project).
     #[arg(long, value_name = "DIR")]
     pub build_dir: Option<PathBuf>,
     /// Use this build system instead of the detected one
