@@ -362,6 +362,48 @@ pub fn execute(
         _ => {}
     }
     write_file(&made_by, &maker)?;
+    // Re-running configure rewrites headers and makefiles and so rebuilds everything: it is
+    // skipped when the same configure commands already ran to completion in this build
+    // directory, with the same packages to find (configure keeps what it did not find: jq's
+    // looks for oniguruma.h once, and a sysroot given libonig-dev since would go unseen).
+    let stamp = recipe.build_dir.join(".archway").join("configured");
+    let commands = fingerprint(&recipe.configure);
+    let fingerprint = format!("{commands}{}", installed(plan.libraries.as_deref()));
+    if let Some(old) = std::fs::read_to_string(&stamp)
+        .ok()
+        .filter(|old| *old != fingerprint)
+    {
+        let packages_changed = old
+            .strip_prefix(&commands)
+            .is_some_and(|rest| rest.starts_with("installed "));
+        let what = match (packages_changed, &plan.libraries) {
+            (true, Some(libraries)) => {
+                let tree = tree_of_status(libraries);
+                if tree == Path::new("/") {
+                    "this machine's packages changed".to_string()
+                } else {
+                    format!("the packages in `{}` changed", tree.display())
+                }
+            }
+            _ => "configure's commands or environment changed".to_string(),
+        };
+        // A configured tree would keep what the old configuration made: Autoconf's makefiles
+        // rebuild no object whose flags changed (jq's `-DHAVE_LIBONIG` is in `DEFS`, on which
+        // no object depends), and CMake keeps its checks' answers in its cache. Such a tree
+        // starts empty, as one made by another compiler does. Meson checks again on
+        // `--reconfigure`, and ninja tracks every command.
+        if matches!(
+            recipe.build_system,
+            BuildSystem::Configure | BuildSystem::Cmake
+        ) {
+            reporter.note(&format!(
+                "{what} since configure ran: emptying the build directory to configure afresh"
+            ));
+            empty_build_directory(&recipe.build_dir)?;
+        } else {
+            reporter.note(&format!("{what} since configure ran: configuring again"));
+        }
+    }
     if recipe.build_system == BuildSystem::Cmake {
         let source = plan
             .project
@@ -405,13 +447,6 @@ pub fn execute(
             skipped: false,
         });
     }
-    // Re-running configure rewrites headers and makefiles and so rebuilds everything: skip it
-    // when the same configure commands already ran to completion in this build directory,
-    // with the same packages to find (configure's checks are cached in what it wrote: jq's
-    // finds no oniguruma.h, and a sysroot given libonig-dev since would go unseen).
-    let stamp = recipe.build_dir.join(".archway").join("configured");
-    let commands = fingerprint(&recipe.configure);
-    let fingerprint = format!("{commands}{}", installed(plan.libraries.as_deref()));
     // The build system's own record of a configured tree must still be there too.
     let marker = match recipe.build_system {
         BuildSystem::Cmake => Some("CMakeCache.txt"),
@@ -424,25 +459,8 @@ pub fn execute(
         .configure
         .last()
         .map_or(recipe.build_dir.as_path(), |step| step.dir.as_path());
-    let old = std::fs::read_to_string(&stamp).ok();
-    let configured = old.as_ref().is_some_and(|old| *old == fingerprint)
+    let configured = std::fs::read_to_string(&stamp).is_ok_and(|old| old == fingerprint)
         && marker.is_none_or(|marker| configured_dir.join(marker).exists());
-    // Only the packages changed: say so, as the reason for a full rebuild.
-    let packages_changed = old.as_ref().is_some_and(|old| {
-        old.strip_prefix(&commands)
-            .is_some_and(|rest| rest.starts_with("installed "))
-    });
-    if let (false, true, Some(libraries)) = (configured, packages_changed, &plan.libraries) {
-        let tree = tree_of_status(libraries);
-        let whose = if tree == Path::new("/") {
-            "this machine's packages".to_string()
-        } else {
-            format!("the packages in `{}`", tree.display())
-        };
-        reporter.note(&format!(
-            "{whose} changed since configure ran: configuring again"
-        ));
-    }
     for step in &recipe.configure {
         if configured {
             timings.push(Timing {

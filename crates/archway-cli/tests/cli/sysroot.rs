@@ -433,40 +433,53 @@ fn sysroot_prune_keeps_what_a_cross_build_holds_and_removes_what_is_unused() {
     assert!(!cache.join("sysroots/bookworm-arm64").exists());
 }
 
-/// A `configure` that looks for `zlib.h` as Autoconf's `AC_CHECK_HEADERS` does and keeps the
-/// answer in `config.h`, with a Makefile for a program that includes it.
+/// A `configure` that looks for `zlib.h` as Autoconf's `AC_CHECK_HEADER` does (a conftest
+/// compiled, its errors in `config.log`) and passes the answer in `DEFS`, on which no object
+/// depends, as Autoconf's makefiles do.
+const OPTIONAL_ZLIB_CONFIGURE: &str = r#"#!/bin/sh
+printf '#include <zlib.h>\n' > conftest.c
+if $CC $CPPFLAGS $CFLAGS -c conftest.c -o conftest.o 2>>config.log; then have=1; else have=0; fi
+rm -f conftest.c conftest.o
+echo "checking for zlib.h... $have"
+cat > Makefile <<EOF
+DEFS = -DHAVE_ZLIB=$have
+hello: hello.o
+	\$(CC) \$(CFLAGS) -o hello hello.o \$(LDFLAGS)
+hello.o: hello.c
+	\$(CC) \$(CFLAGS) \$(DEFS) -c hello.c
+EOF
+"#;
+
 fn optional_zlib_project(dir: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::create_dir_all(dir).expect("project directory");
     let configure = dir.join("configure");
-    std::fs::write(
-        &configure,
-        "#!/bin/sh\n\
-         if echo '#include <zlib.h>' | $CC $CPPFLAGS $CFLAGS -E - >/dev/null 2>&1; then\n\
-         \x20   have=1; else have=0; fi\n\
-         echo \"checking for zlib.h... $have\"\n\
-         echo \"#define HAVE_ZLIB $have\" > config.h\n\
-         printf 'hello: hello.c config.h\\n\\t$(CC) $(CFLAGS) -o hello hello.c $(LDFLAGS)\\n' > Makefile\n",
-    )
-    .expect("configure");
+    std::fs::write(&configure, OPTIONAL_ZLIB_CONFIGURE).expect("configure");
     std::fs::set_permissions(&configure, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     std::fs::write(
         dir.join("hello.c"),
-        "#include \"config.h\"\nint main(void) { return HAVE_ZLIB; }\n",
+        "#include <stdio.h>\n#if HAVE_ZLIB\nconst char answer[] = \"zlib: yes\";\n#else\n\
+         const char answer[] = \"zlib: no\";\n#endif\nint main(void) { return puts(answer) < 0; }\n",
     )
     .expect("hello.c");
 }
 
-/// What the project's configure found, from the `config.h` it wrote in the build directory.
-fn found_zlib(build_dir: &Path) -> String {
-    let config = walk_for(build_dir, "config.h").expect("config.h in the build directory");
-    std::fs::read_to_string(config).expect("config.h")
+/// What the built program says of zlib (`zlib: yes`, `zlib: no`), read from its bytes.
+fn found_zlib(build_dir: &Path) -> &'static str {
+    let program = walk_for(build_dir, "hello").expect("the program in the build directory");
+    let bytes = std::fs::read(program).expect("program");
+    let has = |text: &[u8]| bytes.windows(text.len()).any(|window| window == text);
+    match (has(b"zlib: yes"), has(b"zlib: no")) {
+        (true, false) => "zlib: yes",
+        (false, true) => "zlib: no",
+        _ => "neither or both",
+    }
 }
 
 fn walk_for(dir: &Path, name: &str) -> Option<PathBuf> {
     for entry in std::fs::read_dir(dir).ok()?.flatten() {
         let path = entry.path();
-        if path.file_name().is_some_and(|file| file == name) {
+        if path.file_name().is_some_and(|file| file == name) && path.is_file() {
             return Some(path);
         }
         if path.is_dir() {
@@ -512,7 +525,7 @@ fn a_package_added_to_the_sysroot_makes_configure_run_again() {
     };
     let first = build();
     first.assert_code(0);
-    assert_eq!(found_zlib(&build_dir), "#define HAVE_ZLIB 0\n");
+    assert_eq!(found_zlib(&build_dir), "zlib: no", "{}", first.stderr);
 
     in_cache()
         .args(["sysroot", "add", "--target", "arm64", "zlib1g-dev"])
@@ -522,21 +535,28 @@ fn a_package_added_to_the_sysroot_makes_configure_run_again() {
     second.assert_code(0);
     assert!(
         second.stderr.contains(&format!(
-            "the packages in `{}` changed since configure ran: configuring again",
+            "the packages in `{}` changed since configure ran: emptying the build directory \
+             to configure afresh",
             cache.join("sysroots/bookworm-arm64/root").display()
         )),
         "{}",
         second.stderr
     );
-    assert_eq!(found_zlib(&build_dir), "#define HAVE_ZLIB 1\n");
+    // Configured again and rebuilt: make alone would have kept `hello.o`, whose flags
+    // (`DEFS`) changed but not its source.
+    assert_eq!(found_zlib(&build_dir), "zlib: yes", "{}", second.stderr);
+    let written = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let makefile = walk_for(&build_dir, "Makefile").expect("Makefile");
+    let configured_at = written(&makefile);
 
     // Nothing changed since: configure is skipped.
     let third = build();
     third.assert_code(0);
     assert!(
-        !third.stderr.contains("configuring again"),
+        !third.stderr.contains("since configure ran"),
         "{}",
         third.stderr
     );
-    assert_eq!(found_zlib(&build_dir), "#define HAVE_ZLIB 1\n");
+    assert_eq!(written(&makefile), configured_at, "configure ran again");
+    assert_eq!(found_zlib(&build_dir), "zlib: yes");
 }
