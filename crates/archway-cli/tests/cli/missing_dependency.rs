@@ -2,7 +2,7 @@
 //! and builds once that package is in the sysroot.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::support::{self, archway};
 
@@ -21,15 +21,6 @@ fn curses_project(dir: &Path) {
     .expect("Makefile");
 }
 
-/// The machine's cache directory, as `support::real_cache` finds it.
-fn real_cache_dir() -> PathBuf {
-    std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
-        .unwrap_or_else(|| PathBuf::from("/root/.cache"))
-        .join("archway")
-}
-
 #[test]
 fn a_missing_library_names_its_debian_package_and_the_sysroot_package_fixes_it() {
     if !support::have_tool("aarch64-linux-gnu-gcc")
@@ -40,7 +31,7 @@ fn a_missing_library_names_its_debian_package_and_the_sysroot_package_fixes_it()
     // No sysroot (a fresh cache): the cross toolchain alone has no ncurses for arm64. Debian's
     // Contents index is shared with the machine's cache, so that a warm run downloads nothing.
     let command = archway();
-    let contents = real_cache_dir().join("contents");
+    let contents = support::real_cache_dir().join("contents");
     fs::create_dir_all(&contents).expect("contents directory");
     let cache = command.home().join(".cache/archway");
     fs::create_dir_all(&cache).expect("cache directory");

@@ -434,21 +434,25 @@ fn sysroot_prune_keeps_what_a_cross_build_holds_and_removes_what_is_unused() {
 }
 
 /// A `configure` that looks for `zlib.h` as Autoconf's `AC_CHECK_HEADER` does (a conftest
-/// compiled, its errors in `config.log`) and passes the answer in `DEFS`, on which no object
-/// depends, as Autoconf's makefiles do.
+/// compiled, its errors in `config.log`) and makes `Makefile` from `Makefile.in` with the
+/// answer in `DEFS`, on which no object depends, as Autoconf's makefiles do.
 const OPTIONAL_ZLIB_CONFIGURE: &str = r#"#!/bin/sh
 printf '#include <zlib.h>\n' > conftest.c
 if $CC $CPPFLAGS $CFLAGS -c conftest.c -o conftest.o 2>>config.log; then have=1; else have=0; fi
 rm -f conftest.c conftest.o
 echo "checking for zlib.h... $have"
-cat > Makefile <<EOF
-DEFS = -DHAVE_ZLIB=$have
-hello: hello.o
-	\$(CC) \$(CFLAGS) -o hello hello.o \$(LDFLAGS)
-hello.o: hello.c
-	\$(CC) \$(CFLAGS) \$(DEFS) -c hello.c
-EOF
+sed "s/@HAVE_ZLIB@/$have/" "$(dirname "$0")/Makefile.in" > Makefile
 "#;
+
+/// Its `check` fails without zlib, as a test suite fails for a feature configure left out.
+const OPTIONAL_ZLIB_MAKEFILE_IN: &str = "DEFS = -DHAVE_ZLIB=@HAVE_ZLIB@
+hello: hello.o
+\t$(CC) $(CFLAGS) -o hello hello.o $(LDFLAGS)
+hello.o: hello.c
+\t$(CC) $(CFLAGS) $(DEFS) -c hello.c
+check: hello
+\ttest '$(DEFS)' = -DHAVE_ZLIB=1
+";
 
 fn optional_zlib_project(dir: &Path) {
     use std::os::unix::fs::PermissionsExt;
@@ -456,6 +460,7 @@ fn optional_zlib_project(dir: &Path) {
     let configure = dir.join("configure");
     std::fs::write(&configure, OPTIONAL_ZLIB_CONFIGURE).expect("configure");
     std::fs::set_permissions(&configure, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::write(dir.join("Makefile.in"), OPTIONAL_ZLIB_MAKEFILE_IN).expect("Makefile.in");
     std::fs::write(
         dir.join("hello.c"),
         "#include <stdio.h>\n#if HAVE_ZLIB\nconst char answer[] = \"zlib: yes\";\n#else\n\
@@ -491,8 +496,9 @@ fn walk_for(dir: &Path, name: &str) -> Option<PathBuf> {
     None
 }
 
-/// The hint for a missing library is `archway sysroot add`: the next build must see the
-/// package, though configure ran with the same commands before and did not find it.
+/// A test suite that fails for a feature configure left out: the hint names the file
+/// configure missed and the package, and once it is in the sysroot the next build configures
+/// afresh and passes, though configure's commands did not change.
 #[test]
 fn a_package_added_to_the_sysroot_makes_configure_run_again() {
     if !can_fill_sysroots() {
@@ -510,28 +516,51 @@ fn a_package_added_to_the_sysroot_makes_configure_run_again() {
         .args(["sysroot", "add", "--target", "arm64"])
         .run()
         .assert_code(0);
+    // Debian's Contents index, shared with the machine's cache (a warm run downloads nothing).
+    let contents = support::real_cache_dir().join("contents");
+    std::fs::create_dir_all(&contents).expect("contents directory");
+    std::os::unix::fs::symlink(&contents, cache.join("contents")).expect("symlink");
     let project = command.work_dir().join("hello");
     optional_zlib_project(&project);
     let build_dir = project.join("out");
-    let build = || {
+    let run = |goal: &str| {
         in_cache()
             .env("ARCHWAY_CACHE_ENABLED", "false")
-            .args(["build", "--target", "arm64", "--method", "cross"])
+            .args([goal, "--target", "arm64", "--method", "cross"])
             .arg("-C")
             .arg(&project)
             .arg("--build-dir")
             .arg(&build_dir)
             .run()
     };
-    let first = build();
-    first.assert_code(0);
+    let first = run("test");
+    assert_ne!(first.code, Some(0), "{}", first.snapshot());
     assert_eq!(found_zlib(&build_dir), "zlib: no", "{}", first.stderr);
+    let config_log = build_dir.join("source/config.log");
+    assert!(
+        first.stderr.contains(&format!(
+            "hint: configure went without `zlib.h` (in `zlib1g-dev`), which Debian ships for \
+             arm64 (`{}`): if the failure comes from what it left out, add it to the sysroot \
+             with `archway sysroot add --target aarch64-unknown-linux-gnu zlib1g-dev`",
+            config_log.display()
+        )),
+        "{}",
+        first.stderr
+    );
+    // The failing step's own error stays the message.
+    assert!(
+        first
+            .stderr
+            .contains("error: test step failed: `make check` exited with code 2"),
+        "{}",
+        first.stderr
+    );
 
     in_cache()
         .args(["sysroot", "add", "--target", "arm64", "zlib1g-dev"])
         .run()
         .assert_code(0);
-    let second = build();
+    let second = run("test");
     second.assert_code(0);
     assert!(
         second.stderr.contains(&format!(
@@ -546,11 +575,11 @@ fn a_package_added_to_the_sysroot_makes_configure_run_again() {
     // (`DEFS`) changed but not its source.
     assert_eq!(found_zlib(&build_dir), "zlib: yes", "{}", second.stderr);
     let written = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
-    let makefile = walk_for(&build_dir, "Makefile").expect("Makefile");
+    let makefile = build_dir.join("source/Makefile");
     let configured_at = written(&makefile);
 
     // Nothing changed since: configure is skipped.
-    let third = build();
+    let third = run("build");
     third.assert_code(0);
     assert!(
         !third.stderr.contains("since configure ran"),
