@@ -813,7 +813,7 @@ fn configure_log(recipe: &crate::steps::Recipe) -> Option<PathBuf> {
     candidates.into_iter().find(|path| path.is_file())
 }
 
-/// A failed step (whose output named nothing missing) of a project whose configure went
+/// A failed test or configure step (whose output named nothing missing) of a project whose configure went
 /// without files that Debian packages ship becomes
 /// [`Error::ConfiguredWithout`](crate::Error::ConfiguredWithout), whose hint names them; any
 /// other error is returned as it is. It reads the Contents index as [`diagnose`] does.
@@ -824,7 +824,16 @@ pub(crate) fn diagnose_went_without(
 ) -> crate::Error {
     /// The end of a configure log that is read: checks come first, but a huge log is cut.
     const MAX_LOG: u64 = 16 << 20;
-    if !matches!(error, crate::Error::StepFailed { .. }) {
+    // Tests that fail for a feature left out, a configure that later stops for it; a build
+    // step's compiler errors are the project's own (and not worth a Contents search).
+    use crate::steps::StepKind;
+    if !matches!(
+        error,
+        crate::Error::StepFailed {
+            step: StepKind::Test | StepKind::Configure,
+            ..
+        }
+    ) {
         return error;
     }
     let (Some(recipe), Some(cache_dir)) = (&plan.recipe, &request.cache_dir) else {
