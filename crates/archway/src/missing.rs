@@ -686,6 +686,9 @@ pub struct WentWithout {
     /// The Debian architecture searched (`s390x`).
     pub architecture: String,
     pub fix: Fix,
+    /// Whether the packages were kept to those the project's `debian/control` build-depends
+    /// on (its maintainers' list of what the build needs).
+    pub declared: bool,
 }
 
 impl WentWithout {
@@ -711,9 +714,14 @@ impl WentWithout {
             .iter()
             .map(|(name, _)| name.as_str())
             .collect();
+        let declared = if self.declared {
+            " and the project's `debian/control` build-depends on"
+        } else {
+            ""
+        };
         format!(
-            "configure went without {}{more}, which Debian ships for {} (`{}`): if the \
-             failure comes from what it left out, {}",
+            "configure went without {}{more}, which Debian ships for {}{declared} (`{}`): if \
+             the failure comes from what it left out, {}",
             what.join("; "),
             self.architecture,
             self.log.display(),
@@ -865,11 +873,26 @@ pub(crate) fn diagnose_went_without(
     ) else {
         return error;
     };
+    // The maintainers' list, when the project has one, says which of them the build is
+    // meant to have; configure's portability checks find other platforms' headers in
+    // unrelated packages (`io.h`, Windows' C library, in libowfat-dev).
+    let declared = build_depends(&plan.project_dir);
     let mut packages: Vec<(String, Vec<String>)> = Vec::new();
     for (missing, package) in misses.iter().zip(found) {
         let Some(package) = package else {
             continue;
         };
+        if missing.kind == MissingKind::Header
+            && OTHER_PLATFORMS_HEADERS.contains(&missing.name.as_str())
+        {
+            continue;
+        }
+        if declared
+            .as_ref()
+            .is_some_and(|declared| !declared.contains(&package))
+        {
+            continue;
+        }
         match packages.iter_mut().find(|(known, _)| *known == package) {
             Some((_, files)) => files.push(missing.file()),
             None => packages.push((package, vec![missing.file()])),
@@ -887,9 +910,71 @@ pub(crate) fn diagnose_went_without(
             more,
             architecture: architecture.to_string(),
             fix,
+            declared: declared.is_some(),
         }),
         step: Box::new(error),
     }
+}
+
+/// Headers of other systems' C libraries that configure scripts look for (Windows' and DOS's,
+/// gnulib's portability checks): on Linux a package that ships one by that name is something
+/// else.
+const OTHER_PLATFORMS_HEADERS: &[&str] = &[
+    "io.h",
+    "process.h",
+    "direct.h",
+    "conio.h",
+    "dos.h",
+    "share.h",
+    "windows.h",
+    "winsock.h",
+    "winsock2.h",
+    "ws2tcpip.h",
+    "wincrypt.h",
+    "malloc/malloc.h",
+];
+
+/// The packages the source stanza of `<project>/debian/control` build-depends on
+/// (`Build-Depends`, `-Arch`, `-Indep`; every alternative, without versions, architectures
+/// and profiles); `None` without that file.
+fn build_depends(project: &Path) -> Option<std::collections::BTreeSet<String>> {
+    let control = read_head(&project.join("debian/control"), 1 << 20)?;
+    let source = control.split("\n\n").next().unwrap_or_default();
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for line in source.lines() {
+        if line.starts_with([' ', '\t']) {
+            if let Some((_, value)) = fields.last_mut() {
+                value.push(' ');
+                value.push_str(line.trim());
+            }
+        } else if let Some((name, value)) = line.split_once(':') {
+            fields.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+        }
+    }
+    let mut packages = std::collections::BTreeSet::new();
+    for (_, value) in fields.iter().filter(|(name, _)| {
+        matches!(
+            name.as_str(),
+            "build-depends" | "build-depends-arch" | "build-depends-indep"
+        )
+    }) {
+        for alternative in value.split([',', '|']) {
+            let name = alternative
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .split(':')
+                .next()
+                .unwrap_or_default();
+            if name
+                .parse::<archway_platform::debian_names::PackageName>()
+                .is_ok()
+            {
+                packages.insert(name.to_string());
+            }
+        }
+    }
+    Some(packages)
 }
 
 /// Where the package goes for the method that ran, and the Debian suite searched.
@@ -1270,6 +1355,7 @@ Could NOT find ZLIB (missing: ZLIB_LIBRARY)
             fix: Fix::Sysroot {
                 target: "s390x-unknown-linux-gnu".to_string(),
             },
+            declared: false,
         };
         assert_eq!(
             without.hint(),
@@ -1293,10 +1379,53 @@ Could NOT find ZLIB (missing: ZLIB_LIBRARY)
             hint.contains("`--packages libonig-dev,libcap-dev`"),
             "{hint}"
         );
+        let declared = WentWithout {
+            declared: true,
+            ..rootfs
+        };
+        let hint = declared.hint();
+        assert!(
+            hint.contains(
+                "which Debian ships for s390x and the project's `debian/control` build-depends \
+                 on (`/b/source/config.log`)"
+            ),
+            "{hint}"
+        );
         // One package reads as it always did.
         assert_eq!(
             Fix::Host.instructions("libfoo-dev"),
             "run `apt-get install libfoo-dev` as root, then build again"
+        );
+    }
+
+    #[test]
+    fn debian_control_gives_the_packages_the_build_depends_on() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        assert_eq!(build_depends(dir.path()), None);
+        std::fs::create_dir(dir.path().join("debian")).expect("debian");
+        // jq's stanza, with the other shapes Debian Policy §7.1 allows.
+        std::fs::write(
+            dir.path().join("debian/control"),
+            "Source: jq\nSection: utils\nBuild-Depends: debhelper-compat (= 13),\n bison,\n \
+             libonig-dev,\n ruby-ronn:native,\n valgrind [amd64 i386] <!nocheck>,\n \
+             libfoo-dev | libbar-dev\nbuild-depends-indep: doc-base\nHomepage: x\n\n\
+             Package: jq\nDepends: libc6\n",
+        )
+        .expect("control");
+        let packages = build_depends(dir.path()).expect("a control file");
+        let expected = [
+            "bison",
+            "debhelper-compat",
+            "doc-base",
+            "libbar-dev",
+            "libfoo-dev",
+            "libonig-dev",
+            "ruby-ronn",
+            "valgrind",
+        ];
+        assert_eq!(
+            packages.iter().map(String::as_str).collect::<Vec<_>>(),
+            expected
         );
     }
 
