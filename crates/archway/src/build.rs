@@ -389,13 +389,16 @@ pub fn execute(
         };
         // A configured tree would keep what the old configuration made: Autoconf's makefiles
         // rebuild no object whose flags changed (jq's `-DHAVE_LIBONIG` is in `DEFS`, on which
-        // no object depends), and CMake keeps its checks' answers in its cache. Such a tree
+        // no object depends), and CMake keeps its checks' answers in its cache, which only
+        // other packages change (its makefiles and ninja track flags and options). Such a tree
         // starts empty, as one made by another compiler does. Meson checks again on
         // `--reconfigure`, and ninja tracks every command.
-        if matches!(
-            recipe.build_system,
-            BuildSystem::Configure | BuildSystem::Cmake
-        ) {
+        let stale = match recipe.build_system {
+            BuildSystem::Configure => true,
+            BuildSystem::Cmake => packages_changed,
+            BuildSystem::Meson | BuildSystem::Make | BuildSystem::Cargo => false,
+        };
+        if stale {
             reporter.note(&format!(
                 "{what} since configure ran: emptying the build directory to configure afresh"
             ));
