@@ -435,7 +435,7 @@ fn a_failing_command_exits_with_its_own_code() {
     insta::assert_snapshot!(output.snapshot());
 }
 
-fn cross_tools_present(tools: &[&str]) -> bool {
+pub(crate) fn cross_tools_present(tools: &[&str]) -> bool {
     for tool in tools {
         if !support::have_tool(tool) && support::skip_unless_ci(&format!("`{tool}` on PATH")) {
             return false;

@@ -589,3 +589,65 @@ fn a_package_added_to_the_sysroot_makes_configure_run_again() {
     assert_eq!(written(&makefile), configured_at, "configure ran again");
     assert_eq!(found_zlib(&build_dir), "zlib: yes");
 }
+
+/// CMake keeps its checks' answers in its cache (`HAVE_ZLIB_H`): a package added to the
+/// sysroot since must reach the build all the same.
+#[test]
+fn a_package_added_to_the_sysroot_reaches_cmakes_cached_checks() {
+    if !can_fill_sysroots() {
+        return;
+    }
+    if !crate::build::cross_tools_present(&["cmake", "aarch64-linux-gnu-gcc"]) {
+        return;
+    }
+    let command = archway();
+    let cache = command.temp().join("cache");
+    let in_cache = || archway().env("ARCHWAY_CACHE_DIR", &cache);
+    in_cache()
+        .args(["sysroot", "add", "--target", "arm64"])
+        .run()
+        .assert_code(0);
+    let project = command.work_dir().join("hello");
+    std::fs::create_dir_all(&project).expect("project directory");
+    std::fs::write(
+        project.join("CMakeLists.txt"),
+        "cmake_minimum_required(VERSION 3.13)\nproject(hello C)\ninclude(CheckIncludeFile)\n\
+         check_include_file(zlib.h HAVE_ZLIB_H)\nadd_executable(hello hello.c)\n\
+         if(HAVE_ZLIB_H)\n  target_compile_definitions(hello PRIVATE HAVE_ZLIB=1)\nendif()\n",
+    )
+    .expect("CMakeLists.txt");
+    std::fs::write(
+        project.join("hello.c"),
+        "#include <stdio.h>\n#if HAVE_ZLIB\nconst char answer[] = \"zlib: yes\";\n#else\n\
+         const char answer[] = \"zlib: no\";\n#endif\nint main(void) { return puts(answer) < 0; }\n",
+    )
+    .expect("hello.c");
+    let build_dir = project.join("out");
+    let build = || {
+        in_cache()
+            .env("ARCHWAY_CACHE_ENABLED", "false")
+            .args(["build", "--target", "arm64", "--method", "cross"])
+            .arg("-C")
+            .arg(&project)
+            .arg("--build-dir")
+            .arg(&build_dir)
+            .run()
+    };
+    let first = build();
+    first.assert_code(0);
+    assert_eq!(found_zlib(&build_dir), "zlib: no", "{}", first.stderr);
+    in_cache()
+        .args(["sysroot", "add", "--target", "arm64", "zlib1g-dev"])
+        .run()
+        .assert_code(0);
+    let second = build();
+    second.assert_code(0);
+    assert!(
+        second
+            .stderr
+            .contains("changed since configure ran: emptying the build directory"),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(found_zlib(&build_dir), "zlib: yes", "{}", second.stderr);
+}
