@@ -39,6 +39,9 @@ pub enum MissingKind {
     CmakePackage,
     /// A CMake find module's result (`Could NOT find ZLIB`): no file name follows from it.
     CmakeModule,
+    /// A program a step ran that is not installed (`make: xmlto: No such file or directory`,
+    /// `/bin/sh: 1: help2man: not found`): a build tool, from the host's packages.
+    Program,
 }
 
 /// A missing build dependency, as the failed step's output named it.
@@ -65,7 +68,9 @@ impl Missing {
     /// `FooConfig.cmake`; for a CMake find module, the package name.
     pub fn file(&self) -> String {
         match self.kind {
-            MissingKind::Header | MissingKind::CmakeModule => self.name.clone(),
+            MissingKind::Header | MissingKind::CmakeModule | MissingKind::Program => {
+                self.name.clone()
+            }
             MissingKind::Library => format!("lib{}.so", self.name),
             MissingKind::PkgConfig => format!("{}.pc", self.name),
             MissingKind::CmakePackage => format!("{}Config.cmake", self.name),
@@ -109,6 +114,10 @@ impl Missing {
                 Candidate::FileName(format!("{}-config.cmake", self.name.to_lowercase())),
             ],
             MissingKind::CmakeModule => Vec::new(),
+            MissingKind::Program => ["usr/bin", "bin", "usr/sbin", "sbin"]
+                .into_iter()
+                .map(|directory| Candidate::Path(format!("{directory}/{}", self.name)))
+                .collect(),
         }
     }
 }
@@ -195,12 +204,48 @@ fn parse_line(line: &str) -> Option<(MissingKind, String)> {
             }
         }
     }
+    if let Some(name) = missing_program(line) {
+        return Some((MissingKind::Program, name));
+    }
     // CMake's find modules: `Could NOT find ZLIB (missing: ZLIB_LIBRARY ZLIB_INCLUDE_DIR)`.
     if let Some(rest) = after(line, "Could NOT find ") {
         let name = rest.split([' ', '(']).next().unwrap_or(rest);
         return plain(name).map(|name| (MissingKind::CmakeModule, name));
     }
     None
+}
+
+/// A program that make or a shell could not run, because it is not installed: make's
+/// `make[1]: xmlto: No such file or directory` (make 4.3 and later, when `exec` fails) and
+/// `make: xmlto: Command not found`, dash's `/bin/sh: 1: xmlto: not found`, bash's
+/// `bash: line 1: xmlto: command not found`. A path (`./gen.sh`) is the project's own.
+fn missing_program(line: &str) -> Option<String> {
+    let (who, rest) = line.split_once(": ")?;
+    let who = who.rsplit('/').next().unwrap_or(who);
+    let from_make = who == "make" || (who.starts_with("make[") && who.ends_with(']'));
+    if !from_make && !matches!(who, "sh" | "bash" | "dash") {
+        return None;
+    }
+    let (name, message) = rest.split_once(": ")?;
+    // The shells name the line first: `1: xmlto: not found`, `line 1: xmlto: ...`.
+    let line_number = name.trim_start_matches("line ");
+    if !from_make && !line_number.is_empty() && line_number.bytes().all(|b| b.is_ascii_digit()) {
+        let (name, message) = message.split_once(": ")?;
+        return program_name(name, message, false);
+    }
+    program_name(name, message, from_make)
+}
+
+/// `name` when `message` says it could not be run for want of the program.
+fn program_name(name: &str, message: &str, from_make: bool) -> Option<String> {
+    let missing = if from_make {
+        matches!(message, "No such file or directory" | "Command not found")
+    } else {
+        matches!(message, "not found" | "command not found")
+    };
+    (missing && !name.contains('/'))
+        .then(|| plain(name))
+        .flatten()
 }
 
 /// CMake's `find_package` in config mode:
@@ -276,7 +321,7 @@ fn plain(name: &str) -> Option<String> {
     ok.then(|| name.to_string())
 }
 
-/// Calls `each(path, package)` for every `usr/` and `lib/` line of a (decompressed) Contents
+/// Calls `each(path, package)` for every `usr/`, `lib/`, `bin/` and `sbin/` line of a (decompressed) Contents
 /// index, with the first package the line names, until `each` returns `false`.
 fn each_entry(
     mut contents: impl BufRead,
@@ -288,8 +333,12 @@ fn each_entry(
         if contents.read_until(b'\n', &mut raw)? == 0 {
             return Ok(());
         }
-        // Only `usr/` and `lib/` paths can match: skip the rest before any decoding.
-        if !(raw.starts_with(b"usr/") || raw.starts_with(b"lib/")) {
+        // Only `usr/`, `lib/` and the programs' `bin/` and `sbin/` paths can match: skip the
+        // rest before any decoding.
+        if ![&b"usr/"[..], b"lib/", b"bin/", b"sbin/"]
+            .iter()
+            .any(|prefix| raw.starts_with(prefix))
+        {
             continue;
         }
         let Ok(line) = std::str::from_utf8(&raw) else {
@@ -559,6 +608,9 @@ impl Diagnosis {
                 "CMake could not find `{file}`: install its development package for \
                  {architecture}"
             ),
+            (Ok(Some(package)), MissingKind::Program) => {
+                format!("the program `{file}` is not installed: Debian's `{package}` ships it")
+            }
             (Ok(Some(package)), _) => {
                 format!("`{file}` is missing: Debian's `{package}` ships it for {architecture}")
             }
@@ -643,7 +695,11 @@ pub(crate) fn diagnose(
     else {
         return error;
     };
-    let (fix, suite) = fix_for(plan, architecture);
+    let (mut fix, suite) = fix_for(plan, architecture);
+    // A build tool runs on the host in a cross build: the host's package, not the sysroot's.
+    if missing.kind == MissingKind::Program && matches!(fix, Fix::Sysroot { .. }) {
+        fix = Fix::Host;
+    }
     let package = match &request.cache_dir {
         Some(cache_dir) => lookup(
             cache_dir,
@@ -1083,6 +1139,17 @@ mod tests {
     fn real_error_lines_name_the_missing_file() {
         use MissingKind::*;
         let cases: &[(&str, MissingKind, &str)] = &[
+            // GNU make 4.3 (bookworm) running a program, directly and through /bin/sh
+            // (dash); bash; giflib's documentation without xmlto.
+            (
+                "make[1]: xmlto: No such file or directory",
+                Program,
+                "xmlto",
+            ),
+            ("make: help2man: Command not found", Program, "help2man"),
+            ("/bin/sh: 1: xmlto: not found", Program, "xmlto"),
+            ("sh: 1: ronn: not found", Program, "ronn"),
+            ("bash: line 1: gperf: command not found", Program, "gperf"),
             // gcc 12 (bookworm), sl without libncurses-dev.
             (
                 "sl.c:42:10: fatal error: curses.h: No such file or directory",
@@ -1182,6 +1249,13 @@ CMake Error at CMakeLists.txt:7 (find_package):
             "a.c:1:10: fatal error: /usr/include/x.h: No such file or directory",
             "No package 'a b' found",
             "make: *** No rule to make target 'all'.  Stop.",
+            // The project's own script, a missing input file, a program that ran and failed.
+            "make[1]: ./gen.sh: No such file or directory",
+            "/bin/sh: 1: ./configure: not found",
+            "Makefile:12: deps.mk: No such file or directory",
+            "sh: 1: $(id): not found",
+            "xmlto: error: no such file",
+            "make: xmlto: Permission denied",
         ] {
             assert_eq!(find(output), None, "{output}");
         }
@@ -1209,6 +1283,7 @@ CMake Error at CMakeLists.txt:7 (find_package):
 
     const CONTENTS: &str = "\
 bin/ls                                                  utils/coreutils
+usr/bin/xmlto                                           text/xmlto
 usr/include/aarch64-linux-gnu/openssl/opensslconf.h     libdevel/libssl-dev
 usr/include/curses.h                                    libdevel/libncurses-dev
 usr/include/ncursesw/curses.h                           libdevel/libncurses-dev
@@ -1242,6 +1317,9 @@ usr/share/pkgconfig/bash-completion.pc                  shells/bash-completion
             (PkgConfig, "zlib", Some("zlib1g-dev")),
             (PkgConfig, "bash-completion", Some("bash-completion")),
             (CmakePackage, "fmt", Some("libfmt-dev")),
+            (Program, "xmlto", Some("xmlto")),
+            (Program, "ls", Some("coreutils")),
+            (Program, "nothere", None),
             (Header, "nothere.h", None),
             (CmakeModule, "ZLIB", None),
         ];
@@ -1426,6 +1504,27 @@ Could NOT find ZLIB (missing: ZLIB_LIBRARY)
         assert_eq!(
             packages.iter().map(String::as_str).collect::<Vec<_>>(),
             expected
+        );
+    }
+
+    #[test]
+    fn a_missing_program_is_the_hosts_to_install() {
+        let program = Diagnosis {
+            missing: missing(MissingKind::Program, "xmlto"),
+            architecture: "s390x".to_string(),
+            suite: "bookworm".to_string(),
+            multiarch: "s390x-linux-gnu".to_string(),
+            package: Ok(Some("xmlto".to_string())),
+            fix: Fix::Host,
+            shipped: None,
+        };
+        assert_eq!(
+            program.message(),
+            "the program `xmlto` is not installed: Debian's `xmlto` ships it"
+        );
+        assert_eq!(
+            program.hint(),
+            "run `apt-get install xmlto` as root, then build again"
         );
     }
 
