@@ -1507,6 +1507,45 @@ Could NOT find ZLIB (missing: ZLIB_LIBRARY)
         );
     }
 
+    /// A name read from a build's output: searched for as a path, shown to the user.
+    fn harmless(name: &str) -> bool {
+        !name.is_empty()
+            && !name.starts_with('/')
+            && !name.split('/').any(|part| part == ".." || part.is_empty())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-+/@".contains(c))
+    }
+
+    proptest::proptest! {
+        /// Build logs are the project's: any text, and lines shaped like the errors read,
+        /// with any name in them.
+        #[test]
+        fn any_log_reads_without_panic_and_yields_only_harmless_names(
+            noise in "\\PC*",
+            name in "\\PC{0,40}",
+            shape in 0usize..8,
+        ) {
+            let line = match shape {
+                0 => format!("a.c:1:2: fatal error: {name}: No such file or directory"),
+                1 => format!("/usr/bin/ld: cannot find -l{name}"),
+                2 => format!("Package '{name}', required by 'virtual:world', not found"),
+                3 => format!("make[1]: {name}: No such file or directory"),
+                4 => format!("/bin/sh: 1: {name}: not found"),
+                5 => format!("Run-time dependency {name} found: NO"),
+                6 => format!("meson.build:1:0: ERROR: Dependency \"{name}\" not found"),
+                _ => name.clone(),
+            };
+            let log = format!("{noise}\n{line}\n{noise}");
+            if let Some(missing) = find(&log) {
+                proptest::prop_assert!(harmless(&missing.name), "{:?}", missing.name);
+            }
+            for missing in configure_misses(&log) {
+                proptest::prop_assert!(harmless(&missing.name), "{:?}", missing.name);
+            }
+        }
+    }
+
     #[test]
     fn a_missing_program_is_the_hosts_to_install() {
         let program = Diagnosis {
