@@ -79,6 +79,11 @@ impl Missing {
 
     /// The path to give `apt-file search` (the most likely one).
     pub fn search_path(&self, multiarch: &str) -> String {
+        // A program may be an alternative's name (`figlet` is `figlet-figlet`'s): a substring
+        // search finds the package's own name for it.
+        if self.kind == MissingKind::Program {
+            return format!("bin/{}", self.name);
+        }
         match self.candidates(multiarch).first() {
             Some(Candidate::Path(path)) => path.clone(),
             Some(Candidate::FileName(name)) => name.clone(),
@@ -614,6 +619,12 @@ impl Diagnosis {
             (Ok(Some(package)), _) => {
                 format!("`{file}` is missing: Debian's `{package}` ships it for {architecture}")
             }
+            (Ok(None), MissingKind::Program) => format!(
+                "the program `{file}` is not installed, and no package of Debian {} ships a \
+                 program by that name (it may be an alternative's, which packages ship under \
+                 another)",
+                self.suite
+            ),
             (Ok(None), _) => format!(
                 "`{file}` is missing, and no package of Debian {} ships it for {architecture}",
                 self.suite
@@ -1564,6 +1575,26 @@ Could NOT find ZLIB (missing: ZLIB_LIBRARY)
         assert_eq!(
             program.hint(),
             "run `apt-get install xmlto` as root, then build again"
+        );
+        let alternative = Diagnosis {
+            missing: missing(MissingKind::Program, "figlet"),
+            package: Ok(None),
+            ..program
+        };
+        assert!(
+            alternative
+                .message()
+                .starts_with("the program `figlet` is not installed, and no package"),
+            "{}",
+            alternative.message()
+        );
+        assert!(
+            alternative.hint().starts_with(
+                "find the package that ships it with `apt-file search --architecture s390x \
+                 bin/figlet`"
+            ),
+            "{}",
+            alternative.hint()
         );
     }
 
