@@ -351,6 +351,7 @@ pub fn execute(
     // whose source did not change): it starts anew.
     let made_by = recipe.build_dir.join(".archway").join("made-by");
     let maker = made_by_text(plan, recipe);
+    let mut emptied = false;
     match std::fs::read_to_string(&made_by) {
         Ok(old) if old != maker => {
             reporter.note(&format!(
@@ -358,6 +359,7 @@ pub fn execute(
                 old.lines().next().unwrap_or_default()
             ));
             empty_build_directory(&recipe.build_dir)?;
+            emptied = true;
         }
         _ => {}
     }
@@ -389,20 +391,21 @@ pub fn execute(
         };
         // A configured tree would keep what the old configuration made: Autoconf's makefiles
         // rebuild no object whose flags changed (jq's `-DHAVE_LIBONIG` is in `DEFS`, on which
-        // no object depends), and CMake keeps its checks' answers in its cache, which only
-        // other packages change (its makefiles and ninja track flags and options). Such a tree
-        // starts empty, as one made by another compiler does. Meson checks again on
-        // `--reconfigure`, and ninja tracks every command.
+        // no object depends), and CMake and Meson keep their checks' answers (CMake's cache,
+        // Meson's `Has header ... : NO (cached)` through `--reconfigure`), which only other
+        // packages change (their makefiles and ninja track flags and options). Such a tree
+        // starts empty, as one made by another compiler does.
         let stale = match recipe.build_system {
             BuildSystem::Configure => true,
-            BuildSystem::Cmake => packages_changed,
-            BuildSystem::Meson | BuildSystem::Make | BuildSystem::Cargo => false,
+            BuildSystem::Cmake | BuildSystem::Meson => packages_changed,
+            BuildSystem::Make | BuildSystem::Cargo => false,
         };
         if stale {
             reporter.note(&format!(
                 "{what} since configure ran: emptying the build directory to configure afresh"
             ));
             empty_build_directory(&recipe.build_dir)?;
+            emptied = true;
         } else {
             reporter.note(&format!("{what} since configure ran: configuring again"));
         }
@@ -464,7 +467,15 @@ pub fn execute(
         .map_or(recipe.build_dir.as_path(), |step| step.dir.as_path());
     let configured = std::fs::read_to_string(&stamp).is_ok_and(|old| old == fingerprint)
         && marker.is_none_or(|marker| configured_dir.join(marker).exists());
-    for step in &recipe.configure {
+    // An emptied directory has no Meson build left to `--reconfigure` ("Directory does not
+    // contain a valid build tree"): set up anew (the fingerprint leaves the flag out).
+    let mut configure = recipe.configure.clone();
+    if emptied {
+        for step in &mut configure {
+            step.args.retain(|arg| arg != "--reconfigure");
+        }
+    }
+    for step in &configure {
         if configured {
             timings.push(Timing {
                 step: step.kind,

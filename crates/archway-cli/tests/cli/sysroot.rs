@@ -651,3 +651,77 @@ fn a_package_added_to_the_sysroot_reaches_cmakes_cached_checks() {
     );
     assert_eq!(found_zlib(&build_dir), "zlib: yes", "{}", second.stderr);
 }
+
+/// Meson keeps its checks' answers through `--reconfigure` (`Has header "zlib.h" : NO
+/// (cached)`): a package added to the sysroot since must reach the build all the same; and a
+/// Meson tree emptied for another compiler is set up anew, not reconfigured.
+#[test]
+fn a_package_added_to_the_sysroot_reaches_mesons_cached_checks() {
+    if !can_fill_sysroots() {
+        return;
+    }
+    if !crate::build::cross_tools_present(&["meson", "ninja", "cc", "aarch64-linux-gnu-gcc"]) {
+        return;
+    }
+    let command = archway();
+    let cache = command.temp().join("cache");
+    let in_cache = || archway().env("ARCHWAY_CACHE_DIR", &cache);
+    in_cache()
+        .args(["sysroot", "add", "--target", "arm64"])
+        .run()
+        .assert_code(0);
+    let project = command.work_dir().join("hello");
+    std::fs::create_dir_all(&project).expect("project directory");
+    std::fs::write(
+        project.join("meson.build"),
+        "project('hello', 'c')\nif meson.get_compiler('c').has_header('zlib.h')\n  \
+         add_project_arguments('-DHAVE_ZLIB=1', language: 'c')\nendif\n\
+         executable('hello', 'hello.c')\n",
+    )
+    .expect("meson.build");
+    std::fs::write(
+        project.join("hello.c"),
+        "#include <stdio.h>\n#if HAVE_ZLIB\nconst char answer[] = \"zlib: yes\";\n#else\n\
+         const char answer[] = \"zlib: no\";\n#endif\nint main(void) { return puts(answer) < 0; }\n",
+    )
+    .expect("hello.c");
+    let build_dir = project.join("out");
+    let build = |target: &str, method: &str| {
+        in_cache()
+            .env("ARCHWAY_CACHE_ENABLED", "false")
+            .args(["build", "--target", target, "--method", method])
+            .arg("-C")
+            .arg(&project)
+            .arg("--build-dir")
+            .arg(&build_dir)
+            .run()
+    };
+    let first = build("arm64", "cross");
+    first.assert_code(0);
+    assert_eq!(found_zlib(&build_dir), "zlib: no", "{}", first.stderr);
+    in_cache()
+        .args(["sysroot", "add", "--target", "arm64", "zlib1g-dev"])
+        .run()
+        .assert_code(0);
+    let second = build("arm64", "cross");
+    second.assert_code(0);
+    assert!(
+        second
+            .stderr
+            .contains("changed since configure ran: emptying the build directory"),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(found_zlib(&build_dir), "zlib: yes", "{}", second.stderr);
+
+    // The host's compiler into the same directory: emptied, and set up anew.
+    let native = build("x86_64-linux", "native");
+    native.assert_code(0);
+    assert!(
+        native
+            .stderr
+            .contains("the build directory was made by another method or compiler"),
+        "{}",
+        native.stderr
+    );
+}
