@@ -437,6 +437,14 @@ pub fn execute(
     if let Some(copy) = &recipe.copy {
         let copy_started = Instant::now();
         let why = match recipe.build_system {
+            _ if recipe.bootstrap.is_some()
+                && plan
+                    .project
+                    .as_ref()
+                    .is_some_and(|project| project.configure.is_some()) =>
+            {
+                "the build system is regenerated in the copy"
+            }
             _ if recipe.bootstrap.is_some() => "`configure` is generated in the copy",
             BuildSystem::Configure => "`configure` runs in the source tree, as debhelper runs it",
             _ => "a plain makefile builds in place",

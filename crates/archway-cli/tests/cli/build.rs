@@ -828,3 +828,78 @@ fn raspberry_pi_is_refused_below_debians_armhf_baseline() {
     assert!(stderr.contains("hint:"), "{stderr}");
     insta::assert_snapshot!(output.snapshot());
 }
+
+/// A Debian patch leaves `Makefile.am` newer than the `Makefile.in` generated from it; under
+/// `AM_MAINTAINER_MODE` make never regenerates it, so the patch would be lost (and otherwise
+/// automake runs against an `aclocal.m4` of another version): archway regenerates the build
+/// system with autoreconf in its copy first, as `dh_autoreconf` does.
+#[test]
+fn a_patched_makefile_am_is_regenerated_before_configure() {
+    if !cross_tools_present(&["autoreconf", "automake", "aarch64-linux-gnu-gcc"]) {
+        return;
+    }
+    let command = archway();
+    let project = command.work_dir().join("answer");
+    fs::create_dir_all(&project).expect("project");
+    fs::write(
+        project.join("configure.ac"),
+        "AC_INIT([answer], [1])\nAM_INIT_AUTOMAKE([foreign])\nAM_MAINTAINER_MODE\nAC_PROG_CC\n\
+         AC_CONFIG_FILES([Makefile])\nAC_OUTPUT\n",
+    )
+    .expect("configure.ac");
+    let makefile_am = |answer: u32| {
+        format!("bin_PROGRAMS = answer\nanswer_SOURCES = answer.c\nanswer_CPPFLAGS = -DANSWER={answer}\n")
+    };
+    fs::write(project.join("Makefile.am"), makefile_am(1)).expect("Makefile.am");
+    fs::write(
+        project.join("answer.c"),
+        "#include <stdio.h>\n#define S(x) #x\n#define STR(x) S(x)\n\
+         const char answer[] = \"the answer is \" STR(ANSWER);\n\
+         int main(void) { return puts(answer) < 0; }\n",
+    )
+    .expect("answer.c");
+    // The release: generated here, as its maintainers did.
+    let generated = std::process::Command::new("autoreconf")
+        .args(["--force", "--install"])
+        .current_dir(&project)
+        .output()
+        .expect("autoreconf");
+    assert!(
+        generated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&generated.stderr)
+    );
+    // The patch, later.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    fs::write(project.join("Makefile.am"), makefile_am(2)).expect("patched Makefile.am");
+
+    let output = command
+        .env("ARCHWAY_CACHE_ENABLED", "false")
+        .args([
+            "build",
+            "--target",
+            "arm64",
+            "--method",
+            "cross",
+            "--explain",
+            "-C",
+            "answer",
+        ])
+        .run();
+    output.assert_code(0);
+    assert!(
+        output
+            .stderr
+            .contains("`Makefile.am` is newer than `Makefile.in` (a patch changed it)"),
+        "{}",
+        output.stderr
+    );
+    let program = project.join("build/archway/aarch64-unknown-linux-gnu/source/answer");
+    let bytes = fs::read(&program).expect("the program");
+    let has = |text: &[u8]| bytes.windows(text.len()).any(|window| window == text);
+    assert!(
+        has(b"the answer is 2") && !has(b"the answer is 1"),
+        "the patch to Makefile.am did not reach the build: {}",
+        output.stderr
+    );
+}
