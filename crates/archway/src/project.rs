@@ -425,6 +425,9 @@ fn rank(
 fn stale_autotools(root: &Path, input: &str) -> Option<String> {
     /// Directories looked into for `Makefile.am`: enough for any project's tree.
     const MAX_ENTRIES: usize = 20_000;
+    if maintainer_mode_off(&std::fs::read_to_string(root.join(input)).unwrap_or_default()) {
+        return None;
+    }
     let modified = |path: &Path| {
         std::fs::metadata(path)
             .and_then(|meta| meta.modified())
@@ -494,6 +497,20 @@ fn stale_autotools(root: &Path, input: &str) -> Option<String> {
     None
 }
 
+/// Whether `configure.ac` turns Automake's rebuild rules off by default: `AM_MAINTAINER_MODE`
+/// without `[enable]` (Automake manual, "maintainer-mode"), so make never regenerates.
+fn maintainer_mode_off(configure_ac: &str) -> bool {
+    configure_ac
+        .lines()
+        .map(|line| line.split("dnl").next().unwrap_or(line).trim_start())
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.strip_prefix("AM_MAINTAINER_MODE"))
+        .any(|rest| {
+            let argument = rest.trim_start_matches(['(', '[', ' ']);
+            !argument.starts_with("enable")
+        })
+}
+
 /// The inputs Autoconf generates `configure` from (autoconf(1): `configure.ac`, formerly
 /// `configure.in`).
 const AUTOCONF_INPUTS: [&str; 2] = ["configure.ac", "configure.in"];
@@ -540,7 +557,8 @@ impl Project {
         // A generated `configure` whose inputs are newer than what they generate (a patch
         // changed `Makefile.am`, as Debian's do) is regenerated too: make's rebuild rules would
         // run automake on their own, against an `aclocal.m4` of another version ("version
-        // mismatch", libevent), or not at all under `AM_MAINTAINER_MODE`.
+        // mismatch", libevent). Not under `AM_MAINTAINER_MODE`, whose makefiles never rebuild
+        // (libpng's): its release files are what the project builds with.
         let stale = match (configure, autoconf_input) {
             (Some(script), Some(input)) if script.flavor == ConfigureFlavor::Autoconf => {
                 stale_autotools(&root, input)
@@ -1219,6 +1237,16 @@ mod tests {
             project.choice.notes
         );
 
+        // Under maintainer mode make never regenerates, and neither does archway.
+        assert!(maintainer_mode_off(
+            "AC_INIT([p], [1])\nAM_MAINTAINER_MODE\n"
+        ));
+        assert!(maintainer_mode_off("AM_MAINTAINER_MODE([disable])\n"));
+        assert!(!maintainer_mode_off("AM_MAINTAINER_MODE([enable])\n"));
+        assert!(!maintainer_mode_off(
+            "dnl AM_MAINTAINER_MODE\n# AM_MAINTAINER_MODE\n"
+        ));
+
         // A patch to each input in turn (as `debian/patches` leaves them: newer).
         for (patched, said) in [
             (
@@ -1241,6 +1269,12 @@ mod tests {
                 project.choice.notes
             );
         }
+        reset();
+        set_mtime(&dir.path().join("Makefile.am"), 400);
+        std::fs::write(dir.path().join("configure.ac"), "AM_MAINTAINER_MODE\n").expect("write");
+        set_mtime(&dir.path().join("configure.ac"), 100);
+        let project = Project::detect(dir.path(), None).expect("detected");
+        assert_eq!(project.bootstrap, None, "{:?}", project.choice.notes);
     }
 
     #[test]

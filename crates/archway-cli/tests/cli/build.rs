@@ -829,10 +829,11 @@ fn raspberry_pi_is_refused_below_debians_armhf_baseline() {
     insta::assert_snapshot!(output.snapshot());
 }
 
-/// A Debian patch leaves `Makefile.am` newer than the `Makefile.in` generated from it; under
-/// `AM_MAINTAINER_MODE` make never regenerates it, so the patch would be lost (and otherwise
-/// automake runs against an `aclocal.m4` of another version): archway regenerates the build
-/// system with autoreconf in its copy first, as `dh_autoreconf` does.
+/// A Debian patch leaves `Makefile.am` newer than the `Makefile.in` generated from it, and the
+/// release's `aclocal.m4` comes from another Automake: make's rebuild rule would run this
+/// machine's automake against it ("version mismatch", as libevent 2.1.12 on bookworm). archway
+/// regenerates the whole build system with autoreconf in its copy first, as `dh_autoreconf`
+/// does, and the patch reaches the build.
 #[test]
 fn a_patched_makefile_am_is_regenerated_before_configure() {
     if !cross_tools_present(&["autoreconf", "automake", "aarch64-linux-gnu-gcc"]) {
@@ -843,7 +844,7 @@ fn a_patched_makefile_am_is_regenerated_before_configure() {
     fs::create_dir_all(&project).expect("project");
     fs::write(
         project.join("configure.ac"),
-        "AC_INIT([answer], [1])\nAM_INIT_AUTOMAKE([foreign])\nAM_MAINTAINER_MODE\nAC_PROG_CC\n\
+        "AC_INIT([answer], [1])\nAM_INIT_AUTOMAKE([foreign])\nAC_PROG_CC\n\
          AC_CONFIG_FILES([Makefile])\nAC_OUTPUT\n",
     )
     .expect("configure.ac");
@@ -869,6 +870,29 @@ fn a_patched_makefile_am_is_regenerated_before_configure() {
         "{}",
         String::from_utf8_lossy(&generated.stderr)
     );
+    // As by another Automake: its version in `aclocal.m4` (and so in `configure`) is not this
+    // machine's.
+    let version = std::process::Command::new("automake")
+        .arg("--version")
+        .output()
+        .expect("automake --version");
+    let version = String::from_utf8_lossy(&version.stdout)
+        .lines()
+        .next()
+        .and_then(|line| line.rsplit(' ').next())
+        .map(str::to_string)
+        .expect("automake's version");
+    let aclocal = fs::read_to_string(project.join("aclocal.m4")).expect("aclocal.m4");
+    assert!(aclocal.contains(&format!("[{version}]")), "{version}");
+    fs::write(
+        project.join("aclocal.m4"),
+        aclocal.replace(&format!("[{version}]"), "[1.16.0]"),
+    )
+    .expect("aclocal.m4");
+    for generated in ["configure", "Makefile.in"] {
+        let text = fs::read(project.join(generated)).expect("generated file");
+        fs::write(project.join(generated), text).expect("newer than aclocal.m4");
+    }
     // The patch, later.
     std::thread::sleep(std::time::Duration::from_millis(20));
     fs::write(project.join("Makefile.am"), makefile_am(2)).expect("patched Makefile.am");
