@@ -117,6 +117,9 @@ pub struct Plan {
     /// The root filesystem's suite the hybrid and emulated methods use (`None`: the
     /// architecture's default): the one asked for, or the one whose Rust builds the project.
     pub rootfs_suite: Option<String>,
+    /// The dpkg status of the tree the build finds its headers and libraries in (see
+    /// [`crate::backend::Environment::libraries`]).
+    pub libraries: Option<PathBuf>,
 }
 
 /// A plan with the executor its steps run in, holding its build directory's lock.
@@ -221,6 +224,7 @@ pub fn prepare(request: &BuildRequest, reporter: &dyn Reporter) -> Result<Prepar
             command,
             decision,
             rootfs_suite: rootfs.suite.clone(),
+            libraries: environment.libraries,
         },
         executor: environment.executor,
         lock,
@@ -347,6 +351,7 @@ pub fn execute(
     // whose source did not change): it starts anew.
     let made_by = recipe.build_dir.join(".archway").join("made-by");
     let maker = made_by_text(plan, recipe);
+    let mut emptied = false;
     match std::fs::read_to_string(&made_by) {
         Ok(old) if old != maker => {
             reporter.note(&format!(
@@ -354,10 +359,57 @@ pub fn execute(
                 old.lines().next().unwrap_or_default()
             ));
             empty_build_directory(&recipe.build_dir)?;
+            emptied = true;
         }
         _ => {}
     }
     write_file(&made_by, &maker)?;
+    // Re-running configure rewrites headers and makefiles and so rebuilds everything: it is
+    // skipped when the same configure commands already ran to completion in this build
+    // directory, with the same packages to find (configure keeps what it did not find: jq's
+    // looks for oniguruma.h once, and a sysroot given libonig-dev since would go unseen).
+    let stamp = recipe.build_dir.join(".archway").join("configured");
+    let commands = fingerprint(&recipe.configure);
+    let fingerprint = format!("{commands}{}", installed(plan.libraries.as_deref()));
+    if let Some(old) = std::fs::read_to_string(&stamp)
+        .ok()
+        .filter(|old| *old != fingerprint)
+    {
+        let packages_changed = old
+            .strip_prefix(&commands)
+            .is_some_and(|rest| rest.starts_with("installed "));
+        let what = match (packages_changed, &plan.libraries) {
+            (true, Some(libraries)) => {
+                let tree = tree_of_status(libraries);
+                if tree == Path::new("/") {
+                    "this machine's packages changed".to_string()
+                } else {
+                    format!("the packages in `{}` changed", tree.display())
+                }
+            }
+            _ => "configure's commands or environment changed".to_string(),
+        };
+        // A configured tree would keep what the old configuration made: Autoconf's makefiles
+        // rebuild no object whose flags changed (jq's `-DHAVE_LIBONIG` is in `DEFS`, on which
+        // no object depends), and CMake and Meson keep their checks' answers (CMake's cache,
+        // Meson's `Has header ... : NO (cached)` through `--reconfigure`), which only other
+        // packages change (their makefiles and ninja track flags and options). Such a tree
+        // starts empty, as one made by another compiler does.
+        let stale = match recipe.build_system {
+            BuildSystem::Configure => true,
+            BuildSystem::Cmake | BuildSystem::Meson => packages_changed,
+            BuildSystem::Make | BuildSystem::Cargo => false,
+        };
+        if stale {
+            reporter.note(&format!(
+                "{what} since configure ran: emptying the build directory to configure afresh"
+            ));
+            empty_build_directory(&recipe.build_dir)?;
+            emptied = true;
+        } else {
+            reporter.note(&format!("{what} since configure ran: configuring again"));
+        }
+    }
     if recipe.build_system == BuildSystem::Cmake {
         let source = plan
             .project
@@ -385,6 +437,14 @@ pub fn execute(
     if let Some(copy) = &recipe.copy {
         let copy_started = Instant::now();
         let why = match recipe.build_system {
+            _ if recipe.bootstrap.is_some()
+                && plan
+                    .project
+                    .as_ref()
+                    .is_some_and(|project| project.configure.is_some()) =>
+            {
+                "the build system is regenerated in the copy"
+            }
             _ if recipe.bootstrap.is_some() => "`configure` is generated in the copy",
             BuildSystem::Configure => "`configure` runs in the source tree, as debhelper runs it",
             _ => "a plain makefile builds in place",
@@ -401,10 +461,6 @@ pub fn execute(
             skipped: false,
         });
     }
-    // Re-running configure rewrites headers and makefiles and so rebuilds everything: skip it
-    // when the same configure commands already ran to completion in this build directory.
-    let stamp = recipe.build_dir.join(".archway").join("configured");
-    let fingerprint = fingerprint(&recipe.configure);
     // The build system's own record of a configured tree must still be there too.
     let marker = match recipe.build_system {
         BuildSystem::Cmake => Some("CMakeCache.txt"),
@@ -419,7 +475,15 @@ pub fn execute(
         .map_or(recipe.build_dir.as_path(), |step| step.dir.as_path());
     let configured = std::fs::read_to_string(&stamp).is_ok_and(|old| old == fingerprint)
         && marker.is_none_or(|marker| configured_dir.join(marker).exists());
-    for step in &recipe.configure {
+    // An emptied directory has no Meson build left to `--reconfigure` ("Directory does not
+    // contain a valid build tree"): set up anew (the fingerprint leaves the flag out).
+    let mut configure = recipe.configure.clone();
+    if emptied {
+        for step in &mut configure {
+            step.args.retain(|arg| arg != "--reconfigure");
+        }
+    }
+    for step in &configure {
         if configured {
             timings.push(Timing {
                 step: step.kind,
@@ -636,6 +700,28 @@ pub(crate) fn empty_build_directory(build_dir: &Path) -> Result<(), Error> {
     }
 }
 
+/// The packages of the dpkg status `status` as one line (a digest of their names, architectures
+/// and versions); empty without one.
+fn installed(status: Option<&Path>) -> String {
+    let Some(status) = status else {
+        return String::new();
+    };
+    let packages = crate::build_cache::dpkg_packages(status, &|_| true);
+    let mut text = String::new();
+    for (package, version) in &packages {
+        text.push_str(&format!("{package} {version}\n"));
+    }
+    format!(
+        "installed {}\n",
+        archway_cache::key::sha256_hex(text.as_bytes())
+    )
+}
+
+/// The tree a dpkg status belongs to (`<tree>/var/lib/dpkg/status`).
+fn tree_of_status(status: &Path) -> &Path {
+    status.ancestors().nth(4).unwrap_or(status)
+}
+
 /// The configure steps as text: commands, directories and environments. Meson's
 /// `--reconfigure` only says that a previous setup exists, so it does not count.
 fn fingerprint(steps: &[Step]) -> String {
@@ -808,6 +894,48 @@ mod tests {
         assert_eq!(
             fingerprint(std::slice::from_ref(&step)),
             fingerprint(&[step])
+        );
+    }
+
+    #[test]
+    fn the_installed_line_changes_with_the_packages_and_only_with_them() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let status = crate::backend::dpkg_status(dir.path());
+        std::fs::create_dir_all(status.parent().expect("parent")).expect("dpkg dir");
+        let paragraph = |package: &str, version: &str, state: &str| {
+            format!(
+                "Package: {package}\nStatus: {state}\nArchitecture: arm64\nVersion: {version}\n\n"
+            )
+        };
+        let libc = paragraph("libc6-dev", "2.36-9", "install ok installed");
+        std::fs::write(&status, &libc).expect("status");
+        let before = installed(Some(&status));
+        assert!(
+            before.starts_with("installed ") && before.ends_with('\n'),
+            "{before}"
+        );
+        assert_eq!(installed(Some(&status)), before);
+
+        // A package added (jq's libonig-dev): another line.
+        let onig = paragraph("libonig-dev", "6.9.8-1", "install ok installed");
+        std::fs::write(&status, format!("{libc}{onig}")).expect("status");
+        let added = installed(Some(&status));
+        assert_ne!(added, before);
+        // The same packages in another order, or one only half-installed: what configure
+        // finds did not change.
+        let removed = paragraph("libfoo-dev", "1", "deinstall ok config-files");
+        std::fs::write(&status, format!("{onig}{removed}{libc}")).expect("status");
+        assert_eq!(installed(Some(&status)), added);
+        // Another version: another line.
+        let newer = paragraph("libonig-dev", "6.9.9-1", "install ok installed");
+        std::fs::write(&status, format!("{libc}{newer}")).expect("status");
+        assert_ne!(installed(Some(&status)), added);
+
+        assert_eq!(installed(None), "");
+        assert_eq!(tree_of_status(&status), dir.path());
+        assert_eq!(
+            tree_of_status(&crate::backend::dpkg_status(Path::new("/"))),
+            Path::new("/")
         );
     }
 }

@@ -618,7 +618,10 @@ fn host_packages(triple: Option<&str>) -> BTreeMap<String, String> {
 
 /// The installed packages of a dpkg status file that `wanted` picks, as
 /// `name:architecture` → version.
-fn dpkg_packages(status: &Path, wanted: &dyn Fn(&str) -> bool) -> BTreeMap<String, String> {
+pub(crate) fn dpkg_packages(
+    status: &Path,
+    wanted: &dyn Fn(&str) -> bool,
+) -> BTreeMap<String, String> {
     let mut packages = BTreeMap::new();
     let Ok(status) = std::fs::read_to_string(status) else {
         return packages;

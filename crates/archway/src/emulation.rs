@@ -191,12 +191,40 @@ impl TemporaryRegistration {
             name,
         });
         live.insert(key, Arc::downgrade(&shared));
+        // A signal between the build's steps ends archway without running the drop.
+        static UNDO: std::sync::Once = std::sync::Once::new();
+        UNDO.call_once(|| crate::process::on_interrupt(remove_live));
         Ok(Some(TemporaryRegistration { shared }))
     }
 
     /// The entry's name (`archway-tmp-<pid>-<qemu>`, `archway-tmp-<pid>-wine`).
     pub fn name(&self) -> &str {
         self.shared.name.as_str()
+    }
+}
+
+/// Before a signal ends archway between steps ([`crate::process::on_interrupt`]): removes
+/// this process's temporary entries, which their drop would have removed.
+fn remove_live() {
+    let live = live()
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    for registered in live.values().filter_map(Weak::upgrade) {
+        match registered.fs.remove(registered.name.as_str()) {
+            Ok(()) => tracing::info!(
+                entry = registered.name.as_str(),
+                "interrupted: removed the temporary binfmt_misc entry"
+            ),
+            // Its drop may have run meanwhile, on the thread that was ending the build.
+            Err(archway_binfmt::Error::NoSuchEntry { .. }) => {}
+            Err(error) => tracing::warn!(
+                entry = registered.name.as_str(),
+                %error,
+                "could not remove the temporary binfmt_misc entry"
+            ),
+        }
+        // The upgraded reference must not run the drop, which would try again.
+        std::mem::forget(registered);
     }
 }
 
@@ -538,6 +566,85 @@ mod tests {
             std::fs::read_to_string(dir.path().join("register")).expect("read"),
             line
         );
+    }
+
+    /// Where [`holds_a_temporary_entry`] registers (a simulated binfmt_misc), when it runs as the
+    /// child of [`a_signal_between_steps_removes_the_temporary_entry`].
+    const HOLD_IN: &str = "ARCHWAY_TEST_HOLD_ENTRY_IN";
+
+    #[test]
+    fn a_signal_between_steps_removes_the_temporary_entry() {
+        use std::io::BufRead;
+        use std::os::unix::process::ExitStatusExt;
+        if !archway_platform::testing::require(
+            rustix::process::geteuid().is_root(),
+            "not root (only root registers entries)",
+        ) {
+            return;
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        // This test binary again, running only the helper below: no step runs in it.
+        let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
+            .args([
+                "--exact",
+                "emulation::tests::holds_a_temporary_entry",
+                "--include-ignored",
+                "--nocapture",
+            ])
+            .env(HOLD_IN, dir.path())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("helper started");
+        let stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let name = stdout
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|line| line.strip_prefix("registered ").map(str::to_string));
+        let Some(name) = name else {
+            let status = child.wait().expect("helper ended");
+            panic!("the helper registered nothing ({status})");
+        };
+        assert_eq!(name, format!("archway-tmp-{}-aarch64", child.id()));
+        let entry = dir.path().join("binfmt").join(&name);
+        assert!(entry.exists(), "the helper's entry {}", entry.display());
+
+        rustix::process::kill_process(
+            rustix::process::Pid::from_child(&child),
+            rustix::process::Signal::Term,
+        )
+        .expect("SIGTERM");
+        let status = child.wait().expect("helper ended");
+        // Ended by the signal, as without a handler, and without its entry.
+        assert_eq!(
+            status.signal(),
+            Some(signal_hook::consts::SIGTERM),
+            "{status}"
+        );
+        assert!(!entry.exists(), "{} outlived the process", entry.display());
+    }
+
+    #[test]
+    #[ignore = "a helper: a_signal_between_steps_removes_the_temporary_entry runs it"]
+    fn holds_a_temporary_entry() {
+        let Some(dir) = std::env::var_os(HOLD_IN).map(PathBuf::from) else {
+            return;
+        };
+        let root = dir.join("binfmt");
+        std::fs::create_dir(&root).expect("binfmt root");
+        let fs = BinfmtFs::simulated(&root).expect("simulated binfmt_misc");
+        let qemu = dir.join("qemu-aarch64-static");
+        std::fs::write(&qemu, "").expect("qemu");
+        std::fs::set_permissions(&qemu, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod");
+        let target = Platform::parse("aarch64").expect("aarch64");
+        let registration =
+            TemporaryRegistration::for_target_in(&fs, &target, std::slice::from_ref(&dir))
+                .expect("registered")
+                .expect("a new entry");
+        println!("registered {}", registration.name());
+        // Until the signal ends the process: archway between two steps.
+        std::thread::sleep(std::time::Duration::from_secs(60));
+        panic!("no signal came");
     }
 
     #[test]

@@ -63,6 +63,14 @@ pub enum Error {
         step: Box<Error>,
     },
 
+    /// A step failed, and configure had gone without files a Debian package ships (the
+    /// errors of its checks): the hint names them, as what was left out may be the cause.
+    #[error("{step}")]
+    ConfiguredWithout {
+        without: Box<crate::missing::WentWithout>,
+        step: Box<Error>,
+    },
+
     /// A project step ran and failed; the process exit code is the build's own.
     #[error("{step} step failed: `{command}` exited with {}", describe_status(*code))]
     StepFailed {
@@ -510,6 +518,10 @@ impl Error {
                 Some(log) => format!("{}; {log}", diagnosis.hint()),
                 None => diagnosis.hint(),
             }),
+            Error::ConfiguredWithout { without, step } => Some(match step.hint() {
+                Some(log) => format!("{}; {log}", without.hint()),
+                None => without.hint(),
+            }),
             Error::StepFailed { log: Some(log), .. } => Some(format!(
                 "the build's output is in `{}` (`-q` kept it off the terminal)",
                 log.display()
@@ -542,6 +554,7 @@ impl Error {
             Error::Interrupted { signal, .. } => u8::try_from(128 + signal).unwrap_or(2),
             Error::Spawn { .. } | Error::Io { .. } => 2,
             Error::MissingDependency { step, .. }
+            | Error::ConfiguredWithout { step, .. }
             | Error::SourceReadOnly { step, .. }
             | Error::MissingCompiler { step, .. }
             | Error::RustTooOld { step, .. }

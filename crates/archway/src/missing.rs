@@ -39,6 +39,9 @@ pub enum MissingKind {
     CmakePackage,
     /// A CMake find module's result (`Could NOT find ZLIB`): no file name follows from it.
     CmakeModule,
+    /// A program a step ran that is not installed (`make: xmlto: No such file or directory`,
+    /// `/bin/sh: 1: help2man: not found`): a build tool, from the host's packages.
+    Program,
 }
 
 /// A missing build dependency, as the failed step's output named it.
@@ -65,7 +68,9 @@ impl Missing {
     /// `FooConfig.cmake`; for a CMake find module, the package name.
     pub fn file(&self) -> String {
         match self.kind {
-            MissingKind::Header | MissingKind::CmakeModule => self.name.clone(),
+            MissingKind::Header | MissingKind::CmakeModule | MissingKind::Program => {
+                self.name.clone()
+            }
             MissingKind::Library => format!("lib{}.so", self.name),
             MissingKind::PkgConfig => format!("{}.pc", self.name),
             MissingKind::CmakePackage => format!("{}Config.cmake", self.name),
@@ -74,6 +79,11 @@ impl Missing {
 
     /// The path to give `apt-file search` (the most likely one).
     pub fn search_path(&self, multiarch: &str) -> String {
+        // A program may be an alternative's name (`figlet` is `figlet-figlet`'s): a substring
+        // search finds the package's own name for it.
+        if self.kind == MissingKind::Program {
+            return format!("bin/{}", self.name);
+        }
         match self.candidates(multiarch).first() {
             Some(Candidate::Path(path)) => path.clone(),
             Some(Candidate::FileName(name)) => name.clone(),
@@ -109,6 +119,10 @@ impl Missing {
                 Candidate::FileName(format!("{}-config.cmake", self.name.to_lowercase())),
             ],
             MissingKind::CmakeModule => Vec::new(),
+            MissingKind::Program => ["usr/bin", "bin", "usr/sbin", "sbin"]
+                .into_iter()
+                .map(|directory| Candidate::Path(format!("{directory}/{}", self.name)))
+                .collect(),
         }
     }
 }
@@ -195,12 +209,48 @@ fn parse_line(line: &str) -> Option<(MissingKind, String)> {
             }
         }
     }
+    if let Some(name) = missing_program(line) {
+        return Some((MissingKind::Program, name));
+    }
     // CMake's find modules: `Could NOT find ZLIB (missing: ZLIB_LIBRARY ZLIB_INCLUDE_DIR)`.
     if let Some(rest) = after(line, "Could NOT find ") {
         let name = rest.split([' ', '(']).next().unwrap_or(rest);
         return plain(name).map(|name| (MissingKind::CmakeModule, name));
     }
     None
+}
+
+/// A program that make or a shell could not run, because it is not installed: make's
+/// `make[1]: xmlto: No such file or directory` (make 4.3 and later, when `exec` fails) and
+/// `make: xmlto: Command not found`, dash's `/bin/sh: 1: xmlto: not found`, bash's
+/// `bash: line 1: xmlto: command not found`. A path (`./gen.sh`) is the project's own.
+fn missing_program(line: &str) -> Option<String> {
+    let (who, rest) = line.split_once(": ")?;
+    let who = who.rsplit('/').next().unwrap_or(who);
+    let from_make = who == "make" || (who.starts_with("make[") && who.ends_with(']'));
+    if !from_make && !matches!(who, "sh" | "bash" | "dash") {
+        return None;
+    }
+    let (name, message) = rest.split_once(": ")?;
+    // The shells name the line first: `1: xmlto: not found`, `line 1: xmlto: ...`.
+    let line_number = name.trim_start_matches("line ");
+    if !from_make && !line_number.is_empty() && line_number.bytes().all(|b| b.is_ascii_digit()) {
+        let (name, message) = message.split_once(": ")?;
+        return program_name(name, message, false);
+    }
+    program_name(name, message, from_make)
+}
+
+/// `name` when `message` says it could not be run for want of the program.
+fn program_name(name: &str, message: &str, from_make: bool) -> Option<String> {
+    let missing = if from_make {
+        matches!(message, "No such file or directory" | "Command not found")
+    } else {
+        matches!(message, "not found" | "command not found")
+    };
+    (missing && !name.contains('/'))
+        .then(|| plain(name))
+        .flatten()
 }
 
 /// CMake's `find_package` in config mode:
@@ -276,6 +326,52 @@ fn plain(name: &str) -> Option<String> {
     ok.then(|| name.to_string())
 }
 
+/// Calls `each(path, package)` for every `usr/`, `lib/`, `bin/` and `sbin/` line of a (decompressed) Contents
+/// index, with the first package the line names, until `each` returns `false`.
+fn each_entry(
+    mut contents: impl BufRead,
+    mut each: impl FnMut(&str, &str) -> bool,
+) -> std::io::Result<()> {
+    let mut raw = Vec::new();
+    loop {
+        raw.clear();
+        if contents.read_until(b'\n', &mut raw)? == 0 {
+            return Ok(());
+        }
+        // Only `usr/`, `lib/` and the programs' `bin/` and `sbin/` paths can match: skip the
+        // rest before any decoding.
+        if ![&b"usr/"[..], b"lib/", b"bin/", b"sbin/"]
+            .iter()
+            .any(|prefix| raw.starts_with(prefix))
+        {
+            continue;
+        }
+        let Ok(line) = std::str::from_utf8(&raw) else {
+            continue;
+        };
+        let line = line.trim_end();
+        // The path may hold spaces; the package list is the last field.
+        let Some((path, packages)) = line.rsplit_once([' ', '\t']) else {
+            continue;
+        };
+        // `section/package[,section/package]`: the first package.
+        let package = packages
+            .split(',')
+            .next()
+            .and_then(|entry| entry.rsplit('/').next())
+            .unwrap_or_default();
+        if package
+            .parse::<archway_platform::debian_names::PackageName>()
+            .is_err()
+        {
+            continue;
+        }
+        if !each(path.trim_end(), package) {
+            return Ok(());
+        }
+    }
+}
+
 /// Searches a (decompressed) Contents index for the package that ships `missing` for the
 /// architecture whose multiarch triplet is `multiarch`: the package of the most likely path
 /// (see [`Missing`]'s candidates) that is present. `Ok(None)`: no package ships it.
@@ -290,56 +386,56 @@ pub fn search_contents(
     }
     // (candidate rank, package): the best so far; rank 0 ends the search.
     let mut best: Option<(usize, String)> = None;
-    let mut contents = contents;
-    let mut raw = Vec::new();
-    loop {
-        raw.clear();
-        if contents.read_until(b'\n', &mut raw)? == 0 {
-            break;
-        }
-        // Only `usr/` and `lib/` paths can match: skip the rest before any decoding.
-        if !(raw.starts_with(b"usr/") || raw.starts_with(b"lib/")) {
-            continue;
-        }
-        let Ok(line) = std::str::from_utf8(&raw) else {
-            continue;
-        };
-        let line = line.trim_end();
-        // The path may hold spaces; the package list is the last field.
-        let Some((path, packages)) = line.rsplit_once([' ', '\t']) else {
-            continue;
-        };
-        let path = path.trim_end();
+    each_entry(contents, |path, package| {
         let rank = candidates.iter().position(|candidate| match candidate {
             Candidate::Path(wanted) => path == wanted,
             Candidate::FileName(name) => path
                 .strip_suffix(name.as_str())
                 .is_some_and(|directory| directory.ends_with('/') && path.starts_with("usr/")),
         });
-        let Some(rank) = rank else {
-            continue;
-        };
-        if best.as_ref().is_some_and(|(best, _)| *best <= rank) {
-            continue;
+        if let Some(rank) = rank {
+            if best.as_ref().is_none_or(|(best, _)| rank < *best) {
+                best = Some((rank, package.to_string()));
+            }
         }
-        // `section/package[,section/package]`: the first package.
-        let package = packages
-            .split(',')
-            .next()
-            .and_then(|entry| entry.rsplit('/').next())
-            .unwrap_or_default();
-        if package
-            .parse::<archway_platform::debian_names::PackageName>()
-            .is_err()
-        {
-            continue;
-        }
-        best = Some((rank, package.to_string()));
-        if rank == 0 {
-            break;
+        best.as_ref().is_none_or(|(rank, _)| *rank > 0)
+    })?;
+    Ok(best.map(|(_, package)| package))
+}
+
+/// [`search_contents`] for several files in one pass over the index (headers, libraries and
+/// pkg-config modules: their candidates are exact paths; CMake's are not, and find nothing
+/// here). The packages come in the order of `missing`.
+pub fn search_contents_many(
+    contents: impl BufRead,
+    missing: &[Missing],
+    multiarch: &str,
+) -> std::io::Result<Vec<Option<String>>> {
+    // Each exact path → (which missing file, its candidate rank).
+    let mut wanted: std::collections::HashMap<String, Vec<(usize, usize)>> =
+        std::collections::HashMap::new();
+    for (index, file) in missing.iter().enumerate() {
+        for (rank, candidate) in file.candidates(multiarch).into_iter().enumerate() {
+            if let Candidate::Path(path) = candidate {
+                wanted.entry(path).or_default().push((index, rank));
+            }
         }
     }
-    Ok(best.map(|(_, package)| package))
+    let mut best: Vec<Option<(usize, String)>> = vec![None; missing.len()];
+    if !wanted.is_empty() {
+        each_entry(contents, |path, package| {
+            for &(index, rank) in wanted.get(path).into_iter().flatten() {
+                if best[index].as_ref().is_none_or(|(best, _)| rank < *best) {
+                    best[index] = Some((rank, package.to_string()));
+                }
+            }
+            true
+        })?;
+    }
+    Ok(best
+        .into_iter()
+        .map(|found| found.map(|(_, package)| package))
+        .collect())
 }
 
 /// [`search_contents`] over a gzip-compressed Contents file.
@@ -448,17 +544,30 @@ pub enum Fix {
 impl Fix {
     /// The exact way to add `package` (a Debian package name, or `PACKAGE` when unknown).
     pub fn instructions(&self, package: &str) -> String {
+        self.instructions_for(&[package])
+    }
+
+    /// The exact way to add `packages` (Debian package names), all at once.
+    pub fn instructions_for(&self, packages: &[&str]) -> String {
+        let it = if packages.len() > 1 { "them" } else { "it" };
+        let listed = packages.join(" ");
+        let toml = packages
+            .iter()
+            .map(|package| format!("\"{package}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
         match self {
             Fix::Sysroot { target } => format!(
-                "add it to the sysroot with `archway sysroot add --target {target} {package}` \
-                 (or `sysroot-packages = [\"{package}\"]` under `[build]` in `archway.toml`), \
-                 then build again"
+                "add {it} to the sysroot with `archway sysroot add --target {target} {listed}` \
+                 (or `sysroot-packages = [{toml}]` under `[build]` in `archway.toml`), then \
+                 build again"
             ),
             Fix::Rootfs { .. } => format!(
-                "build again with `--packages {package}` (or `rootfs-packages = [\"{package}\"]` \
-                 under `[build]` in `archway.toml`)"
+                "build again with `--packages {}` (or `rootfs-packages = [{toml}]` under \
+                 `[build]` in `archway.toml`)",
+                packages.join(",")
             ),
-            Fix::Host => format!("run `apt-get install {package}` as root, then build again"),
+            Fix::Host => format!("run `apt-get install {listed}` as root, then build again"),
         }
     }
 }
@@ -504,9 +613,18 @@ impl Diagnosis {
                 "CMake could not find `{file}`: install its development package for \
                  {architecture}"
             ),
+            (Ok(Some(package)), MissingKind::Program) => {
+                format!("the program `{file}` is not installed: Debian's `{package}` ships it")
+            }
             (Ok(Some(package)), _) => {
                 format!("`{file}` is missing: Debian's `{package}` ships it for {architecture}")
             }
+            (Ok(None), MissingKind::Program) => format!(
+                "the program `{file}` is not installed, and no package of Debian {} ships a \
+                 program by that name (it may be an alternative's, which packages ship under \
+                 another)",
+                self.suite
+            ),
             (Ok(None), _) => format!(
                 "`{file}` is missing, and no package of Debian {} ships it for {architecture}",
                 self.suite
@@ -574,7 +692,6 @@ pub(crate) fn diagnose(
     plan: &crate::build::Plan,
     request: &crate::build::BuildRequest,
 ) -> crate::Error {
-    use crate::method::Method;
     let Some(missing) = error.failed_step_output().and_then(|output| find(&output)) else {
         return error;
     };
@@ -589,17 +706,11 @@ pub(crate) fn diagnose(
     else {
         return error;
     };
-    let target = plan.target.config();
-    let (fix, suite) = match plan.method {
-        Method::Cross => (Fix::Sysroot { target }, None),
-        Method::Hybrid | Method::Emulated => (Fix::Rootfs { target }, plan.rootfs_suite.clone()),
-        Method::Native => (Fix::Host, None),
-    };
-    let suite = suite.unwrap_or_else(|| {
-        archway_platform::debian_names::Suite::default_for(architecture)
-            .unwrap_or(archway_platform::debian_names::Suite::Bookworm)
-            .to_string()
-    });
+    let (mut fix, suite) = fix_for(plan, architecture);
+    // A build tool runs on the host in a cross build: the host's package, not the sysroot's.
+    if missing.kind == MissingKind::Program && matches!(fix, Fix::Sysroot { .. }) {
+        fix = Fix::Host;
+    }
     let package = match &request.cache_dir {
         Some(cache_dir) => lookup(
             cache_dir,
@@ -623,6 +734,343 @@ pub(crate) fn diagnose(
         }),
         step: Box::new(error),
     }
+}
+
+/// What configure looked for and did not find, though a Debian package ships it: the errors
+/// of its checks in its log (`config.log`, `meson-logs/meson-log.txt`, CMake's error log). A
+/// project configured without an optional dependency may fail later for want of it (jq's
+/// regular expressions without `oniguruma.h`), with nothing in the failing step's output that
+/// names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WentWithout {
+    /// The configure log the checks were read from.
+    pub log: PathBuf,
+    /// Each package, with the files configure missed that it ships (`oniguruma.h`,
+    /// `libonig.so`), in the order configure looked for them.
+    pub packages: Vec<(String, Vec<String>)>,
+    /// Packages left out of `packages` (beyond [`WentWithout::SHOWN`]).
+    pub more: usize,
+    /// The Debian architecture searched (`s390x`).
+    pub architecture: String,
+    pub fix: Fix,
+    /// Whether the packages were kept to those the project's `debian/control` build-depends
+    /// on (its maintainers' list of what the build needs).
+    pub declared: bool,
+}
+
+impl WentWithout {
+    /// How many packages the hint names.
+    pub const SHOWN: usize = 4;
+
+    /// The `hint:` line: what configure went without, and the command that adds it.
+    pub fn hint(&self) -> String {
+        let what: Vec<String> = self
+            .packages
+            .iter()
+            .map(|(package, files)| {
+                let files: Vec<String> = files.iter().map(|file| format!("`{file}`")).collect();
+                format!("{} (in `{package}`)", files.join(", "))
+            })
+            .collect();
+        let more = match self.more {
+            0 => String::new(),
+            more => format!(" and {more} more package(s)"),
+        };
+        let names: Vec<&str> = self
+            .packages
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect();
+        let declared = if self.declared {
+            " and the project's `debian/control` build-depends on"
+        } else {
+            ""
+        };
+        format!(
+            "configure went without {}{more}, which Debian ships for {}{declared} (`{}`): if \
+             the failure comes from what it left out, {}",
+            what.join("; "),
+            self.architecture,
+            self.log.display(),
+            self.fix.instructions_for(&names)
+        )
+    }
+}
+
+/// The headers, libraries and pkg-config modules a configure log says its checks did not
+/// find (each once, in order), from the compiler's, linker's and pkg-config's own errors and
+/// Meson's `Run-time dependency X found: NO`.
+pub fn configure_misses(log: &str) -> Vec<Missing> {
+    /// Enough for any configure script; a log with more is not read further.
+    const MAX: usize = 500;
+    let mut misses: Vec<Missing> = Vec::new();
+    for line in log.lines() {
+        let found = parse_line(line).or_else(|| {
+            let rest = after(line, "Run-time dependency ")?;
+            let (name, answer) = rest.split_once(" found: ")?;
+            answer
+                .starts_with("NO")
+                .then(|| plain(name))
+                .flatten()
+                .map(|name| (MissingKind::PkgConfig, name))
+        });
+        let Some((kind, name)) = found else {
+            continue;
+        };
+        if !matches!(
+            kind,
+            MissingKind::Header | MissingKind::Library | MissingKind::PkgConfig
+        ) || misses
+            .iter()
+            .any(|known| known.kind == kind && known.name == name)
+        {
+            continue;
+        }
+        misses.push(Missing {
+            kind,
+            name,
+            line: line.trim().to_string(),
+        });
+        if misses.len() == MAX {
+            break;
+        }
+    }
+    misses
+}
+
+/// [`lookup`] for several files: one pass over each Contents index.
+pub fn lookup_many(
+    cache_dir: &Path,
+    mirror: &str,
+    suite: &str,
+    architecture: &str,
+    multiarch: &str,
+    missing: &[Missing],
+) -> Result<Vec<Option<String>>, String> {
+    let mut packages: Vec<Option<String>> = vec![None; missing.len()];
+    for index in [architecture, "all"] {
+        let open: Vec<usize> = (0..missing.len())
+            .filter(|at| packages[*at].is_none())
+            .collect();
+        if open.is_empty() {
+            break;
+        }
+        let path = contents_index(cache_dir, mirror, suite, index)?;
+        let wanted: Vec<Missing> = open.iter().map(|at| missing[*at].clone()).collect();
+        let file = std::fs::File::open(&path)
+            .map_err(|error| format!("could not read `{}`: {error}", path.display()))?;
+        let reader = std::io::BufReader::with_capacity(
+            1 << 16,
+            flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file)),
+        );
+        let found = search_contents_many(reader, &wanted, multiarch)
+            .map_err(|error| format!("could not read `{}`: {error}", path.display()))?;
+        for (at, package) in open.into_iter().zip(found) {
+            packages[at] = package;
+        }
+    }
+    Ok(packages)
+}
+
+/// The log of the project's configure step, where its checks' errors are.
+fn configure_log(recipe: &crate::steps::Recipe) -> Option<PathBuf> {
+    use crate::project::BuildSystem;
+    let candidates = match recipe.build_system {
+        BuildSystem::Configure => vec![recipe.configure.last()?.dir.join("config.log")],
+        BuildSystem::Meson => vec![recipe.build_dir.join("meson-logs/meson-log.txt")],
+        // CMake 3.26 and later keep one YAML log; earlier ones the failed checks apart.
+        BuildSystem::Cmake => vec![
+            recipe.build_dir.join("CMakeFiles/CMakeConfigureLog.yaml"),
+            recipe.build_dir.join("CMakeFiles/CMakeError.log"),
+        ],
+        BuildSystem::Make | BuildSystem::Cargo => Vec::new(),
+    };
+    candidates.into_iter().find(|path| path.is_file())
+}
+
+/// A failed test or configure step (whose output named nothing missing) of a project whose configure went
+/// without files that Debian packages ship becomes
+/// [`Error::ConfiguredWithout`](crate::Error::ConfiguredWithout), whose hint names them; any
+/// other error is returned as it is. It reads the Contents index as [`diagnose`] does.
+pub(crate) fn diagnose_went_without(
+    error: crate::Error,
+    plan: &crate::build::Plan,
+    request: &crate::build::BuildRequest,
+) -> crate::Error {
+    /// The end of a configure log that is read: checks come first, but a huge log is cut.
+    const MAX_LOG: u64 = 16 << 20;
+    // Tests that fail for a feature left out, a configure that later stops for it; a build
+    // step's compiler errors are the project's own (and not worth a Contents search).
+    use crate::steps::StepKind;
+    if !matches!(
+        error,
+        crate::Error::StepFailed {
+            step: StepKind::Test | StepKind::Configure,
+            ..
+        }
+    ) {
+        return error;
+    }
+    let (Some(recipe), Some(cache_dir)) = (&plan.recipe, &request.cache_dir) else {
+        return error;
+    };
+    let Some(log) = configure_log(recipe) else {
+        return error;
+    };
+    let Some(text) = read_head(&log, MAX_LOG) else {
+        return error;
+    };
+    let misses = configure_misses(&text);
+    let (Some(architecture), Some(multiarch)) =
+        (plan.target.debian_arch(), plan.target.multiarch())
+    else {
+        return error;
+    };
+    if misses.is_empty() {
+        return error;
+    }
+    let (fix, suite) = fix_for(plan, architecture);
+    let Ok(found) = lookup_many(
+        cache_dir,
+        archway_platform::debian_names::DEFAULT_MIRROR,
+        &suite,
+        architecture,
+        multiarch,
+        &misses,
+    ) else {
+        return error;
+    };
+    // The maintainers' list, when the project has one, says which of them the build is
+    // meant to have; configure's portability checks find other platforms' headers in
+    // unrelated packages (`io.h`, Windows' C library, in libowfat-dev).
+    let declared = build_depends(&plan.project_dir);
+    let mut packages: Vec<(String, Vec<String>)> = Vec::new();
+    for (missing, package) in misses.iter().zip(found) {
+        let Some(package) = package else {
+            continue;
+        };
+        if missing.kind == MissingKind::Header
+            && OTHER_PLATFORMS_HEADERS.contains(&missing.name.as_str())
+        {
+            continue;
+        }
+        if declared
+            .as_ref()
+            .is_some_and(|declared| !declared.contains(&package))
+        {
+            continue;
+        }
+        match packages.iter_mut().find(|(known, _)| *known == package) {
+            Some((_, files)) => files.push(missing.file()),
+            None => packages.push((package, vec![missing.file()])),
+        }
+    }
+    if packages.is_empty() {
+        return error;
+    }
+    let more = packages.len().saturating_sub(WentWithout::SHOWN);
+    packages.truncate(WentWithout::SHOWN);
+    crate::Error::ConfiguredWithout {
+        without: Box::new(WentWithout {
+            log,
+            packages,
+            more,
+            architecture: architecture.to_string(),
+            fix,
+            declared: declared.is_some(),
+        }),
+        step: Box::new(error),
+    }
+}
+
+/// Headers of other systems' C libraries that configure scripts look for (Windows' and DOS's,
+/// gnulib's portability checks): on Linux a package that ships one by that name is something
+/// else.
+const OTHER_PLATFORMS_HEADERS: &[&str] = &[
+    "io.h",
+    "process.h",
+    "direct.h",
+    "conio.h",
+    "dos.h",
+    "share.h",
+    "windows.h",
+    "winsock.h",
+    "winsock2.h",
+    "ws2tcpip.h",
+    "wincrypt.h",
+    "malloc/malloc.h",
+];
+
+/// The packages the source stanza of `<project>/debian/control` build-depends on
+/// (`Build-Depends`, `-Arch`, `-Indep`; every alternative, without versions, architectures
+/// and profiles); `None` without that file.
+fn build_depends(project: &Path) -> Option<std::collections::BTreeSet<String>> {
+    let control = read_head(&project.join("debian/control"), 1 << 20)?;
+    let source = control.split("\n\n").next().unwrap_or_default();
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for line in source.lines() {
+        if line.starts_with([' ', '\t']) {
+            if let Some((_, value)) = fields.last_mut() {
+                value.push(' ');
+                value.push_str(line.trim());
+            }
+        } else if let Some((name, value)) = line.split_once(':') {
+            fields.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+        }
+    }
+    let mut packages = std::collections::BTreeSet::new();
+    for (_, value) in fields.iter().filter(|(name, _)| {
+        matches!(
+            name.as_str(),
+            "build-depends" | "build-depends-arch" | "build-depends-indep"
+        )
+    }) {
+        for alternative in value.split([',', '|']) {
+            let name = alternative
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .split(':')
+                .next()
+                .unwrap_or_default();
+            if name
+                .parse::<archway_platform::debian_names::PackageName>()
+                .is_ok()
+            {
+                packages.insert(name.to_string());
+            }
+        }
+    }
+    Some(packages)
+}
+
+/// Where the package goes for the method that ran, and the Debian suite searched.
+fn fix_for(plan: &crate::build::Plan, architecture: &str) -> (Fix, String) {
+    use crate::method::Method;
+    let target = plan.target.config();
+    let (fix, suite) = match plan.method {
+        Method::Cross => (Fix::Sysroot { target }, None),
+        Method::Hybrid | Method::Emulated => (Fix::Rootfs { target }, plan.rootfs_suite.clone()),
+        Method::Native => (Fix::Host, None),
+    };
+    let suite = suite.unwrap_or_else(|| {
+        archway_platform::debian_names::Suite::default_for(architecture)
+            .unwrap_or(archway_platform::debian_names::Suite::Bookworm)
+            .to_string()
+    });
+    (fix, suite)
+}
+
+/// The first `max` bytes of `path` as text (invalid UTF-8 replaced).
+fn read_head(path: &Path, max: u64) -> Option<String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .ok()?
+        .take(max)
+        .read_to_end(&mut bytes)
+        .ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// Where the source tree at `root` has a file whose path ends with `header` (`libconfig.h`,
@@ -702,6 +1150,17 @@ mod tests {
     fn real_error_lines_name_the_missing_file() {
         use MissingKind::*;
         let cases: &[(&str, MissingKind, &str)] = &[
+            // GNU make 4.3 (bookworm) running a program, directly and through /bin/sh
+            // (dash); bash; giflib's documentation without xmlto.
+            (
+                "make[1]: xmlto: No such file or directory",
+                Program,
+                "xmlto",
+            ),
+            ("make: help2man: Command not found", Program, "help2man"),
+            ("/bin/sh: 1: xmlto: not found", Program, "xmlto"),
+            ("sh: 1: ronn: not found", Program, "ronn"),
+            ("bash: line 1: gperf: command not found", Program, "gperf"),
             // gcc 12 (bookworm), sl without libncurses-dev.
             (
                 "sl.c:42:10: fatal error: curses.h: No such file or directory",
@@ -801,6 +1260,13 @@ CMake Error at CMakeLists.txt:7 (find_package):
             "a.c:1:10: fatal error: /usr/include/x.h: No such file or directory",
             "No package 'a b' found",
             "make: *** No rule to make target 'all'.  Stop.",
+            // The project's own script, a missing input file, a program that ran and failed.
+            "make[1]: ./gen.sh: No such file or directory",
+            "/bin/sh: 1: ./configure: not found",
+            "Makefile:12: deps.mk: No such file or directory",
+            "sh: 1: $(id): not found",
+            "xmlto: error: no such file",
+            "make: xmlto: Permission denied",
         ] {
             assert_eq!(find(output), None, "{output}");
         }
@@ -828,6 +1294,7 @@ CMake Error at CMakeLists.txt:7 (find_package):
 
     const CONTENTS: &str = "\
 bin/ls                                                  utils/coreutils
+usr/bin/xmlto                                           text/xmlto
 usr/include/aarch64-linux-gnu/openssl/opensslconf.h     libdevel/libssl-dev
 usr/include/curses.h                                    libdevel/libncurses-dev
 usr/include/ncursesw/curses.h                           libdevel/libncurses-dev
@@ -861,6 +1328,9 @@ usr/share/pkgconfig/bash-completion.pc                  shells/bash-completion
             (PkgConfig, "zlib", Some("zlib1g-dev")),
             (PkgConfig, "bash-completion", Some("bash-completion")),
             (CmakePackage, "fmt", Some("libfmt-dev")),
+            (Program, "xmlto", Some("xmlto")),
+            (Program, "ls", Some("coreutils")),
+            (Program, "nothere", None),
             (Header, "nothere.h", None),
             (CmakeModule, "ZLIB", None),
         ];
@@ -881,6 +1351,251 @@ usr/share/pkgconfig/bash-completion.pc                  shells/bash-completion
         )
         .expect("read");
         assert_eq!(found, None);
+    }
+
+    #[test]
+    fn one_pass_over_contents_finds_every_file_as_the_single_search_does() {
+        use MissingKind::*;
+        let files = [
+            missing(Header, "curses.h"),
+            missing(Library, "ncurses"),
+            missing(PkgConfig, "zlib"),
+            missing(Header, "nothere.h"),
+            // Not an exact path: the one-pass search leaves it.
+            missing(CmakePackage, "fmt"),
+        ];
+        let found =
+            search_contents_many(CONTENTS.as_bytes(), &files, "aarch64-linux-gnu").expect("read");
+        assert_eq!(
+            found,
+            [
+                Some("libncurses-dev".to_string()),
+                Some("libncurses-dev".to_string()),
+                Some("zlib1g-dev".to_string()),
+                None,
+                None,
+            ]
+        );
+        assert_eq!(
+            search_contents_many(CONTENTS.as_bytes(), &[], "aarch64-linux-gnu").expect("read"),
+            Vec::<Option<String>>::new()
+        );
+    }
+
+    /// Lines as configure logs hold them: jq's `config.log` on s390x, a Meson log, CMake's
+    /// error log; and lines that name nothing missing.
+    const CONFIGURE_LOG: &str = "\
+configure:20292: checking for oniguruma.h
+conftest.c:131:10: fatal error: oniguruma.h: No such file or directory
+  131 | #include <oniguruma.h>
+compilation terminated.
+| #include <oniguruma.h>
+configure:20295: checking for onig_version in -lonig
+/usr/bin/s390x-linux-gnu-ld: cannot find -lonig: No such file or directory
+collect2: error: ld returned 1 exit status
+conftest.c:20:10: fatal error: oniguruma.h: No such file or directory
+Package 'libpcre2-8', required by 'virtual:world', not found
+Run-time dependency libsystemd found: NO (tried pkgconfig and cmake)
+Run-time dependency zlib found: YES 1.2.13
+/tmp/b/CMakeFiles/CMakeScratch/TryCompile-x/CheckIncludeFile.c:1:10: fatal error: sys/capability.h: No such file or directory
+conftest.c:5:3: error: 'foo' undeclared (first use in this function)
+cc1: fatal error: conftest.c: No such file or directory
+Could NOT find ZLIB (missing: ZLIB_LIBRARY)
+";
+
+    #[test]
+    fn a_configure_log_gives_each_file_its_checks_missed_once() {
+        use MissingKind::*;
+        let misses: Vec<(MissingKind, String)> = configure_misses(CONFIGURE_LOG)
+            .into_iter()
+            .map(|missing| (missing.kind, missing.name))
+            .collect();
+        assert_eq!(
+            misses,
+            [
+                (Header, "oniguruma.h".to_string()),
+                (Library, "onig".to_string()),
+                (PkgConfig, "libpcre2-8".to_string()),
+                (PkgConfig, "libsystemd".to_string()),
+                (Header, "sys/capability.h".to_string()),
+            ]
+        );
+        assert!(configure_misses("").is_empty());
+        // Hostile names are not files to search for.
+        assert!(configure_misses("x.c:1:1: fatal error: ../../etc/passwd: No such file or directory\nRun-time dependency $(id) found: NO\n").is_empty());
+    }
+
+    #[test]
+    fn the_went_without_hint_names_the_files_their_packages_and_the_command() {
+        let without = WentWithout {
+            log: PathBuf::from("/b/source/config.log"),
+            packages: vec![
+                (
+                    "libonig-dev".to_string(),
+                    vec!["oniguruma.h".to_string(), "libonig.so".to_string()],
+                ),
+                (
+                    "libcap-dev".to_string(),
+                    vec!["sys/capability.h".to_string()],
+                ),
+            ],
+            more: 0,
+            architecture: "s390x".to_string(),
+            fix: Fix::Sysroot {
+                target: "s390x-unknown-linux-gnu".to_string(),
+            },
+            declared: false,
+        };
+        assert_eq!(
+            without.hint(),
+            "configure went without `oniguruma.h`, `libonig.so` (in `libonig-dev`); \
+             `sys/capability.h` (in `libcap-dev`), which Debian ships for s390x \
+             (`/b/source/config.log`): if the failure comes from what it left out, add them to \
+             the sysroot with `archway sysroot add --target s390x-unknown-linux-gnu libonig-dev \
+             libcap-dev` (or `sysroot-packages = [\"libonig-dev\", \"libcap-dev\"]` under \
+             `[build]` in `archway.toml`), then build again"
+        );
+        let rootfs = WentWithout {
+            more: 3,
+            fix: Fix::Rootfs {
+                target: "s390x-unknown-linux-gnu".to_string(),
+            },
+            ..without
+        };
+        let hint = rootfs.hint();
+        assert!(hint.contains("and 3 more package(s)"), "{hint}");
+        assert!(
+            hint.contains("`--packages libonig-dev,libcap-dev`"),
+            "{hint}"
+        );
+        let declared = WentWithout {
+            declared: true,
+            ..rootfs
+        };
+        let hint = declared.hint();
+        assert!(
+            hint.contains(
+                "which Debian ships for s390x and the project's `debian/control` build-depends \
+                 on (`/b/source/config.log`)"
+            ),
+            "{hint}"
+        );
+        // One package reads as it always did.
+        assert_eq!(
+            Fix::Host.instructions("libfoo-dev"),
+            "run `apt-get install libfoo-dev` as root, then build again"
+        );
+    }
+
+    #[test]
+    fn debian_control_gives_the_packages_the_build_depends_on() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        assert_eq!(build_depends(dir.path()), None);
+        std::fs::create_dir(dir.path().join("debian")).expect("debian");
+        // jq's stanza, with the other shapes Debian Policy §7.1 allows.
+        std::fs::write(
+            dir.path().join("debian/control"),
+            "Source: jq\nSection: utils\nBuild-Depends: debhelper-compat (= 13),\n bison,\n \
+             libonig-dev,\n ruby-ronn:native,\n valgrind [amd64 i386] <!nocheck>,\n \
+             libfoo-dev | libbar-dev\nbuild-depends-indep: doc-base\nHomepage: x\n\n\
+             Package: jq\nDepends: libc6\n",
+        )
+        .expect("control");
+        let packages = build_depends(dir.path()).expect("a control file");
+        let expected = [
+            "bison",
+            "debhelper-compat",
+            "doc-base",
+            "libbar-dev",
+            "libfoo-dev",
+            "libonig-dev",
+            "ruby-ronn",
+            "valgrind",
+        ];
+        assert_eq!(
+            packages.iter().map(String::as_str).collect::<Vec<_>>(),
+            expected
+        );
+    }
+
+    /// A name read from a build's output: searched for as a path, shown to the user.
+    fn harmless(name: &str) -> bool {
+        !name.is_empty()
+            && !name.starts_with('/')
+            && !name.split('/').any(|part| part == ".." || part.is_empty())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-+/@".contains(c))
+    }
+
+    proptest::proptest! {
+        /// Build logs are the project's: any text, and lines shaped like the errors read,
+        /// with any name in them.
+        #[test]
+        fn any_log_reads_without_panic_and_yields_only_harmless_names(
+            noise in "\\PC*",
+            name in "\\PC{0,40}",
+            shape in 0usize..8,
+        ) {
+            let line = match shape {
+                0 => format!("a.c:1:2: fatal error: {name}: No such file or directory"),
+                1 => format!("/usr/bin/ld: cannot find -l{name}"),
+                2 => format!("Package '{name}', required by 'virtual:world', not found"),
+                3 => format!("make[1]: {name}: No such file or directory"),
+                4 => format!("/bin/sh: 1: {name}: not found"),
+                5 => format!("Run-time dependency {name} found: NO"),
+                6 => format!("meson.build:1:0: ERROR: Dependency \"{name}\" not found"),
+                _ => name.clone(),
+            };
+            let log = format!("{noise}\n{line}\n{noise}");
+            if let Some(missing) = find(&log) {
+                proptest::prop_assert!(harmless(&missing.name), "{:?}", missing.name);
+            }
+            for missing in configure_misses(&log) {
+                proptest::prop_assert!(harmless(&missing.name), "{:?}", missing.name);
+            }
+        }
+    }
+
+    #[test]
+    fn a_missing_program_is_the_hosts_to_install() {
+        let program = Diagnosis {
+            missing: missing(MissingKind::Program, "xmlto"),
+            architecture: "s390x".to_string(),
+            suite: "bookworm".to_string(),
+            multiarch: "s390x-linux-gnu".to_string(),
+            package: Ok(Some("xmlto".to_string())),
+            fix: Fix::Host,
+            shipped: None,
+        };
+        assert_eq!(
+            program.message(),
+            "the program `xmlto` is not installed: Debian's `xmlto` ships it"
+        );
+        assert_eq!(
+            program.hint(),
+            "run `apt-get install xmlto` as root, then build again"
+        );
+        let alternative = Diagnosis {
+            missing: missing(MissingKind::Program, "figlet"),
+            package: Ok(None),
+            ..program
+        };
+        assert!(
+            alternative
+                .message()
+                .starts_with("the program `figlet` is not installed, and no package"),
+            "{}",
+            alternative.message()
+        );
+        assert!(
+            alternative.hint().starts_with(
+                "find the package that ships it with `apt-file search --architecture s390x \
+                 bin/figlet`"
+            ),
+            "{}",
+            alternative.hint()
+        );
     }
 
     #[test]

@@ -425,7 +425,8 @@ fn run(
         .map_err(|error| crate::missing::diagnose(error, &plan, &request))
         .map_err(|error| crate::host_sandbox::diagnose(error, &plan, &request))
         .map_err(|error| crate::host_sandbox::diagnose_compiler(error, &plan))
-        .map_err(|error| crate::msrv::diagnose(error, &plan))?;
+        .map_err(|error| crate::msrv::diagnose(error, &plan))
+        .map_err(|error| crate::missing::diagnose_went_without(error, &plan, &request))?;
     outcome.runs_in = Some(executor.describe());
     check_cpu(settings, &plan.target, &outcome, reporter)?;
     if let (Some(cache), Some(inputs)) = (&cache, &keyed) {

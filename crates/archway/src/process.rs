@@ -9,7 +9,8 @@
 //! session of its own), waits for all of them to end, sends SIGKILL after [`GRACE`], and the
 //! step ends as [`Ended::Interrupted`]. A second signal sends SIGKILL at once. SIGTSTP (Ctrl-Z)
 //! stops the step's group with archway, SIGCONT continues it. Between steps a signal does what
-//! it would without the handler: it ends archway.
+//! it would without the handler: it ends archway, once what would outlive it is undone
+//! ([`on_interrupt`]: a temporary binfmt_misc entry).
 //!
 //! A user's command whose standard input is a terminal keeps archway's group
 //! ([`Group::Inherited`]): it may read the terminal and use job control as `archway run` does,
@@ -115,6 +116,23 @@ pub fn run(command: &mut Command, group: Group) -> std::io::Result<Ended> {
     })
 }
 
+/// Runs `undo` on the signal thread before a terminating signal ends archway between steps,
+/// for what would outlive archway otherwise (its temporary binfmt_misc entries). A signal
+/// during a step needs none of it: the step ends as [`Ended::Interrupted`] and the caller's
+/// destructors undo. Signals are handled from now on. `undo` must not wait for the thread
+/// that runs the steps; it runs at most once per signal, so register each kind of work once.
+pub fn on_interrupt(undo: fn()) {
+    supervisor();
+    undoers().push(undo);
+}
+
+/// What [`on_interrupt`] was given.
+fn undoers() -> MutexGuard<'static, Vec<fn()>> {
+    static UNDO: Mutex<Vec<fn()>> = Mutex::new(Vec::new());
+    // A panic while holding it leaves a complete list: `push` does not unwind halfway.
+    UNDO.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// The signal archway was interrupted by, if it was (0 never is a signal).
 pub fn interrupted() -> Option<i32> {
     SUPERVISOR
@@ -144,7 +162,7 @@ struct Supervisor {
 static SUPERVISOR: OnceLock<Supervisor> = OnceLock::new();
 
 /// The supervisor, its signal thread started on first use: signals are only handled once a
-/// step has run (before that they do what they always did).
+/// step has run or [`on_interrupt`] was called (before that they do what they always did).
 fn supervisor() -> &'static Supervisor {
     SUPERVISOR.get_or_init(|| {
         if let Err(error) = start_signal_thread() {
@@ -185,6 +203,12 @@ impl Supervisor {
             drop(running);
             // Nothing of ours to stop: what the signal would do without a handler (end
             // archway for the terminating ones, stop it for SIGTSTP).
+            if TERMINATING.contains(&signal) {
+                let undo = undoers().clone();
+                for undo in undo {
+                    undo();
+                }
+            }
             default_action(signal);
             return;
         };

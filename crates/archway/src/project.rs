@@ -342,8 +342,9 @@ pub struct Project {
     pub marker: PathBuf,
     /// For [`BuildSystem::Configure`], which kind of script.
     pub configure: Option<ConfigureFlavor>,
-    /// For [`BuildSystem::Configure`] without a `configure` script: how it is generated (in a
-    /// copy of the tree; archway never writes into the source tree).
+    /// For [`BuildSystem::Configure`] without a `configure` script, or with one older than
+    /// its inputs: how it is (re)generated (in a copy of the tree; archway never writes into
+    /// the source tree).
     pub bootstrap: Option<Bootstrap>,
     /// Other build systems also present, in the order the rules would take them.
     pub alternatives: Vec<BuildSystem>,
@@ -417,6 +418,102 @@ fn rank(
     ranked
 }
 
+/// Whether the Autotools inputs at `root` are newer than what they generate, as Automake's
+/// rebuild rules see it (in an Automake project, outside maintainer mode): `configure.ac` (`input`) or `aclocal.m4` newer than `configure`,
+/// `configure.ac`, `acinclude.m4` or an `m4/*.m4` newer than `aclocal.m4`, a `Makefile.am`
+/// newer than its `Makefile.in`. Says which, for the note; `None` when all are older.
+fn stale_autotools(root: &Path, input: &str) -> Option<String> {
+    /// Directories looked into for `Makefile.am`: enough for any project's tree.
+    const MAX_ENTRIES: usize = 20_000;
+    // Only Automake's makefiles regenerate (plain Autoconf's, sqlite3's, never do), and not
+    // in maintainer mode.
+    let text = std::fs::read_to_string(root.join(input)).unwrap_or_default();
+    if !text.contains("AM_INIT_AUTOMAKE") || maintainer_mode_off(&text) {
+        return None;
+    }
+    let modified = |path: &Path| {
+        std::fs::metadata(path)
+            .and_then(|meta| meta.modified())
+            .ok()
+    };
+    let newer = |source: &Path, generated: &Path| match (modified(source), modified(generated)) {
+        (Some(source), Some(generated)) => source > generated,
+        _ => false,
+    };
+    let configure = root.join("configure");
+    let aclocal = root.join("aclocal.m4");
+    let said = |source: &str, generated: &str| {
+        Some(format!(
+            "`{source}` is newer than `{generated}` (a patch changed it)"
+        ))
+    };
+    if newer(&root.join(input), &configure) {
+        return said(input, "configure");
+    }
+    if aclocal.is_file() {
+        if newer(&aclocal, &configure) {
+            return said("aclocal.m4", "configure");
+        }
+        if newer(&root.join(input), &aclocal) {
+            return said(input, "aclocal.m4");
+        }
+        if newer(&root.join("acinclude.m4"), &aclocal) {
+            return said("acinclude.m4", "aclocal.m4");
+        }
+        let macros = std::fs::read_dir(root.join("m4"))
+            .into_iter()
+            .flatten()
+            .flatten();
+        for entry in macros {
+            let path = entry.path();
+            if path.extension().is_some_and(|ext| ext == "m4") && newer(&path, &aclocal) {
+                let name = format!("m4/{}", entry.file_name().to_string_lossy());
+                return said(&name, "aclocal.m4");
+            }
+        }
+    }
+    let skipped = [
+        root.join(".git"),
+        root.join(crate::steps::DEFAULT_BUILD_ROOT),
+    ];
+    let mut pending = vec![root.to_path_buf()];
+    let mut seen = 0;
+    while let Some(dir) = pending.pop() {
+        let am = dir.join("Makefile.am");
+        let generated = dir.join("Makefile.in");
+        if generated.is_file() && newer(&am, &generated) {
+            let relative = am.strip_prefix(root).unwrap_or(&am);
+            let relative_in = generated.strip_prefix(root).unwrap_or(&generated);
+            return said(&relative.to_string_lossy(), &relative_in.to_string_lossy());
+        }
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            seen += 1;
+            if seen > MAX_ENTRIES {
+                return None;
+            }
+            let path = entry.path();
+            if entry.file_type().is_ok_and(|kind| kind.is_dir()) && !skipped.contains(&path) {
+                pending.push(path);
+            }
+        }
+    }
+    None
+}
+
+/// Whether `configure.ac` turns Automake's rebuild rules off by default: `AM_MAINTAINER_MODE`
+/// without `[enable]` (Automake manual, "maintainer-mode"), so make never regenerates.
+fn maintainer_mode_off(configure_ac: &str) -> bool {
+    configure_ac
+        .lines()
+        .map(|line| line.split("dnl").next().unwrap_or(line).trim_start())
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.strip_prefix("AM_MAINTAINER_MODE"))
+        .any(|rest| {
+            let argument = rest.trim_start_matches(['(', '[', ' ']);
+            !argument.starts_with("enable")
+        })
+}
+
 /// The inputs Autoconf generates `configure` from (autoconf(1): `configure.ac`, formerly
 /// `configure.in`).
 const AUTOCONF_INPUTS: [&str; 2] = ["configure.ac", "configure.in"];
@@ -460,9 +557,21 @@ impl Project {
         };
         // Without a script, `configure.ac` stands for it (and `--build-system configure` takes
         // it): autoreconf, or the project's script, generates `configure` first.
+        // A generated `configure` whose inputs are newer than what they generate (a patch
+        // changed `Makefile.am`, as Debian's do) is regenerated too: make's rebuild rules would
+        // run automake on their own, against an `aclocal.m4` of another version ("version
+        // mismatch", libevent). Not under `AM_MAINTAINER_MODE`, whose makefiles never rebuild
+        // (libpng's): its release files are what the project builds with.
+        let stale = match (configure, autoconf_input) {
+            (Some(script), Some(input)) if script.flavor == ConfigureFlavor::Autoconf => {
+                stale_autotools(&root, input)
+            }
+            _ => None,
+        };
         let bootstrap = match (configure, autoconf_input, own_script, &script_need) {
             (None, Some(_), Some(script), Some(_)) => Some(Bootstrap::Script(script)),
             (None, Some(_), _, _) => Some(Bootstrap::Autoreconf),
+            _ if stale.is_some() => Some(Bootstrap::Autoreconf),
             _ => None,
         };
         let mut present: Vec<BuildSystem> = markers.iter().map(|(system, _)| *system).collect();
@@ -506,7 +615,18 @@ impl Project {
             .collect();
         found.extend(autoconf_input.map(str::to_string));
         let mut notes = Vec::new();
-        if let (Some(bootstrap), Some(input)) = (bootstrap, autoconf_input) {
+        if let Some(stale) = &stale {
+            notes.push(if build_system == BuildSystem::Configure {
+                format!(
+                    "{stale}: `autoreconf --force --install` regenerates the build system in the \
+                     copy of the tree under the build directory first, as Debian's \
+                     `dh_autoreconf` does (make would run automake against an `aclocal.m4` of \
+                     another version, or not at all in maintainer mode)"
+                )
+            } else {
+                format!("{stale}: `--build-system configure` regenerates it with autoreconf")
+            });
+        } else if let (Some(bootstrap), Some(input)) = (bootstrap, autoconf_input) {
             notes.push(bootstrap_note(
                 bootstrap,
                 input,
@@ -787,7 +907,11 @@ mod tests {
     fn project_with(files: &[(&str, &str)]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("temp dir");
         for (name, content) in files {
-            std::fs::write(dir.path().join(name), content).expect("write file");
+            let path = dir.path().join(name);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).expect("directory");
+            }
+            std::fs::write(path, content).expect("write file");
         }
         dir
     }
@@ -1062,6 +1186,108 @@ mod tests {
             project.choice.found,
             vec!["meson.build", "configure", "configure.ac"]
         );
+    }
+
+    /// Sets the modification time of `path` to `seconds` after the epoch.
+    fn set_mtime(path: &Path, seconds: u64) {
+        let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds);
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .and_then(|file| file.set_modified(time))
+            .expect("set mtime");
+    }
+
+    #[test]
+    fn autotools_inputs_newer_than_what_they_generate_are_regenerated_first() {
+        let dir = project_with(&[
+            (
+                "configure",
+                "#! /bin/sh\n# Generated by GNU Autoconf 2.71 for libevent 2.1.12.\n",
+            ),
+            (
+                "configure.ac",
+                "AC_INIT([libevent], [2.1.12])\nAM_INIT_AUTOMAKE\n",
+            ),
+            ("aclocal.m4", ""),
+            ("m4/ax_foo.m4", ""),
+            ("Makefile.am", ""),
+            ("Makefile.in", ""),
+            ("test/Makefile.am", ""),
+            ("test/Makefile.in", ""),
+        ]);
+        make_executable(&dir.path().join("configure"));
+        // As released: every input older than what it generates.
+        let released = [
+            ("configure.ac", 100),
+            ("m4/ax_foo.m4", 100),
+            ("aclocal.m4", 200),
+            ("configure", 300),
+            ("Makefile.am", 100),
+            ("Makefile.in", 300),
+            ("test/Makefile.am", 100),
+            ("test/Makefile.in", 300),
+        ];
+        let reset = || {
+            for (file, seconds) in released {
+                set_mtime(&dir.path().join(file), seconds);
+            }
+        };
+        reset();
+        let project = Project::detect(dir.path(), None).expect("detected");
+        assert_eq!(project.choice.rule, Rule::GeneratedConfigure);
+        assert_eq!(project.bootstrap, None);
+        assert!(
+            project.choice.notes.is_empty(),
+            "{:?}",
+            project.choice.notes
+        );
+
+        // Under maintainer mode make never regenerates, and neither does archway.
+        assert!(maintainer_mode_off(
+            "AC_INIT([p], [1])\nAM_MAINTAINER_MODE\n"
+        ));
+        assert!(maintainer_mode_off("AM_MAINTAINER_MODE([disable])\n"));
+        assert!(!maintainer_mode_off("AM_MAINTAINER_MODE([enable])\n"));
+        assert!(!maintainer_mode_off(
+            "dnl AM_MAINTAINER_MODE\n# AM_MAINTAINER_MODE\n"
+        ));
+
+        // A patch to each input in turn (as `debian/patches` leaves them: newer).
+        for (patched, said) in [
+            (
+                "test/Makefile.am",
+                "`test/Makefile.am` is newer than `test/Makefile.in`",
+            ),
+            ("configure.ac", "`configure.ac` is newer than `configure`"),
+            ("m4/ax_foo.m4", "`m4/ax_foo.m4` is newer than `aclocal.m4`"),
+        ] {
+            reset();
+            set_mtime(&dir.path().join(patched), 400);
+            let project = Project::detect(dir.path(), None).expect("detected");
+            assert_eq!(project.build_system, BuildSystem::Configure);
+            assert_eq!(project.choice.rule, Rule::GeneratedConfigure);
+            assert_eq!(project.configure, Some(ConfigureFlavor::Autoconf));
+            assert_eq!(project.bootstrap, Some(Bootstrap::Autoreconf), "{patched}");
+            assert!(
+                project.choice.notes.len() == 1 && project.choice.notes[0].starts_with(said),
+                "{patched}: {:?}",
+                project.choice.notes
+            );
+        }
+        // Neither in maintainer mode nor without Automake (plain Autoconf's makefiles never
+        // regenerate).
+        for configure_ac in [
+            "AM_INIT_AUTOMAKE\nAM_MAINTAINER_MODE\n",
+            "AC_PROG_LIBTOOL\n",
+        ] {
+            reset();
+            set_mtime(&dir.path().join("Makefile.am"), 400);
+            std::fs::write(dir.path().join("configure.ac"), configure_ac).expect("write");
+            set_mtime(&dir.path().join("configure.ac"), 100);
+            let project = Project::detect(dir.path(), None).expect("detected");
+            assert_eq!(project.bootstrap, None, "{:?}", project.choice.notes);
+        }
     }
 
     #[test]

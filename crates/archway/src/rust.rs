@@ -803,6 +803,8 @@ pub(crate) fn prepare_cross(
         toolchain: Some(format!("{debian}, {cross}-gcc, in a native prefix")),
         emulator,
         in_use: vec![in_use.into()],
+        // The sysroot-packages are the prefix's.
+        libraries: Some(crate::backend::dpkg_status(&prefix.tree())),
     })
 }
 

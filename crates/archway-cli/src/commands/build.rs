@@ -78,7 +78,8 @@ pub struct Common {
     /// Hybrid and emulated methods: the Debian suite of the root filesystem (`bookworm`, `trixie`).
     #[arg(long)]
     pub suite: Option<String>,
-    /// The build directory (default: `build/archway/<target>` in the project).
+    /// The build directory; a relative one is from the current directory, as `cmake -B` takes
+    /// it, not from `-C` (default: `build/archway/<target>` in the project).
     #[arg(long, value_name = "DIR")]
     pub build_dir: Option<PathBuf>,
     /// Use this build system instead of the detected one
@@ -286,17 +287,7 @@ fn print_outcome(outcome: &Outcome, json: bool, context: &Context) -> anyhow::Re
     if context.quiet {
         return Ok(());
     }
-    let steps: Vec<String> = outcome
-        .timings
-        .iter()
-        .map(|timing| {
-            if timing.skipped {
-                format!("{} (up to date)", timing.step)
-            } else {
-                format!("{} {:.1} s", timing.step, timing.duration.as_secs_f64())
-            }
-        })
-        .collect();
+    let steps = step_times(&outcome.timings);
     let verb = match &outcome.tests {
         Some(archway::outcome::Tests::Passed) => "built and tested",
         Some(archway::outcome::Tests::None { .. }) => "built (no test suite to run)",
@@ -332,4 +323,107 @@ fn print_outcome(outcome: &Outcome, json: bool, context: &Context) -> anyhow::Re
         outcome.build_dir.display()
     );
     Ok(())
+}
+
+/// The time each kind of step took, for the summary line: consecutive steps of a kind as one
+/// (`autoreconf` and `configure` are one configure), the copy of the source tree apart, and
+/// `(up to date)` for a kind whose steps were all skipped.
+fn step_times(timings: &[archway::outcome::Timing]) -> Vec<String> {
+    let mut groups: Vec<(String, f64, bool)> = Vec::new();
+    for timing in timings {
+        let label = if timing.step == archway::steps::StepKind::Configure
+            && timing.command.starts_with("copy ")
+        {
+            "copy".to_string()
+        } else {
+            timing.step.to_string()
+        };
+        let seconds = if timing.skipped {
+            0.0
+        } else {
+            timing.duration.as_secs_f64()
+        };
+        match groups.last_mut() {
+            Some((last, total, all_skipped)) if *last == label => {
+                *total += seconds;
+                *all_skipped &= timing.skipped;
+            }
+            _ => groups.push((label, seconds, timing.skipped)),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(label, seconds, all_skipped)| {
+            if all_skipped {
+                format!("{label} (up to date)")
+            } else {
+                format!("{label} {seconds:.1} s")
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use archway::outcome::Timing;
+    use archway::steps::StepKind;
+    use std::time::Duration;
+
+    fn timing(step: StepKind, command: &str, seconds: f64, skipped: bool) -> Timing {
+        Timing {
+            step,
+            command: command.to_string(),
+            duration: Duration::from_secs_f64(seconds),
+            skipped,
+        }
+    }
+
+    #[test]
+    fn the_summary_gives_each_kind_of_step_once_and_the_copy_apart() {
+        // jq's first build: the copy, autoreconf and configure, then make and make check.
+        let first = [
+            timing(StepKind::Configure, "copy /p /p/build/source", 0.1, false),
+            timing(
+                StepKind::Configure,
+                "autoreconf --force --install",
+                7.4,
+                false,
+            ),
+            timing(
+                StepKind::Configure,
+                "/p/build/source/configure",
+                10.9,
+                false,
+            ),
+            timing(StepKind::Build, "make -j2", 18.3, false),
+            timing(StepKind::Test, "make check", 195.9, false),
+        ];
+        assert_eq!(
+            step_times(&first),
+            [
+                "copy 0.1 s",
+                "configure 18.3 s",
+                "build 18.3 s",
+                "test 195.9 s"
+            ]
+        );
+        // Again: configure skipped, the copy synced.
+        let again = [
+            timing(StepKind::Configure, "copy /p /p/build/source", 0.0, false),
+            timing(
+                StepKind::Configure,
+                "autoreconf --force --install",
+                0.0,
+                true,
+            ),
+            timing(StepKind::Configure, "/p/build/source/configure", 0.0, true),
+            timing(StepKind::Build, "make -j2", 0.4, false),
+        ];
+        assert_eq!(
+            step_times(&again),
+            ["copy 0.0 s", "configure (up to date)", "build 0.4 s"]
+        );
+        assert!(step_times(&[]).is_empty());
+    }
 }

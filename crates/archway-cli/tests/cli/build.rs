@@ -435,7 +435,7 @@ fn a_failing_command_exits_with_its_own_code() {
     insta::assert_snapshot!(output.snapshot());
 }
 
-fn cross_tools_present(tools: &[&str]) -> bool {
+pub(crate) fn cross_tools_present(tools: &[&str]) -> bool {
     for tool in tools {
         if !support::have_tool(tool) && support::skip_unless_ci(&format!("`{tool}` on PATH")) {
             return false;
@@ -827,4 +827,103 @@ fn raspberry_pi_is_refused_below_debians_armhf_baseline() {
     assert!(stderr.contains("armhf"), "{stderr}");
     assert!(stderr.contains("hint:"), "{stderr}");
     insta::assert_snapshot!(output.snapshot());
+}
+
+/// A Debian patch leaves `Makefile.am` newer than the `Makefile.in` generated from it, and the
+/// release's `aclocal.m4` comes from another Automake: make's rebuild rule would run this
+/// machine's automake against it ("version mismatch", as libevent 2.1.12 on bookworm). archway
+/// regenerates the whole build system with autoreconf in its copy first, as `dh_autoreconf`
+/// does, and the patch reaches the build.
+#[test]
+fn a_patched_makefile_am_is_regenerated_before_configure() {
+    if !cross_tools_present(&["autoreconf", "automake", "aarch64-linux-gnu-gcc"]) {
+        return;
+    }
+    let command = archway();
+    let project = command.work_dir().join("answer");
+    fs::create_dir_all(&project).expect("project");
+    fs::write(
+        project.join("configure.ac"),
+        "AC_INIT([answer], [1])\nAM_INIT_AUTOMAKE([foreign])\nAC_PROG_CC\n\
+         AC_CONFIG_FILES([Makefile])\nAC_OUTPUT\n",
+    )
+    .expect("configure.ac");
+    let makefile_am = |answer: u32| {
+        format!("bin_PROGRAMS = answer\nanswer_SOURCES = answer.c\nanswer_CPPFLAGS = -DANSWER={answer}\n")
+    };
+    fs::write(project.join("Makefile.am"), makefile_am(1)).expect("Makefile.am");
+    fs::write(
+        project.join("answer.c"),
+        "#include <stdio.h>\n#define S(x) #x\n#define STR(x) S(x)\n\
+         const char answer[] = \"the answer is \" STR(ANSWER);\n\
+         int main(void) { return puts(answer) < 0; }\n",
+    )
+    .expect("answer.c");
+    // The release: generated here, as its maintainers did.
+    let generated = std::process::Command::new("autoreconf")
+        .args(["--force", "--install"])
+        .current_dir(&project)
+        .output()
+        .expect("autoreconf");
+    assert!(
+        generated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&generated.stderr)
+    );
+    // As by another Automake: its version in `aclocal.m4` (and so in `configure`) is not this
+    // machine's.
+    let version = std::process::Command::new("automake")
+        .arg("--version")
+        .output()
+        .expect("automake --version");
+    let version = String::from_utf8_lossy(&version.stdout)
+        .lines()
+        .next()
+        .and_then(|line| line.rsplit(' ').next())
+        .map(str::to_string)
+        .expect("automake's version");
+    let aclocal = fs::read_to_string(project.join("aclocal.m4")).expect("aclocal.m4");
+    assert!(aclocal.contains(&format!("[{version}]")), "{version}");
+    fs::write(
+        project.join("aclocal.m4"),
+        aclocal.replace(&format!("[{version}]"), "[1.16.0]"),
+    )
+    .expect("aclocal.m4");
+    for generated in ["configure", "Makefile.in"] {
+        let text = fs::read(project.join(generated)).expect("generated file");
+        fs::write(project.join(generated), text).expect("newer than aclocal.m4");
+    }
+    // The patch, later.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    fs::write(project.join("Makefile.am"), makefile_am(2)).expect("patched Makefile.am");
+
+    let output = command
+        .env("ARCHWAY_CACHE_ENABLED", "false")
+        .args([
+            "build",
+            "--target",
+            "arm64",
+            "--method",
+            "cross",
+            "--explain",
+            "-C",
+            "answer",
+        ])
+        .run();
+    output.assert_code(0);
+    assert!(
+        output
+            .stderr
+            .contains("`Makefile.am` is newer than `Makefile.in` (a patch changed it)"),
+        "{}",
+        output.stderr
+    );
+    let program = project.join("build/archway/aarch64-unknown-linux-gnu/source/answer");
+    let bytes = fs::read(&program).expect("the program");
+    let has = |text: &[u8]| bytes.windows(text.len()).any(|window| window == text);
+    assert!(
+        has(b"the answer is 2") && !has(b"the answer is 1"),
+        "the patch to Makefile.am did not reach the build: {}",
+        output.stderr
+    );
 }

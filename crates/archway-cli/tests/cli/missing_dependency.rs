@@ -2,7 +2,7 @@
 //! and builds once that package is in the sysroot.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::support::{self, archway};
 
@@ -21,15 +21,6 @@ fn curses_project(dir: &Path) {
     .expect("Makefile");
 }
 
-/// The machine's cache directory, as `support::real_cache` finds it.
-fn real_cache_dir() -> PathBuf {
-    std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
-        .unwrap_or_else(|| PathBuf::from("/root/.cache"))
-        .join("archway")
-}
-
 #[test]
 fn a_missing_library_names_its_debian_package_and_the_sysroot_package_fixes_it() {
     if !support::have_tool("aarch64-linux-gnu-gcc")
@@ -40,7 +31,7 @@ fn a_missing_library_names_its_debian_package_and_the_sysroot_package_fixes_it()
     // No sysroot (a fresh cache): the cross toolchain alone has no ncurses for arm64. Debian's
     // Contents index is shared with the machine's cache, so that a warm run downloads nothing.
     let command = archway();
-    let contents = real_cache_dir().join("contents");
+    let contents = support::real_cache_dir().join("contents");
     fs::create_dir_all(&contents).expect("contents directory");
     let cache = command.home().join(".cache/archway");
     fs::create_dir_all(&cache).expect("cache directory");
@@ -87,4 +78,53 @@ fn a_missing_library_names_its_debian_package_and_the_sysroot_package_fixes_it()
         .run();
     output.assert_code(0);
     assert!(output.stdout.contains("hello"), "{}", output.snapshot());
+}
+
+/// A build tool the project runs and the host lacks (giflib's documentation runs `xmlto`):
+/// the host's package, even in a cross build.
+#[test]
+fn a_missing_build_tool_names_the_hosts_package() {
+    if !support::have_tool("aarch64-linux-gnu-gcc")
+        && support::skip_unless_ci("`aarch64-linux-gnu-gcc` on PATH")
+    {
+        return;
+    }
+    // `gperf`: in Debian's archive, and on no machine these tests need (a program behind
+    // an alternative, as `figlet` is, is not in the Contents index by that name).
+    if support::have_tool("gperf") && support::skip_unless_ci("`gperf` is not installed") {
+        return;
+    }
+    let command = archway();
+    let contents = support::real_cache_dir().join("contents");
+    fs::create_dir_all(&contents).expect("contents directory");
+    let cache = command.home().join(".cache/archway");
+    fs::create_dir_all(&cache).expect("cache directory");
+    std::os::unix::fs::symlink(&contents, cache.join("contents")).expect("symlink");
+    let project = command.work_dir().join("banner");
+    fs::create_dir_all(&project).expect("project directory");
+    fs::write(
+        project.join("Makefile"),
+        "banner.txt:\n\tgperf --version > banner.txt\n",
+    )
+    .expect("Makefile");
+    let output = command
+        .args([
+            "build", "--target", "arm64", "--method", "cross", "-C", "banner",
+        ])
+        .run();
+    assert_ne!(output.code, Some(0), "{}", output.snapshot());
+    assert!(
+        output
+            .stderr
+            .contains("error: the program `gperf` is not installed: Debian's `gperf` ships it"),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        output
+            .stderr
+            .contains("hint: run `apt-get install gperf` as root, then build again"),
+        "{}",
+        output.stderr
+    );
 }

@@ -116,11 +116,7 @@ impl Archway {
     /// Use the machine's real cache (`$XDG_CACHE_HOME` of the test process, or
     /// `~/.cache`), for tests whose setup is expensive (root filesystems).
     pub fn real_cache(mut self) -> Archway {
-        let cache = std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
-            .unwrap_or_else(|| PathBuf::from("/root/.cache"));
-        self.command.env("XDG_CACHE_HOME", cache);
+        self.command.env("XDG_CACHE_HOME", real_xdg_cache());
         // The build cache of a shared cache directory would turn the next run's builds into
         // restores: these tests are about the builds.
         self.command.env("ARCHWAY_CACHE_ENABLED", "false");
@@ -332,6 +328,19 @@ impl Output {
 pub use archway_platform::testing::skip_unless_ci;
 
 /// Is `program` on PATH?
+/// The test process's `$XDG_CACHE_HOME`, or `~/.cache`.
+fn real_xdg_cache() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from("/root/.cache"))
+}
+
+/// The machine's archway cache directory, as [`Archway::real_cache`] gives it.
+pub fn real_cache_dir() -> PathBuf {
+    real_xdg_cache().join("archway")
+}
+
 pub fn have_tool(program: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))

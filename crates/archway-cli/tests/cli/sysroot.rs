@@ -432,3 +432,296 @@ fn sysroot_prune_keeps_what_a_cross_build_holds_and_removes_what_is_unused() {
     );
     assert!(!cache.join("sysroots/bookworm-arm64").exists());
 }
+
+/// A `configure` that looks for `zlib.h` as Autoconf's `AC_CHECK_HEADER` does (a conftest
+/// compiled, its errors in `config.log`) and makes `Makefile` from `Makefile.in` with the
+/// answer in `DEFS`, on which no object depends, as Autoconf's makefiles do.
+const OPTIONAL_ZLIB_CONFIGURE: &str = r#"#!/bin/sh
+printf '#include <zlib.h>\n' > conftest.c
+if $CC $CPPFLAGS $CFLAGS -c conftest.c -o conftest.o 2>>config.log; then have=1; else have=0; fi
+rm -f conftest.c conftest.o
+echo "checking for zlib.h... $have"
+sed "s/@HAVE_ZLIB@/$have/" "$(dirname "$0")/Makefile.in" > Makefile
+"#;
+
+/// Its `check` fails without zlib, as a test suite fails for a feature configure left out.
+const OPTIONAL_ZLIB_MAKEFILE_IN: &str = "DEFS = -DHAVE_ZLIB=@HAVE_ZLIB@
+hello: hello.o
+\t$(CC) $(CFLAGS) -o hello hello.o $(LDFLAGS)
+hello.o: hello.c
+\t$(CC) $(CFLAGS) $(DEFS) -c hello.c
+check: hello
+\ttest '$(DEFS)' = -DHAVE_ZLIB=1
+";
+
+fn optional_zlib_project(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir).expect("project directory");
+    let configure = dir.join("configure");
+    std::fs::write(&configure, OPTIONAL_ZLIB_CONFIGURE).expect("configure");
+    std::fs::set_permissions(&configure, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::write(dir.join("Makefile.in"), OPTIONAL_ZLIB_MAKEFILE_IN).expect("Makefile.in");
+    std::fs::write(
+        dir.join("hello.c"),
+        "#include <stdio.h>\n#if HAVE_ZLIB\nconst char answer[] = \"zlib: yes\";\n#else\n\
+         const char answer[] = \"zlib: no\";\n#endif\nint main(void) { return puts(answer) < 0; }\n",
+    )
+    .expect("hello.c");
+}
+
+/// What the built program says of zlib (`zlib: yes`, `zlib: no`), read from its bytes.
+fn found_zlib(build_dir: &Path) -> &'static str {
+    let program = walk_for(build_dir, "hello").expect("the program in the build directory");
+    let bytes = std::fs::read(program).expect("program");
+    let has = |text: &[u8]| bytes.windows(text.len()).any(|window| window == text);
+    match (has(b"zlib: yes"), has(b"zlib: no")) {
+        (true, false) => "zlib: yes",
+        (false, true) => "zlib: no",
+        _ => "neither or both",
+    }
+}
+
+fn walk_for(dir: &Path, name: &str) -> Option<PathBuf> {
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        if path.file_name().is_some_and(|file| file == name) && path.is_file() {
+            return Some(path);
+        }
+        if path.is_dir() {
+            if let Some(found) = walk_for(&path, name) {
+                return Some(found);
+            }
+        }
+    }
+    None
+}
+
+/// A test suite that fails for a feature configure left out: the hint names the file
+/// configure missed and the package, and once it is in the sysroot the next build configures
+/// afresh and passes, though configure's commands did not change.
+#[test]
+fn a_package_added_to_the_sysroot_makes_configure_run_again() {
+    if !can_fill_sysroots() {
+        return;
+    }
+    if !support::have_tool("aarch64-linux-gnu-gcc")
+        && support::skip_unless_ci("`aarch64-linux-gnu-gcc` on PATH (configure again)")
+    {
+        return;
+    }
+    let command = archway();
+    let cache = command.temp().join("cache");
+    let in_cache = || archway().env("ARCHWAY_CACHE_DIR", &cache);
+    in_cache()
+        .args(["sysroot", "add", "--target", "arm64"])
+        .run()
+        .assert_code(0);
+    // Debian's Contents index, shared with the machine's cache (a warm run downloads nothing).
+    let contents = support::real_cache_dir().join("contents");
+    std::fs::create_dir_all(&contents).expect("contents directory");
+    std::os::unix::fs::symlink(&contents, cache.join("contents")).expect("symlink");
+    let project = command.work_dir().join("hello");
+    optional_zlib_project(&project);
+    let build_dir = project.join("out");
+    let run = |goal: &str| {
+        in_cache()
+            .env("ARCHWAY_CACHE_ENABLED", "false")
+            .args([goal, "--target", "arm64", "--method", "cross"])
+            .arg("-C")
+            .arg(&project)
+            .arg("--build-dir")
+            .arg(&build_dir)
+            .run()
+    };
+    let first = run("test");
+    assert_ne!(first.code, Some(0), "{}", first.snapshot());
+    assert_eq!(found_zlib(&build_dir), "zlib: no", "{}", first.stderr);
+    let config_log = build_dir.join("source/config.log");
+    assert!(
+        first.stderr.contains(&format!(
+            "hint: configure went without `zlib.h` (in `zlib1g-dev`), which Debian ships for \
+             arm64 (`{}`): if the failure comes from what it left out, add it to the sysroot \
+             with `archway sysroot add --target aarch64-unknown-linux-gnu zlib1g-dev`",
+            config_log.display()
+        )),
+        "{}",
+        first.stderr
+    );
+    // The failing step's own error stays the message.
+    assert!(
+        first
+            .stderr
+            .contains("error: test step failed: `make check` exited with code 2"),
+        "{}",
+        first.stderr
+    );
+
+    in_cache()
+        .args(["sysroot", "add", "--target", "arm64", "zlib1g-dev"])
+        .run()
+        .assert_code(0);
+    let second = run("test");
+    second.assert_code(0);
+    assert!(
+        second.stderr.contains(&format!(
+            "the packages in `{}` changed since configure ran: emptying the build directory \
+             to configure afresh",
+            cache.join("sysroots/bookworm-arm64/root").display()
+        )),
+        "{}",
+        second.stderr
+    );
+    // Configured again and rebuilt: make alone would have kept `hello.o`, whose flags
+    // (`DEFS`) changed but not its source.
+    assert_eq!(found_zlib(&build_dir), "zlib: yes", "{}", second.stderr);
+    let written = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let makefile = build_dir.join("source/Makefile");
+    let configured_at = written(&makefile);
+
+    // Nothing changed since: configure is skipped.
+    let third = run("build");
+    third.assert_code(0);
+    assert!(
+        !third.stderr.contains("since configure ran"),
+        "{}",
+        third.stderr
+    );
+    assert_eq!(written(&makefile), configured_at, "configure ran again");
+    assert_eq!(found_zlib(&build_dir), "zlib: yes");
+}
+
+/// CMake keeps its checks' answers in its cache (`HAVE_ZLIB_H`): a package added to the
+/// sysroot since must reach the build all the same.
+#[test]
+fn a_package_added_to_the_sysroot_reaches_cmakes_cached_checks() {
+    if !can_fill_sysroots() {
+        return;
+    }
+    if !crate::build::cross_tools_present(&["cmake", "aarch64-linux-gnu-gcc"]) {
+        return;
+    }
+    let command = archway();
+    let cache = command.temp().join("cache");
+    let in_cache = || archway().env("ARCHWAY_CACHE_DIR", &cache);
+    in_cache()
+        .args(["sysroot", "add", "--target", "arm64"])
+        .run()
+        .assert_code(0);
+    let project = command.work_dir().join("hello");
+    std::fs::create_dir_all(&project).expect("project directory");
+    std::fs::write(
+        project.join("CMakeLists.txt"),
+        "cmake_minimum_required(VERSION 3.13)\nproject(hello C)\ninclude(CheckIncludeFile)\n\
+         check_include_file(zlib.h HAVE_ZLIB_H)\nadd_executable(hello hello.c)\n\
+         if(HAVE_ZLIB_H)\n  target_compile_definitions(hello PRIVATE HAVE_ZLIB=1)\nendif()\n",
+    )
+    .expect("CMakeLists.txt");
+    std::fs::write(
+        project.join("hello.c"),
+        "#include <stdio.h>\n#if HAVE_ZLIB\nconst char answer[] = \"zlib: yes\";\n#else\n\
+         const char answer[] = \"zlib: no\";\n#endif\nint main(void) { return puts(answer) < 0; }\n",
+    )
+    .expect("hello.c");
+    let build_dir = project.join("out");
+    let build = || {
+        in_cache()
+            .env("ARCHWAY_CACHE_ENABLED", "false")
+            .args(["build", "--target", "arm64", "--method", "cross"])
+            .arg("-C")
+            .arg(&project)
+            .arg("--build-dir")
+            .arg(&build_dir)
+            .run()
+    };
+    let first = build();
+    first.assert_code(0);
+    assert_eq!(found_zlib(&build_dir), "zlib: no", "{}", first.stderr);
+    in_cache()
+        .args(["sysroot", "add", "--target", "arm64", "zlib1g-dev"])
+        .run()
+        .assert_code(0);
+    let second = build();
+    second.assert_code(0);
+    assert!(
+        second
+            .stderr
+            .contains("changed since configure ran: emptying the build directory"),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(found_zlib(&build_dir), "zlib: yes", "{}", second.stderr);
+}
+
+/// Meson keeps its checks' answers through `--reconfigure` (`Has header "zlib.h" : NO
+/// (cached)`): a package added to the sysroot since must reach the build all the same; and a
+/// Meson tree emptied for another compiler is set up anew, not reconfigured.
+#[test]
+fn a_package_added_to_the_sysroot_reaches_mesons_cached_checks() {
+    if !can_fill_sysroots() {
+        return;
+    }
+    if !crate::build::cross_tools_present(&["meson", "ninja", "cc", "aarch64-linux-gnu-gcc"]) {
+        return;
+    }
+    let command = archway();
+    let cache = command.temp().join("cache");
+    let in_cache = || archway().env("ARCHWAY_CACHE_DIR", &cache);
+    in_cache()
+        .args(["sysroot", "add", "--target", "arm64"])
+        .run()
+        .assert_code(0);
+    let project = command.work_dir().join("hello");
+    std::fs::create_dir_all(&project).expect("project directory");
+    std::fs::write(
+        project.join("meson.build"),
+        "project('hello', 'c')\nif meson.get_compiler('c').has_header('zlib.h')\n  \
+         add_project_arguments('-DHAVE_ZLIB=1', language: 'c')\nendif\n\
+         executable('hello', 'hello.c')\n",
+    )
+    .expect("meson.build");
+    std::fs::write(
+        project.join("hello.c"),
+        "#include <stdio.h>\n#if HAVE_ZLIB\nconst char answer[] = \"zlib: yes\";\n#else\n\
+         const char answer[] = \"zlib: no\";\n#endif\nint main(void) { return puts(answer) < 0; }\n",
+    )
+    .expect("hello.c");
+    let build_dir = project.join("out");
+    let build = |target: &str, method: &str| {
+        in_cache()
+            .env("ARCHWAY_CACHE_ENABLED", "false")
+            .args(["build", "--target", target, "--method", method])
+            .arg("-C")
+            .arg(&project)
+            .arg("--build-dir")
+            .arg(&build_dir)
+            .run()
+    };
+    let first = build("arm64", "cross");
+    first.assert_code(0);
+    assert_eq!(found_zlib(&build_dir), "zlib: no", "{}", first.stderr);
+    in_cache()
+        .args(["sysroot", "add", "--target", "arm64", "zlib1g-dev"])
+        .run()
+        .assert_code(0);
+    let second = build("arm64", "cross");
+    second.assert_code(0);
+    assert!(
+        second
+            .stderr
+            .contains("changed since configure ran: emptying the build directory"),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(found_zlib(&build_dir), "zlib: yes", "{}", second.stderr);
+
+    // The host's compiler into the same directory: emptied, and set up anew.
+    let native = build("x86_64-linux", "native");
+    native.assert_code(0);
+    assert!(
+        native
+            .stderr
+            .contains("the build directory was made by another method or compiler"),
+        "{}",
+        native.stderr
+    );
+}

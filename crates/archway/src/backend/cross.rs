@@ -214,6 +214,9 @@ impl Backend for Cross {
             )),
             emulator,
             in_use: in_use.into_iter().map(super::Held::from).collect(),
+            libraries: sysroot
+                .as_ref()
+                .map(|sysroot| super::dpkg_status(&sysroot.path())),
         })
     }
 }

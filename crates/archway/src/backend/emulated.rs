@@ -35,6 +35,7 @@ impl Backend for Emulated {
             toolchain: None,
             emulator: Vec::new(),
             in_use: vec![in_use.into()],
+            libraries: Some(super::dpkg_status(&rootfs.tree())),
         })
     }
 }

@@ -49,6 +49,7 @@ impl Backend for Hybrid {
             )),
             emulator: Vec::new(),
             in_use: in_use.into_iter().map(super::Held::from).collect(),
+            libraries: Some(super::dpkg_status(&view.tree())),
         })
     }
 }

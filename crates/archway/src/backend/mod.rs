@@ -12,7 +12,7 @@ pub mod hybrid;
 pub mod native;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use archway_platform::host::Host;
 use archway_platform::{Platform, Reporter};
@@ -120,6 +120,16 @@ pub struct Environment {
     /// sysroot), held for the build: `rootfs remove` and `sysroot remove` wait for them,
     /// `rootfs prune` and `sysroot prune` leave them alone.
     pub in_use: Vec<Held>,
+    /// The dpkg status of the tree whose headers and libraries the build finds (the sysroot's,
+    /// the root filesystem's, the host's for the native method): configure runs again when
+    /// its packages change ([`crate::build::execute`]). `None`: no such tree (a cross
+    /// toolchain without a sysroot).
+    pub libraries: Option<PathBuf>,
+}
+
+/// Where a tree's dpkg keeps its status: the installed packages.
+pub fn dpkg_status(tree: &Path) -> PathBuf {
+    tree.join("var/lib/dpkg/status")
 }
 
 /// A cache entry a build runs with, held while this lives.

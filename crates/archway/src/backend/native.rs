@@ -69,6 +69,7 @@ impl Backend for Native {
             toolchain: None,
             emulator: Vec::new(),
             in_use: Vec::new(),
+            libraries: Some(super::dpkg_status(std::path::Path::new("/"))),
         })
     }
 }
