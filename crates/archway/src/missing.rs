@@ -1078,41 +1078,14 @@ fn read_head(path: &Path, max: u64) -> Option<String> {
 /// the walk stops after a bounded number of entries (a huge tree then counts as not having it).
 fn shipped_at(root: &Path, header: &str) -> Option<PathBuf> {
     const MAX_ENTRIES: usize = 200_000;
-    let wanted: Vec<&str> = header.split('/').filter(|part| !part.is_empty()).collect();
-    let last = wanted.last()?;
-    let skipped = [
-        root.join(".git"),
-        root.join(crate::steps::DEFAULT_BUILD_ROOT),
-    ];
-    let mut pending = vec![root.to_path_buf()];
-    let mut seen = 0;
-    while let Some(directory) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&directory) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            seen += 1;
-            if seen > MAX_ENTRIES {
-                return None;
-            }
-            let path = entry.path();
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            if kind.is_dir() {
-                if !skipped.contains(&path) {
-                    pending.push(path);
-                }
-            } else if entry.file_name().to_str() == Some(*last) {
-                if let Ok(relative) = path.strip_prefix(root) {
-                    if relative.ends_with(header) {
-                        return Some(relative.to_path_buf());
-                    }
-                }
-            }
+    let last = header.split('/').rfind(|part| !part.is_empty())?;
+    crate::project::find_in_source_tree(root, MAX_ENTRIES, |path| {
+        if path.file_name()?.to_str() != Some(last) {
+            return None;
         }
-    }
-    None
+        let relative = path.strip_prefix(root).ok()?;
+        relative.ends_with(header).then(|| relative.to_path_buf())
+    })
 }
 
 #[cfg(test)]

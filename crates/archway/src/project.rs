@@ -423,7 +423,7 @@ fn rank(
 /// `configure.ac`, `acinclude.m4` or an `m4/*.m4` newer than `aclocal.m4`, a `Makefile.am`
 /// newer than its `Makefile.in`. Says which, for the note; `None` when all are older.
 fn stale_autotools(root: &Path, input: &str) -> Option<String> {
-    /// Directories looked into for `Makefile.am`: enough for any project's tree.
+    /// Entries looked at for `Makefile.am`: enough for any project's tree.
     const MAX_ENTRIES: usize = 20_000;
     // Only Automake's makefiles regenerate (plain Autoconf's, sqlite3's, never do), and not
     // in maintainer mode.
@@ -472,28 +472,53 @@ fn stale_autotools(root: &Path, input: &str) -> Option<String> {
             }
         }
     }
+    find_in_source_tree(root, MAX_ENTRIES, |path| {
+        if path.file_name()? != "Makefile.am" {
+            return None;
+        }
+        let generated = path.with_file_name("Makefile.in");
+        if !(generated.is_file() && newer(path, &generated)) {
+            return None;
+        }
+        let relative = path.strip_prefix(root).unwrap_or(path);
+        let relative_in = generated.strip_prefix(root).unwrap_or(&generated);
+        said(&relative.to_string_lossy(), &relative_in.to_string_lossy())
+    })
+}
+
+/// The first `Some` that `found` gives for a file of the source tree at `root` (called with
+/// its path), leaving out `.git` and archway's build root. The walk stops after `max_entries`
+/// entries: a huge tree then counts as not having what was looked for.
+pub(crate) fn find_in_source_tree<T>(
+    root: &Path,
+    max_entries: usize,
+    mut found: impl FnMut(&Path) -> Option<T>,
+) -> Option<T> {
     let skipped = [
         root.join(".git"),
         root.join(crate::steps::DEFAULT_BUILD_ROOT),
     ];
     let mut pending = vec![root.to_path_buf()];
     let mut seen = 0;
-    while let Some(dir) = pending.pop() {
-        let am = dir.join("Makefile.am");
-        let generated = dir.join("Makefile.in");
-        if generated.is_file() && newer(&am, &generated) {
-            let relative = am.strip_prefix(root).unwrap_or(&am);
-            let relative_in = generated.strip_prefix(root).unwrap_or(&generated);
-            return said(&relative.to_string_lossy(), &relative_in.to_string_lossy());
-        }
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+    while let Some(directory) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&directory) else {
+            continue;
+        };
+        for entry in entries.flatten() {
             seen += 1;
-            if seen > MAX_ENTRIES {
+            if seen > max_entries {
                 return None;
             }
             let path = entry.path();
-            if entry.file_type().is_ok_and(|kind| kind.is_dir()) && !skipped.contains(&path) {
-                pending.push(path);
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                if !skipped.contains(&path) {
+                    pending.push(path);
+                }
+            } else if let Some(value) = found(&path) {
+                return Some(value);
             }
         }
     }
